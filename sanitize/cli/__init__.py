@@ -1,0 +1,55 @@
+"""The `sanitize` command line. Each subcommand lives in its own module below."""
+
+from __future__ import annotations
+
+import importlib
+
+import click
+
+from sanitize import __version__
+from sanitize.cli.app import App, SanitizeGroup, configure_logging
+from sanitize.hw import Host
+from sanitize.state import StateDir, default_state_dir
+
+# Modules that define one command (or group) each, as attribute `command`.
+COMMAND_MODULES = [
+    "sanitize.cli.inventory",
+]
+
+
+@click.group(cls=SanitizeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(__version__, prog_name="sanitize")
+@click.option(
+    "--state-dir",
+    envvar="SANITIZE_STATE_DIR",
+    default=default_state_dir,
+    show_default="/var/lib/sanitize",
+    type=click.Path(file_okay=False),
+    help="Where journals, keys, certificates and the archive live (created 0700 when first needed).",
+)
+@click.option("-v", "--verbose", count=True, help="Log commands run and decisions to stderr (-vv for more).")
+@click.option("--debug", is_flag=True, help="Show a traceback on internal errors.")
+@click.pass_context
+def cli(ctx: click.Context, state_dir: str, verbose: int, debug: bool) -> None:
+    """Inventory, find AI artifacts, sanitize per NIST SP 800-88 and certify it.
+
+    \b
+    Exit codes:
+      0 success             5 needs root / permission denied
+      1 internal error      6 unsupported by the device, or a tool is missing
+      2 usage error         7 sanitization or verification failed
+      3 bad input           8 interrupted (resume with --resume)
+      4 refused (protected, in use, read-only, not confirmed)
+      9 certificate, signature or archive did not verify
+     10 artifacts found (only with --fail-on-found)
+    """
+    configure_logging(verbose)
+    ctx.obj = App(host=Host(), state=StateDir(state_dir), debug=debug)
+
+
+for _name in COMMAND_MODULES:
+    cli.add_command(importlib.import_module(_name).command)
+
+
+def main() -> None:
+    cli(prog_name="sanitize")

@@ -1,0 +1,83 @@
+"""Shared CLI plumbing: the context object, error handling and output helpers.
+
+stdout carries only the result (human report or `--json` document); messages, warnings
+and progress go to stderr.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import sys
+from dataclasses import dataclass, field
+from typing import Any
+
+import click
+
+from sanitize.errors import ExitCode, PermissionDenied, SanitizeError
+from sanitize.hw import Host
+from sanitize.state import StateDir
+
+
+@dataclass
+class App:
+    host: Host = field(default_factory=Host)
+    state: StateDir = field(default_factory=lambda: StateDir("/var/lib/sanitize"))
+    debug: bool = False
+
+
+pass_app = click.make_pass_decorator(App, ensure=True)
+
+
+def emit_json(document: dict[str, Any]) -> None:
+    click.echo(json.dumps(document, indent=2, sort_keys=False, ensure_ascii=False))
+
+
+def info(message: str) -> None:
+    click.echo(message, err=True)
+
+
+def warn(message: str) -> None:
+    click.echo(f"sanitize: warning: {message}", err=True)
+
+
+def require_root(what: str) -> None:
+    if os.geteuid() != 0:
+        raise PermissionDenied(f"{what} needs root", hint="run with sudo")
+
+
+def json_option(func: Any) -> Any:
+    return click.option("--json", "as_json", is_flag=True, help="Print a versioned JSON document on stdout.")(func)
+
+
+class SanitizeGroup(click.Group):
+    """Turns SanitizeError into one line on stderr and its documented exit code."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except SanitizeError as exc:
+            click.echo(f"sanitize: error: {exc.one_line()}", err=True)
+            ctx.exit(int(exc.exit_code))
+        except KeyboardInterrupt:
+            click.echo("sanitize: interrupted", err=True)
+            ctx.exit(130)
+        except (click.exceptions.Exit, click.exceptions.Abort, click.ClickException):
+            raise
+        except BrokenPipeError:
+            # stdout closed early (e.g. piped into head): not an error of ours.
+            sys.stderr.close()
+            ctx.exit(0)
+        except Exception as exc:
+            app = ctx.find_object(App)
+            if app is not None and app.debug:
+                raise
+            name = type(exc).__name__
+            click.echo(f"sanitize: internal error: {name}: {exc} (rerun with --debug for details)", err=True)
+            ctx.exit(int(ExitCode.INTERNAL))
+
+
+def configure_logging(verbose: int) -> None:
+    level = logging.WARNING - 10 * min(verbose, 2)
+    logging.basicConfig(level=level, stream=sys.stderr, format="sanitize: %(levelname)s: %(name)s: %(message)s")

@@ -1,0 +1,146 @@
+"""Running external programs: argv lists only, LC_ALL=C, every run logged.
+
+Output of the programs we run (nvme, hdparm, sg_*, cryptsetup, blkid, mount) describes
+devices, never file contents, so it may be logged at debug level; we still log only argv,
+return code and timing by default.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import shutil
+import subprocess
+import time
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+
+from sanitize.errors import SanitizeError, ToolMissing
+
+log = logging.getLogger("sanitize.hw")
+
+# Debian package that provides each program we may run, for one-line "install X" messages.
+PACKAGES: dict[str, str] = {
+    "nvme": "nvme-cli",
+    "hdparm": "hdparm",
+    "sg_inq": "sg3-utils",
+    "sg_opcodes": "sg3-utils",
+    "sg_readcap": "sg3-utils",
+    "sg_sanitize": "sg3-utils",
+    "sg_requests": "sg3-utils",
+    "sg_vpd": "sg3-utils",
+    "cryptsetup": "cryptsetup-bin",
+    "sedutil-cli": "sedutil",
+    "blkid": "util-linux",
+    "lsblk": "util-linux",
+    "losetup": "mount",
+    "mount": "mount",
+    "umount": "mount",
+    "partx": "util-linux",
+    "sfdisk": "fdisk",
+    "mkfs.ext4": "e2fsprogs",
+    "mkfs.xfs": "xfsprogs",
+    "mkfs.btrfs": "btrfs-progs",
+    "debugfs": "e2fsprogs",
+    "xfs_db": "xfsprogs",
+    "smartctl": "smartmontools",
+}
+
+
+@dataclass(frozen=True)
+class CommandResult:
+    argv: tuple[str, ...]
+    returncode: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+    @property
+    def ok(self) -> bool:
+        return self.returncode == 0
+
+    def to_dict(self) -> dict[str, object]:
+        # Only what a certificate needs: never stdout, which may be long.
+        return {"argv": list(self.argv), "returncode": self.returncode, "seconds": round(self.seconds, 3)}
+
+
+class CommandFailed(SanitizeError):
+    def __init__(self, result: CommandResult) -> None:
+        tail = (result.stderr or result.stdout).strip().splitlines()
+        why = tail[-1] if tail else "no output"
+        super().__init__(f"{result.argv[0]} exited {result.returncode}: {why}")
+        self.result = result
+
+
+@dataclass
+class CommandLog:
+    """Records every command of one operation so results can list exactly what ran."""
+
+    records: list[CommandResult] = field(default_factory=list)
+
+    def add(self, result: CommandResult) -> None:
+        self.records.append(result)
+
+
+Runner = Callable[..., CommandResult]
+
+
+def which(program: str) -> str:
+    path = shutil.which(program, path=os.environ.get("PATH", "") + ":/usr/sbin:/sbin")
+    if path is None:
+        package = PACKAGES.get(program, program)
+        raise ToolMissing(f"{program} is not installed", hint=f"apt-get install {package}")
+    return path
+
+
+def run(
+    argv: Sequence[str],
+    *,
+    timeout: float | None = 120,
+    input: str | bytes | None = None,
+    check: bool = False,
+    log_to: CommandLog | None = None,
+) -> CommandResult:
+    """Run argv (never a shell string) with LC_ALL=C and return its result.
+
+    `check=True` raises CommandFailed on a non-zero exit. Callers that sanitize must not
+    treat a zero exit as success: they read the device's own status afterwards.
+    """
+    if isinstance(argv, str):  # defensive: a string here would be a bug
+        raise TypeError("argv must be a sequence of strings, not a string")
+    argv = tuple(str(a) for a in argv)
+    program = which(argv[0])
+    env = dict(os.environ, LC_ALL="C", LANG="C")
+    started = time.monotonic()
+    text_mode = not isinstance(input, bytes)
+    try:
+        proc = subprocess.run(
+            (program, *argv[1:]),
+            input=input,
+            capture_output=True,
+            text=text_mode,
+            env=env,
+            timeout=timeout,
+            check=False,
+            stdin=None if input is not None else subprocess.DEVNULL,
+        )
+        stdout = proc.stdout if text_mode else proc.stdout.decode("utf-8", "replace")
+        stderr = proc.stderr if text_mode else proc.stderr.decode("utf-8", "replace")
+        rc = proc.returncode
+    except subprocess.TimeoutExpired as exc:
+        stdout = _text(exc.stdout)
+        stderr = _text(exc.stderr) + f"\ntimed out after {timeout} s"
+        rc = 124
+    result = CommandResult(argv, rc, stdout or "", stderr or "", time.monotonic() - started)
+    log.debug("ran %s -> rc=%d in %.3fs", " ".join(argv), rc, result.seconds)
+    if log_to is not None:
+        log_to.add(result)
+    if check and not result.ok:
+        raise CommandFailed(result)
+    return result
+
+
+def _text(data: str | bytes | None) -> str:
+    if data is None:
+        return ""
+    return data if isinstance(data, str) else data.decode("utf-8", "replace")
