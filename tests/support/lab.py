@@ -99,8 +99,20 @@ class LoopLab:
         with open(keyfile, "wb") as fh:
             fh.write(key)
         if version == 2:
-            sh("cryptsetup", "luksFormat", "-q", "--type", "luks2", "--pbkdf", "pbkdf2",
-               "--pbkdf-force-iterations", "1000", "--key-file", keyfile, dev)
+            sh(
+                "cryptsetup",
+                "luksFormat",
+                "-q",
+                "--type",
+                "luks2",
+                "--pbkdf",
+                "pbkdf2",
+                "--pbkdf-force-iterations",
+                "1000",
+                "--key-file",
+                keyfile,
+                dev,
+            )
         else:
             sh("cryptsetup", "luksFormat", "-q", "--type", "luks1", "--iter-time", "1", "--key-file", keyfile, dev)
         return keyfile
