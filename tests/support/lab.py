@@ -128,6 +128,7 @@ class LoopLab:
         self.mounts.remove(mnt)
 
     def detach(self, dev: str) -> None:
+        subprocess.run(["partx", "-d", dev], capture_output=True, check=False)
         sh("losetup", "-d", dev)
         self.loops.remove(dev)
 
@@ -139,6 +140,9 @@ class LoopLab:
                 problems.append(f"lazy-unmounted {mnt}")
         self.mounts.clear()
         for dev in reversed(self.loops):
+            # Partitions added with BLKPG (partx) survive LOOP_CLR_FD on this kernel; drop them
+            # first, or the next test that gets this loop number inherits phantom partitions.
+            subprocess.run(["partx", "-d", dev], capture_output=True, check=False)
             for _ in range(20):
                 if subprocess.run(["losetup", "-d", dev], capture_output=True, check=False).returncode == 0:
                     break

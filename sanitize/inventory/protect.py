@@ -1,0 +1,88 @@
+"""Decide which devices must never be written, and say why in words an operator reads.
+
+A device is protected when it, or anything built on it, is in use: mounted, active swap,
+held open by a mapping (dm, md), busy for an exclusive open, or the filesystem the tool
+runs from. Protection flows down-to-up (a disk whose partition is mounted is protected)
+and, for the disk that holds the running system, up-to-down (its unmounted partitions are
+protected too: erasing the ESP or a sibling partition breaks the machine we stand on).
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+import stat
+from dataclasses import replace
+
+from sanitize.hw import Host
+from sanitize.inventory.model import Device, DeviceTree
+
+SYSTEM_MOUNTS = ("/", "/boot", "/boot/efi", "/efi", "/usr", "/var")
+
+
+def direct_reasons(dev: Device, *, swaps: set[str], self_devnos: set[str]) -> list[str]:
+    reasons = []
+    for mp in dev.mountpoints:
+        if mp == "/":
+            reasons.append("holds the running root filesystem (/)")
+        elif mp in SYSTEM_MOUNTS:
+            reasons.append(f"holds the running system's {mp}")
+        else:
+            reasons.append(f"mounted at {mp}")
+    if dev.path in swaps:
+        reasons.append("active swap")
+    if dev.devno and dev.devno in self_devnos and not any("root" in r for r in reasons):
+        reasons.append("the tool itself runs from it")
+    if dev.holders:
+        names = ", ".join(os.path.basename(h) for h in dev.holders)
+        reasons.append(f"held open by {names}")
+    return reasons
+
+
+def busy_for_exclusive_open(path: str) -> bool:
+    """True when the kernel refuses an O_EXCL open: something else holds the device.
+
+    A read-only exclusive open writes nothing; it catches users we cannot see otherwise,
+    such as mounts in another mount namespace or another erase in progress.
+    """
+    try:
+        if not stat.S_ISBLK(os.stat(path).st_mode):
+            return False
+        fd = os.open(path, os.O_RDONLY | os.O_EXCL | os.O_CLOEXEC)
+    except OSError as exc:
+        return exc.errno == errno.EBUSY
+    os.close(fd)
+    return False
+
+
+def protect(tree: DeviceTree, host: Host, *, swaps: set[str], self_devnos: set[str]) -> DeviceTree:
+    reasons: dict[str, list[str]] = {d.path: direct_reasons(d, swaps=swaps, self_devnos=self_devnos) for d in tree}
+    if os.geteuid() == 0:
+        for dev in tree:
+            if not reasons[dev.path] and not tree.children_of(dev) and busy_for_exclusive_open(dev.path):
+                reasons[dev.path].append("in use by another program (exclusive open refused)")
+
+    direct = {path: list(r) for path, r in reasons.items() if r}
+    system_disks: set[str] = set()
+    by_path = {d.path: d for d in tree}
+    for path, why in direct.items():
+        held = by_path[path]
+        summary = f"{held.name}: {why[0]}"
+        for anc in tree.ancestors(held):
+            reasons[anc.path].append(f"contains {summary}")
+        if any("running" in r or "runs from" in r for r in why):
+            system_disks.update(a.path for a in tree.ancestors(held) if a.parent is None and not a.slaves)
+            if held.parent is None and not held.slaves:
+                system_disks.add(held.path)
+
+    for disk_path in system_disks:
+        disk = by_path[disk_path]
+        for child in tree.descendants(disk):
+            if not reasons[child.path]:
+                reasons[child.path].append(f"on {disk.name}, the disk the running system is on")
+
+    out = []
+    for dev in tree:
+        unique = tuple(dict.fromkeys(reasons[dev.path]))
+        out.append(replace(dev, protected=bool(unique), protected_reasons=unique))
+    return DeviceTree(tuple(out))

@@ -1,0 +1,91 @@
+"""Human and JSON renderings of the device tree."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sanitize import TOOL_NAME, __version__
+from sanitize.inventory.model import INVENTORY_SCHEMA, Device, DeviceTree
+
+
+def human_size(n: int) -> str:
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if value < 1024 or unit == "PiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")
+
+
+def inventory_document(tree: DeviceTree, host: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
+    doc: dict[str, Any] = {
+        "schema": INVENTORY_SCHEMA,
+        "tool": {"name": TOOL_NAME, "version": __version__},
+        "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+        "host": host,
+        "devices": [d.to_dict() for d in tree],
+    }
+    if extra:
+        doc.update(extra)
+    return doc
+
+
+COLUMNS = ("DEVICE", "TYPE", "SIZE", "TRAN", "MEDIA", "MODEL", "SERIAL", "FSTYPE", "MOUNTPOINTS")
+
+
+def _row(dev: Device, prefix: str) -> tuple[str, ...]:
+    identity = dev.model or (f"loop: {dev.backing_file}" if dev.backing_file and dev.type == "loop" else "")
+    return (
+        prefix + dev.name,
+        dev.type,
+        human_size(dev.size_bytes),
+        dev.transport or "",
+        dev.media_type,
+        identity,
+        dev.serial or "",
+        dev.fstype or "",
+        ",".join(dev.mountpoints),
+    )
+
+
+def _walk(tree: DeviceTree, dev: Device, prefix: str, last: bool, rows: list[tuple[tuple[str, ...], Device]]) -> None:
+    branch = "" if not prefix and not rows else ("└─" if last else "├─")
+    rows.append((_row(dev, prefix + branch), dev))
+    kids = sorted(tree.children_of(dev), key=lambda d: d.name)
+    child_prefix = prefix + ("  " if last else "│ ") if branch else prefix
+    for i, kid in enumerate(kids):
+        _walk(tree, kid, child_prefix, i == len(kids) - 1, rows)
+
+
+def render_tree(tree: DeviceTree, host: dict[str, Any], notes: dict[str, list[str]] | None = None) -> str:
+    rows: list[tuple[tuple[str, ...], Device]] = []
+    for root in sorted(tree.roots(), key=lambda d: d.name):
+        start = len(rows)
+        _walk(tree, root, "", True, rows)
+        # the first row of each top-level device has no branch glyph
+        rows[start] = (_row(root, ""), root)
+    widths = [max([len(c)] + [len(r[0][i]) for r in rows]) for i, c in enumerate(COLUMNS)]
+    lines = [_host_line(host), "", "  ".join(c.ljust(w) for c, w in zip(COLUMNS, widths, strict=True)).rstrip()]
+    for cells, dev in rows:
+        line = "  ".join(c.ljust(w) for c, w in zip(cells, widths, strict=True)).rstrip()
+        lines.append(line)
+        if dev.protected:
+            lines.append(" " * 4 + "PROTECTED: " + "; ".join(dev.protected_reasons))
+        for note in (notes or {}).get(dev.path, []):
+            lines.append(" " * 4 + note)
+    protected = sum(1 for d in tree if d.protected)
+    lines += ["", f"{len(tree)} devices, {protected} protected (never written by sanitize)."]
+    return "\n".join(lines)
+
+
+def _host_line(host: dict[str, Any]) -> str:
+    parts = [f"Host {host.get('hostname')}"]
+    maker = " ".join(p for p in (host.get("system_vendor"), host.get("product_name")) if p)
+    if maker:
+        parts.append(maker)
+    if host.get("product_serial"):
+        parts.append(f"serial {host['product_serial']}")
+    if host.get("product_uuid"):
+        parts.append(f"uuid {host['product_uuid']}")
+    return ", ".join(parts)
