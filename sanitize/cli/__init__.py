@@ -13,6 +13,7 @@ from sanitize.state import StateDir, default_state_dir
 
 # Modules that define one command (or group) each, as attribute `command`.
 COMMAND_MODULES = [
+    "sanitize.cli.scan",
     "sanitize.cli.inventory",
 ]
 

@@ -1,0 +1,478 @@
+"""Walk directory trees and report AI artifacts recognised by content.
+
+How the walk stays safe and bounded:
+- Symlinks are never followed (only a root given on the command line is resolved, like
+  `find -H`). The file type comes from the directory entry (d_type, else lstat), so FIFOs,
+  sockets and device nodes are counted as skipped and never opened. Regular files are opened
+  O_NOFOLLOW|O_NONBLOCK and re-checked with fstat, so a FIFO or device swapped in after the
+  type check cannot block the scan or be read.
+- Each file costs one open, one fstat, one read of HEADER_BYTES and one close; detectors may
+  read more through FileContext, capped at READ_BUDGET. Python threads cannot be timed out,
+  so detectors are bounded by construction (capped reads, capped loops); a detector that
+  raises or exceeds its budget becomes a counted error.
+- Memory: directories waiting to be walked sit on a LIFO stack (depth-first keeps it small),
+  one directory's entries at a time per worker; results are streamed to `on_artifact` and the
+  error list is capped. Nothing holds every path of the tree.
+- By default the walk stays on the filesystem of each root (`one_filesystem`), which keeps
+  /proc, /sys and other mounts out of a scan of `/`.
+
+Directory units: when a directory detector claims a directory (a Chroma persist dir, an HF
+`models--*` repo, a TF SavedModel, ...), it is reported once with `unit: "directory"` and the
+total size of the regular files below it. The files inside are counted in `stats` (files seen,
+`files_in_units`) but are not opened and not reported as separate artifacts: the unit is what
+an operator must deal with, and listing its blobs would bury other findings.
+"""
+
+from __future__ import annotations
+
+import errno
+import hashlib
+import os
+import stat
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from sanitize.detect.base import (
+    HEADER_BYTES,
+    BudgetExceeded,
+    Detail,
+    DirContext,
+    FileContext,
+    Finding,
+    open_regular,
+)
+from sanitize.detect.locations import location_hint
+from sanitize.detect.registry import Registry
+from sanitize.detect.registry import default as default_registry
+from sanitize.errors import BadInput
+
+MAX_ERRORS_LISTED = 1000  # the count is exact; the list keeps the first ones only
+HASH_CHUNK = 1 << 20
+
+
+@dataclass(frozen=True)
+class Artifact:
+    root: str
+    path: str  # relative to root
+    unit: str  # "file" or "directory"
+    category: str
+    format: str
+    size_bytes: int
+    evidence: str
+    details: Mapping[str, Detail]
+    mode: str  # permission bits in octal, "0644"
+    world_readable: bool
+    sha256: str | None = None
+    location_hint: str | None = None
+    files: int | None = None  # regular files inside a directory unit
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {
+            "root": self.root,
+            "path": self.path,
+            "unit": self.unit,
+            "category": self.category,
+            "format": self.format,
+            "size_bytes": self.size_bytes,
+            "evidence": self.evidence,
+            "details": dict(self.details),
+            "mode": self.mode,
+            "world_readable": self.world_readable,
+        }
+        if self.files is not None:
+            out["files"] = self.files
+        if self.sha256 is not None:
+            out["sha256"] = self.sha256
+        if self.location_hint is not None:
+            out["location_hint"] = self.location_hint
+        return out
+
+
+@dataclass(frozen=True)
+class ScanError:
+    root: str
+    path: str
+    kind: str  # vanished, permission, io, changed-type, budget:<detector>, detector:<detector>, internal
+
+    def to_dict(self) -> dict[str, str]:
+        return {"root": self.root, "path": self.path, "kind": self.kind}
+
+
+@dataclass
+class ScanStats:
+    files_seen: int = 0
+    dirs_seen: int = 0
+    files_in_units: int = 0
+    bytes_read: int = 0
+    bytes_hashed: int = 0
+    errors: int = 0
+    skipped: Counter[str] = field(default_factory=Counter)  # symlink, special, mountpoint
+    artifacts: int = 0
+    seconds: float = 0.0
+
+    def merge(self, other: ScanStats) -> None:
+        self.files_seen += other.files_seen
+        self.dirs_seen += other.dirs_seen
+        self.files_in_units += other.files_in_units
+        self.bytes_read += other.bytes_read
+        self.bytes_hashed += other.bytes_hashed
+        self.errors += other.errors
+        self.skipped.update(other.skipped)
+        self.artifacts += other.artifacts
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "files_seen": self.files_seen,
+            "dirs_seen": self.dirs_seen,
+            "files_in_units": self.files_in_units,
+            "bytes_read": self.bytes_read,
+            "bytes_hashed": self.bytes_hashed,
+            "errors": self.errors,
+            "skipped": sum(self.skipped.values()),
+            "skipped_by_kind": dict(sorted(self.skipped.items())),
+            "artifacts": self.artifacts,
+            "seconds": round(self.seconds, 3),
+        }
+
+
+@dataclass
+class ScanResult:
+    roots: list[str]
+    artifacts: list[Artifact]
+    stats: ScanStats
+    errors: list[ScanError]
+    detector_load_errors: list[str]
+
+
+@dataclass(frozen=True)
+class _Dir:
+    root: str  # as reported
+    top: str  # absolute path the walk started from
+    path: str  # absolute path of this directory
+    dev: int
+
+
+class Scanner:
+    """Scan roots with a pool of threads; see the module docstring for the rules."""
+
+    def __init__(
+        self,
+        registry: Registry | None = None,
+        *,
+        workers: int | None = None,
+        hash_files: bool = False,
+        one_filesystem: bool = True,
+    ) -> None:
+        self.registry = registry or default_registry()
+        self.workers = workers or min(4, (os.cpu_count() or 1) * 2)
+        self.hash_files = hash_files
+        self.one_filesystem = one_filesystem
+
+    # -- public ----------------------------------------------------------------------------
+
+    def scan(
+        self,
+        roots: Iterable[str],
+        *,
+        on_artifact: Callable[[Artifact], None] | None = None,
+        keep_artifacts: bool = True,
+    ) -> ScanResult:
+        started = time.monotonic()
+        root_list = [str(r) for r in roots]
+        resolved = [self._check_root(r) for r in root_list]
+        run = _Run(self, on_artifact, keep_artifacts)
+        for given, real, st in resolved:
+            if stat.S_ISDIR(st.st_mode):
+                run.push([_Dir(given, real, real, st.st_dev)])
+            else:
+                run.single_file(given, real)
+        run.wait(self.workers)
+        run.stats.seconds = time.monotonic() - started
+        load_errors = [f"{e.module}: {e.error}" for e in self.registry.errors]
+        return ScanResult(root_list, run.artifacts, run.stats, run.errors, load_errors)
+
+    # -- helpers ---------------------------------------------------------------------------
+
+    @staticmethod
+    def _check_root(given: str) -> tuple[str, str, os.stat_result]:
+        real = os.path.realpath(given)
+        try:
+            st = os.stat(real)
+        except FileNotFoundError:
+            raise BadInput(f"{given}: no such file or directory") from None
+        except OSError as exc:
+            raise BadInput(f"{given}: cannot access ({exc.strerror})") from None
+        if not (stat.S_ISDIR(st.st_mode) or stat.S_ISREG(st.st_mode)):
+            raise BadInput(f"{given}: not a directory or regular file")
+        return given, real, st
+
+
+def _error_kind(exc: OSError) -> str:
+    if isinstance(exc, FileNotFoundError):
+        return "vanished"
+    if isinstance(exc, PermissionError):
+        return "permission"
+    if exc.errno in (errno.ELOOP, errno.ENXIO, errno.ENODEV) or isinstance(exc, IsADirectoryError):
+        return "changed-type"
+    return "io"
+
+
+def _mode_fields(st_mode: int) -> tuple[str, bool]:
+    perms = stat.S_IMODE(st_mode)
+    return f"{perms:04o}", bool(perms & stat.S_IROTH)
+
+
+class _Run:
+    """State of one scan: the shared directory stack, results and per-worker stats."""
+
+    def __init__(self, scanner: Scanner, on_artifact: Callable[[Artifact], None] | None, keep: bool) -> None:
+        self.scanner = scanner
+        self.files = scanner.registry.file_detectors
+        self.dirs = scanner.registry.dir_detectors
+        self.on_artifact = on_artifact
+        self.keep = keep
+        self.artifacts: list[Artifact] = []
+        self.errors: list[ScanError] = []
+        self.stats = ScanStats()
+        self._stack: list[_Dir] = []
+        self._active = 0
+        self._cv = threading.Condition()
+        self._out = threading.Lock()
+
+    # -- work distribution -----------------------------------------------------------------
+
+    def push(self, dirs: list[_Dir]) -> None:
+        if not dirs:
+            return
+        with self._cv:
+            self._stack.extend(dirs)
+            self._cv.notify(len(dirs))
+
+    def wait(self, workers: int) -> None:
+        threads = [threading.Thread(target=self._worker, daemon=True) for _ in range(workers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            while t.is_alive():
+                t.join(0.5)  # a timed join keeps Ctrl-C deliverable to the main thread
+
+    def _worker(self) -> None:
+        stats = ScanStats()
+        while True:
+            with self._cv:
+                while not self._stack and self._active:
+                    self._cv.wait()
+                if not self._stack:
+                    self._cv.notify_all()
+                    break
+                item = self._stack.pop()
+                self._active += 1
+            try:
+                self._walk_dir(item, stats)
+            except Exception:  # never let one directory kill a worker and stall the others
+                self._error(stats, item.root, item.top, item.path, "internal")
+            finally:
+                with self._cv:
+                    self._active -= 1
+                    if not self._stack and not self._active:
+                        self._cv.notify_all()
+        with self._out:
+            self.stats.merge(stats)
+
+    # -- results ---------------------------------------------------------------------------
+
+    def _error(self, stats: ScanStats, root: str, top: str, path: str, kind: str) -> None:
+        stats.errors += 1
+        with self._out:
+            if len(self.errors) < MAX_ERRORS_LISTED:
+                self.errors.append(ScanError(root, _relpath(path, top), kind))
+
+    def _emit(self, stats: ScanStats, artifact: Artifact) -> None:
+        stats.artifacts += 1
+        with self._out:
+            if self.keep:
+                self.artifacts.append(artifact)
+            if self.on_artifact is not None:
+                self.on_artifact(artifact)
+
+    # -- directories -----------------------------------------------------------------------
+
+    def _walk_dir(self, d: _Dir, stats: ScanStats) -> None:
+        stats.dirs_seen += 1
+        try:
+            with os.scandir(d.path) as it:
+                entries = list(it)
+        except OSError as exc:
+            self._error(stats, d.root, d.top, d.path, _error_kind(exc))
+            return
+        names = frozenset(e.name for e in entries)
+        if self.dirs and self._claim_dir(d, names, stats):
+            return
+        subdirs: list[_Dir] = []
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    st = entry.stat(follow_symlinks=False)
+                    if self.scanner.one_filesystem and st.st_dev != d.dev:
+                        stats.skipped["mountpoint"] += 1
+                        continue
+                    subdirs.append(_Dir(d.root, d.top, entry.path, st.st_dev))
+                elif entry.is_file(follow_symlinks=False):
+                    self._scan_file(d.root, d.top, entry.path, names, stats)
+                elif entry.is_symlink():
+                    stats.skipped["symlink"] += 1
+                else:
+                    stats.skipped["special"] += 1  # FIFO, socket, device node: never opened
+            except OSError as exc:
+                self._error(stats, d.root, d.top, entry.path, _error_kind(exc))
+        self.push(subdirs)
+
+    def _claim_dir(self, d: _Dir, names: frozenset[str], stats: ScanStats) -> bool:
+        ctx = DirContext(d.path, names)
+        for detector in self.dirs:
+            try:
+                finding = detector.detect_dir(ctx)
+            except BudgetExceeded:
+                self._error(stats, d.root, d.top, d.path, f"budget:{detector.name}")
+                continue
+            except Exception:
+                self._error(stats, d.root, d.top, d.path, f"detector:{detector.name}")
+                continue
+            if finding is None:
+                continue
+            files, size = self._measure_unit(d, stats)
+            try:
+                st = os.lstat(d.path)
+                mode, world = _mode_fields(st.st_mode)
+            except OSError:
+                mode, world = "0000", False
+            self._emit(stats, self._artifact(d.root, d.top, d.path, "directory", finding, size, mode, world, files))
+            return True
+        return False
+
+    def _measure_unit(self, d: _Dir, stats: ScanStats) -> tuple[int, int]:
+        """Count and size the regular files below a claimed directory without opening them."""
+        files = size = 0
+        stack = [d.path]
+        while stack:
+            path = stack.pop()
+            try:
+                with os.scandir(path) as it:
+                    for entry in it:
+                        if entry.is_dir(follow_symlinks=False):
+                            stats.dirs_seen += 1
+                            stack.append(entry.path)
+                        elif entry.is_file(follow_symlinks=False):
+                            files += 1
+                            size += entry.stat(follow_symlinks=False).st_size
+                        elif entry.is_symlink():
+                            stats.skipped["symlink"] += 1
+                        else:
+                            stats.skipped["special"] += 1
+            except OSError as exc:
+                self._error(stats, d.root, d.top, path, _error_kind(exc))
+        stats.files_seen += files
+        stats.files_in_units += files
+        return files, size
+
+    # -- files -----------------------------------------------------------------------------
+
+    def single_file(self, given: str, real: str) -> None:
+        stats = ScanStats()
+        self._scan_file(given, os.path.dirname(real), real, frozenset(), stats)
+        self.stats.merge(stats)
+
+    def _scan_file(self, root: str, top: str, path: str, siblings: frozenset[str], stats: ScanStats) -> None:
+        stats.files_seen += 1
+        try:
+            fd, st = open_regular(path)
+        except OSError as exc:
+            self._error(stats, root, top, path, _error_kind(exc))
+            return
+        try:
+            header = os.read(fd, HEADER_BYTES) if st.st_size else b""
+            ctx = FileContext(path, st.st_size, header, fd, siblings=siblings)
+            finding = self._detect(ctx, root, top, stats)
+            stats.bytes_read += ctx.bytes_read
+            if finding is None:
+                return
+            digest = self._hash(fd, stats) if self.scanner.hash_files else None
+        except OSError as exc:
+            self._error(stats, root, top, path, _error_kind(exc))
+            return
+        finally:
+            os.close(fd)
+        mode, world = _mode_fields(st.st_mode)
+        self._emit(stats, self._artifact(root, top, path, "file", finding, st.st_size, mode, world, None, digest))
+
+    def _detect(self, ctx: FileContext, root: str, top: str, stats: ScanStats) -> Finding | None:
+        for detector in self.files:
+            try:
+                finding = detector.detect(ctx)
+            except BudgetExceeded:
+                self._error(stats, root, top, ctx.path, f"budget:{detector.name}")
+                continue
+            except OSError:
+                raise  # the file itself failed (vanished, EIO): reported once by the caller
+            except Exception:
+                self._error(stats, root, top, ctx.path, f"detector:{detector.name}")
+                continue
+            if finding is not None:
+                return finding
+        return None
+
+    @staticmethod
+    def _hash(fd: int, stats: ScanStats) -> str:
+        h = hashlib.sha256()
+        offset = 0
+        while chunk := os.pread(fd, HASH_CHUNK, offset):
+            h.update(chunk)
+            offset += len(chunk)
+        stats.bytes_hashed += offset
+        return h.hexdigest()
+
+    def _artifact(
+        self,
+        root: str,
+        top: str,
+        path: str,
+        unit: str,
+        finding: Finding,
+        size: int,
+        mode: str,
+        world: bool,
+        files: int | None,
+        digest: str | None = None,
+    ) -> Artifact:
+        return Artifact(
+            root=root,
+            path=_relpath(path, top),
+            unit=unit,
+            category=finding.category.value,
+            format=finding.format,
+            size_bytes=size,
+            evidence=finding.evidence,
+            details=dict(finding.details),
+            mode=mode,
+            world_readable=world,
+            sha256=digest,
+            location_hint=location_hint(path),
+            files=files,
+        )
+
+
+def _relpath(path: str, top: str) -> str:
+    if path == top:
+        return "."
+    if path.startswith(top.rstrip("/") + "/"):
+        return path[len(top.rstrip("/")) + 1 :]
+    return os.path.relpath(path, top)
+
+
+def scan(roots: Iterable[str], **kwargs: Any) -> ScanResult:
+    """Convenience wrapper: `Scanner(**kwargs).scan(roots)`."""
+    return Scanner(**kwargs).scan(roots)

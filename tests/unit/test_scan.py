@@ -1,0 +1,232 @@
+"""The scanner core: walk rules, directory units, error accounting, CLI output."""
+
+from __future__ import annotations
+
+import json
+import os
+import stat
+import struct
+import threading
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sanitize.cli import cli
+from sanitize.detect import registry
+from sanitize.detect.base import Category, DirContext, FileContext, Finding
+from sanitize.errors import BadInput, ExitCode
+from sanitize.scan import Scanner
+
+
+def _gguf_bytes() -> bytes:
+    return b"GGUF" + struct.pack("<Iqq", 3, 0, 0)
+
+
+class _Raises:
+    name = "raises"
+
+    def detect(self, ctx: FileContext) -> Finding | None:
+        raise ValueError("boom")
+
+
+class _Greedy:
+    name = "greedy"
+
+    def detect(self, ctx: FileContext) -> Finding | None:
+        ctx.read_at(0, 1 << 30)
+        return None
+
+
+class _UnitDir:
+    name = "unit"
+
+    def detect_dir(self, ctx: DirContext) -> Finding | None:
+        if "MARKER" in ctx.entries:
+            return Finding(Category.VECTOR_STORE, "test-unit", "marker-file")
+        return None
+
+
+def _tree(tmp_path: Path) -> Path:
+    root = tmp_path / "tree"
+    (root / "a" / "b").mkdir(parents=True)
+    (root / "a" / "b" / "model.bin").write_bytes(_gguf_bytes())
+    (root / "a" / "notes.txt").write_text("hello\n")
+    (root / "empty.bin").write_bytes(b"")
+    return root
+
+
+def test_finds_by_content_and_reports_relative_paths(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    result = Scanner().scan([str(root)])
+    assert [(a.path, a.format, a.unit) for a in result.artifacts] == [("a/b/model.bin", "gguf", "file")]
+    art = result.artifacts[0]
+    assert art.root == str(root) and art.size_bytes == len(_gguf_bytes())
+    assert result.stats.files_seen == 3 and result.stats.dirs_seen == 3
+    assert result.stats.errors == 0
+
+
+def test_fifo_device_node_and_symlink_loop_are_skipped_not_opened(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    os.mkfifo(root / "a" / "fifo.bin")  # opening it for reading would block forever
+    os.symlink(root, root / "a" / "loop")
+    os.symlink("missing-target", root / "dangling")
+    if os.geteuid() == 0:
+        os.mknod(root / "null.bin", stat.S_IFCHR | 0o600, os.makedev(1, 3))
+    done: list[object] = []
+    worker = threading.Thread(target=lambda: done.append(Scanner().scan([str(root)])), daemon=True)
+    worker.start()
+    worker.join(60)
+    assert done, "scan blocked"
+    result = done[0]
+    assert result.stats.skipped["symlink"] == 2  # type: ignore[attr-defined]
+    assert result.stats.skipped["special"] == (2 if os.geteuid() == 0 else 1)  # type: ignore[attr-defined]
+    assert len(result.artifacts) == 1  # type: ignore[attr-defined]
+
+
+def test_detector_errors_and_budget_are_counted_not_raised(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    reg = registry.Registry((_Raises(), _Greedy(), *registry.file_detectors()), (), (), ())
+    result = Scanner(reg).scan([str(root)])
+    kinds = sorted({e.kind for e in result.errors})
+    assert kinds == ["budget:greedy", "detector:raises"]
+    assert len(result.artifacts) == 1  # the later detectors still ran
+    assert all(set(e.to_dict()) == {"root", "path", "kind"} for e in result.errors)
+
+
+def test_registry_records_import_failures() -> None:
+    reg = registry.build(["sanitize.detect.no_such_module", "sanitize.detect.gguf"])
+    assert [e.module for e in reg.errors] == ["sanitize.detect.no_such_module"]
+    assert [d.name for d in reg.file_detectors] == ["gguf"]
+    assert [d.name for d in reg.sniffers] == ["gguf"]
+
+
+def test_default_registry_loads_every_module() -> None:
+    assert registry.load_errors() == ()
+    for d in registry.sniffers():
+        assert d.sniff(b"") is None and d.sniff(b"\0" * 4096) is None
+
+
+def test_directory_unit_reported_once_with_total_size(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    unit = root / "store"
+    (unit / "seg").mkdir(parents=True)
+    (unit / "MARKER").write_bytes(b"x" * 10)
+    (unit / "seg" / "inner.gguf").write_bytes(_gguf_bytes())
+    reg = registry.Registry(registry.file_detectors(), (_UnitDir(),), (), ())
+    result = Scanner(reg).scan([str(root)])
+    by_path = {a.path: a for a in result.artifacts}
+    assert set(by_path) == {"a/b/model.bin", "store"}
+    assert by_path["store"].unit == "directory"
+    assert by_path["store"].size_bytes == 10 + len(_gguf_bytes())
+    assert by_path["store"].files == 2
+    assert result.stats.files_in_units == 2 and result.stats.files_seen == 5
+
+
+def test_vanished_file_is_a_counted_error(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+
+    class _Deleter:
+        name = "deleter"
+
+        def detect(self, ctx: FileContext) -> Finding | None:
+            return None
+
+    # Delete the file between the directory listing and the open: simulate with a file
+    # removed by the first detector call on a sibling, then scanned afterwards.
+    victim = root / "a" / "b" / "zz-victim.bin"
+    victim.write_bytes(b"x")
+    real_open = os.open
+    calls: list[str] = []
+
+    def racing_open(path: str, flags: int, mode: int = 0o777, *, dir_fd: int | None = None) -> int:
+        if str(path).endswith("zz-victim.bin") and not calls:
+            calls.append(path)
+            os.unlink(path)
+        return real_open(path, flags, mode, dir_fd=dir_fd)
+
+    reg = registry.Registry((_Deleter(),), (), (), ())
+    mp = pytest.MonkeyPatch()
+    mp.setattr(os, "open", racing_open)
+    try:
+        result = Scanner(reg, workers=1).scan([str(root)])
+    finally:
+        mp.undo()
+    assert [(e.path, e.kind) for e in result.errors] == [("a/b/zz-victim.bin", "vanished")]
+
+
+def test_missing_root_is_bad_input(tmp_path: Path) -> None:
+    with pytest.raises(BadInput):
+        Scanner().scan([str(tmp_path / "nope")])
+
+
+def test_single_file_root(tmp_path: Path) -> None:
+    f = tmp_path / "x.weights"
+    f.write_bytes(_gguf_bytes())
+    result = Scanner().scan([str(f)])
+    assert [(a.root, a.path) for a in result.artifacts] == [(str(f), "x.weights")]
+
+
+def test_hash_only_when_asked(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    assert Scanner().scan([str(root)]).artifacts[0].sha256 is None
+    import hashlib
+
+    art = Scanner(hash_files=True).scan([str(root)]).artifacts[0]
+    assert art.sha256 == hashlib.sha256(_gguf_bytes()).hexdigest()
+
+
+def test_mode_and_world_readable(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    (root / "a" / "b" / "model.bin").chmod(0o600)
+    art = Scanner().scan([str(root)]).artifacts[0]
+    assert (art.mode, art.world_readable) == ("0600", False)
+
+
+def test_location_hint_added_to_content_match_only(tmp_path: Path) -> None:
+    hub = tmp_path / ".cache" / "huggingface" / "x"
+    hub.mkdir(parents=True)
+    (hub / "w.bin").write_bytes(_gguf_bytes())
+    (hub / "plain.bin").write_bytes(b"not a model")
+    result = Scanner().scan([str(tmp_path)])
+    assert [(a.path, a.location_hint) for a in result.artifacts] == [
+        (".cache/huggingface/x/w.bin", "huggingface-cache")
+    ]
+
+
+# -- CLI ---------------------------------------------------------------------------------
+
+
+def _run(*args: str) -> object:
+    return CliRunner().invoke(cli, ["--state-dir", "/nonexistent-state", *args])
+
+
+def test_cli_json_document(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    r = _run("scan", "--json", str(root))
+    assert r.exit_code == 0, r.stderr  # type: ignore[attr-defined]
+    doc = json.loads(r.stdout)  # type: ignore[attr-defined]
+    assert doc["schema"] == "sanitize.scan/1"
+    assert doc["roots"] == [str(root)]
+    assert [a["path"] for a in doc["artifacts"]] == ["a/b/model.bin"]
+    assert {"files_seen", "dirs_seen", "bytes_read", "errors", "skipped", "seconds"} <= doc["stats"].keys()
+    assert doc["errors"] == []
+
+
+def test_cli_table_and_fail_on_found(tmp_path: Path) -> None:
+    root = _tree(tmp_path)
+    r = _run("scan", "--fail-on-found", str(root))
+    assert r.exit_code == ExitCode.FOUND  # type: ignore[attr-defined]
+    assert "a/b/model.bin" in r.stdout and "gguf-magic" in r.stdout  # type: ignore[attr-defined]
+    assert "model-weights" in r.stdout  # type: ignore[attr-defined]
+    clean = tmp_path / "clean"
+    clean.mkdir()
+    r = _run("scan", "--fail-on-found", str(clean))
+    assert r.exit_code == 0 and "No AI artifacts found" in r.stdout  # type: ignore[attr-defined]
+
+
+def test_cli_bad_path_one_line_exit_3(tmp_path: Path) -> None:
+    r = _run("scan", "--json", str(tmp_path / "missing"))
+    assert r.exit_code == ExitCode.BAD_INPUT  # type: ignore[attr-defined]
+    assert r.stdout == ""  # type: ignore[attr-defined]
+    assert r.stderr.count("\n") == 1 and "no such file" in r.stderr  # type: ignore[attr-defined]
