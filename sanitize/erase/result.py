@@ -1,0 +1,186 @@
+"""The `sanitize.erase/1` result document (see docs/schemas.md, kept in step with this module).
+
+One `EraseResult` per device and operation. Methods fill it while they run; `status` is
+decided from what was observed (errors, verification outcome, interruption), never from
+an external tool's exit code.
+"""
+
+from __future__ import annotations
+
+import datetime as _dt
+import uuid
+from dataclasses import dataclass, field
+from typing import Any, Literal
+
+from sanitize import __version__
+from sanitize.hw import Host
+from sanitize.inventory.model import Device
+
+ERASE_SCHEMA = "sanitize.erase/1"
+ERASE_RUN_SCHEMA = "sanitize.erase-run/1"
+
+Status = Literal["verified", "unverified", "failed", "interrupted"]
+Outcome = Literal["passed", "failed", "skipped"]
+
+DEVICE_FIELDS = (
+    "path",
+    "name",
+    "type",
+    "size_bytes",
+    "logical_sector_size",
+    "physical_sector_size",
+    "media_type",
+    "transport",
+    "vendor",
+    "model",
+    "serial",
+    "wwn",
+    "firmware",
+    "backing_file",
+)
+
+
+def utc_now() -> str:
+    return _dt.datetime.now(_dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def device_identity(device: Device) -> dict[str, Any]:
+    """The device fields a result (and a certificate) records, as they were at the start."""
+    return {name: getattr(device, name) for name in DEVICE_FIELDS}
+
+
+def host_identity(host: Host) -> dict[str, Any]:
+    dmi = host.dmi()
+    return {
+        "hostname": host.hostname(),
+        "machine_id": host.machine_id(),
+        "system_vendor": dmi.get("system_vendor"),
+        "product_name": dmi.get("product_name"),
+        "product_serial": dmi.get("product_serial"),
+        "product_uuid": dmi.get("product_uuid"),
+        "chassis_asset_tag": dmi.get("chassis_asset_tag"),
+    }
+
+
+@dataclass
+class ErrorRange:
+    """A byte range that could not be written (or read back), with the OS error text."""
+
+    offset: int
+    length: int
+    error: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"offset": self.offset, "length": self.length, "error": self.error}
+
+
+@dataclass
+class Verification:
+    method: str = "none"  # full | sample | none
+    coverage: float = 0.0  # fraction of the device actually read back, 0..1
+    bytes_checked: int = 0
+    outcome: Outcome = "skipped"
+    mismatches: int = 0  # number of compared blocks that differed
+    details: dict[str, Any] = field(default_factory=dict)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "method": self.method,
+            "coverage": round(self.coverage, 6),
+            "bytes_checked": self.bytes_checked,
+            "outcome": self.outcome,
+            "mismatches": self.mismatches,
+            "details": self.details,
+        }
+
+
+@dataclass
+class CommandRecord:
+    argv: list[str]
+    returncode: int
+    seconds: float
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"argv": list(self.argv), "returncode": self.returncode, "seconds": round(self.seconds, 3)}
+
+
+@dataclass
+class EraseResult:
+    device: dict[str, Any]
+    method: str
+    nist_level: str
+    host: dict[str, Any] = field(default_factory=dict)
+    id: str = field(default_factory=lambda: str(uuid.uuid4()))
+    passes: int = 0
+    pattern: str | None = None
+    bytes_written: int = 0
+    commands: list[CommandRecord] = field(default_factory=list)
+    verification: Verification = field(default_factory=Verification)
+    errors: list[ErrorRange] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+    started_at: str = field(default_factory=utc_now)
+    finished_at: str | None = None
+    status: Status = "failed"
+
+    def add_note(self, note: str) -> None:
+        if note not in self.notes:
+            self.notes.append(note)
+
+    def finish(self, *, interrupted: bool = False) -> EraseResult:
+        """Decide `status` from the evidence and stamp `finished_at`.
+
+        Order matters: an interruption wins (the work is incomplete), then any error range
+        or failed verification makes the result `failed`; only a passed verification with
+        no error is `verified`. `unverified` means the user chose `--verify none`.
+        """
+        self.finished_at = utc_now()
+        if interrupted:
+            self.status = "interrupted"
+        elif self.errors or self.verification.outcome == "failed":
+            self.status = "failed"
+        elif self.verification.outcome == "passed":
+            self.status = "verified"
+        else:
+            self.status = "unverified"
+        return self
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": ERASE_SCHEMA,
+            "id": self.id,
+            "tool": {"name": "sanitize", "version": __version__},
+            "host": self.host,
+            "device": self.device,
+            "method": self.method,
+            "nist_level": self.nist_level,
+            "passes": self.passes,
+            "pattern": self.pattern,
+            "bytes_written": self.bytes_written,
+            "commands": [c.to_dict() for c in self.commands],
+            "verification": self.verification.to_dict(),
+            "errors": [e.to_dict() for e in self.errors],
+            "notes": list(self.notes),
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "status": self.status,
+        }
+
+
+def run_document(results: list[EraseResult]) -> dict[str, Any]:
+    """What `--json` prints: the result itself for one device, a wrapper for several."""
+    if len(results) == 1:
+        return results[0].to_dict()
+    return {"schema": ERASE_RUN_SCHEMA, "results": [r.to_dict() for r in results]}
+
+
+def merge_ranges(ranges: list[ErrorRange]) -> list[ErrorRange]:
+    """Join adjacent or overlapping ranges with the same error, so reports stay short."""
+    out: list[ErrorRange] = []
+    for r in sorted(ranges, key=lambda r: r.offset):
+        last = out[-1] if out else None
+        if last is not None and last.error == r.error and r.offset <= last.offset + last.length:
+            end = max(last.offset + last.length, r.offset + r.length)
+            last.length = end - last.offset
+        else:
+            out.append(ErrorRange(r.offset, r.length, r.error))
+    return out
