@@ -78,7 +78,7 @@ def _device(host: Host, raw: _Raw, by_name: Mapping[str, _Raw], mounts: list[Mou
     def wd(*parts: str) -> str | None:
         return host.read_sys("class", "block", whole, *parts)
 
-    path = props.get("DEVNAME") or host.devnode(name)
+    path = host.devnode(name)
     devno = rd("dev") or ""
     dtype = _type(name, raw.parent_name is not None, rd)
     rotational = _flag(wd("queue", "rotational"))

@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
+import subprocess
+import time
+from collections.abc import Iterator
 
 import pytest
 from click.testing import CliRunner
@@ -110,3 +114,46 @@ def test_read_only_loop_is_reported(lab: LoopLab) -> None:
     dev = lab.loop("8M", read_only=True)
     found = probe(Host()).get(dev)
     assert found is not None and found.read_only
+
+
+@pytest.fixture
+def udevd() -> Iterator[None]:
+    """A udevd for this test only, stopped (and its database removed) afterwards."""
+    if os.path.exists("/run/udev/control"):
+        yield  # a udevd of the machine's own is running: use it, leave it alone
+        return
+    proc = subprocess.Popen(
+        ["/lib/systemd/systemd-udevd", "--resolve-names=never"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        for _ in range(50):
+            if os.path.exists("/run/udev/control"):
+                break
+            time.sleep(0.05)
+        yield
+    finally:
+        proc.terminate()
+        proc.wait(timeout=10)
+        shutil.rmtree("/run/udev", ignore_errors=True)
+        shutil.rmtree("/dev/disk", ignore_errors=True)
+
+
+def test_with_udevd_running(lab: LoopLab, udevd: None) -> None:
+    disk = lab.loop("400M")
+    p1, p2 = lab.gpt(disk, "32M", "")
+    lab.mkfs(p1, "ext4", label="sysvol")
+    lab.mkfs(p2, "xfs", label="aux")
+    subprocess.run(["udevadm", "trigger", "--action=add", "--subsystem-match=block"], check=True)
+    subprocess.run(["udevadm", "settle", "-t", "20"], check=True)
+    props = Host().udev(os.path.basename(p2))
+    assert props.get("ID_FS_TYPE") == "xfs"  # the data really came from udev
+    tree = probe(Host())
+    got = {d.name: (d.fstype, d.label, d.uuid is not None) for d in tree if d.path in (p1, p2)}
+    assert got == {
+        os.path.basename(p1): ("ext4", "sysvol", True),
+        os.path.basename(p2): ("xfs", "aux", True),
+    }
+    assert tree.get(disk).pttype == "gpt"  # type: ignore[union-attr]
+    assert tree.get(p2).partuuid  # type: ignore[union-attr]
