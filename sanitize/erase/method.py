@@ -18,7 +18,8 @@ Adding a method (e.g. `nvme-sanitize-crypto` in `sanitize/purge/`)
    Poll `ctx.stop` and return early when it is set (the runner marks the result
    interrupted). Success is decided from the device, never from an exit code.
 5. `verify(plan, ctx)` reads the device back (or queries its status) and returns a
-   `Verification`; the runner turns it into the final `status`.
+   `Verification`; the runner turns it into the final `status`, then calls
+   `finalize(plan, ctx, result)` (optional) to clean up.
 """
 
 from __future__ import annotations
@@ -123,6 +124,10 @@ class Method(ABC):
     @abstractmethod
     def verify(self, plan: Plan, ctx: ExecutionContext) -> Verification:
         """Check the outcome on the device itself."""
+
+    def finalize(self, plan: Plan, ctx: ExecutionContext, result: EraseResult) -> None:
+        """After the status is decided (also when interrupted): clean up, e.g. drop a journal."""
+        return None
 
 
 _REGISTRY: dict[str, Method] = {}

@@ -14,6 +14,7 @@ from typing import Any, Literal
 
 from sanitize import __version__
 from sanitize.hw import Host
+from sanitize.inventory.host_identity import host_identity as inventory_host_identity
 from sanitize.inventory.model import Device
 
 ERASE_SCHEMA = "sanitize.erase/1"
@@ -50,16 +51,8 @@ def device_identity(device: Device) -> dict[str, Any]:
 
 
 def host_identity(host: Host) -> dict[str, Any]:
-    dmi = host.dmi()
-    return {
-        "hostname": host.hostname(),
-        "machine_id": host.machine_id(),
-        "system_vendor": dmi.get("system_vendor"),
-        "product_name": dmi.get("product_name"),
-        "product_serial": dmi.get("product_serial"),
-        "product_uuid": dmi.get("product_uuid"),
-        "chassis_asset_tag": dmi.get("chassis_asset_tag"),
-    }
+    # The same identity certificates name (the inventory's), so the two always agree.
+    return dict(inventory_host_identity(host))
 
 
 @dataclass

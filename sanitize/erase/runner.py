@@ -30,8 +30,11 @@ def run_plan(plan: Plan, ctx: ExecutionContext) -> EraseResult:
     try:
         result = method.execute(plan, ctx)
         if ctx.stop.is_set():
-            return result.finish(interrupted=True)
-        result.verification = method.verify(plan, ctx)
-        return result.finish(interrupted=ctx.stop.is_set())
+            result.finish(interrupted=True)
+        else:
+            result.verification = method.verify(plan, ctx)
+            result.finish(interrupted=ctx.stop.is_set())
+        method.finalize(plan, ctx, result)
+        return result
     finally:
         ctx.progress.close()

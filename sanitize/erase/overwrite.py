@@ -1,0 +1,496 @@
+"""Clear by overwrite: every user-addressable sector written, then read back.
+
+Speed: O_DIRECT writes of CHUNK bytes from page-aligned buffers, double-buffered so the
+next chunk's pattern (AES-256-CTR keystream, several GB/s) is generated in a helper
+thread while the current one is being written. Memory stays at a few buffers whatever
+the device size.
+
+Honesty: a sector that cannot be written is retried at ever smaller sizes down to one
+logical sector; what still fails is recorded as an error range and makes the result
+`failed`. Verification regenerates the pattern and compares it with what the device
+returns; any mismatch or unreadable sector fails it.
+
+Resume: see `sanitize.erase.journal`; checkpoints are taken every CHECKPOINT_BYTES or
+CHECKPOINT_SECONDS, after an fsync of the device.
+"""
+
+from __future__ import annotations
+
+import errno
+import math
+import os
+import random
+import time
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass
+
+from sanitize.erase.buffers import AlignedBuffer, PatternSource
+from sanitize.erase.journal import Journal
+from sanitize.erase.method import ExecutionContext, Method, estimate_write_seconds, register
+from sanitize.erase.plan import EraseOptions, Plan, Step
+from sanitize.erase.result import EraseResult, ErrorRange, Verification, merge_ranges
+from sanitize.errors import Refused
+from sanitize.hw.blockio import OpenDevice
+from sanitize.inventory.model import Device
+
+CHUNK = 4 << 20
+CHECKPOINT_BYTES = 64 << 20
+CHECKPOINT_SECONDS = 2.0
+SUBSECTIONS = 1000
+MAX_LISTED_MISMATCHES = 20
+FLASH_MEDIA = ("ssd", "nvme", "usb-flash")
+# errno values that mean "this range of the medium is bad", not "the program is wrong".
+MEDIA_ERRORS = {errno.EIO, errno.ENODATA, errno.EREMOTEIO, errno.EILSEQ, errno.EBADMSG, errno.ENOLINK}
+
+
+def flash_note(device: Device) -> str | None:
+    if device.media_type not in FLASH_MEDIA:
+        return None
+    return (
+        f"overwrite on flash media ({device.media_type}) is only NIST SP 800-88 Clear: "
+        "spare and remapped blocks are not reached; use a firmware Purge method for Purge"
+    )
+
+
+def _error_text(op: str, exc: OSError) -> str:
+    name = errno.errorcode.get(exc.errno or 0, "E?")
+    return f"{op}: {name} ({os.strerror(exc.errno or 0)})"
+
+
+def _chunks(start: int, size: int) -> list[tuple[int, int]]:
+    return [(off, min(CHUNK, size - off)) for off in range(start, size, CHUNK)]
+
+
+def _pwrite_all(fd: int, view: memoryview, offset: int) -> None:
+    while view:
+        written = os.pwrite(fd, view, offset)
+        if written <= 0:
+            raise OSError(errno.EIO, "short write")
+        view, offset = view[written:], offset + written
+
+
+def _pread_all(fd: int, view: memoryview, offset: int) -> None:
+    while view:
+        got = os.preadv(fd, [view], offset)
+        if got <= 0:
+            raise OSError(errno.EIO, "short read")
+        view, offset = view[got:], offset + got
+
+
+def _split(length: int, sector: int) -> int:
+    # Retry a failed range in about 16 pieces, recursively, down to one sector, so a bad
+    # sector in a 4 MiB chunk costs ~5 levels of retries instead of 8192 single writes.
+    return max(sector, (length // 16) // sector * sector)
+
+
+def write_range(
+    fd: int, buf: AlignedBuffer, boff: int, offset: int, length: int, sector: int, errors: list[ErrorRange]
+) -> int:
+    """Write buf[boff:boff+length] at `offset`; returns bytes written, records bad ranges."""
+    try:
+        _pwrite_all(fd, buf.view[boff : boff + length], offset)
+        return length
+    except OSError as exc:
+        if exc.errno not in MEDIA_ERRORS:
+            raise
+        if length <= sector:
+            errors.append(ErrorRange(offset, length, _error_text("write", exc)))
+            return 0
+        step, done = _split(length, sector), 0
+        for sub in range(0, length, step):
+            n = min(step, length - sub)
+            done += write_range(fd, buf, boff + sub, offset + sub, n, sector, errors)
+        return done
+
+
+def read_range(
+    fd: int, buf: AlignedBuffer, boff: int, offset: int, length: int, sector: int, errors: list[ErrorRange]
+) -> int:
+    """Read into buf[boff:boff+length]; returns bytes read; unreadable ranges are recorded."""
+    try:
+        _pread_all(fd, buf.view[boff : boff + length], offset)
+        return length
+    except OSError as exc:
+        if exc.errno not in MEDIA_ERRORS:
+            raise
+        if length <= sector:
+            errors.append(ErrorRange(offset, length, _error_text("read", exc)))
+            return 0
+        step, done = _split(length, sector), 0
+        for sub in range(0, length, step):
+            n = min(step, length - sub)
+            done += read_range(fd, buf, boff + sub, offset + sub, n, sector, errors)
+        return done
+
+
+def sample_ranges(
+    size: int, sector: int, coverage: float, seed: int, subsections: int = SUBSECTIONS
+) -> list[tuple[int, int]]:
+    """NIST 800-88 §4.7 sampling: first and last blocks, plus 2 pseudorandom blocks in each
+    of >= `subsections` equal subsections, sized so at least `coverage` of the device is read.
+
+    Returns sorted, non-overlapping (offset, length) byte ranges. A device too small to
+    split that finely is read in full.
+    """
+    sectors = size // sector
+    count = max(subsections, math.ceil(coverage * sectors / (2 * (CHUNK // sector))))
+    if coverage >= 1 or sectors < 4 * count:
+        return [(0, size)]
+    rng = random.Random(seed)
+    picks: list[tuple[int, int]] = []
+    for i in range(count):
+        start, end = i * sectors // count, (i + 1) * sectors // count
+        half = (end - start) // 2
+        block = min(half, max(1, math.ceil(coverage * (end - start) / 2)))
+        for lo, hi in ((start, start + half), (start + half, end)):
+            first = rng.randint(lo, hi - block)
+            picks.append((first, block))
+        if i == 0:
+            picks.append((0, block))
+        if i == count - 1:
+            picks.append((sectors - block, block))
+    merged: list[list[int]] = []
+    for first, n in sorted(picks):
+        if merged and first <= merged[-1][0] + merged[-1][1]:
+            merged[-1][1] = max(merged[-1][1], first + n - merged[-1][0])
+        else:
+            merged.append([first, n])
+    return [(first * sector, n * sector) for first, n in merged]
+
+
+@dataclass
+class _Cursor:
+    """Where the operation stands; mirrored in the journal at checkpoints."""
+
+    phase: str  # write | verify
+    pass_no: int
+    offset: int
+    key: bytes | None
+
+
+class OverwriteMethod(Method):
+    name = "overwrite"
+
+    def nist_level(self, device: Device) -> str:
+        return "clear"
+
+    def plan_steps(self, device: Device, options: EraseOptions) -> Sequence[Step]:
+        size = device.size_bytes
+        steps = [
+            Step(
+                f"open {device.path} read-write with O_DIRECT|O_EXCL; check size {size} bytes, "
+                f"logical sector {device.logical_sector_size} bytes and that it is writable"
+            )
+        ]
+        what = "AES-256-CTR keystream (new random key per pass)" if options.pattern == "random" else options.pattern
+        for n in range(1, options.passes + 1):
+            steps.append(
+                Step(
+                    f"pass {n}/{options.passes}: write {what} over bytes 0-{size} in {CHUNK >> 20} MiB "
+                    f"O_DIRECT chunks; fsync and journal every {CHECKPOINT_BYTES >> 20} MiB"
+                )
+            )
+        if options.verify == "full":
+            steps.append(Step("verify: read every byte back (O_DIRECT) and compare with the regenerated pattern"))
+        elif options.verify == "sample":
+            steps.append(
+                Step(
+                    f"verify: read back first and last blocks and 2 pseudorandom blocks in each of >= "
+                    f"{SUBSECTIONS} equal subsections, >= {options.verify_coverage:.0%} of the device"
+                )
+            )
+        if options.discard:
+            steps.append(Step(f"discard (BLKDISCARD) bytes 0-{size} after verification"))
+        return steps
+
+    def pre_checks(self, device: Device, options: EraseOptions) -> Sequence[str]:
+        return (
+            "device is not protected, read-only, mounted or held (inventory)",
+            "exclusive open succeeds (nothing mounts or maps it meanwhile)",
+            "size and logical sector size equal the planned ones",
+        )
+
+    def post_checks(self, device: Device, options: EraseOptions) -> Sequence[str]:
+        checks = ["every chunk written without an I/O error, or the unwritable ranges are listed"]
+        if options.verify != "none":
+            checks.append(f"{options.verify} read-back matches the last pass's pattern")
+        return checks
+
+    def expected_seconds(self, device: Device, options: EraseOptions) -> float | None:
+        verify_fraction = {"full": 1.0, "sample": options.verify_coverage, "none": 0.0}[options.verify]
+        return estimate_write_seconds(device, int(device.size_bytes * (options.passes + verify_fraction)))
+
+    def reason(self, device: Device, options: EraseOptions) -> str:
+        return "overwrite requested: NIST SP 800-88 Clear by writing every user-addressable sector"
+
+    def notes(self, device: Device, options: EraseOptions) -> Sequence[str]:
+        note = flash_note(device)
+        return (note,) if note else ()
+
+    # --- execution ---------------------------------------------------------------------
+    def _open(self, plan: Plan, ctx: ExecutionContext, *, write: bool) -> tuple[OpenDevice, int]:
+        dev = plan.device
+        od = ctx.host.open_device(dev.path, write=write, direct=True, exclusive=True)
+        try:
+            size, sector = od.size_bytes(), od.logical_sector_size()
+            if size != dev.size_bytes or sector != dev.logical_sector_size:
+                raise Refused(
+                    f"{dev.path}: changed since it was planned (size {size}, sector {sector}; "
+                    f"planned {dev.size_bytes}, {dev.logical_sector_size})"
+                )
+            if write and od.read_only():
+                raise Refused(f"{dev.path}: device is read-only")
+        except BaseException:
+            od.close()
+            raise
+        return od, sector
+
+    def execute(self, plan: Plan, ctx: ExecutionContext) -> EraseResult:
+        dev, opts, result = plan.device, plan.options, ctx.result
+        result.passes, result.pattern = opts.passes, opts.pattern
+        if ctx.resume:
+            journal = Journal.find(ctx.state, dev)
+            cursor = self._restore(journal, result)
+        else:
+            cursor = _Cursor("write", 1, 0, None)
+            journal = Journal.create(ctx.state, result.id, dev, self._journal_fields(plan, result, cursor))
+        ctx.scratch["journal"] = journal
+        if cursor.phase == "write":
+            od, sector = self._open(plan, ctx, write=True)
+            with od:
+                while cursor.pass_no <= opts.passes:
+                    if cursor.key is None and opts.pattern == "random":
+                        cursor.key = PatternSource.new_key()
+                    # The key is journalled before the first byte of its pass is written.
+                    journal.update(**self._journal_fields(plan, result, cursor))
+                    source = PatternSource(opts.pattern, cursor.key, CHUNK)
+                    self._write_pass(od.fd, source, dev, sector, cursor, ctx, journal)
+                    if ctx.stop.is_set():
+                        self._note_stop(plan, result, cursor)
+                        journal.update(**self._journal_fields(plan, result, cursor), stopped_cleanly=True)
+                        return result
+                    if cursor.pass_no == opts.passes:
+                        break
+                    cursor = _Cursor("write", cursor.pass_no + 1, 0, None)
+            cursor.phase, cursor.offset = "verify", 0
+            journal.update(**self._journal_fields(plan, result, cursor))
+        ctx.scratch["key"] = cursor.key
+        for note in (flash_note(dev),):
+            if note:
+                result.add_note(note)
+        return result
+
+    def _journal_fields(self, plan: Plan, result: EraseResult, cursor: _Cursor) -> dict[str, object]:
+        return {
+            "started_at": result.started_at,
+            "method": plan.method,
+            "options": plan.options.to_dict(),
+            "phase": cursor.phase,
+            "pass": cursor.pass_no,
+            "offset": cursor.offset,
+            "key": cursor.key.hex() if cursor.key else None,
+            "bytes_written": result.bytes_written,
+            "errors": [e.to_dict() for e in merge_ranges(result.errors)],
+            "notes": list(result.notes),
+        }
+
+    def _restore(self, journal: Journal, result: EraseResult) -> _Cursor:
+        data = journal.data
+        result.id = data["id"]
+        result.started_at = data.get("started_at", result.started_at)
+        result.bytes_written = int(data.get("bytes_written", 0))
+        result.errors = [ErrorRange(e["offset"], e["length"], e["error"]) for e in data.get("errors", [])]
+        for note in data.get("notes", []):
+            result.add_note(note)
+        how = (
+            "was stopped (signal)"
+            if data.get("stopped_cleanly")
+            else "ended without finishing (crash, kill -9 or power loss)"
+        )
+        cursor = _Cursor(
+            data["phase"],
+            int(data["pass"]),
+            int(data["offset"]),
+            bytes.fromhex(data["key"]) if data.get("key") else None,
+        )
+        where = (
+            f"pass {cursor.pass_no} at offset {cursor.offset}"
+            if cursor.phase == "write"
+            else "before verification completed"
+        )
+        result.add_note(
+            f"interrupted: the run started {result.started_at} {how} in {where}; "
+            f"resumed at {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} from the journal "
+            "without rewriting what had been written"
+        )
+        journal.update(stopped_cleanly=False)
+        return cursor
+
+    def _note_stop(self, plan: Plan, result: EraseResult, cursor: _Cursor) -> None:
+        result.add_note(
+            f"interrupted during pass {cursor.pass_no}/{plan.options.passes} at offset {cursor.offset} of "
+            f"{plan.device.size_bytes}; continue with: sanitize erase {plan.device.path} --resume"
+        )
+
+    def _write_pass(
+        self,
+        fd: int,
+        source: PatternSource,
+        dev: Device,
+        sector: int,
+        cursor: _Cursor,
+        ctx: ExecutionContext,
+        journal: Journal,
+    ) -> None:
+        size, result = dev.size_bytes, ctx.result
+        ctx.progress.start(f"{dev.name} pass {cursor.pass_no}/{result.passes}", size, initial=cursor.offset)
+        chunks = _chunks(cursor.offset, size)
+        bufs = [AlignedBuffer(CHUNK), AlignedBuffer(CHUNK)]
+        for buf in bufs:
+            source.prepare(buf)
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pattern")
+        try:
+            pending = pool.submit(source.fill, bufs[0], *chunks[0]) if chunks else None
+            last_sync, last_time = cursor.offset, time.monotonic()
+            done = cursor.offset
+            for i, (offset, length) in enumerate(chunks):
+                if ctx.stop.is_set():
+                    break
+                assert pending is not None
+                pending.result()
+                buf = bufs[i % 2]
+                if i + 1 < len(chunks):
+                    pending = pool.submit(source.fill, bufs[(i + 1) % 2], *chunks[i + 1])
+                result.bytes_written += write_range(fd, buf, 0, offset, length, sector, result.errors)
+                ctx.progress.update(length)
+                done = offset + length
+                if done - last_sync >= CHECKPOINT_BYTES or time.monotonic() - last_time >= CHECKPOINT_SECONDS:
+                    self._checkpoint(fd, journal, result, cursor, done)
+                    last_sync, last_time = done, time.monotonic()
+            self._checkpoint(fd, journal, result, cursor, done)
+        finally:
+            pool.shutdown(wait=True)
+            for buf in bufs:
+                buf.close()
+        result.errors = merge_ranges(result.errors)
+
+    def _checkpoint(self, fd: int, journal: Journal, result: EraseResult, cursor: _Cursor, done: int) -> None:
+        # The device is flushed before the journal records the offset, so after a power
+        # loss the journal never claims more than what reached the medium.
+        os.fsync(fd)
+        cursor.offset = max(cursor.offset, done)
+        journal.update(
+            offset=cursor.offset,
+            bytes_written=result.bytes_written,
+            errors=[e.to_dict() for e in merge_ranges(result.errors)],
+        )
+
+    # --- verification ------------------------------------------------------------------
+    def verify(self, plan: Plan, ctx: ExecutionContext) -> Verification:
+        opts, dev = plan.options, plan.device
+        if opts.verify == "none":
+            return Verification(method="none", outcome="skipped")
+        source = PatternSource(opts.pattern, ctx.scratch.get("key"), CHUNK)
+        od, sector = self._open(plan, ctx, write=False)
+        with od:
+            details: dict[str, object] = {}
+            if opts.verify == "full":
+                ranges = [(0, dev.size_bytes)]
+            else:
+                seed = int.from_bytes(os.urandom(8), "big")
+                ranges = sample_ranges(dev.size_bytes, sector, opts.verify_coverage, seed)
+                details = {"subsections": SUBSECTIONS, "locations": len(ranges), "seed": seed}
+            return self._compare(od.fd, source, ranges, sector, ctx, opts.verify, details)
+
+    def _compare(
+        self,
+        fd: int,
+        source: PatternSource,
+        ranges: list[tuple[int, int]],
+        sector: int,
+        ctx: ExecutionContext,
+        method: str,
+        details: dict[str, object],
+    ) -> Verification:
+        size = ctx.result.device["size_bytes"]
+        total = sum(n for _, n in ranges)
+        ctx.progress.start(f"{ctx.result.device['name']} verify ({method})", total)
+        got, want = AlignedBuffer(CHUNK), AlignedBuffer(CHUNK)
+        source.prepare(want)
+        read_errors: list[ErrorRange] = []
+        mismatched: list[int] = []
+        mismatch_count = checked = 0
+        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pattern")
+        try:
+            for start, length in ranges:
+                for offset in range(start, start + length, CHUNK):
+                    if ctx.stop.is_set():
+                        return Verification(method=method, outcome="skipped", details={"stopped": True})
+                    n = min(CHUNK, start + length - offset)
+                    # Regenerate the expected bytes while the device is read.
+                    pending = pool.submit(source.fill, want, offset, n)
+                    errors_before = len(read_errors)
+                    read_range(fd, got, 0, offset, n, sector, read_errors)
+                    pending.result()
+                    checked += n
+                    ctx.progress.update(n)
+                    if got.equals(want, n):
+                        continue
+                    unreadable = {(e.offset - offset) for e in read_errors[errors_before:]}
+                    for boff in range(0, n, sector):
+                        if boff in unreadable or got.equals(want, sector, boff):
+                            continue
+                        mismatch_count += 1
+                        if len(mismatched) < MAX_LISTED_MISMATCHES:
+                            mismatched.append(offset + boff)
+        finally:
+            pool.shutdown(wait=True)
+            got.close()
+            want.close()
+        read_errors = merge_ranges(read_errors)
+        ctx.result.errors = merge_ranges([*ctx.result.errors, *read_errors])
+        failed = bool(mismatch_count or read_errors)
+        details = {
+            **details,
+            "mismatched_sectors": mismatch_count,
+            "first_mismatch_offsets": mismatched,
+            "unreadable_bytes": sum(e.length for e in read_errors),
+            "sector_size": sector,
+        }
+        return Verification(
+            method=method,
+            coverage=checked / size if size else 0.0,
+            bytes_checked=checked,
+            outcome="failed" if failed else "passed",
+            mismatches=mismatch_count,
+            details=details,
+        )
+
+    def finalize(self, plan: Plan, ctx: ExecutionContext, result: EraseResult) -> None:
+        journal = ctx.scratch.get("journal")
+        if result.status == "interrupted":
+            if isinstance(journal, Journal):
+                journal.update(notes=list(result.notes))
+            return
+        if plan.options.discard:
+            self._discard(plan, ctx, result)
+        # The run is over: the journal, and with it the pattern key, goes.
+        if isinstance(journal, Journal):
+            journal.delete()
+
+    def _discard(self, plan: Plan, ctx: ExecutionContext, result: EraseResult) -> None:
+        dev = plan.device
+        try:
+            with ctx.host.open_device(dev.path, write=True) as od:
+                od.discard(0, dev.size_bytes)
+        except OSError as exc:
+            result.add_note(f"discard requested but the device refused it: {_error_text('BLKDISCARD', exc)}")
+            return
+        result.add_note(
+            "discarded (BLKDISCARD) the whole device after verification; what it now returns is "
+            "up to the device, so the verification above describes the state before the discard"
+        )
+
+
+register(OverwriteMethod())
