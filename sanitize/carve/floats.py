@@ -1,0 +1,93 @@
+"""Runs of float32 vectors: 4 KiB blocks that look like embedding (or weight) data.
+
+A block qualifies when its 1024 values are all finite with |x| < 1, signs are mixed,
+almost none are near zero and the spread is plausible. Each condition removes a family of
+look-alikes: random or compressed data (half its exponents are >= 1), ASCII text and small
+integer tables (sign bit never set, values are denormal), zero-padded structures (near-zero
+values), constant fills (no spread). A quick test of 16 values per block rejects almost
+every other block before the full test, so cost stays far below the read time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+BLOCK = 4096
+VALUES = BLOCK // 4
+_ABS_MASK = np.uint32(0x7FFFFFFF)
+_ONE = np.uint32(0x3F800000)  # bit pattern of 1.0f: |x| < 1 and finite <=> (bits & ABS) < ONE
+_TINY = np.uint32(0x37000000)  # 2**-17 ~ 7.6e-6: below this a value is "near zero"
+_SAMPLE_STRIDE = 64
+
+MIN_NEGATIVE_FRACTION = 0.2
+MAX_NEGATIVE_FRACTION = 0.8
+MAX_TINY_FRACTION = 0.1
+MIN_STD = 1e-3
+MAX_STD = 0.75
+
+
+def float_blocks(buf: np.ndarray) -> np.ndarray:
+    """Boolean per whole 4 KiB block of `buf` (a uint8 array): does it look like float32 vectors?"""
+    n = buf.size // BLOCK
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    words = buf[: n * BLOCK].view("<u4").reshape(n, VALUES)
+
+    sample = words[:, ::_SAMPLE_STRIDE]
+    mag = sample & _ABS_MASK
+    neg = (sample >> np.uint32(31)).sum(axis=1)
+    quick = (mag < _ONE).all(axis=1) & (mag >= _TINY).any(axis=1) & (neg >= 2) & (neg <= sample.shape[1] - 2)
+    result = np.zeros(n, dtype=bool)
+    idx = np.flatnonzero(quick)
+    if idx.size == 0:
+        return result
+
+    block = words[idx]
+    mag = block & _ABS_MASK
+    ok = (mag < _ONE).all(axis=1)
+    neg_frac = (block >> np.uint32(31)).sum(axis=1) / VALUES
+    ok &= (neg_frac >= MIN_NEGATIVE_FRACTION) & (neg_frac <= MAX_NEGATIVE_FRACTION)
+    ok &= (mag < _TINY).sum(axis=1) <= MAX_TINY_FRACTION * VALUES
+    std = block.view("<f4").std(axis=1, dtype=np.float64)
+    ok &= (std >= MIN_STD) & (std <= MAX_STD)
+    result[idx[ok]] = True
+    return result
+
+
+class RunTracker:
+    """Joins qualifying blocks across buffers into runs; emits (offset, blocks) of runs >= min_blocks."""
+
+    def __init__(self, min_blocks: int) -> None:
+        self.min_blocks = max(1, min_blocks)
+        self._start: int | None = None
+        self._count = 0
+
+    def feed(self, base: int, flags: np.ndarray) -> list[tuple[int, int]]:
+        """`flags[i]` is block i of the buffer at device offset `base` (contiguous with the last feed)."""
+        runs: list[tuple[int, int]] = []
+        if flags.size == 0:
+            return runs
+        # Edges of runs of True: +1 where a run starts, -1 where it ends.
+        padded = np.concatenate(([False], flags, [False])).astype(np.int8)
+        edges = np.diff(padded)
+        starts = np.flatnonzero(edges == 1)
+        ends = np.flatnonzero(edges == -1)
+        for s, e in zip(starts, ends, strict=True):
+            if s == 0 and self._start is not None:
+                self._count += int(e)
+            else:
+                runs.extend(self.flush())
+                self._start, self._count = base + int(s) * BLOCK, int(e - s)
+            if e < flags.size:
+                runs.extend(self.flush())
+        if flags.size and not flags[0] and self._start is not None and starts.size == 0:
+            runs.extend(self.flush())
+        return runs
+
+    def flush(self) -> list[tuple[int, int]]:
+        """End the current run (at a gap or a jump to a non-adjacent buffer)."""
+        out = []
+        if self._start is not None and self._count >= self.min_blocks:
+            out.append((self._start, self._count))
+        self._start, self._count = None, 0
+        return out

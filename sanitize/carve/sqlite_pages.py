@@ -1,0 +1,118 @@
+"""SQLite table b-tree leaf pages whose rows hold embedding-sized BLOBs.
+
+A deleted embedding store leaves its pages behind long after the database header is gone.
+A leaf table page starts with 0x0D, a cell count and a cell pointer array; each cell is a
+record whose header lists serial types, and a BLOB of L bytes has serial type 2L+12. A page
+counts when at least one record is internally consistent (header + bodies == payload size)
+and carries a BLOB of 4*d bytes for a usual embedding dimension d. Nothing of the record's
+body leaves this module: only the dimension and how many cells matched.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from sanitize.carve.signatures import Details
+
+LEAF_TABLE = 0x0D
+EMBEDDING_DIMS = frozenset({128, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096})
+MAX_PAGE = 65536
+_MAX_CELLS = 2048
+
+
+def page_candidates(sectors: np.ndarray) -> np.ndarray:
+    """Indices of sectors whose first 10 bytes fit a leaf table page header (vectorised)."""
+    s = sectors[:, :10].astype(np.int32)
+    ncells = (s[:, 3] << 8) | s[:, 4]
+    content = (s[:, 5] << 8) | s[:, 6]
+    content = np.where(content == 0, MAX_PAGE, content)
+    ptr0 = (s[:, 8] << 8) | s[:, 9]
+    floor = 8 + 2 * ncells
+    ok = (s[:, 0] == LEAF_TABLE) & (ncells >= 1) & (ncells <= _MAX_CELLS)
+    ok &= (content >= floor) & (ptr0 >= content)
+    return np.flatnonzero(ok)
+
+
+def _varint(buf: bytes | memoryview, pos: int) -> tuple[int, int]:
+    """SQLite varint at pos: (value, next position). Raises IndexError past the end."""
+    value = 0
+    for i in range(8):
+        byte = buf[pos + i]
+        value = (value << 7) | (byte & 0x7F)
+        if byte < 0x80:
+            return value, pos + i + 1
+    return (value << 8) | buf[pos + 8], pos + 9
+
+
+def _content_size(serial: int) -> int | None:
+    if serial >= 12:
+        return (serial - 12) // 2 if serial % 2 == 0 else (serial - 13) // 2
+    return (0, 1, 2, 3, 4, 6, 8, 8, 0, 0, None, None)[serial]
+
+
+def _record_blob_dim(page: bytes | memoryview, cell: int) -> tuple[int | None, int] | None:
+    """(embedding dim or None, local blob position) if the cell holds a consistent record; None if not a record."""
+    payload, pos = _varint(page, cell)
+    _rowid, pos = _varint(page, pos)
+    header_size, hpos = _varint(page, pos)
+    if not 2 <= header_size <= min(payload, 1024):
+        return None
+    end = pos + header_size
+    body = header_size
+    dim: int | None = None
+    blob_at = 0
+    while hpos < end:
+        serial, hpos = _varint(page, hpos)
+        size = _content_size(serial)
+        if size is None:
+            return None
+        if serial >= 12 and serial % 2 == 0 and size % 4 == 0 and size // 4 in EMBEDDING_DIMS and dim is None:
+            dim, blob_at = size // 4, pos + body
+        body += size
+    if hpos != end or body != payload:
+        return None
+    return dim, blob_at
+
+
+def _plausible_floats(page: bytes | memoryview, at: int, dim: int) -> bool:
+    """When the BLOB lies inside the page, check it decodes as finite, moderate float32s."""
+    if at + 4 * dim > len(page):
+        return True  # spills into an overflow page: the record structure is the evidence
+    values = np.frombuffer(page, dtype="<f4", count=dim, offset=at)
+    return bool(np.isfinite(values).all() and (np.abs(values) < 100).all() and values.any())
+
+
+def inspect_page(page: bytes | memoryview) -> Details | None:
+    """Details of a leaf table page holding embedding BLOBs, or None."""
+    if len(page) < 16 or page[0] != LEAF_TABLE:
+        return None
+    ncells = int.from_bytes(page[3:5], "big")
+    floor = 8 + 2 * ncells
+    if len(page) < floor:
+        return None
+    top = 0
+    dims: set[int] = set()
+    vectors = 0
+    try:
+        for i in range(ncells):
+            ptr = int.from_bytes(page[8 + 2 * i : 10 + 2 * i], "big")
+            if ptr < floor:
+                return None
+            top = max(top, ptr)
+            found = _record_blob_dim(page, ptr)
+            if found is None:
+                return None
+            dim, at = found
+            if dim is not None:
+                if not _plausible_floats(page, at, dim):
+                    return None
+                dims.add(dim)
+                vectors += 1
+    except IndexError:
+        return None
+    if vectors == 0 or len(dims) != 1:
+        return None
+    size = 512
+    while size <= top and size < MAX_PAGE:
+        size *= 2
+    return {"dim": dims.pop(), "vectors": vectors, "page_size_estimate": size}

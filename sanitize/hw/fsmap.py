@@ -1,0 +1,128 @@
+"""Which bytes of a device does its filesystem currently use, and for which file?
+
+Used by `sanitize carve` to tell a live file from what a deleted one left behind. Every
+query is read-only: debugfs without -w (commands fed on stdin, never through a temp file)
+and xfs_db -r. On a mounted filesystem the on-disk bitmaps may lag the page cache, so the
+answer can be stale; callers say so.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+
+from sanitize.errors import ToolMissing
+from sanitize.hw import commands
+
+BATCH = 2000  # debugfs commands per invocation: bounded stdin, bounded output
+
+
+@dataclass(frozen=True)
+class BlockState:
+    allocated: bool | None  # None: the filesystem could not say
+    path: str | None = None  # the live file using the block, when one does
+
+
+class FsMap:
+    """A filesystem's allocation map, queried by byte offsets."""
+
+    fstype: str = "unknown"
+    note: str | None = None
+
+    def lookup(self, offsets: Sequence[int]) -> dict[int, BlockState]:
+        return {off: BlockState(None) for off in offsets}
+
+
+class Ext4Map(FsMap):
+    """ext2/3/4 through debugfs: testb for free/used, icheck + ncheck for the owning path."""
+
+    def __init__(self, device: str, fstype: str) -> None:
+        self.device = device
+        self.fstype = fstype
+        res = commands.run(["debugfs", "-R", "show_super_stats -h", device], timeout=60)
+        m = re.search(r"^Block size:\s+(\d+)", res.stdout, re.M)
+        if not res.ok or not m:
+            raise commands.CommandFailed(res)
+        self.block_size = int(m.group(1))
+
+    def _debugfs(self, lines: Iterable[str]) -> str:
+        script = "".join(f"{line}\n" for line in lines)
+        res = commands.run(["debugfs", "-f", "-", self.device], input=script, timeout=600)
+        return res.stdout
+
+    def lookup(self, offsets: Sequence[int]) -> dict[int, BlockState]:
+        blocks = {off: off // self.block_size for off in offsets}
+        unique = sorted(set(blocks.values()))
+        used: dict[int, bool] = {}
+        for i in range(0, len(unique), BATCH):
+            out = self._debugfs(f"testb {b}" for b in unique[i : i + BATCH])
+            for m in re.finditer(r"^Block (\d+) (marked in use|not in use)", out, re.M):
+                used[int(m.group(1))] = m.group(2) == "marked in use"
+        in_use = [b for b in unique if used.get(b)]
+        inode_of: dict[int, int] = {}
+        for i in range(0, len(in_use), BATCH):
+            out = self._debugfs(["icheck " + " ".join(str(b) for b in in_use[i : i + BATCH])])
+            for m in re.finditer(r"^(\d+)\s+(\d+)\s*$", out, re.M):
+                inode_of[int(m.group(1))] = int(m.group(2))
+        inodes = sorted(set(inode_of.values()))
+        path_of: dict[int, str] = {}
+        for i in range(0, len(inodes), BATCH):
+            out = self._debugfs(["ncheck " + " ".join(str(n) for n in inodes[i : i + BATCH])])
+            for m in re.finditer(r"^(\d+)\s+(/.*)$", out, re.M):
+                path_of.setdefault(int(m.group(1)), "/" + m.group(2).lstrip("/"))
+        result: dict[int, BlockState] = {}
+        for off, block in blocks.items():
+            state = used.get(block)
+            inode = inode_of.get(block)
+            result[off] = BlockState(state, path_of.get(inode) if inode is not None else None)
+        return result
+
+
+class XfsMap(FsMap):
+    """XFS through xfs_db -r: the free-extent list of every AG (no paths: best effort)."""
+
+    def __init__(self, device: str) -> None:
+        self.fstype = "xfs"
+        res = commands.run(["xfs_db", "-r", "-c", "sb 0", "-c", "print agblocks blocksize", "-c", "freesp -d", device])
+        fields = dict(re.findall(r"^(agblocks|blocksize) = (\d+)", res.stdout, re.M))
+        if not res.ok or len(fields) != 2:
+            raise commands.CommandFailed(res)
+        agblocks, bsize = int(fields["agblocks"]), int(fields["blocksize"])
+        extents = []
+        for agno, agbno, length in re.findall(r"^\s+(\d+)\s+(\d+)\s+(\d+)\s*$", res.stdout, re.M):
+            start = (int(agno) * agblocks + int(agbno)) * bsize
+            extents.append((start, start + int(length) * bsize))
+        extents.sort()
+        self._starts = [s for s, _ in extents]
+        self._extents = extents
+        self.note = "xfs: free or allocated only; file paths are not looked up"
+
+    def lookup(self, offsets: Sequence[int]) -> dict[int, BlockState]:
+        result = {}
+        for off in offsets:
+            i = bisect.bisect_right(self._starts, off) - 1
+            free = i >= 0 and self._extents[i][0] <= off < self._extents[i][1]
+            result[off] = BlockState(not free)
+        return result
+
+
+def open_fsmap(device: str, fstype: str | None) -> FsMap:
+    """The allocation map for `device`'s filesystem, or a map that answers "unknown"."""
+    try:
+        if fstype in ("ext2", "ext3", "ext4"):
+            return Ext4Map(device, fstype)
+        if fstype == "xfs":
+            return XfsMap(device)
+    except (commands.CommandFailed, ToolMissing) as exc:
+        fallback = FsMap()
+        fallback.fstype = fstype or "unknown"
+        fallback.note = f"allocation map unreadable: {exc}"
+        return fallback
+    fallback = FsMap()
+    fallback.fstype = fstype or "none"
+    fallback.note = (
+        f"no allocation map for {fstype}" if fstype else "no filesystem found: allocation unknown for every hit"
+    )
+    return fallback
