@@ -15,6 +15,7 @@ from sanitize.state import StateDir, default_state_dir
 COMMAND_MODULES = [
     "sanitize.cli.scan",
     "sanitize.cli.inventory",
+    "sanitize.cli.carve",
 ]
 
 
