@@ -1,4 +1,4 @@
-"""`sanitize inventory`: every block device and volume, read-only."""
+"""`sanitize inventory`: every block device and volume, and the AI data on each (read-only)."""
 
 from __future__ import annotations
 
@@ -6,13 +6,14 @@ import os
 
 import click
 
-from sanitize.cli.app import App, emit_json, json_option, pass_app, warn
+from sanitize.cli.app import App, emit_json, info, json_option, pass_app, warn
 from sanitize.errors import BadInput
 from sanitize.hw import require_block_device
 from sanitize.inventory.host_identity import host_identity
 from sanitize.inventory.model import DeviceTree
 from sanitize.inventory.probe import probe
 from sanitize.inventory.render import inventory_document, render_tree
+from sanitize.inventory.volumes import scan_volumes, volume_notes, volumes_document
 
 
 def select(tree: DeviceTree, names: tuple[str, ...]) -> DeviceTree:
@@ -33,22 +34,32 @@ def select(tree: DeviceTree, names: tuple[str, ...]) -> DeviceTree:
 
 @click.command("inventory")
 @click.argument("devices", nargs=-1)
+@click.option("--no-scan", is_flag=True, help="Skip the AI-artifact scan of each filesystem.")
 @json_option
 @pass_app
-def command(app: App, devices: tuple[str, ...], as_json: bool) -> None:
-    """List every block device and volume of this machine (read-only, writes nothing).
+def command(app: App, devices: tuple[str, ...], no_scan: bool, as_json: bool) -> None:
+    """List every block device and volume and the AI data on each (read-only).
 
     Shows the tree of disks, partitions, LUKS, LVM, md RAID, loop devices and filesystems,
     with identity (model, serial, WWN, size, media type), what is mounted or in use, and
-    which devices are PROTECTED (never written) and why. DEVICES limits the report to those
-    devices and what is built on them; they may be given as /dev paths, kernel names,
-    serials or WWNs.
+    which devices are PROTECTED (never written) and why.
+
+    Unless --no-scan is given, every filesystem is scanned for AI artifacts by content:
+    mounted ones in place, unmounted ones mounted read-only without journal replay on a
+    private mountpoint under /run/sanitize (the device is set read-only first). Each volume
+    gets a risk line to read first. Nothing is written to any device.
+
+    DEVICES limits the report to those devices and what is built on them (/dev paths,
+    kernel names, serials or WWNs).
     """
-    if os.geteuid() != 0:
-        warn("not running as root: filesystems on unmounted devices cannot be probed")
+    root = os.geteuid() == 0
+    if not root:
+        warn("not running as root: unmounted filesystems are neither probed nor scanned")
     tree = select(probe(app.host), devices)
     host = host_identity(app.host)
+    reports = [] if no_scan else scan_volumes(tree, mount_unmounted=root, progress=info)
     if as_json:
-        emit_json(inventory_document(tree, host))
+        extra = {"volumes": volumes_document(reports)} if not no_scan else None
+        emit_json(inventory_document(tree, host, extra))
     else:
-        click.echo(render_tree(tree, host))
+        click.echo(render_tree(tree, host, volume_notes(reports)))

@@ -1,0 +1,178 @@
+"""Per-volume artifact summaries for the inventory: what AI data each filesystem holds.
+
+Mounted filesystems are scanned in place. Unmounted ones are mounted read-only without
+journal replay on a private mountpoint (see `sanitize.hw.mount`), scanned and unmounted.
+Encrypted, swap and RAID/LVM member volumes are described, not opened. The summary holds
+counts, sizes, kinds and paths only, never content.
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+from sanitize.errors import SanitizeError
+from sanitize.hw.mount import READONLY_OPTIONS, mounted_readonly
+from sanitize.inventory.model import DeviceTree
+from sanitize.inventory.render import human_size
+from sanitize.scan import Artifact, Scanner
+
+ENCRYPTED = {"crypto_LUKS": "LUKS", "BitLocker": "BitLocker", "VeraCrypt": "VeraCrypt"}
+MEMBERS = {"LVM2_member": "LVM physical volume", "linux_raid_member": "md RAID member", "zfs_member": "ZFS vdev"}
+# Keys detectors use for "how many records", in order of preference, for the risk line.
+COUNT_KEYS = ("embeddings", "vectors", "ntotal", "rows", "count", "messages", "n_tokens", "tensors", "n_tensors")
+ARTIFACTS_LISTED = 200  # per volume in JSON; the summary counts are always complete
+
+
+@dataclass
+class VolumeReport:
+    device: str
+    name: str
+    fstype: str | None
+    mounted_at: str | None
+    scanned: bool = False
+    mounted_by_sanitize: bool = False
+    encrypted: str | None = None
+    note: str | None = None
+    summary: dict[str, dict[str, int]] = field(default_factory=dict)  # category -> {count, bytes}
+    world_readable: int = 0
+    artifacts: list[Artifact] = field(default_factory=list)
+    artifact_count: int = 0
+    errors: int = 0
+    files_seen: int = 0
+
+    @property
+    def risk(self) -> str:
+        where = f"mounted at {self.mounted_at}" if self.mounted_at else "not mounted"
+        head = f"{self.name} ({self.fstype or 'no filesystem'}, {where})"
+        if self.encrypted:
+            return f"{head}: encrypted ({self.encrypted}); contents unreadable without the key"
+        if self.note and not self.scanned:
+            return f"{head}: {self.note}"
+        if not self.artifact_count:
+            return f"{head}: no AI artifacts found in {self.files_seen:,} files"
+        phrase = "; ".join(_phrases(self.artifacts))
+        more = (
+            f" (+{self.artifact_count - len(self.artifacts)} more)" if self.artifact_count > len(self.artifacts) else ""
+        )
+        tail = f"; {self.world_readable} world-readable" if self.world_readable else ""
+        return f"{head}: {phrase}{more}{tail}"
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "device": self.device,
+            "fstype": self.fstype,
+            "mounted_at": self.mounted_at,
+            "mounted_by_sanitize": self.mounted_by_sanitize,
+            "scanned": self.scanned,
+            "encrypted": self.encrypted,
+            "note": self.note,
+            "summary": self.summary,
+            "artifact_count": self.artifact_count,
+            "world_readable": self.world_readable,
+            "files_seen": self.files_seen,
+            "errors": self.errors,
+            "risk": self.risk,
+            "artifacts": [a.to_dict() for a in self.artifacts],
+        }
+
+
+def _phrases(artifacts: list[Artifact]) -> list[str]:
+    groups: dict[tuple[str, str], list[Artifact]] = defaultdict(list)
+    for art in artifacts:
+        groups[(art.category, art.format)].append(art)
+    out = []
+    for (category, fmt), arts in sorted(groups.items(), key=lambda kv: -sum(a.size_bytes for a in kv[1])):
+        records = sum(_count(a) for a in arts)
+        size = human_size(sum(a.size_bytes for a in arts))
+        what = f"{len(arts)} {fmt} {category}" + (f" ({records:,} records)" if records else "")
+        out.append(f"{what}, {size}")
+    return out
+
+
+def _count(art: Artifact) -> int:
+    for key in COUNT_KEYS:
+        value = art.details.get(key)
+        if isinstance(value, int) and not isinstance(value, bool):
+            return value
+    return 0
+
+
+def scan_volumes(
+    tree: DeviceTree,
+    *,
+    scanner: Scanner | None = None,
+    mount_unmounted: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> list[VolumeReport]:
+    """One report per device that holds a filesystem, an encrypted container or swap."""
+    scanner = scanner or Scanner()
+    reports = []
+    for dev in tree:
+        if not dev.fstype:
+            continue
+        report = VolumeReport(dev.path, dev.name, dev.fstype, dev.mountpoints[0] if dev.mountpoints else None)
+        reports.append(report)
+        if dev.fstype in ENCRYPTED:
+            report.encrypted = ENCRYPTED[dev.fstype]
+            continue
+        if dev.fstype in MEMBERS:
+            report.note = f"{MEMBERS[dev.fstype]}; its contents are reported on the volume built on it"
+            continue
+        if dev.fstype == "swap":
+            report.note = "swap: may hold prompts, documents and model data paged out of RAM"
+            report.summary = {"memory-image": {"count": 1, "bytes": dev.size_bytes}}
+            report.artifact_count = 1
+            continue
+        if progress:
+            progress(f"scanning {dev.name}")
+        try:
+            if report.mounted_at:
+                _scan_into(report, scanner, report.mounted_at)
+            elif not mount_unmounted:
+                report.note = "not scanned (unmounted; run as root to mount it read-only and scan it)"
+            elif dev.fstype not in READONLY_OPTIONS:
+                report.note = f"not scanned: no safe read-only mount is known for {dev.fstype}"
+            else:
+                with mounted_readonly(dev.path, dev.fstype) as mnt:
+                    report.mounted_by_sanitize = True
+                    _scan_into(report, scanner, mnt)
+        except SanitizeError as exc:
+            report.note = f"not scanned: {exc.one_line()}"
+    return reports
+
+
+def _scan_into(report: VolumeReport, scanner: Scanner, mountpoint: str) -> None:
+    summary: dict[str, dict[str, int]] = defaultdict(lambda: {"count": 0, "bytes": 0})
+    listed: list[Artifact] = []
+
+    def collect(art: Artifact) -> None:
+        entry = summary[art.category]
+        entry["count"] += 1
+        entry["bytes"] += art.size_bytes
+        report.world_readable += art.world_readable
+        if len(listed) < ARTIFACTS_LISTED:
+            # Paths are reported relative to the volume, not to our private mountpoint.
+            listed.append(_rebase(art, mountpoint, report.mounted_at or "/"))
+
+    result = scanner.scan([mountpoint], on_artifact=collect, keep_artifacts=False)
+    report.scanned = True
+    report.summary = dict(summary)
+    report.artifacts = listed
+    report.artifact_count = result.stats.artifacts
+    report.errors = result.stats.errors
+    report.files_seen = result.stats.files_seen
+
+
+def _rebase(art: Artifact, mountpoint: str, shown_root: str) -> Artifact:
+    return replace(art, root=shown_root) if art.root == mountpoint else art
+
+
+def volume_notes(reports: list[VolumeReport]) -> dict[str, list[str]]:
+    return {r.device: [("AI DATA: " if r.artifact_count else "") + r.risk] for r in reports}
+
+
+def volumes_document(reports: list[VolumeReport]) -> list[dict[str, Any]]:
+    return [r.to_dict() for r in reports]

@@ -1,0 +1,112 @@
+"""Inventory scans every filesystem for AI artifacts, mounted or not, and writes nothing."""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import struct
+import subprocess
+from pathlib import Path
+
+import pytest
+from click.testing import CliRunner
+
+from sanitize.cli import cli
+from tests.support.lab import LoopLab, device_sha256
+
+pytestmark = pytest.mark.root
+
+SECRET = "privileged memo: settlement strategy for client 4711"
+SIZES = {"ext4": "64M", "xfs": "320M", "btrfs": "128M"}
+
+
+def plant_ai_data(directory: str) -> None:
+    """An embedding cache with document text, and a GGUF model header, as an AI stack leaves them."""
+    db = sqlite3.connect(os.path.join(directory, "cache.db"))
+    db.execute("CREATE TABLE chunks (id INTEGER PRIMARY KEY, doc TEXT, embedding BLOB)")
+    vec = struct.pack("<384f", *([0.05] * 384))
+    db.executemany("INSERT INTO chunks (doc, embedding) VALUES (?, ?)", [(f"{SECRET} #{i}", vec) for i in range(60)])
+    db.commit()
+    db.close()
+    with open(os.path.join(directory, "model.bin"), "wb") as fh:
+        # GGUF v3, 0 tensors, 1 KV: general.architecture = "llama"
+        key, value = b"general.architecture", b"llama"
+        fh.write(b"GGUF" + struct.pack("<IQQ", 3, 0, 1))
+        fh.write(struct.pack("<Q", len(key)) + key + struct.pack("<I", 8) + struct.pack("<Q", len(value)) + value)
+        fh.write(b"\0" * 64)
+
+
+def inventory(*args: str) -> dict:
+    result = CliRunner().invoke(cli, ["inventory", "--json", *args])
+    assert result.exit_code == 0, result.stderr
+    assert SECRET not in result.stdout and SECRET not in result.stderr
+    return json.loads(result.stdout)
+
+
+def getro(dev: str) -> str:
+    return subprocess.run(["blockdev", "--getro", dev], capture_output=True, text=True, check=True).stdout.strip()
+
+
+@pytest.mark.parametrize("fstype", ["ext4", "xfs", "btrfs"])
+def test_unmounted_volume_is_scanned_read_only(lab: LoopLab, fstype: str) -> None:
+    dev = lab.loop(SIZES[fstype])
+    lab.mkfs(dev, fstype, label="aux")
+    mnt = lab.mount(dev)
+    plant_ai_data(mnt)
+    lab.umount(mnt)
+    before = device_sha256(dev)
+
+    doc = inventory(dev)
+
+    assert device_sha256(dev) == before
+    assert getro(dev) == "0", "the device's read-only flag must be restored"
+    assert "/run/sanitize" not in Path("/proc/mounts").read_text()
+    (vol,) = doc["volumes"]
+    assert vol["device"] == dev and vol["mounted_at"] is None
+    assert vol["scanned"] and vol["mounted_by_sanitize"]
+    formats = {(a["category"], a["format"], a["path"]) for a in vol["artifacts"]}
+    assert ("model-weights", "gguf", "model.bin") in formats
+    assert any(c == "vector-store" and p == "cache.db" for c, _, p in formats)
+    assert vol["summary"]["vector-store"]["count"] >= 1
+    assert "not mounted" in vol["risk"] and "gguf" in vol["risk"]
+
+
+def test_mounted_volume_is_scanned_in_place(lab: LoopLab) -> None:
+    dev = lab.loop("64M")
+    lab.mkfs(dev, "ext4")
+    mnt = lab.mount(dev)
+    plant_ai_data(mnt)
+    (vol,) = inventory(dev)["volumes"]
+    assert vol["mounted_at"] == mnt and not vol["mounted_by_sanitize"]
+    assert vol["artifact_count"] >= 2
+    assert all(a["root"] == mnt for a in vol["artifacts"])
+
+
+def test_encrypted_and_empty_volumes(lab: LoopLab) -> None:
+    luks = lab.loop("32M")
+    lab.luks(luks, 2)
+    empty = lab.loop("64M")
+    lab.mkfs(empty, "ext4")
+    vols = {v["device"]: v for v in inventory(luks, empty)["volumes"]}
+    assert vols[luks]["encrypted"] == "LUKS" and not vols[luks]["scanned"]
+    assert vols[empty]["scanned"] and vols[empty]["artifact_count"] == 0
+    assert "no AI artifacts found" in vols[empty]["risk"]
+
+
+def test_human_report_leads_with_risk_lines(lab: LoopLab) -> None:
+    dev = lab.loop("64M")
+    lab.mkfs(dev, "ext4")
+    mnt = lab.mount(dev)
+    plant_ai_data(mnt)
+    lab.umount(mnt)
+    result = CliRunner().invoke(cli, ["inventory", dev])
+    assert result.exit_code == 0, result.stderr
+    assert f"AI DATA: {os.path.basename(dev)} (ext4, not mounted)" in result.stdout
+    assert SECRET not in result.stdout
+
+
+def test_no_scan_skips_volumes(lab: LoopLab) -> None:
+    dev = lab.loop("64M")
+    lab.mkfs(dev, "ext4")
+    assert "volumes" not in inventory("--no-scan", dev)
