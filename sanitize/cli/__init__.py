@@ -16,6 +16,7 @@ COMMAND_MODULES = [
     "sanitize.cli.scan",
     "sanitize.cli.inventory",
     "sanitize.cli.carve",
+    "sanitize.cli.erase",
 ]
 
 

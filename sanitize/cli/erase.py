@@ -1,0 +1,297 @@
+"""`sanitize erase`: plan, confirm, run (devices in parallel), verify and record the result.
+
+Exit codes: 0 every device verified (or written with `--verify none`), 7 any failed,
+8 any interrupted (and none failed; continue with `--resume`), 4 refused, 3 bad input.
+"""
+
+from __future__ import annotations
+
+import json
+import signal
+import sys
+import threading
+from collections.abc import Sequence
+from types import FrameType
+from typing import Any
+
+import click
+from tqdm import tqdm
+
+from sanitize.cli.app import App, emit_json, info, json_option, pass_app, require_root
+from sanitize.erase import (
+    EraseOptions,
+    EraseResult,
+    ExecutionContext,
+    Plan,
+    build_plan,
+    new_result,
+    plan_document,
+    run_plan,
+)
+from sanitize.erase.confirm import confirm_devices
+from sanitize.erase.journal import Journal
+from sanitize.erase.plan import find_device
+from sanitize.erase.result import run_document
+from sanitize.errors import BadInput, ExitCode, SanitizeError
+from sanitize.inventory.model import DeviceTree
+from sanitize.inventory.probe import probe
+from sanitize.state import write_private
+
+
+class BarProgress:
+    """One tqdm bar per device on stderr; tqdm stays silent when stderr is not a TTY."""
+
+    def __init__(self, position: int) -> None:
+        self.position = position
+        self.bar: tqdm[Any] | None = None
+
+    def start(self, description: str, total: int, initial: int = 0) -> None:
+        self.close()
+        self.bar = tqdm(
+            total=total,
+            initial=initial,
+            desc=description,
+            position=self.position,
+            unit="B",
+            unit_scale=True,
+            unit_divisor=1024,
+            file=sys.stderr,
+            disable=None,
+            leave=True,
+            dynamic_ncols=True,
+        )
+
+    def update(self, n: int) -> None:
+        if self.bar is not None:
+            self.bar.update(n)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.close()
+            self.bar = None
+
+
+def _options_from_journal(journal: Journal) -> tuple[str, EraseOptions]:
+    opts = dict(journal.data.get("options", {}))
+    return str(journal.data.get("method", "overwrite")), EraseOptions(**opts)
+
+
+def _plans(
+    app: App,
+    tree: DeviceTree,
+    devices: Sequence[str],
+    method: str,
+    options: EraseOptions,
+    resume: bool,
+) -> list[Plan]:
+    plans: list[Plan] = []
+    for path in devices:
+        if resume:
+            journal = Journal.find(app.state, find_device(tree, path))
+            journal_method, journal_options = _options_from_journal(journal)
+            plans.append(build_plan(tree, path, journal_method, journal_options))
+        else:
+            plans.append(build_plan(tree, path, method, options))
+    _refuse_overlaps(tree, plans)
+    return plans
+
+
+def _refuse_overlaps(tree: DeviceTree, plans: Sequence[Plan]) -> None:
+    seen: dict[str, str] = {}
+    for plan in plans:
+        dev = plan.device
+        related = {dev.path, *(a.path for a in tree.ancestors(dev)), *(d.path for d in tree.descendants(dev))}
+        for path in related:
+            if path in seen:
+                raise BadInput(f"{dev.path}: overlaps {seen[path]} given in the same command")
+        seen[dev.path] = dev.path
+
+
+def _print_plans(plans: Sequence[Plan]) -> None:
+    for plan in plans:
+        dev = plan.device
+        click.echo(
+            f"{dev.path} ({dev.name}, {dev.size_bytes} bytes, {dev.media_type}): {plan.method}, NIST {plan.nist_level}"
+        )
+        click.echo(f"  reason: {plan.reason}")
+        click.echo("  steps:")
+        for i, step in enumerate(plan.steps, 1):
+            argv = f"  [{' '.join(step.argv)}]" if step.argv else ""
+            click.echo(f"    {i}. {step.description}{argv}")
+        for label, items in (("pre-checks", plan.pre_checks), ("post-checks", plan.post_checks)):
+            click.echo(f"  {label}:")
+            for item in items:
+                click.echo(f"    - {item}")
+        if plan.expected_seconds is not None:
+            click.echo(f"  expected duration: about {plan.expected_seconds:.0f} s")
+        for note in plan.notes:
+            click.echo(f"  note: {note}")
+        click.echo(f"  confirm with: --confirm {dev.identity}")
+    click.echo("dry run: nothing was written")
+
+
+def _summary(result: EraseResult) -> str:
+    v = result.verification
+    verify = f"verification {v.method}" + (f" {v.coverage:.1%} {v.outcome}" if v.method != "none" else "")
+    errors = f", {len(result.errors)} error range(s)" if result.errors else ""
+    return (
+        f"{result.device['path']}: {result.status} ({result.method} {result.pattern or ''} x{result.passes}, "
+        f"{result.bytes_written} bytes written, {verify}{errors}; id {result.id})"
+    )
+
+
+def _exit_code(results: Sequence[EraseResult]) -> ExitCode:
+    statuses = {r.status for r in results}
+    if "failed" in statuses:
+        return ExitCode.FAILED
+    if "interrupted" in statuses:
+        return ExitCode.INTERRUPTED
+    return ExitCode.OK
+
+
+def _run_all(app: App, plans: Sequence[Plan], resume: bool) -> tuple[list[EraseResult], list[SanitizeError]]:
+    stop = threading.Event()
+    results: list[EraseResult | None] = [None] * len(plans)
+    errors: list[SanitizeError] = []
+
+    def work(i: int, plan: Plan) -> None:
+        ctx = ExecutionContext(
+            host=app.host,
+            state=app.state,
+            result=new_result(plan, app.host),
+            stop=stop,
+            progress=BarProgress(i),
+            resume=resume,
+        )
+        try:
+            results[i] = run_plan(plan, ctx)
+        except SanitizeError as exc:
+            errors.append(exc)
+
+    def on_signal(signum: int, frame: FrameType | None) -> None:
+        info(f"sanitize: {signal.Signals(signum).name}: stopping at the next checkpoint")
+        stop.set()
+
+    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
+    try:
+        threads = [
+            threading.Thread(target=work, args=(i, p), name=f"erase-{p.device.name}") for i, p in enumerate(plans)
+        ]
+        for t in threads:
+            t.start()
+        for t in threads:
+            while t.is_alive():
+                t.join(0.2)  # short joins keep the main thread free to take signals
+    finally:
+        for s, handler in previous.items():
+            signal.signal(s, handler)
+    return [r for r in results if r is not None], errors
+
+
+@click.command("erase")
+@click.argument("devices", nargs=-1, required=True)
+@click.option(
+    "--method",
+    default="overwrite",
+    show_default=True,
+    help="overwrite, auto, or a named firmware method (see `sanitize plan`).",
+)
+@click.option("--pattern", default="random", show_default=True, help="random, zeros, ones or 0xNN.")
+@click.option("--passes", type=int, default=1, show_default=True, help="Overwrite passes.")
+@click.option(
+    "--verify",
+    type=click.Choice(["full", "sample", "none"]),
+    default="sample",
+    show_default=True,
+    help="Read-back verification after the last pass.",
+)
+@click.option(
+    "--verify-coverage",
+    type=float,
+    default=0.10,
+    show_default=True,
+    help="Fraction of the device read back by --verify sample.",
+)
+@click.option(
+    "--confirm",
+    "confirm",
+    multiple=True,
+    metavar="VALUE",
+    help="The device's serial (kernel name if it has none); one per device or comma-separated.",
+)
+@click.option("--yes", is_flag=True, help="Do not prompt; still requires --confirm.")
+@click.option("--dry-run", is_flag=True, help="Print the plan and write nothing (not even the state directory).")
+@json_option
+@click.option("--resume", is_flag=True, help="Continue an interrupted erase of these devices from the journal.")
+@click.option("--discard", is_flag=True, help="After verification, discard (BLKDISCARD) the whole device.")
+@click.option("--output", type=click.Path(dir_okay=False), help="Also write the JSON result document here.")
+@pass_app
+def command(
+    app: App,
+    devices: tuple[str, ...],
+    method: str,
+    pattern: str,
+    passes: int,
+    verify: str,
+    verify_coverage: float,
+    confirm: tuple[str, ...],
+    yes: bool,
+    dry_run: bool,
+    as_json: bool,
+    resume: bool,
+    discard: bool,
+    output: str | None,
+) -> None:
+    """Sanitize DEVICE(s): overwrite (NIST Clear) or a firmware method, then verify.
+
+    \b
+    Confirmation: type each device's serial (or kernel name when it has none) at the
+    prompt, or pass --confirm VALUE (one per device, or one comma-separated list).
+    --yes alone is refused. Several devices are erased in parallel.
+    """
+    options = EraseOptions(
+        pattern=pattern, passes=passes, verify=verify, verify_coverage=verify_coverage, discard=discard
+    )
+    if not dry_run:
+        require_root("erase")
+    tree = probe(app.host)
+    plans = _plans(app, tree, devices, method, options, resume)
+    if dry_run:
+        if as_json:
+            emit_json(plan_document(plans))
+        else:
+            _print_plans(plans)
+        return
+    confirm_devices(
+        [p.device for p in plans],
+        confirm,
+        yes=yes,
+        interactive=sys.stdin.isatty() and sys.stderr.isatty(),
+        prompt=lambda text: str(click.prompt(text, err=True)),
+    )
+    app.state.ensure()
+    results, errors = _run_all(app, plans, resume)
+    for result in results:
+        write_private(app.state.file("results", f"{result.id}.json"), json.dumps(result.to_dict(), indent=2).encode())
+    if results:
+        document = run_document(results)
+        if output:
+            with open(output, "w", encoding="utf-8") as fh:
+                json.dump(document, fh, indent=2)
+                fh.write("\n")
+        if as_json:
+            emit_json(document)
+        else:
+            for result in results:
+                click.echo(_summary(result))
+                for note in result.notes:
+                    click.echo(f"  note: {note}")
+                for err in result.errors:
+                    click.echo(f"  error: bytes {err.offset}+{err.length}: {err.error}")
+    if errors:
+        for extra in errors[1:]:
+            info(f"sanitize: error: {extra.one_line()}")
+        raise errors[0]
+    code = _exit_code(results)
+    if code != ExitCode.OK:
+        raise click.exceptions.Exit(int(code))
