@@ -14,7 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sanitize.errors import SanitizeError
-from sanitize.hw.mount import READONLY_OPTIONS, mounted_readonly
+from sanitize.hw.mount import NO_REPLAY_OPTIONS, mounted_readonly
 from sanitize.inventory.model import DeviceTree
 from sanitize.inventory.render import human_size
 from sanitize.scan import Artifact, Scanner
@@ -133,7 +133,7 @@ def scan_volumes(
                 _scan_into(report, scanner, report.mounted_at)
             elif not mount_unmounted:
                 report.note = "not scanned (unmounted; run as root to mount it read-only and scan it)"
-            elif dev.fstype not in READONLY_OPTIONS:
+            elif dev.fstype not in NO_REPLAY_OPTIONS:
                 report.note = f"not scanned: no safe read-only mount is known for {dev.fstype}"
             else:
                 with mounted_readonly(dev.path, dev.fstype) as mnt:

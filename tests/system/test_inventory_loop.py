@@ -41,7 +41,7 @@ def server(lab: LoopLab) -> dict[str, str]:
 
 
 def test_tree_fields_and_protection(server: dict[str, str]) -> None:
-    doc = inventory_json()
+    doc = inventory_json("--no-scan")
     assert doc["schema"] == "sanitize.inventory/1"
     devs = {d["path"]: d for d in doc["devices"]}
     disk, p1, p2, p3 = (devs[server[k]] for k in ("disk", "p1", "p2", "p3"))
@@ -97,16 +97,17 @@ def test_exclusive_open_elsewhere_is_in_use(lab: LoopLab) -> None:
 
 
 def test_named_devices_and_lookups(server: dict[str, str]) -> None:
-    doc = inventory_json(server["disk"])
+    doc = inventory_json("--no-scan", server["disk"])
     assert {d["path"] for d in doc["devices"]} == {server[k] for k in ("disk", "p1", "p2", "p3")}
-    by_name = inventory_json(os.path.basename(server["p2"]))
+    by_name = inventory_json("--no-scan", os.path.basename(server["p2"]))
     assert [d["path"] for d in by_name["devices"]] == [server["p2"]]
 
 
 def test_inventory_writes_nothing(server: dict[str, str]) -> None:
     before = {k: device_sha256(server[k]) for k in ("p2", "p3", "disk4k")}
-    inventory_json()
-    CliRunner().invoke(cli, ["inventory"])
+    doc = inventory_json(server["disk"], server["disk4k"])  # scans p2 and disk4k unmounted
+    assert {v["device"] for v in doc["volumes"] if v["mounted_by_sanitize"]} == {server["p2"], server["disk4k"]}
+    CliRunner().invoke(cli, ["inventory", "--no-scan"])
     assert {k: device_sha256(server[k]) for k in before} == before
 
 
