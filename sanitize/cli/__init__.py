@@ -17,6 +17,9 @@ COMMAND_MODULES = [
     "sanitize.cli.inventory",
     "sanitize.cli.carve",
     "sanitize.cli.erase",
+    "sanitize.cli.keys",
+    "sanitize.cli.cert",
+    "sanitize.cli.archive",
 ]
 
 

@@ -35,6 +35,22 @@ DETECTOR_MODULES: list[str] = [
     # "sanitize.detect.memory_images",
     # "sanitize.detect.pickle_format",
     # vector stores, SQLite, chats, prompt logs, caches, credentials (stores helper): add below
+    "sanitize.detect.sqlite_stores",
+    "sanitize.detect.chroma",
+    "sanitize.detect.faiss",
+    "sanitize.detect.hnswlib",
+    "sanitize.detect.usearch",
+    "sanitize.detect.milvus",
+    "sanitize.detect.redis",
+    "sanitize.detect.llamacpp_cache",
+    "sanitize.detect.lance",
+    "sanitize.detect.qdrant",
+    "sanitize.detect.pgvector",
+    "sanitize.detect.llamaindex",
+    "sanitize.detect.annoy",
+    "sanitize.detect.chat_stores",
+    "sanitize.detect.prompt_logs",
+    "sanitize.detect.credentials",
 ]
 
 

@@ -1,0 +1,405 @@
+"""The append-only, tamper-evident archive of every certificate and failure report.
+
+Layout under `<state>/archive/` (an exported bundle has the same layout, so one verifier serves both):
+
+    log.jsonl            one canonical JSON entry per line: index, kind, certificate_id, issued_at,
+                         sha256 (of the signed JSON), pdf_sha256, signer (cert fingerprint), prev
+    head.json(.sig)      signed head after every append: size, RFC 6962 Merkle root over the lines,
+                         chain_head (SHA-256 of the last line), timestamp, signer
+    docs/<id>.json(.sig|.pdf)
+    signers/<fp>.pem     every certificate that ever signed an entry (keys can be rotated)
+    .lock                fcntl lock held while appending
+
+`prev` is the SHA-256 of the previous line (64 zeros for the first), so an edit, removal or
+reorder breaks the chain at a named entry; the signed head pins the size, so truncating or
+appending without the key shows too.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import datetime as dt
+import fcntl
+import hashlib
+import os
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes
+
+from sanitize.certify import merkle
+from sanitize.certify.canonical import canonical_bytes, parse_json_bytes, sha256_hex
+from sanitize.certify.keys import Signer, cert_pem, load_certs, load_signer_cert
+from sanitize.certify.signing import sign, signature_valid
+from sanitize.errors import BadInput, VerificationError
+from sanitize.state import StateDir, write_private
+
+HEAD_SCHEMA = "sanitize.archive-head/1"
+ZERO_HASH = "0" * 64
+
+
+def archive_dir(state: StateDir) -> str:
+    return os.path.join(state.path, "archive")
+
+
+def fp_hex(cert: x509.Certificate) -> str:
+    return cert.fingerprint(hashes.SHA256()).hex()
+
+
+@dataclass(frozen=True)
+class Entry:
+    index: int
+    kind: str
+    certificate_id: str
+    issued_at: str | None
+    sha256: str
+    pdf_sha256: str | None
+    signer: str
+    prev: str
+
+    def to_dict(self) -> dict[str, Any]:
+        return dict(self.__dict__)
+
+    def line(self) -> bytes:
+        return canonical_bytes(self.to_dict())
+
+
+@dataclass
+class Problem:
+    index: int | None
+    certificate_id: str | None
+    message: str
+
+    def __str__(self) -> str:
+        who = []
+        if self.index is not None:
+            who.append(f"entry {self.index}")
+        if self.certificate_id:
+            who.append(f"certificate {self.certificate_id}")
+        return f"{' '.join(who)}: {self.message}" if who else self.message
+
+
+@dataclass
+class Report:
+    size: int = 0
+    head: dict[str, Any] | None = None
+    entries: list[dict[str, Any]] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": "sanitize.archive-verify/1",
+            "ok": self.ok,
+            "size": self.size,
+            "head": self.head,
+            "problems": [
+                {"index": p.index, "certificate_id": p.certificate_id, "message": p.message} for p in self.problems
+            ],
+        }
+
+
+class Archive:
+    def __init__(self, path: str) -> None:
+        self.path = path
+
+    @classmethod
+    def of(cls, state: StateDir) -> Archive:
+        return cls(archive_dir(state))
+
+    # --- paths -----------------------------------------------------------------------
+    def p(self, *parts: str) -> str:
+        return os.path.join(self.path, *parts)
+
+    @property
+    def log_path(self) -> str:
+        return self.p("log.jsonl")
+
+    def doc_path(self, certificate_id: str, suffix: str) -> str:
+        return self.p("docs", f"{certificate_id}{suffix}")
+
+    def exists(self) -> bool:
+        return os.path.isfile(self.log_path) or os.path.isfile(self.p("head.json"))
+
+    # --- reading -----------------------------------------------------------------------
+    def raw_lines(self) -> list[bytes]:
+        try:
+            with open(self.log_path, "rb") as fh:
+                data = fh.read()
+        except FileNotFoundError:
+            return []
+        return [line for line in data.split(b"\n") if line]
+
+    def entries(self) -> list[dict[str, Any]]:
+        """Entries as found on disk (unchecked); lines that do not parse become None-free stubs."""
+        out = []
+        for n, line in enumerate(self.raw_lines()):
+            try:
+                value = parse_json_bytes(line, what=f"log line {n + 1}")
+            except BadInput:
+                value = {"index": None, "certificate_id": None, "unparsable_line": n + 1}
+            out.append(value if isinstance(value, dict) else {"unparsable_line": n + 1})
+        return out
+
+    def find(self, certificate_id: str) -> dict[str, Any] | None:
+        for entry in self.entries():
+            if entry.get("certificate_id") == certificate_id:
+                return entry
+        return None
+
+    def read_head(self) -> tuple[bytes, bytes] | None:
+        try:
+            with open(self.p("head.json"), "rb") as fh:
+                head = fh.read()
+            with open(self.p("head.json.sig"), "rb") as fh:
+                sig = fh.read()
+        except FileNotFoundError:
+            return None
+        return head, sig
+
+    def signer_cert(self, fingerprint_hex: str) -> x509.Certificate | None:
+        path = self.p("signers", f"{fingerprint_hex}.pem")
+        if not os.path.isfile(path):
+            return None
+        with open(path, "rb") as fh:
+            return load_certs(fh.read(), path)[0]
+
+    # --- writing -----------------------------------------------------------------------
+    def _ensure_dirs(self) -> None:
+        for sub in ("", "docs", "signers"):
+            os.makedirs(self.p(sub), mode=0o700, exist_ok=True)
+
+    @contextlib.contextmanager
+    def locked(self) -> Iterator[None]:
+        self._ensure_dirs()
+        fd = os.open(self.p(".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        try:
+            fcntl.flock(fd, fcntl.LOCK_EX)
+            yield
+        finally:
+            fcntl.flock(fd, fcntl.LOCK_UN)
+            os.close(fd)
+
+    def _remember_signer(self, signer: Signer) -> str:
+        fp = fp_hex(signer.cert)
+        path = self.p("signers", f"{fp}.pem")
+        if not os.path.exists(path):
+            write_private(path, cert_pem(signer.cert))
+        return fp
+
+    def append(
+        self,
+        signer: Signer,
+        *,
+        kind: str,
+        certificate_id: str,
+        issued_at: str | None,
+        json_bytes: bytes,
+        signature: bytes,
+        pdf_bytes: bytes | None,
+    ) -> int:
+        """Store the documents, append one entry and re-sign the head; returns the entry's index."""
+        with self.locked():
+            lines = self.raw_lines()
+            fp = self._remember_signer(signer)
+            write_private(self.doc_path(certificate_id, ".json"), json_bytes)
+            write_private(self.doc_path(certificate_id, ".json.sig"), signature)
+            if pdf_bytes is not None:
+                write_private(self.doc_path(certificate_id, ".pdf"), pdf_bytes)
+            entry = Entry(
+                index=len(lines),
+                kind=kind,
+                certificate_id=certificate_id,
+                issued_at=issued_at,
+                sha256=sha256_hex(json_bytes),
+                pdf_sha256=sha256_hex(pdf_bytes) if pdf_bytes is not None else None,
+                signer=fp,
+                prev=sha256_hex(lines[-1]) if lines else ZERO_HASH,
+            )
+            fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            try:
+                os.write(fd, entry.line() + b"\n")
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+            self._write_head(signer, [*lines, entry.line()])
+            return entry.index
+
+    def _write_head(self, signer: Signer, lines: list[bytes]) -> None:
+        head = {
+            "schema": HEAD_SCHEMA,
+            "size": len(lines),
+            "root": merkle.root(lines).hex(),
+            "chain_head": sha256_hex(lines[-1]) if lines else ZERO_HASH,
+            "timestamp": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+            "signer": self._remember_signer(signer),
+        }
+        data = canonical_bytes(head)
+        write_private(self.p("head.json"), data)
+        write_private(self.p("head.json.sig"), sign(signer, data))
+
+    def resign_head(self, old_cert: x509.Certificate | None, signer: Signer) -> bool:
+        """After a key rotation: re-sign the head with the new key, but only if the archive is intact
+        under the old one (otherwise rotating keys would launder tampering)."""
+        if not self.exists():
+            return False
+        report = self.verify(old_cert)
+        if not report.ok:
+            raise VerificationError(f"archive does not verify, head not re-signed: {report.problems[0]}")
+        with self.locked():
+            self._write_head(signer, self.raw_lines())
+        return True
+
+    # --- verification ------------------------------------------------------------------
+    def verify(self, trusted: x509.Certificate | None) -> Report:
+        report = Report()
+        lines = self.raw_lines()
+        entries = self.entries()
+        report.entries = entries
+        report.size = len(lines)
+        problems = report.problems
+        self._check_chain(lines, entries, problems)
+        head = self._check_head(lines, entries, trusted, report)
+        self._check_documents(entries, problems, head)
+        self._check_orphans(entries, problems)
+        return report
+
+    def _check_chain(self, lines: list[bytes], entries: list[dict[str, Any]], problems: list[Problem]) -> None:
+        indices: list[int] = [e["index"] if isinstance(e.get("index"), int) else -1 for e in entries]
+        present = set(indices)
+        top = max(indices, default=-1)
+        removed = [i for i in range(top + 1) if i not in present]
+        if removed:
+            listed = ", ".join(str(i) for i in removed)
+            problems.append(Problem(None, None, f"entries {listed} removed from the log (index gap)"))
+        for pos, (line, entry) in enumerate(zip(lines, entries, strict=True)):
+            cid = entry.get("certificate_id")
+            if "unparsable_line" in entry:
+                problems.append(Problem(pos, None, "log line is not valid JSON (edited)"))
+                continue
+            if canonical_bytes(entry) != line:
+                problems.append(Problem(pos, cid, "log line is not in canonical form (edited)"))
+            index = indices[pos]
+            expected = len([i for i in range(index) if i not in present]) if index >= 0 else -1
+            if index - expected != pos:  # not where it belongs once removals are accounted for
+                problems.append(Problem(index, cid, f"out of order: found at position {pos} (reordered)"))
+                continue
+            if index == 0:
+                if entry.get("prev") != ZERO_HASH:
+                    problems.append(Problem(pos, cid, "edited: the first entry must have an all-zero 'prev'"))
+            elif pos > 0 and indices[pos - 1] == index - 1 and entry.get("prev") != sha256_hex(lines[pos - 1]):
+                # A removal or reorder breaks the chain too, but is reported above with better names.
+                before = entries[pos - 1].get("certificate_id")
+                problems.append(Problem(pos - 1, before, f"edited: its hash no longer matches 'prev' of entry {pos}"))
+
+    def _check_head(
+        self,
+        lines: list[bytes],
+        entries: list[dict[str, Any]],
+        trusted: x509.Certificate | None,
+        report: Report,
+    ) -> dict[str, Any] | None:
+        problems = report.problems
+        raw = self.read_head()
+        if raw is None:
+            if lines:
+                problems.append(Problem(None, None, "signed head (head.json, head.json.sig) is missing"))
+            return None
+        data, sig = raw
+        try:
+            head = parse_json_bytes(data, what="head.json")
+        except BadInput as exc:
+            problems.append(Problem(None, None, exc.message))
+            return None
+        if not isinstance(head, dict) or head.get("schema") != HEAD_SCHEMA:
+            problems.append(Problem(None, None, "head.json has the wrong schema"))
+            return None
+        report.head = head
+        if trusted is None:
+            problems.append(Problem(None, None, "no trusted signer to check the head against (pass --trust)"))
+        elif not signature_valid(trusted, data, sig):
+            claimed = self.signer_cert(str(head.get("signer")))
+            if claimed is not None and signature_valid(claimed, data, sig):
+                why = f"re-signed with another key (fingerprint {fp_hex(claimed)})"
+            else:
+                why = "signature does not verify (head edited or re-signed with another key)"
+            problems.append(Problem(None, None, f"archive head: {why}"))
+        size = head.get("size")
+        if not isinstance(size, int):
+            problems.append(Problem(None, None, "head.json has no size"))
+            return head
+        if len(lines) > size:
+            for pos in range(size, len(lines)):
+                problems.append(
+                    Problem(pos, entries[pos].get("certificate_id"), "appended without a signed head (not covered)")
+                )
+        elif len(lines) < size:
+            missing = ", ".join(str(i) for i in range(len(lines), size))
+            problems.append(Problem(None, None, f"entries {missing} removed from the end (signed head has {size})"))
+        covered = lines[:size]
+        if len(lines) >= size and covered:
+            if sha256_hex(covered[-1]) != head.get("chain_head"):
+                problems.append(
+                    Problem(size - 1, entries[size - 1].get("certificate_id"), "edited: does not match the signed head")
+                )
+            elif merkle.root(covered).hex() != head.get("root"):
+                problems.append(Problem(None, None, "Merkle root differs from the signed head (log edited)"))
+        return head
+
+    def _check_documents(
+        self, entries: list[dict[str, Any]], problems: list[Problem], head: dict[str, Any] | None
+    ) -> None:
+        for pos, entry in enumerate(entries):
+            cid = entry.get("certificate_id")
+            if not isinstance(cid, str) or "/" in cid or cid.startswith("."):
+                continue
+            try:
+                with open(self.doc_path(cid, ".json"), "rb") as fh:
+                    data = fh.read()
+                with open(self.doc_path(cid, ".json.sig"), "rb") as fh:
+                    sig = fh.read()
+            except FileNotFoundError:
+                problems.append(Problem(pos, cid, "document or signature file removed from archive/docs"))
+                continue
+            if sha256_hex(data) != entry.get("sha256"):
+                problems.append(Problem(pos, cid, "document edited: its SHA-256 differs from the log"))
+            signer = self.signer_cert(str(entry.get("signer")))
+            if signer is None:
+                problems.append(Problem(pos, cid, "its signer certificate is missing from archive/signers"))
+            elif not signature_valid(signer, data, sig):
+                problems.append(Problem(pos, cid, "document signature does not verify (re-signed with another key?)"))
+            pdf = self.doc_path(cid, ".pdf")
+            if entry.get("pdf_sha256"):
+                if not os.path.isfile(pdf):
+                    problems.append(Problem(pos, cid, "PDF removed from archive/docs"))
+                elif _file_sha256(pdf) != entry["pdf_sha256"]:
+                    problems.append(Problem(pos, cid, "PDF edited: its SHA-256 differs from the log"))
+
+    def _check_orphans(self, entries: list[dict[str, Any]], problems: list[Problem]) -> None:
+        known = {e.get("certificate_id") for e in entries}
+        try:
+            names = sorted(os.listdir(self.p("docs")))
+        except FileNotFoundError:
+            return
+        for name in names:
+            if name.endswith(".json") and name[: -len(".json")] not in known:
+                problems.append(
+                    Problem(None, name[: -len(".json")], "in archive/docs but not in the log (entry removed)")
+                )
+
+
+def _file_sha256(path: str) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as fh:
+        for chunk in iter(lambda: fh.read(1 << 17), b""):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+def trusted_for(state: StateDir, trust: x509.Certificate | None) -> x509.Certificate | None:
+    return trust if trust is not None else load_signer_cert(state)

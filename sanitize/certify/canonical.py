@@ -1,0 +1,41 @@
+"""Canonical JSON: the exact bytes that are hashed and signed.
+
+Sorted keys, UTF-8 (not \\u escapes), no insignificant whitespace, no NaN/Infinity, so the
+same document always yields the same bytes and an auditor's `openssl dgst` sees what we signed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from sanitize.errors import BadInput
+
+
+def canonical_bytes(document: Any) -> bytes:
+    try:
+        text = json.dumps(document, sort_keys=True, separators=(",", ":"), ensure_ascii=False, allow_nan=False)
+    except ValueError as exc:  # NaN/Infinity would make the bytes non-portable
+        raise BadInput(f"document cannot be canonicalised: {exc}") from None
+    return text.encode("utf-8")
+
+
+def sha256_hex(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
+def parse_json_bytes(data: bytes, *, what: str) -> Any:
+    """Parse JSON, turning every decoding problem into one BadInput line."""
+    try:
+        return json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
+    except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
+        raise BadInput(f"{what}: not valid JSON ({exc})") from None
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed")
+
+
+def is_canonical(data: bytes, document: Any) -> bool:
+    return canonical_bytes(document) == data

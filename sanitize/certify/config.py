@@ -1,0 +1,117 @@
+"""Operator and site details printed on certificates, from a TOML file or flags.
+
+Looked up in `<state>/config.toml`, then `/etc/sanitize/config.toml` (first found wins):
+
+    [operator]          # the person performing the sanitization (NIST SP 800-88 App. G)
+    name = "Jane Doe"
+    title = "Data Center Technician"
+    organization = "Example Corp"
+    location = "DC1, Frankfurt"
+    contact = "+49 69 0000 / jane@example.com"
+
+    [validator]         # optional; left blank on the certificate for a second person to fill in
+    name = "..."
+
+    [certificate]
+    post_sanitization_destination = "Reuse"
+    pre_sanitization_confidentiality = "Confidential"
+
+    [property_numbers]  # organisation property/asset numbers, keyed by device serial
+    "S4EVNF0M123456" = "ASSET-00417"
+"""
+
+from __future__ import annotations
+
+import os
+import tomllib
+from dataclasses import asdict, dataclass, field, fields, replace
+from typing import Any
+
+from sanitize.errors import BadInput
+from sanitize.state import StateDir
+
+SYSTEM_CONFIG = "/etc/sanitize/config.toml"
+
+
+@dataclass(frozen=True)
+class Person:
+    name: str | None = None
+    title: str | None = None
+    organization: str | None = None
+    location: str | None = None
+    contact: str | None = None
+
+    def to_dict(self) -> dict[str, str | None]:
+        return asdict(self)
+
+    def merged(self, **overrides: str | None) -> Person:
+        return replace(self, **{k: v for k, v in overrides.items() if v})
+
+    def is_empty(self) -> bool:
+        return not any(asdict(self).values())
+
+
+Operator = Person  # the name the decommission workflow uses
+
+
+@dataclass(frozen=True)
+class CertConfig:
+    operator: Person = field(default_factory=Person)
+    validator: Person = field(default_factory=Person)
+    post_sanitization_destination: str | None = None
+    pre_sanitization_confidentiality: str | None = None
+    property_numbers: dict[str, str] = field(default_factory=dict)
+
+
+def _person(table: Any, source: str, section: str) -> Person:
+    if table is None:
+        return Person()
+    if not isinstance(table, dict):
+        raise BadInput(f"{source}: [{section}] must be a table")
+    known = {f.name for f in fields(Person)}
+    unknown = sorted(set(table) - known)
+    if unknown:
+        raise BadInput(
+            f"{source}: [{section}] has unknown keys {', '.join(unknown)} (known: {', '.join(sorted(known))})"
+        )
+    return Person(**{k: str(v) for k, v in table.items()})
+
+
+def parse_config(text: str, source: str) -> CertConfig:
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise BadInput(f"{source}: not valid TOML ({exc})") from None
+    cert = data.get("certificate", {})
+    props = data.get("property_numbers", {})
+    if not isinstance(cert, dict) or not isinstance(props, dict):
+        raise BadInput(f"{source}: [certificate] and [property_numbers] must be tables")
+    return CertConfig(
+        operator=_person(data.get("operator"), source, "operator"),
+        validator=_person(data.get("validator"), source, "validator"),
+        post_sanitization_destination=_opt_str(cert.get("post_sanitization_destination")),
+        pre_sanitization_confidentiality=_opt_str(cert.get("pre_sanitization_confidentiality")),
+        property_numbers={str(k): str(v) for k, v in props.items()},
+    )
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def config_paths(state: StateDir) -> list[str]:
+    return [os.path.join(state.path, "config.toml"), SYSTEM_CONFIG]
+
+
+def load_config(state: StateDir, explicit: str | None = None) -> CertConfig:
+    paths = [explicit] if explicit else config_paths(state)
+    for path in paths:
+        try:
+            with open(path, encoding="utf-8") as fh:
+                return parse_config(fh.read(), path)
+        except FileNotFoundError:
+            if explicit:
+                raise BadInput(f"{path}: no such config file") from None
+        except OSError as exc:
+            raise BadInput(f"{path}: cannot read config ({exc.strerror})") from None
+    return CertConfig()

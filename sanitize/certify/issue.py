@@ -1,0 +1,171 @@
+"""Issue signed documents: the API the CLI and the decommission workflow call.
+
+`issue_for_result` turns one `sanitize.erase/1` result into a signed certificate (or failure
+report), writes `<name>.json`, `.json.sig`, `.pdf` and `signer.pem` to the output directory and
+appends it to the archive. `issue_host_summary` writes one signed summary PDF per host run.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import os
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from sanitize.certify import pdf
+from sanitize.certify.archive import Archive
+from sanitize.certify.canonical import canonical_bytes, sha256_hex
+from sanitize.certify.config import CertConfig, Person, load_config
+from sanitize.certify.document import build_document, check_erase_result, kind_of
+from sanitize.certify.keys import Signer, load_signer
+from sanitize.certify.signing import sign
+from sanitize.state import StateDir, write_private
+
+SUMMARY_SCHEMA = "sanitize.host-summary/1"
+
+
+@dataclass(frozen=True)
+class IssuedDocument:
+    kind: str  # "certificate" or "failure-report"
+    certificate_id: str
+    result_id: str
+    json_path: str
+    sig_path: str
+    pdf_path: str
+    signer_path: str
+    archive_index: int
+    json_sha256: str
+    document: dict[str, Any]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "certificate_id": self.certificate_id,
+            "result_id": self.result_id,
+            "json": self.json_path,
+            "signature": self.sig_path,
+            "pdf": self.pdf_path,
+            "signer": self.signer_path,
+            "archive_index": self.archive_index,
+            "json_sha256": self.json_sha256,
+        }
+
+
+def _safe(value: Any) -> str:
+    cleaned = re.sub(r"[^A-Za-z0-9._-]+", "_", str(value or "unknown")).strip("._")
+    return cleaned[:48] or "unknown"
+
+
+def _output_dir(state: StateDir, output_dir: str | None) -> str:
+    if output_dir is None:
+        return state.sub("certificates")
+    os.makedirs(output_dir, mode=0o700, exist_ok=True)
+    return output_dir
+
+
+def _write_signer(directory: str, signer: Signer) -> str:
+    path = os.path.join(directory, "signer.pem")
+    write_private(path, signer.chain_pem())
+    return path
+
+
+def issue_for_result(
+    result: dict[str, Any],
+    *,
+    state: StateDir,
+    operator: Person | None = None,
+    artifacts_before: dict[str, Any] | list[Any] | None = None,
+    output_dir: str | None = None,
+    config: CertConfig | None = None,
+    signer: Signer | None = None,
+) -> IssuedDocument:
+    """Certificate for a verified+passed result, failure report for failed/interrupted; Refused otherwise."""
+    config = config if config is not None else load_config(state)
+    signer = signer or load_signer(state)
+    doc = build_document(result, config=config, operator=operator, artifacts_before=artifacts_before)
+    json_bytes = canonical_bytes(doc)
+    signature = sign(signer, json_bytes)
+    pdf_bytes = pdf.document_pdf(doc, json_bytes, signature, signer)
+    kind = kind_of(doc)
+    cid = doc["certificate_id"]
+    directory = _output_dir(state, output_dir)
+    base = os.path.join(directory, f"{kind}-{_safe(doc['device'].get('serial'))}-{cid[:8]}")
+    write_private(f"{base}.json", json_bytes)
+    write_private(f"{base}.json.sig", signature)
+    write_private(f"{base}.pdf", pdf_bytes)
+    signer_path = _write_signer(directory, signer)
+    index = Archive.of(state).append(
+        signer,
+        kind=kind,
+        certificate_id=cid,
+        issued_at=doc["issued_at"],
+        json_bytes=json_bytes,
+        signature=signature,
+        pdf_bytes=pdf_bytes,
+    )
+    return IssuedDocument(
+        kind=kind,
+        certificate_id=cid,
+        result_id=result["id"],
+        json_path=f"{base}.json",
+        sig_path=f"{base}.json.sig",
+        pdf_path=f"{base}.pdf",
+        signer_path=signer_path,
+        archive_index=index,
+        json_sha256=sha256_hex(json_bytes),
+        document=doc,
+    )
+
+
+def build_summary(results: list[dict[str, Any]], issued: list[IssuedDocument] | None) -> dict[str, Any]:
+    by_result = {d.result_id: d for d in issued or []}
+    devices = []
+    host: dict[str, Any] = {}
+    for result in results:
+        check_erase_result(result)
+        host = host or dict(result.get("host") or {})
+        dev = result["device"]
+        doc = by_result.get(result["id"])
+        devices.append(
+            {
+                "serial": dev.get("serial"),
+                "model": dev.get("model"),
+                "method": pdf.text(doc.document["sanitization"]["method_label"]) if doc else result["method"],
+                "nist_level": result["nist_level"],
+                "outcome": result["status"],
+                "kind": doc.kind if doc else "none",
+                "certificate_id": doc.certificate_id if doc else None,
+                "json_sha256": doc.json_sha256 if doc else None,
+                "result_id": result["id"],
+            }
+        )
+    return {
+        "schema": SUMMARY_SCHEMA,
+        "summary_id": str(uuid.uuid4()),
+        "issued_at": dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z"),
+        "host": host,
+        "devices": devices,
+    }
+
+
+def issue_host_summary(
+    results: list[dict[str, Any]],
+    *,
+    state: StateDir,
+    issued: list[IssuedDocument] | None = None,
+    output_dir: str | None = None,
+    signer: Signer | None = None,
+) -> str:
+    """One signed summary PDF for a host run (the summary JSON and its signature attached)."""
+    signer = signer or load_signer(state)
+    summary = build_summary(results, issued)
+    json_bytes = canonical_bytes(summary)
+    signature = sign(signer, json_bytes)
+    pdf_bytes = pdf.summary_pdf(summary, json_bytes, signature, signer)
+    directory = _output_dir(state, output_dir)
+    path = os.path.join(directory, f"summary-{_safe(summary['host'].get('hostname'))}-{summary['summary_id'][:8]}.pdf")
+    write_private(path, pdf_bytes)
+    _write_signer(directory, signer)
+    return path

@@ -1,0 +1,138 @@
+"""`sanitize archive`: list, verify and export the tamper-evident certificate archive."""
+
+from __future__ import annotations
+
+import io
+import os
+import zipfile
+
+import click
+
+from sanitize.certify import keys as keystore
+from sanitize.certify.archive import Archive
+from sanitize.certify.verify import resolve_trust
+from sanitize.cli.app import App, emit_json, info, json_option, pass_app, warn
+from sanitize.errors import BadInput, VerificationError
+from sanitize.state import write_private
+
+
+@click.group("archive")
+def command() -> None:
+    """The append-only, hash-chained archive of every certificate and failure report."""
+
+
+def _archive(app: App, directory: str | None) -> Archive:
+    archive = Archive(directory) if directory else Archive.of(app.state)
+    if not archive.exists():
+        raise BadInput(f"{archive.path}: no archive there (nothing issued yet?)")
+    return archive
+
+
+_dir_option = click.option(
+    "--dir", "directory", type=click.Path(file_okay=False), help="Archive directory (default STATE/archive)."
+)
+
+
+@command.command("list")
+@_dir_option
+@json_option
+@pass_app
+def list_(app: App, directory: str | None, as_json: bool) -> None:
+    """List archive entries (unverified; use `archive verify`)."""
+    entries = _archive(app, directory).entries()
+    if as_json:
+        emit_json({"schema": "sanitize.archive-list/1", "entries": entries})
+        return
+    for e in entries:
+        click.echo(f"{e.get('index')!s:>5}  {e.get('issued_at')}  {e.get('kind')!s:15}  {e.get('certificate_id')}")
+
+
+@command.command("verify")
+@_dir_option
+@click.option("--trust", "trust_file", type=click.Path(dir_okay=False), help="The signer certificate to trust.")
+@json_option
+@pass_app
+def verify(app: App, directory: str | None, trust_file: str | None, as_json: bool) -> None:
+    """Check the chain, the Merkle root, the signed head and every document; name what is wrong."""
+    archive = _archive(app, directory)
+    trust = resolve_trust(app.state, trust_file, directory)
+    trusted = trust.certs[0] if trust.certs else None
+    if trusted is None and directory:  # an unzipped export carries its signer; untrusted unless --trust
+        raise VerificationError("no trusted signer for this archive — pass --trust signer.pem")
+    report = archive.verify(trusted)
+    if as_json:
+        emit_json(report.to_dict())
+    else:
+        for problem in report.problems:
+            info(f"  {problem}")
+    if not report.ok:
+        more = f" (+{len(report.problems) - 1} more)" if len(report.problems) > 1 else ""
+        raise VerificationError(f"archive does not verify: {report.problems[0]}{more}")
+    if not as_json:
+        click.echo(f"archive intact: {report.size} entries, root {report.head and report.head.get('root')}")
+
+
+VERIFY_TXT = """\
+How to verify this archive with openssl alone
+==============================================
+
+Files: log.jsonl (one entry per line), head.json + head.json.sig (signed head),
+docs/<certificate_id>.json + .json.sig (+ .pdf), signers/<fingerprint>.pem, signer.pem.
+
+1. Check you hold the right signer certificate (compare with the fingerprint the organisation gave you):
+     openssl x509 -in signer.pem -noout -fingerprint -sha256 -subject
+     openssl x509 -in signer.pem -pubkey -noout > pub.pem
+
+2. Check the signed head (size, Merkle root, chain head):
+     openssl dgst -sha256 -verify pub.pem -signature head.json.sig head.json        # "Verified OK"
+
+3. Check every certificate against its detached signature (each entry names its signer under
+   signers/; with one key that is signer.pem):
+     for f in docs/*.json; do echo "$f"; openssl dgst -sha256 -verify pub.pem -signature "$f.sig" "$f"; done
+
+4. Check each document is the one logged (the "sha256" field of its log line):
+     sha256sum docs/*.json
+     cat log.jsonl
+
+5. Check the hash chain: the SHA-256 of line N (without its newline) is the "prev" of line N+1,
+   and the SHA-256 of the last line is "chain_head" in head.json; "size" is the number of lines:
+     n=$(wc -l < log.jsonl); for i in $(seq 1 "$n"); do sed -n "${i}p" log.jsonl | tr -d '\\n' | sha256sum; done
+     grep -o '"prev":"[0-9a-f]*"' log.jsonl
+
+   The Merkle root in head.json is RFC 6962: leaf = SHA-256(0x00 || line), node = SHA-256(0x01 || left || right).
+
+6. PDFs are PAdES-signed: `pdfsig docs/<id>.pdf` (poppler-utils) must print "Signature is Valid" and
+   "Total document signed"; the signed JSON is attached to each PDF.
+
+With the sanitize tool: `sanitize archive verify --dir . --trust signer.pem` and
+`sanitize cert verify docs/<id>.pdf --trust signer.pem --archive .`.
+"""
+
+
+@command.command("export")
+@_dir_option
+@click.option("--output", required=True, type=click.Path(dir_okay=False), help="The bundle.zip to write.")
+@pass_app
+def export(app: App, directory: str | None, output: str) -> None:
+    """Write certificates, signatures, PDFs, log, signed head, signer certificate and VERIFY.txt to a zip."""
+    archive = _archive(app, directory)
+    own = keystore.load_signer_cert(app.state)
+    report = archive.verify(own)
+    if not report.ok:
+        warn(f"exporting an archive that does not verify: {report.problems[0]}")
+    buffer = io.BytesIO()
+    with archive.locked(), zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
+        for root, _dirs, files in os.walk(archive.path):
+            for name in sorted(files):
+                if name == ".lock" or ".tmp." in name:
+                    continue
+                path = os.path.join(root, name)
+                bundle.write(path, os.path.relpath(path, archive.path))
+        if own is not None:
+            bundle.writestr("signer.pem", keystore.cert_pem(own))
+        bundle.writestr("VERIFY.txt", VERIFY_TXT)
+    try:
+        write_private(output, buffer.getvalue())
+    except OSError as exc:
+        raise BadInput(f"{output}: cannot write ({exc.strerror})") from None
+    click.echo(f"{output}: {report.size} entries exported")

@@ -1,0 +1,157 @@
+"""`sanitize cert`: issue, verify and show certificates of sanitization and failure reports."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from typing import Any
+
+import click
+
+from sanitize.certify.canonical import parse_json_bytes
+from sanitize.certify.config import load_config
+from sanitize.certify.issue import issue_for_result
+from sanitize.certify.verify import load_any, verify_file
+from sanitize.cli.app import App, emit_json, info, json_option, pass_app
+from sanitize.errors import BadInput, SanitizationFailed
+
+
+@click.group("cert")
+def command() -> None:
+    """Signed certificates of sanitization (NIST SP 800-88) and failure reports."""
+
+
+def _read_json(path: str, what: str) -> Any:
+    try:
+        with open(path, "rb") as fh:
+            return parse_json_bytes(fh.read(), what=path)
+    except FileNotFoundError:
+        raise BadInput(f"{path}: no such {what}") from None
+    except IsADirectoryError:
+        raise BadInput(f"{path}: is a directory") from None
+
+
+@command.command("issue")
+@click.argument("result_file", metavar="RESULT.json", type=click.Path(dir_okay=False))
+@click.option("--output-dir", type=click.Path(file_okay=False), help="Where to write (default: STATE/certificates).")
+@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Operator config TOML.")
+@click.option("--artifacts", "artifacts_file", type=click.Path(dir_okay=False), help="Inventory summary JSON.")
+@click.option("--operator-name", help="Person performing the sanitization.")
+@click.option("--operator-title", help="Their position or title.")
+@click.option("--operator-org", help="Their organisation.")
+@click.option("--location", help="Where the sanitization took place.")
+@click.option("--contact", help="Phone or other contact.")
+@click.option("--property-number", help="Organisation property / asset number of the device.")
+@click.option("--destination", help="Post-sanitization destination (reuse, recycling, return to vendor, ...).")
+@click.option("--confidentiality", help="Pre-sanitization confidentiality categorisation.")
+@json_option
+@pass_app
+def issue(
+    app: App,
+    result_file: str,
+    output_dir: str | None,
+    config_file: str | None,
+    artifacts_file: str | None,
+    operator_name: str | None,
+    operator_title: str | None,
+    operator_org: str | None,
+    location: str | None,
+    contact: str | None,
+    property_number: str | None,
+    destination: str | None,
+    confidentiality: str | None,
+    as_json: bool,
+) -> None:
+    """Sign a certificate (verified results) or a failure report (failed/interrupted) for RESULT.json.
+
+    Exits 0 for a certificate and 7 when the result was a failure, after writing the failure report.
+    """
+    result = _read_json(result_file, "result file")
+    artifacts = _read_json(artifacts_file, "artifact summary") if artifacts_file else None
+    config = load_config(app.state, config_file)
+    serial = (result.get("device") or {}).get("serial") if isinstance(result, dict) else None
+    config = dataclasses.replace(
+        config,
+        operator=config.operator.merged(
+            name=operator_name, title=operator_title, organization=operator_org, location=location, contact=contact
+        ),
+        post_sanitization_destination=destination or config.post_sanitization_destination,
+        pre_sanitization_confidentiality=confidentiality or config.pre_sanitization_confidentiality,
+        property_numbers={**config.property_numbers, **({str(serial): property_number} if property_number else {})},
+    )
+    issued = issue_for_result(result, state=app.state, config=config, artifacts_before=artifacts, output_dir=output_dir)
+    if as_json:
+        emit_json({"schema": "sanitize.cert-issue/1", **issued.to_dict()})
+    else:
+        click.echo(f"{issued.kind} {issued.certificate_id} (archive entry {issued.archive_index})")
+        for label, path in (("json", issued.json_path), ("sig", issued.sig_path), ("pdf", issued.pdf_path)):
+            click.echo(f"  {label:5} {path}")
+        click.echo(f"  signer {issued.signer_path}")
+    if issued.kind != "certificate":
+        raise SanitizationFailed(
+            f"result {issued.result_id} is {result['status']}: FAILURE REPORT issued, not a certificate"
+        )
+
+
+@command.command("verify")
+@click.argument("file", metavar="FILE.json|FILE.pdf", type=click.Path(dir_okay=False))
+@click.option("--trust", "trust_file", type=click.Path(dir_okay=False), help="The signer certificate to trust.")
+@click.option(
+    "--archive", "archive_dir", type=click.Path(file_okay=False), help="Archive (e.g. an unzipped export) to look in."
+)
+@json_option
+@pass_app
+def verify(app: App, file: str, trust_file: str | None, archive_dir: str | None, as_json: bool) -> None:
+    """Check signatures, visible fields and archive membership; exit 0 only if all hold (else 9)."""
+    result = verify_file(file, state=app.state, trust_path=trust_file, archive_path=archive_dir)
+    if as_json:
+        emit_json(result.to_dict())
+        return
+    label = {"certificate": "CERTIFICATE", "failure-report": "FAILURE REPORT (not a certificate)"}.get(
+        result.kind, result.kind
+    )
+    ident = f" {result.certificate_id}" if result.certificate_id else ""
+    click.echo(f"VALID {label}{ident}")
+    for check in result.checks:
+        info(f"  ok: {check}")
+
+
+def _show_lines(doc: dict[str, Any]) -> list[str]:
+    if doc.get("schema") == "sanitize.host-summary/1":
+        lines = [f"Host summary {doc.get('summary_id')} for {(doc.get('host') or {}).get('hostname')}"]
+        for d in doc.get("devices") or []:
+            lines.append(
+                f"  {d.get('serial')}  {d.get('method')}  {d.get('outcome')}  {d.get('kind')} {d.get('certificate_id')}"
+            )
+        return lines
+    dev, san, ver = doc["device"], doc["sanitization"], doc["verification"]
+    person = doc.get("performed_by") or {}
+    return [
+        f"{doc.get('title')}",
+        f"  certificate id   {doc['certificate_id']}",
+        f"  issued           {doc.get('issued_at')}",
+        f"  status           {doc['status']}",
+        f"  device           {dev.get('manufacturer')} {dev.get('model')}  serial {dev.get('serial')}",
+        f"  size / media     {dev.get('size_bytes')} bytes, {dev.get('media_type')} via {dev.get('interface')}",
+        f"  property number  {dev.get('property_number')}",
+        f"  media source     {(doc.get('media_source') or {}).get('hostname')}",
+        f"  NIST level       {san.get('nist_level')}",
+        f"  method           {san.get('method_label')} ({san.get('method')})",
+        f"  verification     {ver.get('method')}, coverage {ver.get('coverage')}, outcome {ver.get('outcome')}",
+        f"  started/finished {doc.get('started_at')} / {doc.get('finished_at')}",
+        f"  performed by     {person.get('name')} ({person.get('title')}, {person.get('organization')})",
+        *[f"  note             {n}" for n in doc.get("notes") or []],
+    ]
+
+
+@command.command("show")
+@click.argument("file", metavar="FILE.json|FILE.pdf", type=click.Path(dir_okay=False))
+@json_option
+def show(file: str, as_json: bool) -> None:
+    """Print a certificate or failure report (does NOT verify it: use `cert verify`)."""
+    doc, _ = load_any(file)
+    if as_json:
+        click.echo(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False))
+        return
+    for line in _show_lines(doc):
+        click.echo(line)
