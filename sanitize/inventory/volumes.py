@@ -37,6 +37,7 @@ class VolumeReport:
     encrypted: str | None = None
     note: str | None = None
     summary: dict[str, dict[str, int]] = field(default_factory=dict)  # category -> {count, bytes}
+    groups: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (category, format) -> [n, bytes, records]
     world_readable: int = 0
     artifacts: list[Artifact] = field(default_factory=list)
     artifact_count: int = 0
@@ -53,12 +54,13 @@ class VolumeReport:
             return f"{head}: {self.note}"
         if not self.artifact_count:
             return f"{head}: no AI artifacts found in {self.files_seen:,} files"
-        phrase = "; ".join(_phrases(self.artifacts))
-        more = (
-            f" (+{self.artifact_count - len(self.artifacts)} more)" if self.artifact_count > len(self.artifacts) else ""
-        )
-        tail = f"; {self.world_readable} world-readable" if self.world_readable else ""
-        return f"{head}: {phrase}{more}{tail}"
+        ranked = sorted(self.groups.items(), key=lambda kv: -kv[1][1])
+        phrases = [
+            f"{n:,} {fmt} {category}" + (f" ({records:,} records)" if records else "") + f", {human_size(size)}"
+            for (category, fmt), (n, size, records) in ranked
+        ]
+        tail = f"; {self.world_readable:,} world-readable" if self.world_readable else ""
+        return f"{head}: " + "; ".join(phrases) + tail
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -77,19 +79,6 @@ class VolumeReport:
             "risk": self.risk,
             "artifacts": [a.to_dict() for a in self.artifacts],
         }
-
-
-def _phrases(artifacts: list[Artifact]) -> list[str]:
-    groups: dict[tuple[str, str], list[Artifact]] = defaultdict(list)
-    for art in artifacts:
-        groups[(art.category, art.format)].append(art)
-    out = []
-    for (category, fmt), arts in sorted(groups.items(), key=lambda kv: -sum(a.size_bytes for a in kv[1])):
-        records = sum(_count(a) for a in arts)
-        size = human_size(sum(a.size_bytes for a in arts))
-        what = f"{len(arts)} {fmt} {category}" + (f" ({records:,} records)" if records else "")
-        out.append(f"{what}, {size}")
-    return out
 
 
 def _count(art: Artifact) -> int:
@@ -152,6 +141,10 @@ def _scan_into(report: VolumeReport, scanner: Scanner, mountpoint: str) -> None:
         entry = summary[art.category]
         entry["count"] += 1
         entry["bytes"] += art.size_bytes
+        group = report.groups.setdefault((art.category, art.format), [0, 0, 0])
+        group[0] += 1
+        group[1] += art.size_bytes
+        group[2] += _count(art)
         report.world_readable += art.world_readable
         if len(listed) < ARTIFACTS_LISTED:
             # Paths are reported relative to the volume, not to our private mountpoint.
