@@ -1,0 +1,81 @@
+"""Chat histories written by local LLM front-ends, recognised by structure.
+
+- GPT4All `*.chat`: QDataStream (big-endian) magic 0xF5D553CC and a small version.
+- JSON documents with a `messages` array of role/content objects (LM Studio
+  `*.conversation.json`, exported chats), or text-generation-webui's `internal`/`visible`
+  history pairs.
+- JSONL (two or more records) whose first line is one message (`role` + `content`), as in Jan's `messages.jsonl`.
+- Jan thread directories: `thread.json` next to `messages.jsonl`.
+Open WebUI and AnythingLLM keep chats in SQLite (see `sqlite_stores`). Only the first
+`TEXT_PREFIX_BYTES` are read; only key names decide.
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import struct
+
+from sanitize.detect.base import Category, DirContext, FileContext, Finding
+from sanitize.detect.bounded_text import first_json_line, first_significant_byte, is_jsonl, json_keys, read_prefix
+from sanitize.detect.dir_files import read_head
+
+GPT4ALL_MAGIC = 0xF5D553CC
+_ROLE_VALUE = re.compile(rb'"role"\s*:\s*"(user|assistant|system|human|ai|bot|model|tool)"', re.IGNORECASE)
+_MESSAGES_ARRAY = re.compile(rb'"messages"\s*:\s*\[')
+_TGWUI = re.compile(rb'\A\s*\{\s*"(internal|visible)"\s*:\s*\[\s*\[')
+
+
+def sniff_gpt4all(header: bytes) -> Finding | None:
+    if len(header) < 16:
+        return None
+    magic, version = struct.unpack_from(">Ii", header)
+    if magic != GPT4ALL_MAGIC or not (1 <= version <= 64):
+        return None
+    return Finding(Category.CONVERSATION, "gpt4all-chat", "gpt4all-chat-magic", {"version": version})
+
+
+def classify_json_chat(prefix: bytes) -> Finding | None:
+    first = first_significant_byte(prefix)
+    if first not in (ord("{"), ord("[")):
+        return None
+    if _TGWUI.match(prefix):
+        return Finding(Category.CONVERSATION, "text-generation-webui-chat", "chat-json:internal-visible")
+    jsonl = is_jsonl(prefix)
+    if not jsonl and _MESSAGES_ARRAY.search(prefix) and _ROLE_VALUE.search(prefix):
+        messages = len(_ROLE_VALUE.findall(prefix))
+        return Finding(Category.CONVERSATION, "chat-json", "chat-json:messages-role", {"roles_in_prefix": messages})
+    line = first_json_line(prefix) if jsonl else None
+    if line is not None and "role" in line and ("content" in line or "text" in line) and "messages" not in line:
+        return Finding(Category.CONVERSATION, "chat-jsonl", "chat-jsonl:role-content")
+    return None
+
+
+class ChatStoreDetector:
+    name = "chat-stores"
+
+    def sniff(self, header: bytes) -> Finding | None:
+        return sniff_gpt4all(header)
+
+    def detect(self, ctx: FileContext) -> Finding | None:
+        found = sniff_gpt4all(ctx.header)
+        if found is not None:
+            return found
+        if first_significant_byte(ctx.header[:64]) not in (ord("{"), ord("[")):
+            return None
+        return classify_json_chat(read_prefix(ctx))
+
+    def detect_dir(self, ctx: DirContext) -> Finding | None:
+        if not {"thread.json", "messages.jsonl"} <= ctx.entries:
+            return None
+        thread = read_head(os.path.join(ctx.path, "thread.json"), 64 * 1024)
+        if not {"id", "object"} <= json_keys(thread):
+            return None
+        first = read_head(os.path.join(ctx.path, "messages.jsonl"), 64 * 1024)
+        line = first_json_line(first)
+        if line is None or "role" not in line or "thread_id" not in line:
+            return None
+        return Finding(Category.CONVERSATION, "jan-thread", "jan-thread-dir")
+
+
+DETECTORS = [ChatStoreDetector()]

@@ -1,0 +1,93 @@
+"""Secrets of AI services left on disk: Hugging Face tokens, OpenAI and Anthropic keys, the
+Open WebUI session secret, and API keys in `.env` files.
+
+Findings say which rule matched and how many times; they never carry the secret, not even a
+prefix of it. Only small text files are read, and only their first `TEXT_PREFIX_BYTES`.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sanitize.detect.base import Category, FileContext, Finding
+from sanitize.detect.bounded_text import looks_like_text, read_prefix
+
+SMALL_TEXT_LIMIT = 1 << 20  # larger files are data, not configuration
+
+
+@dataclass(frozen=True)
+class TokenRule:
+    key: str  # details key and evidence name
+    format: str
+    pattern: re.Pattern[bytes]
+
+
+TOKEN_RULES: tuple[TokenRule, ...] = (
+    TokenRule("anthropic-key", "anthropic-api-key",
+              re.compile(rb"(?<![A-Za-z0-9_-])sk-ant-[a-z]{3,8}\d{2}-[A-Za-z0-9_-]{80,}")),
+    TokenRule("openai-key", "openai-api-key",
+              re.compile(rb"(?<![A-Za-z0-9_-])sk-(?!ant-)(?:(?:proj|svcacct|admin)-)?(?=[A-Za-z0-9_-]*\d)"
+                         rb"(?=[A-Za-z0-9_-]*[A-Za-z])[A-Za-z0-9_-]{32,}")),
+    TokenRule("hf-token", "huggingface-token", re.compile(rb"(?<![A-Za-z0-9_])hf_[A-Za-z0-9]{34,}(?![A-Za-z0-9])")),
+)  # fmt: skip
+
+_ENV_SECRET = re.compile(
+    rb"^[ \t]*(?:export[ \t]+)?[A-Za-z0-9_]*(?:API_KEY|APIKEY|_TOKEN|SECRET_KEY|_SECRET|ACCESS_KEY)[ \t]*=[ \t]*"
+    rb"[\"']?([^\s\"'#]{8,})",
+    re.MULTILINE | re.IGNORECASE,
+)
+_PLACEHOLDER = re.compile(
+    rb"^(?:\$\{|<|x{6,}|your|changeme|replace|example|dummy|none|null|todo|\*{4,})", re.IGNORECASE
+)
+_SECRET_KEY_FILE = re.compile(rb"\A\s*[\x21-\x7e]{8,256}\s*\Z")
+
+
+def _token_counts(data: bytes) -> dict[str, int]:
+    counts = {}
+    for rule in TOKEN_RULES:
+        n = len(rule.pattern.findall(data))
+        if n:
+            counts[rule.key] = n
+    return counts
+
+
+def _is_env_file(name: str) -> bool:
+    return name == ".env" or name.startswith(".env.") or name.endswith(".env")
+
+
+def _finding(counts: dict[str, int], fmt: str, evidence: str) -> Finding:
+    details = {k.replace("-", "_"): v for k, v in counts.items()}
+    return Finding(Category.CREDENTIAL, fmt, evidence, details)
+
+
+def sniff_tokens(data: bytes) -> Finding | None:
+    counts = _token_counts(data)
+    for rule in TOKEN_RULES:  # most specific rule first
+        if rule.key in counts:
+            return _finding(counts, rule.format, rule.key)
+    return None
+
+
+class CredentialDetector:
+    name = "credentials"
+
+    def sniff(self, header: bytes) -> Finding | None:
+        return sniff_tokens(header)
+
+    def detect(self, ctx: FileContext) -> Finding | None:
+        if ctx.size == 0 or ctx.size > SMALL_TEXT_LIMIT or not looks_like_text(ctx.header):
+            return None
+        data = read_prefix(ctx)
+        if ctx.name == ".webui_secret_key" and _SECRET_KEY_FILE.match(data):
+            return _finding({"secret-key": 1}, "open-webui-secret-key", "webui-secret-key-file")
+        counts = _token_counts(data)
+        if _is_env_file(ctx.name):
+            env = [v for v in _ENV_SECRET.findall(data) if not _PLACEHOLDER.match(v)]
+            if env:
+                counts["env-api-key"] = len(env)
+                return _finding(counts, "dotenv-api-keys", "dotenv-api-key")
+        return sniff_tokens(data) if counts else None
+
+
+DETECTORS = [CredentialDetector()]

@@ -1,0 +1,75 @@
+"""Prompt logs: CSV, JSONL and log files whose fields pair a prompt with a model's answer.
+
+One field name is not enough (`input` or `output` alone is everywhere); a finding needs a
+pair such as prompt+completion, instruction+output or input+output, or a `messages` list per
+record (fine-tuning and request logs). Only the header line or the first JSON record of the
+first `TEXT_PREFIX_BYTES` is read.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+
+from sanitize.detect.base import Category, FileContext, Finding
+from sanitize.detect.bounded_text import first_json_line, is_jsonl, looks_like_text, read_prefix
+
+LINE_LOG_SUFFIXES = (".jsonl", ".ndjson", ".log")
+PAIRS: tuple[tuple[str, str], ...] = (
+    ("prompt", "completion"),
+    ("prompt", "response"),
+    ("prompt", "output"),
+    ("prompt", "answer"),
+    ("instruction", "output"),
+    ("instruction", "response"),
+    ("input", "output"),
+    ("query", "response"),
+)
+
+
+def match_fields(fields: set[str]) -> str | None:
+    lowered = {f.strip().lower() for f in fields}
+    for a, b in PAIRS:
+        if a in lowered and b in lowered:
+            return f"{a}+{b}"
+    if "messages" in lowered:
+        return "messages"
+    return None
+
+
+def _csv_header(prefix: bytes) -> set[str] | None:
+    first_line = prefix.split(b"\n", 1)[0].decode("utf-8", "replace").strip("\r\ufeff")
+    if not first_line or len(first_line) > 4096:
+        return None
+    for delimiter in (",", "\t", ";", "|"):
+        if delimiter in first_line:
+            row = next(csv.reader(io.StringIO(first_line), delimiter=delimiter), [])
+            if len(row) >= 2 and all(0 < len(c) <= 64 for c in row):
+                return set(row)
+    return None
+
+
+class PromptLogDetector:
+    name = "prompt-logs"
+
+    def detect(self, ctx: FileContext) -> Finding | None:
+        if ctx.size == 0 or not looks_like_text(ctx.header):
+            return None
+        prefix = read_prefix(ctx)
+        # A single JSON document is left to the chat/store detectors; logs have one record per line.
+        record = first_json_line(prefix) if is_jsonl(prefix) or ctx.name.endswith(LINE_LOG_SUFFIXES) else None
+        if record is not None:
+            rule = match_fields(set(record))
+            if rule is None:
+                return None
+            lines = prefix.count(b"\n")
+            return Finding(Category.PROMPT_LOG, "jsonl-prompt-log", f"prompt-log-jsonl:{rule}",
+                           {"records_in_prefix": lines})  # fmt: skip
+        header = _csv_header(prefix)
+        if header is not None and (rule := match_fields(header)) is not None:
+            return Finding(Category.PROMPT_LOG, "csv-prompt-log", f"prompt-log-csv:{rule}",
+                           {"columns": len(header), "rows_in_prefix": max(0, prefix.count(b"\n") - 1)})  # fmt: skip
+        return None
+
+
+DETECTORS = [PromptLogDetector()]

@@ -1,0 +1,196 @@
+"""SQLite files that hold AI data: known vector-store and chat-app schemas, then generic
+embedding columns and chat-shaped tables.
+
+Only files whose first bytes are a SQLite header ever reach sqlite3, and they are opened
+read-only and immutable (see `sqlite_readonly`). Reports carry table names, row counts and
+vector dimensions, never a row's content.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sanitize.detect.base import Category, Detail, FileContext, Finding
+from sanitize.detect.sqlite_embeddings import find_embedding_columns
+from sanitize.detect.sqlite_readonly import (
+    SchemaEntry,
+    SqliteUnreadable,
+    capped_count,
+    has_sqlite_header,
+    open_readonly,
+    quote_ident,
+    read_schema,
+)
+
+COUNT_CAP = 1_000_000
+MAX_TABLES_EXAMINED = 200
+
+_CREATE_TABLE = re.compile(
+    rb"CREATE\s+(?:VIRTUAL\s+)?TABLE\s+(?:IF\s+NOT\s+EXISTS\s+)?[\"`\[]?([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE
+)
+_VEC0 = re.compile(r"USING\s+vec0\s*\(", re.IGNORECASE)
+_VSS0 = re.compile(r"USING\s+vss0\s*\(", re.IGNORECASE)
+_VEC0_DIM = re.compile(r"float\[(\d{1,6})\]", re.IGNORECASE)
+_VSS0_DIM = re.compile(r"\w+\s*\(\s*(\d{1,6})\s*\)")
+
+
+@dataclass(frozen=True)
+class KnownSchema:
+    format: str
+    category: Category
+    tables: frozenset[str]  # all must be present
+    count_table: str  # rows counted for the report
+    count_key: str
+    credential_tables: frozenset[str] = frozenset()  # present => the file also holds secrets
+
+    def matches(self, tables: set[str]) -> bool:
+        return self.tables <= tables
+
+
+KNOWN_SCHEMAS: tuple[KnownSchema, ...] = (
+    KnownSchema("chroma", Category.VECTOR_STORE, frozenset({"embeddings_queue", "collections", "segments"}),
+                "embeddings", "embeddings"),
+    KnownSchema("open-webui", Category.CONVERSATION, frozenset({"chat", "auth", "user"}), "chat", "chats",
+                frozenset({"auth", "user"})),
+    KnownSchema("anythingllm", Category.CONVERSATION, frozenset({"workspace_chats", "workspaces"}),
+                "workspace_chats", "chats", frozenset({"api_keys", "users"})),
+    KnownSchema("gpt4all-localdocs", Category.VECTOR_STORE,
+                frozenset({"chunks", "documents", "folders", "collection_items"}), "chunks", "chunks"),
+)  # fmt: skip
+
+
+def _schema_from_header(header: bytes) -> tuple[set[str], str]:
+    """Table names and SQL text visible in page 1 (small schemas fit there entirely)."""
+    tables = {m.group(1).decode("ascii").lower() for m in _CREATE_TABLE.finditer(header)}
+    return tables, header.decode("latin-1")
+
+
+def _virtual_kind(sql: str) -> tuple[str, int] | None:
+    if _VEC0.search(sql):
+        m = _VEC0_DIM.search(sql)
+        return "sqlite-vec", int(m.group(1)) if m else 0
+    if _VSS0.search(sql):
+        m = _VSS0_DIM.search(sql.split("(", 1)[1] if "(" in sql else "")
+        return "sqlite-vss", int(m.group(1)) if m else 0
+    return None
+
+
+def _classify_known(tables: set[str], sql_texts: Iterable[str]) -> tuple[Finding, KnownSchema | None] | None:
+    for schema in KNOWN_SCHEMAS:
+        if schema.matches(tables):
+            details: dict[str, Detail] = {}
+            if schema.credential_tables & tables:
+                details["has_credentials"] = True
+            return Finding(schema.category, schema.format, f"sqlite-schema:{schema.format}", details), schema
+    for sql in sql_texts:
+        kind = _virtual_kind(sql)
+        if kind is not None:
+            fmt, dim = kind
+            details = {"dimension": dim} if dim else {}
+            return Finding(Category.VECTOR_STORE, fmt, f"sqlite-schema:{fmt}", details), None
+    if tables == {"points"}:
+        return Finding(Category.VECTOR_STORE, "qdrant-local", "sqlite-schema:qdrant-local"), None
+    return None
+
+
+def _ordinary_tables(schema: list[SchemaEntry]) -> list[str]:
+    virtual = [e.name for e in schema if e.type == "table" and e.sql.upper().startswith("CREATE VIRTUAL")]
+    out = []
+    for e in schema:
+        if e.type != "table" or e.name.startswith("sqlite_") or e.name in virtual:
+            continue
+        if any(e.name.startswith(v + "_") for v in virtual):  # shadow tables of FTS/vec0/vss0
+            continue
+        out.append(e.name)
+    return out[:MAX_TABLES_EXAMINED]
+
+
+_CHAT_PAIRS: tuple[tuple[str, frozenset[str]], ...] = (
+    ("role+content", frozenset({"role", "content"})),
+    ("prompt+completion", frozenset({"prompt", "completion"})),
+    ("prompt+response", frozenset({"prompt", "response"})),
+    ("prompt+answer", frozenset({"prompt", "answer"})),
+    ("question+answer+context", frozenset({"question", "answer", "context"})),
+)
+
+
+def _chat_table(conn: sqlite3.Connection, tables: list[str]) -> tuple[str, str] | None:
+    for table in tables:
+        cols = {str(r[1]).lower() for r in conn.execute(f"PRAGMA table_info({quote_ident(table)})")}
+        for rule, needed in _CHAT_PAIRS:
+            if needed <= cols:
+                return table, rule
+        if "messages" in cols and any(w in table.lower() for w in ("chat", "conversation", "thread")):
+            return table, "messages"
+    return None
+
+
+def _count_details(conn: sqlite3.Connection, table: str, key: str) -> dict[str, Detail]:
+    try:
+        count, capped = capped_count(conn, table, COUNT_CAP)
+    except sqlite3.Error:
+        return {}
+    details: dict[str, Detail] = {key: count}
+    if capped:
+        details[f"{key}_capped"] = True
+    return details
+
+
+class SqliteStoreDetector:
+    name = "sqlite-stores"
+
+    def sniff(self, header: bytes) -> Finding | None:
+        if not has_sqlite_header(header):
+            return None
+        tables, text = _schema_from_header(header)
+        known = _classify_known(tables, [text])
+        return known[0] if known else None
+
+    def detect(self, ctx: FileContext) -> Finding | None:
+        if not has_sqlite_header(ctx.header):
+            return None
+        try:
+            with open_readonly(ctx.path) as conn:
+                return self._inspect(conn)
+        except SqliteUnreadable:
+            raise
+        except sqlite3.Error as exc:  # an error raised outside the connection block
+            raise SqliteUnreadable(f"{type(exc).__name__}: {exc}") from None
+
+    def _inspect(self, conn: sqlite3.Connection) -> Finding | None:
+        schema = read_schema(conn)
+        tables = {e.name.lower() for e in schema if e.type == "table"}
+        known = _classify_known(tables, [e.sql for e in schema if e.type == "table"])
+        if known is not None:
+            finding, spec = known
+            details = dict(finding.details)
+            if spec is not None:
+                details.update(_count_details(conn, _actual_name(schema, spec.count_table), spec.count_key))
+            elif finding.format == "qdrant-local":
+                details.update(_count_details(conn, _actual_name(schema, "points"), "points"))
+            details["tables"] = len(tables)
+            return Finding(finding.category, finding.format, finding.evidence, details)
+        ordinary = _ordinary_tables(schema)
+        columns = find_embedding_columns(conn, ordinary)
+        if columns:
+            first = columns[0]
+            details = {"dimension": first.dim, "element": first.element, "embedding_columns": len(columns)}
+            details.update(_count_details(conn, first.table, "rows"))
+            return Finding(Category.VECTOR_STORE, "sqlite-embeddings", first.evidence, details)
+        chat = _chat_table(conn, ordinary)
+        if chat is not None:
+            table, rule = chat
+            details = {"chat_tables": 1}
+            details.update(_count_details(conn, table, "rows"))
+            return Finding(Category.CONVERSATION, "sqlite-chat", f"sqlite-chat-columns:{rule}", details)
+        return None
+
+
+def _actual_name(schema: list[SchemaEntry], lowered: str) -> str:
+    return next((e.name for e in schema if e.name.lower() == lowered), lowered)
+
+
+DETECTORS = [SqliteStoreDetector()]

@@ -1,0 +1,55 @@
+"""USearch indexes: `usearch` + u16 major, minor, patch. `Index.save()` may put a vector
+blob first (u32 rows, u32 bytes per row, rows*bytes of data), so the magic can follow it."""
+
+from __future__ import annotations
+
+import struct
+
+from sanitize.detect.base import Category, Detail, FileContext, Finding
+
+MAGIC = b"usearch"
+
+
+def _at(buf: bytes, offset: int) -> Finding | None:
+    if buf[offset : offset + 7] != MAGIC or len(buf) < offset + 13:
+        return None
+    major, minor, patch = struct.unpack_from("<HHH", buf, offset + 7)
+    if major > 20 or minor > 200 or patch > 1000:
+        return None
+    details: dict[str, Detail] = {"version": f"{major}.{minor}.{patch}", "vectors_first": offset > 0}
+    return Finding(Category.VECTOR_STORE, "usearch", "usearch-magic", details)
+
+
+def _blob_offset(head: bytes) -> int | None:
+    if len(head) < 8:
+        return None
+    rows, width = struct.unpack_from("<II", head)
+    if rows == 0 or width == 0 or width > 1 << 20:
+        return None
+    return 8 + rows * width
+
+
+def sniff_usearch(header: bytes) -> Finding | None:
+    found = _at(header, 0)
+    if found is None and (offset := _blob_offset(header)) is not None and offset + 13 <= len(header):
+        found = _at(header, offset)
+    return found
+
+
+class UsearchDetector:
+    name = "usearch"
+
+    def sniff(self, header: bytes) -> Finding | None:
+        return sniff_usearch(header)
+
+    def detect(self, ctx: FileContext) -> Finding | None:
+        found = sniff_usearch(ctx.header)
+        if found is not None:
+            return found
+        offset = _blob_offset(ctx.header)
+        if offset is None or offset + 13 > ctx.size:
+            return None
+        return _at(ctx.read_at(offset, 13), 0)
+
+
+DETECTORS = [UsearchDetector()]
