@@ -20,6 +20,8 @@ COMMAND_MODULES = [
     "sanitize.cli.keys",
     "sanitize.cli.cert",
     "sanitize.cli.archive",
+    "sanitize.cli.decommission",
+    "sanitize.cli.lab",
 ]
 
 

@@ -1,0 +1,166 @@
+"""`sanitize decommission`: the whole server in one run (see `sanitize.decommission`)."""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Sequence
+
+import click
+
+from sanitize.cli.app import App, emit_json, info, json_option, pass_app, require_root, warn
+from sanitize.cli.erase import _run_all
+from sanitize.decommission import (
+    Decommission,
+    check_confirmation,
+    document,
+    execute,
+    exit_code,
+    parse_identities,
+    prepare,
+    render_screen,
+    render_summary,
+)
+from sanitize.erase import EraseOptions, EraseResult, Plan
+from sanitize.errors import ExitCode, Refused, SanitizeError
+
+EPILOG = """\b
+Examples:
+  sanitize decommission --dry-run                 # the report and the plan, writes nothing
+  sanitize decommission                           # asks you to type the serials, then runs
+  sanitize decommission --only /dev/nvme1n1 --only /dev/sdb \\
+      --confirm S5GXNX0R123456,WD-WCC4N7654321 --json > report.json
+
+\b
+Exit codes: 0 every planned device sanitized and verified, certificates and archive
+verified; 3 bad input; 4 refused or not confirmed (nothing written); 5 not root;
+7 a device failed (a signed failure report says why); 8 interrupted (continue with
+`sanitize erase --resume DEVICE`); 9 a certificate or the archive did not verify.
+Devices listed as NOT SANITIZED (protected) do not change the exit code: the JSON
+field `host_complete` is true only when nothing was left out.
+"""
+
+
+def run_decommission(
+    app: App,
+    dc: Decommission,
+    *,
+    confirm: Sequence[str],
+    interactive: bool,
+    yes_confirmed: bool,
+) -> ExitCode:
+    """Confirm, execute and certify; shared by the command and `sanitize lab demo`."""
+    if not dc.plans:
+        raise Refused("nothing to sanitize here: every device is protected, excluded or not storage")
+    values = list(confirm)
+    if not values:
+        if not interactive:
+            raise Refused("not confirmed: pass --confirm with the serials (kernel names when none) shown in the plan")
+        try:
+            typed = click.prompt(
+                f"Type the serials of the {len(dc.plans)} device(s) to ERASE (kernel names where shown), "
+                "separated by spaces",
+                err=True,
+            )
+        except click.exceptions.Abort:
+            raise Refused("not confirmed; nothing was written") from None
+        values = [str(typed)]
+    check_confirmation(dc, values)
+    if interactive and confirm and not yes_confirmed:
+        names = " ".join(parse_identities(values))
+        if not click.confirm(f"Erase {names} now? This cannot be undone", err=True, default=False):
+            raise Refused("not confirmed; nothing was written")
+
+    def run_all(plans: Sequence[Plan]) -> tuple[list[EraseResult], list[SanitizeError]]:
+        return _run_all(app, plans, False)
+
+    execute(dc, state=app.state, host=app.host, run_all=run_all)
+    return exit_code(dc)
+
+
+@click.command("decommission", epilog=EPILOG)
+@click.option("--dry-run", is_flag=True, help="Inventory mode: the full report and plan; writes nothing, anywhere.")
+@click.option(
+    "--only",
+    multiple=True,
+    metavar="DEVICE",
+    help="Consider only DEVICE (path, kernel name, serial or WWN); repeat for several. Default: every device.",
+)
+@click.option("--exclude", multiple=True, metavar="DEVICE", help="Leave DEVICE (and what is on it) alone; repeatable.")
+@click.option(
+    "--confirm",
+    multiple=True,
+    metavar="SERIALS",
+    help="Comma-separated serials (kernel names for devices without one) of exactly the devices to erase.",
+)
+@click.option(
+    "--yes-i-confirmed-serials",
+    "yes_confirmed",
+    is_flag=True,
+    help="With --confirm on a terminal: do not ask again before erasing.",
+)
+@click.option(
+    "--method",
+    default="auto",
+    show_default=True,
+    help="auto (strongest method each device supports, see `sanitize plan`) or a method name for all.",
+)
+@click.option(
+    "--verify",
+    type=click.Choice(["full", "sample"]),
+    default="sample",
+    show_default=True,
+    help="Read-back verification after overwrite.",
+)
+@json_option
+@pass_app
+def command(
+    app: App,
+    dry_run: bool,
+    only: tuple[str, ...],
+    exclude: tuple[str, ...],
+    confirm: tuple[str, ...],
+    yes_confirmed: bool,
+    method: str,
+    verify: str,
+    as_json: bool,
+) -> None:
+    """Sanitize every device of this server in one run, with certificates.
+
+    \b
+    1. Inventory of every device, and an AI-artifact scan of every volume (unmounted
+       ones are mounted read-only without journal replay, so nothing changes).
+    2. A plan for every device that is not protected: the strongest NIST SP 800-88
+       method it supports (firmware Purge where available, else overwrite = Clear).
+    3. ONE screen: the AI data found per volume first, then the plan, then the devices
+       this run cannot sanitize (e.g. the disk the system runs from: boot a live medium
+       and run the same command) with what to do about them.
+    4. ONE confirmation: type the serials of the devices to erase (or pass --confirm).
+    5. All devices erased in parallel with progress bars, then verified.
+    6. A signed certificate (or failure report) per device, a host summary PDF, all
+       appended to the archive in the state directory, which is then verified.
+
+    Needs root and a signing key (`sanitize keys init --org NAME`) except with
+    --dry-run. With --json, the `sanitize.decommission/1` document goes to stdout and the
+    screen to stderr.
+    """
+    if dry_run:
+        if os.geteuid() != 0:
+            warn("not running as root: unmounted volumes are not scanned and nothing could be erased")
+    else:
+        require_root("decommission")
+    options = EraseOptions(verify=verify)
+    dc = prepare(app.host, only=only, exclude=exclude, method=method, options=options, progress=info)
+    screen = render_screen(dc, dry_run=dry_run)
+    click.echo(screen, err=as_json)
+    if dry_run:
+        if as_json:
+            emit_json(document(dc, dry_run=True))
+        return
+    interactive = sys.stdin.isatty() and sys.stderr.isatty()
+    code = run_decommission(app, dc, confirm=confirm, interactive=interactive, yes_confirmed=yes_confirmed)
+    click.echo(render_summary(dc), err=as_json)
+    if as_json:
+        emit_json(document(dc, dry_run=False))
+    if code != ExitCode.OK:
+        raise click.exceptions.Exit(int(code))

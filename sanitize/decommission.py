@@ -1,0 +1,389 @@
+"""One-command decommissioning of a whole server: inventory, plan, confirm, erase, certify.
+
+The workflow, in the order an operator lives it:
+
+1. `prepare`: probe every device, scan every volume for AI artifacts (unmounted ones
+   read-only, see `sanitize.inventory.volumes`), and plan every whole disk that is not
+   protected. Devices that cannot be sanitized from here (the disk the running system is
+   on, anything mounted or held) are listed with what to do instead. Nothing is written.
+2. `render_screen`: ONE screen, the AI data found per volume first (what is at stake),
+   then the plan and what will NOT be sanitized.
+3. `check_confirmation`: one confirmation that names the serials (kernel names for
+   devices without one); the set typed or given with `--confirm` must be exactly the set
+   of devices to be erased, so a stale script cannot erase a disk it did not name.
+4. `execute`: every device in parallel (the erase runner, one progress bar each), then
+   certificates or failure reports for each, a host summary PDF, and a check of the archive.
+
+`--dry-run` stops after step 2 and writes nothing, not even the state directory.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from sanitize.certify.archive import Archive, trusted_for
+from sanitize.certify.issue import IssuedDocument, issue_for_result, issue_host_summary
+from sanitize.certify.keys import have_keys
+from sanitize.erase import EraseOptions, EraseResult, ErrorRange, Plan, build_plan, new_result
+from sanitize.errors import BadInput, ExitCode, Refused, SanitizeError
+from sanitize.hw import Host
+from sanitize.inventory.host_identity import host_identity
+from sanitize.inventory.model import Device, DeviceTree
+from sanitize.inventory.probe import probe
+from sanitize.inventory.render import human_size, inventory_document
+from sanitize.inventory.volumes import VolumeReport, scan_volumes, volumes_document
+from sanitize.state import StateDir, write_private
+
+DECOMMISSION_SCHEMA = "sanitize.decommission/1"
+TARGET_TYPES = ("disk", "loop")  # whole devices; a partition only when named with --only
+NOT_STORAGE = ("rom", "zram", "ram")
+LIVE_MEDIUM = "boot a live medium (USB/PXE) on this server and run the same command from there"
+
+
+@dataclass(frozen=True)
+class Blocked:
+    """A device that will not be sanitized by this run, and what the operator should do."""
+
+    device: Device
+    why: str
+    advice: str
+
+    def to_dict(self) -> dict[str, Any]:
+        d = self.device
+        return {"path": d.path, "name": d.name, "identity": d.identity, "why": self.why, "advice": self.advice}
+
+
+@dataclass
+class Decommission:
+    host: dict[str, Any]
+    tree: DeviceTree
+    volumes: list[VolumeReport]
+    plans: list[Plan]
+    blocked: list[Blocked]
+    excluded: list[Device]
+    results: list[EraseResult] = field(default_factory=list)
+    issued: list[IssuedDocument] = field(default_factory=list)
+    summary_pdf: str | None = None
+    archive: dict[str, Any] | None = None
+    certificate_dir: str | None = None
+    problems: list[str] = field(default_factory=list)
+
+    @property
+    def identities(self) -> list[str]:
+        return [p.device.identity for p in self.plans]
+
+    def volumes_on(self, dev: Device) -> list[VolumeReport]:
+        paths = {dev.path, *(d.path for d in self.tree.descendants(dev))}
+        return [v for v in self.volumes if v.device in paths]
+
+    def artifacts_on(self, dev: Device) -> dict[str, dict[str, int]]:
+        """Counts and bytes per category over every volume on `dev` (for its certificate)."""
+        total: dict[str, dict[str, int]] = {}
+        for report in self.volumes_on(dev):
+            for category, entry in report.summary.items():
+                slot = total.setdefault(category, {"count": 0, "bytes": 0})
+                slot["count"] += int(entry.get("count", 0))
+                slot["bytes"] += int(entry.get("bytes", 0))
+        return dict(sorted(total.items()))
+
+
+# --- 1. prepare -----------------------------------------------------------------------
+
+
+def select(tree: DeviceTree, names: Sequence[str]) -> list[Device]:
+    """Devices named by path, kernel name, serial or WWN; unknown names are bad input."""
+    out = []
+    for name in names:
+        dev = tree.get(name) or tree.get(os.path.realpath(name))
+        if dev is None:
+            raise BadInput(f"{name}: not a block device known to this machine (see `sanitize inventory`)")
+        out.append(dev)
+    return out
+
+
+def advice_for(dev: Device) -> str:
+    reasons = " ".join(dev.protected_reasons)
+    if any(word in reasons for word in ("running", "runs from", "running system")):
+        return LIVE_MEDIUM
+    steps = []
+    if "mounted at" in reasons:
+        steps.append("stop what uses it and unmount it")
+    if "active swap" in reasons:
+        steps.append("swapoff it")
+    if "held open by" in reasons:
+        steps.append("close what is built on it (cryptsetup close, vgchange -an, mdadm --stop)")
+    if "in use by another program" in reasons:
+        steps.append("stop the program holding it")
+    if not steps:
+        return LIVE_MEDIUM
+    return ", ".join(steps) + f", then run the same command (or {LIVE_MEDIUM})"
+
+
+def prepare(
+    host: Host,
+    *,
+    only: Sequence[str] = (),
+    exclude: Sequence[str] = (),
+    method: str = "auto",
+    options: EraseOptions | None = None,
+    scan: bool = True,
+    progress: Callable[[str], None] | None = None,
+) -> Decommission:
+    """Inventory, artifact scan and plans; writes nothing anywhere."""
+    options = options or EraseOptions()
+    full = probe(host)
+    named = select(full, only)
+    excluded = select(full, exclude)
+    excluded_paths = {p for d in excluded for p in (d.path, *(x.path for x in full.descendants(d)))}
+    if named:
+        keep = {p for d in named for p in (d.path, *(x.path for x in full.descendants(d)))}
+        candidates = [full.get(p) for p in dict.fromkeys(d.path for d in named)]
+    else:
+        keep = {d.path for d in full}
+        candidates = [d for d in full.roots() if d.type in TARGET_TYPES]
+    tree = DeviceTree(tuple(d for d in full if d.path in keep and d.path not in excluded_paths))
+    plans: list[Plan] = []
+    blocked: list[Blocked] = []
+    for dev in candidates:
+        if dev is None or dev.path in excluded_paths:
+            continue
+        if dev.type in NOT_STORAGE or dev.size_bytes == 0:
+            if named:
+                blocked.append(Blocked(dev, f"{dev.type} device, nothing to sanitize", "none needed"))
+            continue
+        if dev.protected:
+            blocked.append(Blocked(dev, "protected: " + "; ".join(dev.protected_reasons), advice_for(dev)))
+            continue
+        if dev.read_only:
+            advice = "clear the write protection (switch, or `blockdev --setrw`), then run the same command"
+            blocked.append(Blocked(dev, "read-only", advice))
+            continue
+        try:
+            plans.append(build_plan(full, dev.path, method, options))
+        except SanitizeError as exc:
+            blocked.append(Blocked(dev, exc.one_line(), "see `sanitize plan` for this device"))
+    _refuse_overlaps(full, plans)
+    volumes = scan_volumes(tree, mount_unmounted=os.geteuid() == 0, progress=progress) if scan else []
+    return Decommission(
+        host=host_identity(host),
+        tree=tree,
+        volumes=volumes,
+        plans=plans,
+        blocked=blocked,
+        excluded=[d for d in excluded if d.path in {x.path for x in full}],
+    )
+
+
+def _refuse_overlaps(tree: DeviceTree, plans: Sequence[Plan]) -> None:
+    paths = {p.device.path for p in plans}
+    for plan in plans:
+        for anc in tree.ancestors(plan.device):
+            if anc.path in paths:
+                raise BadInput(f"{plan.device.path} is part of {anc.path}, named too: name only one of them")
+
+
+# --- 2. the screen ----------------------------------------------------------------------
+
+
+def render_screen(dc: Decommission, *, dry_run: bool) -> str:
+    lines: list[str] = []
+    host = dc.host
+    ident = " ".join(str(host.get(k)) for k in ("system_vendor", "product_name", "product_serial") if host.get(k))
+    lines.append(f"sanitize decommission: host {host.get('hostname')}" + (f" ({ident})" if ident else ""))
+    lines.append("")
+    lines.append("AI DATA FOUND (read this first)")
+    risky = [v for v in dc.volumes if v.artifact_count or v.encrypted]
+    quiet = [v for v in dc.volumes if v not in risky]
+    for report in risky:
+        lines.append(f"  ! {report.risk}")
+    for report in quiet:
+        lines.append(f"    {report.risk}")
+    if not dc.volumes:
+        lines.append("    (no volumes scanned)")
+    lines.append("")
+    lines.append(
+        f"PLAN: {len(dc.plans)} device(s) to sanitize" + (" (dry run: nothing will be written)" if dry_run else "")
+    )
+    for plan in dc.plans:
+        dev = plan.device
+        model = " ".join(p for p in (dev.vendor, dev.model) if p) or dev.type
+        eta = f", about {plan.expected_seconds:.0f} s" if plan.expected_seconds is not None else ""
+        lines.append(
+            f"  {dev.path:<14} {model} {human_size(dev.size_bytes)} {dev.media_type}: "
+            f"{plan.method} (NIST {plan.nist_level}){eta}; confirm as {dev.identity}"
+        )
+        lines.append(f"      why: {plan.reason}")
+        for note in plan.notes:
+            if note != plan.reason:
+                lines.append(f"      note: {note}")
+    if not dc.plans:
+        lines.append("  (nothing)")
+    if dc.blocked:
+        lines.append("")
+        lines.append("NOT SANITIZED BY THIS RUN")
+        for item in dc.blocked:
+            lines.append(f"  {item.device.path:<14} {item.why}")
+            lines.append(f"      what to do: {item.advice}")
+    if dc.excluded:
+        lines.append("")
+        lines.append("EXCLUDED (--exclude): " + ", ".join(d.path for d in dc.excluded))
+    if dc.plans:
+        lines.append("")
+        lines.append("To sanitize, confirm with: --confirm " + ",".join(dc.identities))
+    return "\n".join(lines)
+
+
+# --- 3. confirmation ----------------------------------------------------------------------
+
+
+def parse_identities(values: Sequence[str]) -> list[str]:
+    return [v for value in values for v in value.replace(",", " ").split() if v]
+
+
+def check_confirmation(dc: Decommission, values: Sequence[str]) -> None:
+    """Refuse unless `values` name exactly the devices to be erased (any order)."""
+    given = parse_identities(values)
+    expected = set(dc.identities)
+    if not given:
+        raise Refused("not confirmed: give the serials (kernel names when none) of every device to erase")
+    unknown = sorted(set(given) - expected)
+    missing = len(expected - set(given))
+    if unknown:
+        raise Refused(f"not confirmed: {', '.join(unknown)} is not among the devices planned for erasure")
+    if missing:
+        raise Refused(f"not confirmed: {missing} device(s) of the plan were not named; nothing was written")
+
+
+# --- 4. execution ---------------------------------------------------------------------------
+
+Runner = Callable[[Sequence[Plan]], tuple[list[EraseResult], list[SanitizeError]]]
+
+
+def execute(dc: Decommission, *, state: StateDir, host: Host, run_all: Runner) -> None:
+    """Erase every planned device in parallel, then certify and check the archive."""
+    if not have_keys(state):
+        raise BadInput(f"no signing key in {state.path}", hint="run `sanitize keys init --org NAME` first")
+    state.ensure()
+    results, errors = run_all(dc.plans)
+    done = {r.device["path"] for r in results}
+    for plan in dc.plans:
+        if plan.device.path not in done:
+            results.append(_not_started(plan, host, errors))
+    order = {p.device.path: i for i, p in enumerate(dc.plans)}
+    dc.results = sorted(results, key=lambda r: order.get(r.device["path"], 0))
+    for result in dc.results:
+        write_private(state.file("results", f"{result.id}.json"), json.dumps(result.to_dict(), indent=2).encode())
+    run_id = uuid.uuid4().hex[:12]
+    dc.certificate_dir = state.sub("certificates", f"decommission-{run_id}")
+    for plan, result in zip(dc.plans, dc.results, strict=True):
+        try:
+            dc.issued.append(
+                issue_for_result(
+                    result.to_dict(),
+                    state=state,
+                    artifacts_before=dc.artifacts_on(plan.device),
+                    output_dir=dc.certificate_dir,
+                )
+            )
+        except SanitizeError as exc:
+            dc.problems.append(f"{result.device['path']}: no certificate: {exc.one_line()}")
+    try:
+        dc.summary_pdf = issue_host_summary(
+            [r.to_dict() for r in dc.results], state=state, issued=dc.issued, output_dir=dc.certificate_dir
+        )
+    except SanitizeError as exc:
+        dc.problems.append(f"host summary: {exc.one_line()}")
+    report = Archive.of(state).verify(trusted_for(state, None))
+    dc.archive = report.to_dict() | {"path": Archive.of(state).path}
+    if not report.ok:
+        dc.problems.extend(f"archive: {p}" for p in report.problems)
+
+
+def _not_started(plan: Plan, host: Host, errors: Sequence[SanitizeError]) -> EraseResult:
+    """A failed result for a device whose erase raised before producing one."""
+    result = new_result(plan, host)
+    why = next((e.one_line() for e in errors if plan.device.path in e.one_line()), None)
+    why = why or (errors[0].one_line() if errors else "the erase did not start")
+    result.errors.append(ErrorRange(0, plan.device.size_bytes, f"not erased: {why}"))
+    return result.finish()
+
+
+def exit_code(dc: Decommission) -> ExitCode:
+    statuses = {r.status for r in dc.results}
+    if "failed" in statuses or "unverified" in statuses:
+        return ExitCode.FAILED
+    if "interrupted" in statuses:
+        return ExitCode.INTERRUPTED
+    if dc.problems:
+        return ExitCode.NOT_VERIFIED
+    return ExitCode.OK
+
+
+def overall_status(dc: Decommission, *, dry_run: bool) -> str:
+    if dry_run:
+        return "planned"
+    return {
+        ExitCode.OK: "verified",
+        ExitCode.FAILED: "failed",
+        ExitCode.INTERRUPTED: "interrupted",
+        ExitCode.NOT_VERIFIED: "not-verified",
+    }.get(exit_code(dc), "failed")
+
+
+def render_summary(dc: Decommission) -> str:
+    lines = ["", "RESULT"]
+    issued = {d.result_id: d for d in dc.issued}
+    for result in dc.results:
+        v = result.verification
+        doc = issued.get(result.id)
+        paper = f"{doc.kind} {doc.pdf_path}" if doc else "no certificate"
+        lines.append(
+            f"  {result.device['path']:<14} {result.status.upper()}: {result.method}, "
+            f"verification {v.method} {v.outcome} ({v.coverage:.1%}); {paper}"
+        )
+        lines.extend(f"      error: {e.error}" for e in result.errors[:3])
+    for item in dc.blocked:
+        lines.append(f"  {item.device.path:<14} NOT SANITIZED: {item.why}; {item.advice}")
+    if dc.summary_pdf:
+        lines.append(f"  host summary: {dc.summary_pdf}")
+    if dc.archive is not None:
+        ok = "verified" if dc.archive.get("ok") else "DID NOT VERIFY"
+        lines.append(f"  archive: {dc.archive.get('path')} ({dc.archive.get('size')} entries, {ok})")
+    lines.extend(f"  problem: {p}" for p in dc.problems)
+    verdict = {
+        ExitCode.OK: "every planned device was sanitized and verified",
+        ExitCode.FAILED: "at least one device FAILED: it is not sanitized (see its failure report)",
+        ExitCode.INTERRUPTED: "INTERRUPTED: run `sanitize erase --resume DEVICE` for the devices left",
+        ExitCode.NOT_VERIFIED: "devices verified, but certificates or the archive did not verify",
+    }[exit_code(dc)]
+    lines.append(f"  => {verdict}" + ("; the devices listed as NOT SANITIZED still hold data" if dc.blocked else ""))
+    return "\n".join(lines)
+
+
+def document(dc: Decommission, *, dry_run: bool) -> dict[str, Any]:
+    code = ExitCode.OK if dry_run else exit_code(dc)
+    return {
+        "schema": DECOMMISSION_SCHEMA,
+        "dry_run": dry_run,
+        "status": overall_status(dc, dry_run=dry_run),
+        "exit_code": int(code),
+        "host": dc.host,
+        "inventory": inventory_document(dc.tree, dc.host),
+        "volumes": volumes_document(dc.volumes),
+        "plans": [p.to_dict() | {"artifacts": dc.artifacts_on(p.device)} for p in dc.plans],
+        "confirm_with": dc.identities,
+        "not_sanitized": [b.to_dict() for b in dc.blocked],
+        "excluded": [d.path for d in dc.excluded],
+        "host_complete": not dc.blocked and code == ExitCode.OK,
+        "results": [r.to_dict() for r in dc.results],
+        "certificates": [d.to_dict() for d in dc.issued],
+        "certificate_dir": dc.certificate_dir,
+        "summary_pdf": dc.summary_pdf,
+        "archive": dc.archive,
+        "problems": dc.problems,
+    }
