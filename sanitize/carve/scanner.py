@@ -11,14 +11,14 @@ from __future__ import annotations
 import logging
 import secrets
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from sanitize.carve.floats import BLOCK, RunTracker, float_blocks
 from sanitize.carve.model import CarveResult, Hit
-from sanitize.carve.reader import DEFAULT_BUFFER, DirectReader, plan_chunks
+from sanitize.carve.reader import DEFAULT_BUFFER, Chunk, DirectReader, plan_chunks
 from sanitize.carve.signatures import HEADER, SECTOR, Confirm, sector_candidates
 from sanitize.carve.sqlite_pages import MAX_PAGE, inspect_page, page_candidates
 from sanitize.detect.base import HeaderSniffer
@@ -92,9 +92,12 @@ class HitSink:
             self.hits.append(hit)
 
 
+SpanReader = Callable[[int, int], bytes]  # (device offset, length) -> bytes, for data straddling buffers
+
+
 class Carver:
-    def __init__(self, reader: DirectReader, size: int, sniffers: Sequence[HeaderSniffer], sink: HitSink) -> None:
-        self.reader = reader
+    def __init__(self, read_span: SpanReader, size: int, sniffers: Sequence[HeaderSniffer], sink: HitSink) -> None:
+        self.read_span = read_span
         self.size = size
         self.sniffers = sniffers
         self.sink = sink
@@ -103,7 +106,7 @@ class Carver:
         """`length` bytes at buffer offset `off`; read past the buffer end when they straddle it."""
         if off + length <= len(data) or base + len(data) >= self.size:
             return data[off : off + length]
-        return self.reader.read_span(base + off, length, self.size)
+        return self.read_span(base + off, length)
 
     def scan(self, base: int, data: memoryview) -> None:
         arr = np.frombuffer(data, dtype=np.uint8)
@@ -159,34 +162,58 @@ def carve(
         seed = options.seed if options.seed is not None else secrets.randbelow(1_000_000)
         chunks = plan_chunks(size, options.buffer, options.sample, seed)
         reader = DirectReader(dev, chunks, options.buffer)
-        carver = Carver(reader, size, registry_sniffers() if sniffers is None else sniffers, sink)
+        carver = Carver(
+            lambda off, n: reader.read_span(off, n, size),
+            size,
+            registry_sniffers() if sniffers is None else sniffers,
+            sink,
+        )
         result = CarveResult(device=device, size=size, sample_fraction=options.sample)
-        expected = 0
         try:
-            for chunk in reader:
-                if chunk.offset != expected:  # a sampled jump: runs and page groups end here
-                    _add_runs(sink, tracker.flush())
-                    sink.flush_pages()
-                if chunk.error is not None:
-                    result.unreadable.append((chunk.offset, chunk.error))
-                    expected = -1
-                    continue
-                carver.scan(chunk.offset, chunk.data)
-                arr = np.frombuffer(chunk.data, dtype=np.uint8)
-                _add_runs(sink, tracker.feed(chunk.offset, float_blocks(arr)))
-                result.bytes_read += len(chunk.data)
-                expected = chunk.offset + len(chunk.data)
-                if progress is not None:
-                    progress(len(chunk.data))
+            _consume(reader, carver, tracker, result, progress)
         finally:
             reader.close()
+    result.seconds = time.monotonic() - started
+    return result
+
+
+def carve_bytes(
+    data: bytes, options: CarveOptions = CarveOptions(), sniffers: Sequence[HeaderSniffer] = ()
+) -> CarveResult:
+    """Carve an in-memory image with the same pipeline (tests, and images already read)."""
+    sink = HitSink(options.max_hits)
+    view = memoryview(data)
+    carver = Carver(lambda off, n: bytes(view[off : off + n]), len(data), sniffers, sink)
+    chunks = [Chunk(off, view[off : off + options.buffer]) for off in range(0, len(data), options.buffer)]
+    result = CarveResult(device="<memory>", size=len(data))
+    _consume(chunks, carver, RunTracker(options.min_float_blocks), result, None)
+    return result
+
+
+def _consume(
+    chunks: Iterable[Chunk], carver: Carver, tracker: RunTracker, result: CarveResult, progress: Progress | None
+) -> None:
+    sink = carver.sink
+    expected = 0
+    for chunk in chunks:
+        if chunk.offset != expected:  # a sampled jump (or a failed read): runs and page groups end here
+            _add_runs(sink, tracker.flush())
+            sink.flush_pages()
+        if chunk.error is not None:
+            result.unreadable.append((chunk.offset, chunk.error))
+            expected = -1
+            continue
+        carver.scan(chunk.offset, chunk.data)
+        _add_runs(sink, tracker.feed(chunk.offset, float_blocks(np.frombuffer(chunk.data, dtype=np.uint8))))
+        result.bytes_read += len(chunk.data)
+        expected = chunk.offset + len(chunk.data)
+        if progress is not None:
+            progress(len(chunk.data))
     _add_runs(sink, tracker.flush())
     sink.flush_pages()
     result.hits = sorted(sink.hits, key=lambda h: h.offset)
     result.hits_total = sink.total
     result.truncated = sink.total > len(sink.hits)
-    result.seconds = time.monotonic() - started
-    return result
 
 
 def _add_runs(sink: HitSink, runs: list[tuple[int, int]]) -> None:

@@ -90,7 +90,7 @@ def inspect_page(page: bytes | memoryview) -> Details | None:
     floor = 8 + 2 * ncells
     if len(page) < floor:
         return None
-    top = 0
+    cells: list[tuple[int, int]] = []  # (offset of payload, payload size)
     dims: set[int] = set()
     vectors = 0
     try:
@@ -98,7 +98,9 @@ def inspect_page(page: bytes | memoryview) -> Details | None:
             ptr = int.from_bytes(page[8 + 2 * i : 10 + 2 * i], "big")
             if ptr < floor:
                 return None
-            top = max(top, ptr)
+            payload, pos = _varint(page, ptr)
+            _rowid, pos = _varint(page, pos)
+            cells.append((pos, payload))
             found = _record_blob_dim(page, ptr)
             if found is None:
                 return None
@@ -112,7 +114,22 @@ def inspect_page(page: bytes | memoryview) -> Details | None:
         return None
     if vectors == 0 or len(dims) != 1:
         return None
+    return {"dim": dims.pop(), "vectors": vectors, "page_size_estimate": _page_size(cells)}
+
+
+def _local_size(payload: int, usable: int) -> int:
+    """Bytes of a table-leaf payload stored on the page itself (SQLite file format §1.6), + overflow pointer."""
+    most = usable - 35
+    if payload <= most:
+        return payload
+    least = (usable - 12) * 32 // 255 - 23
+    k = least + (payload - least) % (usable - 4)
+    return (k if k <= most else least) + 4
+
+
+def _page_size(cells: list[tuple[int, int]]) -> int:
+    """Smallest page size whose local-payload rule makes every cell fit in the page."""
     size = 512
-    while size <= top and size < MAX_PAGE:
+    while size < MAX_PAGE and any(pos + _local_size(p, size) > size for pos, p in cells):
         size *= 2
-    return {"dim": dims.pop(), "vectors": vectors, "page_size_estimate": size}
+    return size

@@ -37,7 +37,8 @@ def write_gguf(path: str, rng: random.Random, floats: int = 4096) -> None:
 
 def write_safetensors(path: str, rng: random.Random, rows: int = 64, dim: int = 384) -> None:
     nbytes = rows * dim * 4
-    header = {"__metadata__": {"format": "pt"}, "emb": {"dtype": "F32", "shape": [rows, dim], "data_offsets": [0, nbytes]}}
+    tensor = {"dtype": "F32", "shape": [rows, dim], "data_offsets": [0, nbytes]}
+    header = {"__metadata__": {"format": "pt"}, "emb": tensor}
     raw = json.dumps(header, separators=(",", ":")).encode()
     raw += b" " * (-len(raw) % 8)
     data = b"".join(float32_bytes(unit_vector(rng, dim)) for _ in range(rows))

@@ -1,0 +1,77 @@
+"""The float32-run heuristic on synthetic 4 KiB blocks: embeddings in, look-alikes out."""
+
+from __future__ import annotations
+
+import os
+import struct
+
+import numpy as np
+import pytest
+
+from sanitize.carve.floats import BLOCK, RunTracker, float_blocks
+
+RNG = np.random.default_rng(7)
+
+
+def embeddings(blocks: int, dim: int = 384) -> bytes:
+    vecs = RNG.normal(0, 1, (blocks * BLOCK // (4 * dim) + 1, dim)).astype("<f4")
+    vecs /= np.linalg.norm(vecs, axis=1, keepdims=True)
+    return vecs.tobytes()[: blocks * BLOCK]
+
+
+def flags(data: bytes) -> list[bool]:
+    return [bool(x) for x in float_blocks(np.frombuffer(data, dtype=np.uint8))]
+
+
+def test_normalised_embeddings_of_every_common_dimension_qualify() -> None:
+    for dim in (384, 768, 1024, 1536):
+        assert all(flags(embeddings(8, dim))), dim
+
+
+def test_weight_like_gaussian_floats_qualify() -> None:
+    assert all(flags(RNG.normal(0, 0.02, 4 * 1024).astype("<f4").tobytes()))
+
+
+@pytest.mark.parametrize(
+    "name,data",
+    [
+        ("zeros", bytes(BLOCK)),
+        ("random", os.urandom(BLOCK)),
+        ("0xff", b"\xff" * BLOCK),
+        ("ascii numbers", (b"0.0213, -0.551, 0.1934, " * 200)[:BLOCK]),
+        ("ascii text", (b"The quick brown fox jumps over the lazy dog. " * 100)[:BLOCK]),
+        ("small u32 table", struct.pack("<1024I", *range(1024))),
+        ("small signed ints", struct.pack("<1024i", *(i - 512 for i in range(1024)))),
+        ("constant float", struct.pack("<f", 0.25) * 1024),
+        ("floats above one", (RNG.normal(0, 3, 1024)).astype("<f4").tobytes()),
+        ("all positive floats", np.abs(RNG.normal(0, 0.1, 1024)).astype("<f4").tobytes()),
+        ("mostly zero floats", np.concatenate([RNG.normal(0, 0.1, 64), np.zeros(960)]).astype("<f4").tobytes()),
+        ("float with a NaN", np.concatenate([RNG.normal(0, 0.1, 1023), [np.nan]]).astype("<f4").tobytes()),
+        ("float64 vectors", RNG.normal(0, 0.05, 512).astype("<f8").tobytes()),
+    ],
+)
+def test_look_alikes_are_rejected(name: str, data: bytes) -> None:
+    assert flags(data) == [False], name
+
+
+def test_partial_trailing_block_is_ignored() -> None:
+    assert flags(embeddings(2)[: BLOCK + 100]) == [True]
+
+
+def test_run_tracker_joins_runs_across_buffers_and_drops_short_ones() -> None:
+    tracker = RunTracker(min_blocks=3)
+    t, f = True, False
+    out = tracker.feed(0, np.array([f, t, t]))  # run starts at block 1, continues
+    out += tracker.feed(3 * BLOCK, np.array([t, t, f, t]))  # run 1..4 ends; block 7 starts one
+    out += tracker.feed(7 * BLOCK, np.array([f, f]))  # single block at 6 dropped (too short)
+    out += tracker.feed(9 * BLOCK, np.array([t, t, t]))
+    out += tracker.flush()
+    assert out == [(1 * BLOCK, 4), (9 * BLOCK, 3)]
+
+
+def test_run_tracker_flush_breaks_a_run() -> None:
+    tracker = RunTracker(min_blocks=2)
+    assert tracker.feed(0, np.array([True, True])) == []
+    assert tracker.flush() == [(0, 2)]
+    assert tracker.feed(100 * BLOCK, np.array([True])) == []
+    assert tracker.flush() == []
