@@ -10,6 +10,7 @@ from pathlib import Path
 
 import numpy as np
 
+from sanitize.carve.model import Detail
 from sanitize.carve.sqlite_pages import inspect_page, page_candidates
 from tests.support.carve_artifacts import float32_bytes, unit_vector, write_sqlite_store
 
@@ -20,7 +21,7 @@ def pages(path: Path) -> list[bytes]:
     return [data[i : i + size] for i in range(size, len(data), size)]  # page 1 holds the db header
 
 
-def found(path: Path) -> list[dict[str, object]]:
+def found(path: Path) -> list[dict[str, Detail]]:
     out = []
     for page in pages(path):
         details = inspect_page(page)
