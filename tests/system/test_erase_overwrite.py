@@ -1,0 +1,402 @@
+"""`sanitize erase --method overwrite` on real loop devices (root)."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import pytest
+
+from sanitize.erase import EraseOptions, ExecutionContext, build_plan, new_result, run_plan
+from sanitize.erase.overwrite import OverwriteMethod, sample_ranges
+from sanitize.hw import Host
+from sanitize.inventory.probe import probe
+from sanitize.state import StateDir
+from tests.support.lab import LoopLab, device_sha256, sh
+
+pytestmark = pytest.mark.root
+
+MiB = 1 << 20
+
+
+@dataclass
+class Run:
+    code: int
+    stdout: str
+    stderr: str
+
+    def doc(self) -> dict:
+        return json.loads(self.stdout)
+
+
+def sanitize(*args: str, timeout: float = 300) -> Run:
+    proc = subprocess.run(
+        [sys.executable, "-m", "sanitize", *args], capture_output=True, text=True, timeout=timeout, check=False
+    )
+    return Run(proc.returncode, proc.stdout, proc.stderr)
+
+
+def name(dev: str) -> str:
+    return os.path.basename(dev)
+
+
+def fill(dev: str, byte: int | None) -> None:
+    """Give the device a known pre-image (random when byte is None)."""
+    size = int(sh("blockdev", "--getsize64", dev))
+    fd = os.open(dev, os.O_WRONLY)
+    try:
+        for off in range(0, size, 4 * MiB):
+            n = min(4 * MiB, size - off)
+            os.pwrite(fd, os.urandom(n) if byte is None else bytes([byte]) * n, off)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def read_all(dev: str) -> bytes:
+    fd = os.open(dev, os.O_RDONLY)
+    try:
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+        size = os.lseek(fd, 0, os.SEEK_END)
+        return os.pread(fd, size, 0)
+    finally:
+        os.close(fd)
+
+
+def one_error_line(run: Run) -> str:
+    lines = [ln for ln in run.stderr.splitlines() if ln.strip()]
+    assert len(lines) == 1, run.stderr
+    assert lines[0].startswith("sanitize: error: "), lines[0]
+    return lines[0]
+
+
+# --- what gets written --------------------------------------------------------------
+
+
+@pytest.mark.parametrize("pattern,byte", [("zeros", 0x00), ("ones", 0xFF), ("0x5a", 0x5A)])
+def test_fixed_patterns_change_every_byte(lab: LoopLab, state_dir: str, pattern: str, byte: int) -> None:
+    dev = lab.loop("16M")
+    fill(dev, byte ^ 0xFF)
+    run = sanitize("erase", dev, "--pattern", pattern, "--verify", "full", "--confirm", name(dev), "--json")
+    assert run.code == 0, run.stderr
+    doc = run.doc()
+    assert doc["schema"] == "sanitize.erase/1"
+    assert doc["status"] == "verified" and doc["pattern"] == pattern and doc["nist_level"] == "clear"
+    assert doc["verification"]["outcome"] == "passed" and doc["verification"]["coverage"] == 1.0
+    assert read_all(dev) == bytes([byte]) * (16 * MiB)
+
+
+def test_random_pattern_changes_every_sector(lab: LoopLab, state_dir: str) -> None:
+    dev = lab.loop("16M")
+    fill(dev, None)
+    before = read_all(dev)
+    run = sanitize("erase", dev, "--verify", "full", "--confirm", name(dev), "--json")
+    assert run.code == 0, run.stderr
+    after = read_all(dev)
+    changed = [before[i : i + 512] != after[i : i + 512] for i in range(0, len(after), 512)]
+    assert all(changed)
+    # A keystream, not a fill: no sector is constant and no two sectors are equal.
+    sectors = {after[i : i + 512] for i in range(0, len(after), 512)}
+    assert len(sectors) == len(after) // 512
+    assert "key" not in json.dumps(run.doc()).lower().replace("keystream", "")
+
+
+@pytest.mark.parametrize("sector_size", [512, 4096])
+def test_sector_sizes_and_size_not_multiple_of_buffer(lab: LoopLab, state_dir: str, sector_size: int) -> None:
+    size = 9 * MiB + 3 * 4096  # not a multiple of the 4 MiB buffer
+    dev = lab.loop(str(size), sector_size=sector_size)
+    fill(dev, 0x11)
+    run = sanitize("erase", dev, "--pattern", "ones", "--verify", "full", "--confirm", name(dev), "--json")
+    assert run.code == 0, run.stderr
+    doc = run.doc()
+    assert doc["device"]["logical_sector_size"] == sector_size
+    assert doc["bytes_written"] == size
+    assert read_all(dev) == b"\xff" * size
+
+
+def test_multi_pass_random_verifies_last_pass(lab: LoopLab, state_dir: str) -> None:
+    dev = lab.loop("8M")
+    run = sanitize("erase", dev, "--passes", "3", "--verify", "full", "--confirm", name(dev), "--json")
+    assert run.code == 0, run.stderr
+    doc = run.doc()
+    assert doc["passes"] == 3 and doc["bytes_written"] == 3 * 8 * MiB and doc["status"] == "verified"
+    saved = os.path.join(state_dir, "results", f"{doc['id']}.json")
+    assert os.stat(saved).st_mode & 0o777 == 0o600
+    assert not os.listdir(os.path.join(state_dir, "journal")), "the journal (and its key) must be gone"
+
+
+def test_sample_verification_default(lab: LoopLab, state_dir: str) -> None:
+    dev = lab.loop("64M", sector_size=4096)
+    run = sanitize("erase", dev, "--pattern", "zeros", "--confirm", name(dev), "--json")
+    assert run.code == 0, run.stderr
+    v = run.doc()["verification"]
+    assert v["method"] == "sample" and v["outcome"] == "passed"
+    assert v["coverage"] >= 0.10 and v["details"]["locations"] >= 1000
+
+
+def test_several_devices_in_parallel(lab: LoopLab, state_dir: str) -> None:
+    a, b = lab.loop("8M"), lab.loop("12M")
+    run = sanitize("erase", a, b, "--pattern", "zeros", "--confirm", f"{name(a)},{name(b)}", "--json")
+    assert run.code == 0, run.stderr
+    doc = run.doc()
+    assert doc["schema"] == "sanitize.erase-run/1"
+    assert [r["device"]["path"] for r in doc["results"]] == [a, b]
+    assert all(r["status"] == "verified" for r in doc["results"])
+    # One --confirm per device works too, in order.
+    run = sanitize("erase", a, b, "--pattern", "ones", "--confirm", name(a), "--confirm", name(b), "--verify", "none")
+    assert run.code == 0, run.stderr
+
+
+# --- refusals ------------------------------------------------------------------------
+
+
+def test_mounted_partition_and_its_disk_are_refused(lab: LoopLab, state_dir: str) -> None:
+    dev = lab.loop("64M")
+    part, _ = lab.gpt(dev, "32M", "")
+    lab.mkfs(part, "ext4")
+    lab.mount(part)
+    before = device_sha256(dev)
+    for target in (part, dev):
+        run = sanitize("erase", target, "--confirm", name(target))
+        assert run.code == 4, run.stderr
+        assert target in one_error_line(run)
+    assert device_sha256(dev) == before
+
+
+def test_read_only_loop_refused(lab: LoopLab, state_dir: str) -> None:
+    dev = lab.loop("8M", read_only=True)
+    run = sanitize("erase", dev, "--confirm", name(dev))
+    assert run.code == 4
+    assert "read-only" in one_error_line(run)
+
+
+def test_regular_file_and_missing_path_are_bad_input(lab: LoopLab, state_dir: str) -> None:
+    image = lab.image("1M")
+    run = sanitize("erase", image, "--confirm", "x")
+    assert run.code == 3 and "regular file" in one_error_line(run)
+    run = sanitize("erase", "/dev/no-such-disk", "--confirm", "x")
+    assert run.code == 3 and "no such device" in one_error_line(run)
+    assert not os.path.exists(state_dir)
+
+
+def test_confirmation_rules(lab: LoopLab, state_dir: str) -> None:
+    dev = lab.loop("8M")
+    before = device_sha256(dev)
+    run = sanitize("erase", dev, "--confirm", "not-" + name(dev))
+    assert run.code == 4 and "does not match" in one_error_line(run)
+    run = sanitize("erase", dev, "--yes")
+    assert run.code == 4 and "--yes alone" in one_error_line(run)
+    run = sanitize("erase", dev)  # no TTY here, so no prompt
+    assert run.code == 4 and "confirmation needed" in one_error_line(run)
+    assert device_sha256(dev) == before
+
+
+def test_dry_run_writes_nothing(lab: LoopLab, state_dir: str) -> None:
+    dev = lab.loop("16M")
+    fill(dev, None)
+    before = device_sha256(dev)
+    run = sanitize("erase", dev, "--dry-run", "--json", "--passes", "2", "--verify", "full")
+    assert run.code == 0, run.stderr
+    plan = run.doc()
+    assert plan["schema"] == "sanitize.plan/1"
+    assert plan["plans"][0]["method"] == "overwrite" and plan["plans"][0]["identity"] == name(dev)
+    run = sanitize("erase", dev, "--dry-run")
+    assert run.code == 0 and "nothing was written" in run.stdout
+    assert device_sha256(dev) == before
+    assert not os.path.exists(state_dir)
+
+
+# --- interruption and resume ---------------------------------------------------------
+
+
+def _journal(state_dir: str) -> dict | None:
+    directory = os.path.join(state_dir, "journal")
+    for entry in os.listdir(directory) if os.path.isdir(directory) else []:
+        if entry.endswith(".json"):
+            try:
+                with open(os.path.join(directory, entry)) as fh:
+                    return json.load(fh)
+            except (OSError, ValueError):
+                return None  # caught mid-rename; poll again
+    return None
+
+
+@pytest.mark.slow
+def test_kill_9_then_resume(lab: LoopLab, state_dir: str) -> None:
+    size = 512 * MiB
+    dev = lab.loop("512M", preallocate=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sanitize",
+            "erase",
+            dev,
+            "--passes",
+            "2",
+            "--verify",
+            "full",
+            "--confirm",
+            name(dev),
+            "--json",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        deadline = time.monotonic() + 120
+        journal = None
+        while time.monotonic() < deadline and proc.poll() is None:
+            journal = _journal(state_dir)
+            if journal and journal["phase"] == "write" and journal["offset"] > 0:
+                break
+            time.sleep(0.005)
+        assert proc.poll() is None, "finished before it could be killed"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(30)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    journal = _journal(state_dir)
+    assert journal is not None and journal["phase"] == "write"
+    done_pass, done_offset, done_bytes = journal["pass"], journal["offset"], journal["bytes_written"]
+
+    run = sanitize("erase", dev, "--resume", "--confirm", name(dev), "--json")
+    assert run.code == 0, run.stderr
+    doc = run.doc()
+    assert doc["status"] == "verified" and doc["id"] == journal["id"] and doc["passes"] == 2
+    assert doc["verification"]["method"] == "full" and doc["verification"]["outcome"] == "passed"
+    assert any("interrupted" in n and "kill -9" in n for n in doc["notes"]), doc["notes"]
+    # Only what was left was written again: the rest of the interrupted pass and later passes.
+    resumed_bytes = (2 - done_pass + 1) * size - done_offset
+    assert doc["bytes_written"] == done_bytes + resumed_bytes
+    assert _journal(state_dir) is None
+
+
+def test_signal_interrupts_with_exit_8_then_resume(lab: LoopLab, state_dir: str) -> None:
+    dev = lab.loop("256M", preallocate=True)
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "sanitize",
+            "erase",
+            dev,
+            "--passes",
+            "3",
+            "--pattern",
+            "zeros",
+            "--confirm",
+            name(dev),
+            "--json",
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        journal = _journal(state_dir)
+        if journal and journal["phase"] == "write" and journal["offset"] > 0:
+            break
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 8
+    doc = json.loads(out)
+    assert doc["status"] == "interrupted" and any("--resume" in n for n in doc["notes"])
+    run = sanitize("erase", dev, "--resume", "--confirm", name(dev), "--json")
+    assert run.code == 0, run.stderr
+    assert run.doc()["status"] == "verified"
+    assert any("was stopped (signal)" in n for n in run.doc()["notes"])
+
+
+def test_resume_refuses_a_different_device(lab: LoopLab, state_dir: str) -> None:
+    dev = lab.loop("8M")
+    run = sanitize("erase", dev, "--resume", "--confirm", name(dev))
+    assert run.code == 3 and "no interrupted erase" in one_error_line(run)
+
+
+# --- bad sectors and verification ------------------------------------------------------
+
+
+@pytest.fixture
+def faulty_loop(lab: LoopLab, tmp_path: os.PathLike[str]) -> Iterator[tuple[str, int, int]]:
+    """A loop device over a FUSE file that fails I/O in [5 MiB, 5 MiB + 64 KiB)."""
+    bad_offset, bad_length = 5 * MiB, 64 * 1024
+    backing = lab.image("16M")
+    mnt = os.path.join(str(tmp_path), "faulty")
+    os.mkdir(mnt)
+    daemon = subprocess.Popen(
+        [sys.executable, "-m", "tests.support.faultyfs", backing, mnt, str(bad_offset), str(bad_length)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    dev = None
+    try:
+        image = os.path.join(mnt, "disk.img")
+        deadline = time.monotonic() + 10
+        while not os.path.exists(image):
+            assert daemon.poll() is None and time.monotonic() < deadline, "FUSE daemon did not start"
+            time.sleep(0.05)
+        dev = lab.loop("16M", image=image, direct_io=False)
+        # The loop driver reports a SHORT write (part of one request failed) as success,
+        # so keep each loop request within one FUSE write (128 KiB): then a bad range
+        # fails its whole request and the error reaches the writer.
+        with open(f"/sys/block/{name(dev)}/queue/max_sectors_kb", "w") as fh:
+            fh.write("64")
+        yield dev, bad_offset, bad_length
+    finally:
+        if dev is not None:
+            lab.detach(dev)
+        subprocess.run(["umount", mnt], capture_output=True, check=False)
+        try:
+            daemon.wait(10)
+        except subprocess.TimeoutExpired:
+            daemon.kill()
+            daemon.wait()
+
+
+def test_injected_io_error_fails_with_the_range(faulty_loop: tuple[str, int, int], state_dir: str) -> None:
+    dev, bad_offset, bad_length = faulty_loop
+    run = sanitize("erase", dev, "--pattern", "zeros", "--verify", "full", "--confirm", name(dev), "--json")
+    assert run.code == 7, run.stderr
+    doc = run.doc()
+    assert doc["status"] == "failed"
+    writes = [e for e in doc["errors"] if e["error"].startswith("write")]
+    assert writes == [{"offset": bad_offset, "length": bad_length, "error": "write: EIO (Input/output error)"}]
+    assert doc["bytes_written"] == 16 * MiB - bad_length
+    assert doc["verification"]["outcome"] == "failed"
+
+
+def _ctx(plan_dev: str, state_dir: str, **opts: object) -> tuple[object, ExecutionContext]:
+    host = Host()
+    plan = build_plan(probe(host), plan_dev, "overwrite", EraseOptions(**opts))  # type: ignore[arg-type]
+    return plan, ExecutionContext(host=host, state=StateDir(state_dir), result=new_result(plan, host))
+
+
+def test_sample_verification_catches_a_planted_mismatch(lab: LoopLab, state_dir: str) -> None:
+    dev = lab.loop("64M")
+    plan, ctx = _ctx(dev, state_dir, pattern="zeros", verify="none")
+    assert run_plan(plan, ctx).status == "unverified"  # type: ignore[arg-type]
+    seed = 12345
+    ranges = sample_ranges(64 * MiB, 512, 0.10, seed)
+    offset, _ = ranges[len(ranges) // 2]
+    fd = os.open(dev, os.O_WRONLY)
+    try:
+        os.pwrite(fd, b"\x01" * 512, offset)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    plan, ctx = _ctx(dev, state_dir, pattern="zeros", verify="sample", extra={"sample_seed": seed})
+    verification = OverwriteMethod().verify(plan, ctx)  # type: ignore[arg-type]
+    assert verification.outcome == "failed"
+    assert verification.mismatches == 1
+    assert verification.details["first_mismatch_offsets"] == [offset]
