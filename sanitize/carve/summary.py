@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from sanitize.carve.allocation import place_hits
 from sanitize.carve.model import Allocation, CarveResult, Hit
 from sanitize.carve.scanner import FLOAT_KIND, PAGE_KIND, CarveOptions, carve
@@ -57,7 +59,7 @@ def _deleted(parts: list[str]) -> str:
     return ", ".join([f"{number} deleted {noun}", *rest])
 
 
-def carve_summary(device: str, *, sample: float = 1.0, host: Host | None = None) -> dict[str, object]:
+def carve_summary(device: str, *, sample: float = 1.0, host: Host | None = None) -> dict[str, Any]:
     """Counts per kind in free / allocated / unknown space and a risk phrase, for `inventory --carve`."""
     result = carve(device, CarveOptions(sample=sample))
     place_hits(result, host or Host())
@@ -80,7 +82,7 @@ def carve_summary(device: str, *, sample: float = 1.0, host: Host | None = None)
     }
 
 
-def carve_verify(device_path: str, sample_fraction: float = 0.01) -> dict[str, object]:
+def carve_verify(device_path: str, sample_fraction: float = 0.01) -> dict[str, Any]:
     """A (sampled) carve after sanitization, for `verification.details.carve` on the certificate.
 
     No allocation lookup: after an erase there is no filesystem, and every hit counts.

@@ -181,7 +181,7 @@ def test_after_erase_carve_finds_nothing(lab: LoopLab, state_dir: str) -> None:
     assert doc["filesystem"] == "none"
 
     verify = carve_verify(dev, 0.5)
-    assert verify["hits"] == 0 and 0.4 < float(verify["coverage"]) <= 1.0  # type: ignore[arg-type]
+    assert verify["hits"] == 0 and 0.4 < verify["coverage"] <= 1.0
 
 
 def test_sampled_carve_reads_a_fraction(lab: LoopLab) -> None:
