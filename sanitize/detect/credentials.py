@@ -2,7 +2,7 @@
 Open WebUI session secret, and API keys in `.env` files.
 
 Findings say which rule matched and how many times; they never carry the secret, not even a
-prefix of it. Only small text files are read, and only their first `TEXT_PREFIX_BYTES`.
+prefix of it. Text files up to `TEXT_PREFIX_BYTES` are read whole, larger ones only in their header.
 """
 
 from __future__ import annotations
@@ -11,9 +11,11 @@ import re
 from dataclasses import dataclass
 
 from sanitize.detect.base import Category, FileContext, Finding
-from sanitize.detect.bounded_text import looks_like_text, read_prefix
+from sanitize.detect.bounded_text import TEXT_PREFIX_BYTES, looks_like_text, read_prefix
 
-SMALL_TEXT_LIMIT = 1 << 20  # larger files are data, not configuration
+# Files up to this size are read whole; larger text files only have their header checked, so a
+# tree full of big logs costs no extra reads.
+SMALL_TEXT_LIMIT = TEXT_PREFIX_BYTES
 
 
 @dataclass(frozen=True)
@@ -76,9 +78,9 @@ class CredentialDetector:
         return sniff_tokens(header)
 
     def detect(self, ctx: FileContext) -> Finding | None:
-        if ctx.size == 0 or ctx.size > SMALL_TEXT_LIMIT or not looks_like_text(ctx.header):
+        if ctx.size == 0 or not looks_like_text(ctx.header):
             return None
-        data = read_prefix(ctx)
+        data = read_prefix(ctx) if ctx.size <= SMALL_TEXT_LIMIT else ctx.header
         if ctx.name == ".webui_secret_key" and _SECRET_KEY_FILE.match(data):
             return _finding({"secret-key": 1}, "open-webui-secret-key", "webui-secret-key-file")
         counts = _token_counts(data)

@@ -2,8 +2,8 @@
 
 One field name is not enough (`input` or `output` alone is everywhere); a finding needs a
 pair such as prompt+completion, instruction+output or input+output, or a `messages` list per
-record (fine-tuning and request logs). Only the header line or the first JSON record of the
-first `TEXT_PREFIX_BYTES` is read.
+record (fine-tuning and request logs). Only the CSV header line (in the first 4 KiB) or the first
+JSON records (within the first `TEXT_PREFIX_BYTES`) are read.
 """
 
 from __future__ import annotations
@@ -12,7 +12,13 @@ import csv
 import io
 
 from sanitize.detect.base import Category, FileContext, Finding
-from sanitize.detect.bounded_text import first_json_line, is_jsonl, looks_like_text, read_prefix
+from sanitize.detect.bounded_text import (
+    first_json_line,
+    first_significant_byte,
+    is_jsonl,
+    looks_like_text,
+    read_prefix,
+)
 
 LINE_LOG_SUFFIXES = (".jsonl", ".ndjson", ".log")
 PAIRS: tuple[tuple[str, str], ...] = (
@@ -53,23 +59,29 @@ class PromptLogDetector:
     name = "prompt-logs"
 
     def detect(self, ctx: FileContext) -> Finding | None:
-        if ctx.size == 0 or not looks_like_text(ctx.header):
+        head = ctx.header
+        if ctx.size == 0 or not looks_like_text(head):
             return None
-        prefix = read_prefix(ctx)
-        # A single JSON document is left to the chat/store detectors; logs have one record per line.
-        record = first_json_line(prefix) if is_jsonl(prefix) or ctx.name.endswith(LINE_LOG_SUFFIXES) else None
-        if record is not None:
-            rule = match_fields(set(record))
-            if rule is None:
-                return None
-            lines = prefix.count(b"\n")
-            return Finding(Category.PROMPT_LOG, "jsonl-prompt-log", f"prompt-log-jsonl:{rule}",
-                           {"records_in_prefix": lines})  # fmt: skip
-        header = _csv_header(prefix)
-        if header is not None and (rule := match_fields(header)) is not None:
-            return Finding(Category.PROMPT_LOG, "csv-prompt-log", f"prompt-log-csv:{rule}",
-                           {"columns": len(header), "rows_in_prefix": max(0, prefix.count(b"\n") - 1)})  # fmt: skip
+        if first_significant_byte(head[:64]) == ord("{"):
+            # Read further only when the first two records do not fit in the header.
+            prefix = head if head.count(b"\n") >= 2 or ctx.size <= len(head) else read_prefix(ctx)
+            return self._jsonl(ctx, prefix)
+        columns = _csv_header(head)  # a CSV header line always fits in the first 4 KiB
+        if columns is not None and (rule := match_fields(columns)) is not None:
+            return Finding(Category.PROMPT_LOG, "csv-prompt-log", f"prompt-log-csv:{rule}", {"columns": len(columns)})
         return None
+
+    @staticmethod
+    def _jsonl(ctx: FileContext, prefix: bytes) -> Finding | None:
+        # A single JSON document is left to the chat/store detectors; logs have one record per line.
+        if not (is_jsonl(prefix) or ctx.name.endswith(LINE_LOG_SUFFIXES)):
+            return None
+        record = first_json_line(prefix)
+        rule = match_fields(set(record)) if record is not None else None
+        if rule is None:
+            return None
+        details = {"records_in_prefix": prefix.count(b"\n")}
+        return Finding(Category.PROMPT_LOG, "jsonl-prompt-log", f"prompt-log-jsonl:{rule}", details)
 
 
 DETECTORS = [PromptLogDetector()]

@@ -91,6 +91,7 @@ def detect_dir(path: Path) -> Finding | None:
 FILE_CASES = [
     ("chroma_persist/chroma.sqlite3", "vector-store", "chroma", "sqlite-schema:chroma"),
     ("sqlite_vec.db", "vector-store", "sqlite-vec", "sqlite-schema:sqlite-vec"),
+    ("sqlite_vss.db", "vector-store", "sqlite-vss", "sqlite-schema:sqlite-vss"),
     ("qdrant_local/collection/memos/storage.sqlite", "vector-store", "qdrant-local", "sqlite-schema:qdrant-local"),
     ("webui.db", "conversation", "open-webui", "sqlite-schema:open-webui"),
     ("anythingllm.db", "conversation", "anythingllm", "sqlite-schema:anythingllm"),
@@ -185,6 +186,8 @@ def test_details_carry_counts_not_content(open_ctx) -> None:
     assert f is not None and f.details["embeddings"] == 5
     f = detect_file(open_ctx(STORES / "sqlite_vec.db"))
     assert f is not None and f.details["dimension"] == 384
+    f = detect_file(open_ctx(STORES / "sqlite_vss.db"))
+    assert f is not None and f.details["dimension"] == 8
     f = detect_file(open_ctx(STORES / "webui.db"))
     assert f is not None and f.details["chats"] == 1 and f.details["has_credentials"] is True
     f = detect_file(open_ctx(STORES / "hnswlib_index.bin"))
@@ -250,7 +253,7 @@ SNIFFABLE = {
     "faiss/flat_l2.index": "faiss",
     "faiss/binary_flat.index": "faiss",
     "hnswlib_index.bin": "hnswlib",
-    "chroma_persist/9a685283-fb61-4676-8753-6be6634e3856/header.bin": "chroma-hnsw",
+    next(p.relative_to(STORES).as_posix() for p in STORES.glob("chroma_persist/*/header.bin")): "chroma-hnsw",
     "usearch_index.usearch": "usearch",
     "redis/dump.rdb": "redis-rdb",
     "milvus_binlog_434": "milvus-binlog",
@@ -260,6 +263,8 @@ SNIFFABLE = {
     "llamaindex_storage/docstore.json": "llamaindex-docstore",
     "token": "huggingface-token",
     "webui.db": "open-webui",
+    "sqlite_vec.db": "sqlite-vec",
+    "sqlite_vss.db": "sqlite-vss",
     "rag_float32.db": None,  # generic embedding tables need the data pages, not just page 1
 }
 
