@@ -186,6 +186,11 @@ def test_details_carry_counts_not_content(open_ctx) -> None:
     assert f is not None and f.details["embeddings"] == 5
     f = detect_file(open_ctx(STORES / "sqlite_vec.db"))
     assert f is not None and f.details["dimension"] == 384
+    f = detect_dir(STORES / "chroma_persist")
+    assert f is not None and f.details == {"vector_segments": 1}
+    header = next(STORES.glob("chroma_persist/*/header.bin"))
+    f = detect_file(open_ctx(header))
+    assert f is not None and (f.format, f.details["dimension"], f.details["elements"]) == ("chroma-hnsw", 8, 5)
     f = detect_file(open_ctx(STORES / "sqlite_vss.db"))
     assert f is not None and f.details["dimension"] == 8
     f = detect_file(open_ctx(STORES / "webui.db"))
