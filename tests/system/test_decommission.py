@@ -140,7 +140,7 @@ def test_dry_run_reports_the_cache_volume_and_writes_nothing(lab: labmod.LabStat
     assert volume["summary"]["vector-store"]["count"] == 1
     assert "models/planted.gguf" in {a["path"] for a in volume["artifacts"]}
     assert planted not in proc.stdout  # names of files, never their content
-    assert sorted(p["device"]["path"] for p in doc["plans"]) == sorted(v.loop for v in lab.erasable())
+    assert sorted(p["device"]["path"] for p in doc["plans"]) == sorted(str(v.loop) for v in lab.erasable())
     (blocked,) = doc["not_sanitized"]
     assert blocked["path"] == lab.volume("system").loop and "mounted" in blocked["why"]
     assert "AI DATA FOUND" in proc.stderr and "To sanitize, confirm with" in proc.stderr
