@@ -22,6 +22,7 @@ COMMAND_MODULES = [
     "sanitize.cli.archive",
     "sanitize.cli.decommission",
     "sanitize.cli.lab",
+    "sanitize.cli.plan",
 ]
 
 

@@ -1,0 +1,53 @@
+"""Self-encrypting drive hints: ATA "Device encrypts all user data" and `sedutil-cli`.
+
+Only hints for the plan: they tell the operator a crypto erase is plausible; a TCG revert
+needs the PSID printed on the label and is not run by this tool.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from sanitize.hw.host import Host
+
+
+@dataclass(frozen=True)
+class SedInfo:
+    opal: bool | None = None  # sedutil-cli says the drive speaks Opal/Enterprise
+    media_encrypt: bool | None = None
+    locking_enabled: bool | None = None
+    locked: bool | None = None
+    source: str | None = None
+
+
+def parse_sedutil_query(text: str) -> SedInfo:
+    def yn(name: str) -> bool | None:
+        match = re.search(rf"\b{name}\s*=\s*([YN])", text)
+        return None if not match else match.group(1) == "Y"
+
+    opal = bool(re.search(r"OPAL [12]\.0 function|Enterprise function|Opalite|Pyrite", text)) or None
+    return SedInfo(
+        opal=opal,
+        media_encrypt=yn("MediaEncrypt"),
+        locking_enabled=yn("LockingEnabled"),
+        locked=yn("Locked"),
+        source="sedutil-cli --query",
+    )
+
+
+def parse_sedutil_scan(text: str) -> dict[str, bool]:
+    """`/dev/sda  2  Model ...` -> {"/dev/sda": True}; "No" means not Opal."""
+    out = {}
+    for line in text.splitlines():
+        match = re.match(r"^(/dev/\S+)\s+(No|[12E]+)\b", line)
+        if match:
+            out[match.group(1)] = match.group(2) != "No"
+    return out
+
+
+def probe(host: Host, device: str) -> SedInfo | None:
+    if not host.have("sedutil-cli"):
+        return None
+    res = host.run(["sedutil-cli", "--query", device], timeout=30)
+    return parse_sedutil_query(res.stdout) if res.ok else None

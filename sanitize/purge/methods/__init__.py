@@ -1,0 +1,1 @@
+"""Firmware and cryptographic erase methods, registered with `sanitize.erase`."""

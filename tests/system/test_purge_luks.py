@@ -1,0 +1,191 @@
+"""luks-crypto-erase on real LUKS1/LUKS2 loop devices (root): the key is gone and the header too."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import threading
+
+import pytest
+
+from sanitize.erase.method import ExecutionContext
+from sanitize.erase.plan import EraseOptions
+from sanitize.erase.runner import new_result, run_plan
+from sanitize.hw import Host
+from sanitize.inventory.probe import probe
+from sanitize.purge.context import using_host
+from sanitize.purge.methods.base import forget_capabilities
+from sanitize.purge.planner import make_plan, plan_device
+from sanitize.state import StateDir
+from tests.support.lab import device_sha256
+
+pytestmark = pytest.mark.root
+
+
+def read(path: str, offset: int, length: int) -> bytes:
+    with open(path, "rb") as fh:
+        fh.seek(offset)
+        return fh.read(length)
+
+
+def unlocks(dev: str, keyfile: str, header: str | None = None) -> bool:
+    argv = [
+        "cryptsetup",
+        "open",
+        "--test-passphrase",
+        "--key-file",
+        keyfile,
+        *(["--header", header] if header else []),
+        dev,
+    ]
+    return subprocess.run(argv, capture_output=True, check=False).returncode == 0
+
+
+def erase(dev: str, tmp_path, options: EraseOptions | None = None, dry_run: bool = False):
+    forget_capabilities()
+    host = Host()
+    options = options or EraseOptions(verify="sample")
+    with using_host(host):
+        tree = probe(host)
+        device = next(d for d in tree if d.path == dev)
+        plan = make_plan(tree, device, "luks-crypto-erase", options)
+        if dry_run:
+            return plan
+        ctx = ExecutionContext(
+            host=host, state=StateDir(str(tmp_path / "state")), result=new_result(plan, host), stop=threading.Event()
+        )
+        return run_plan(plan, ctx)
+
+
+# (version, keyslot 0 area, header extent up to the data offset)
+LAYOUTS = [(1, (4096, 256000), 2 << 20), (2, (32768, 258048), 16 << 20)]
+
+
+@pytest.mark.parametrize(("version", "slot", "extent"), LAYOUTS)
+def test_luks_crypto_erase(lab, tmp_path, version, slot, extent):
+    dev = lab.loop("64M")
+    key = lab.luks(dev, version)
+    assert unlocks(dev, key)
+    keyslot_before = read(dev, *slot)
+    header_before = read(dev, 0, extent)
+    data_before = read(dev, extent, 1 << 20)
+
+    result = erase(dev, tmp_path)
+
+    assert result.status == "verified", result.to_dict()
+    assert result.method == "luks-crypto-erase" and result.nist_level == "purge"
+    assert not unlocks(dev, key)
+    keyslot_after = read(dev, *slot)
+    same = sum(a == b for a, b in zip(keyslot_before, keyslot_after, strict=True))
+    assert same < len(keyslot_before) // 100  # changed, by chance only ~1/256 of bytes match
+    assert keyslot_after.count(0) < len(keyslot_after) // 100  # random, not zeros
+    header_after = read(dev, 0, extent)
+    assert header_after != header_before and header_after[:6] != b"LUKS\xba\xbe"
+    assert read(dev, extent, 1 << 20) == data_before  # only the header area is touched
+    assert any("ciphertext" in n for n in result.notes)
+    assert any("keyslots active before erase: [0]" in n for n in result.notes)
+    assert ["cryptsetup", "erase", "-q", dev] in [c.argv for c in result.commands]
+    assert subprocess.run(["cryptsetup", "isLuks", dev], check=False).returncode != 0
+
+
+def test_luks_dry_run_plan_writes_nothing(lab, tmp_path):
+    dev = lab.loop("32M")
+    key = lab.luks(dev, 2)
+    before = device_sha256(dev)
+    plan = erase(dev, tmp_path, dry_run=True)
+    assert plan.method == "luks-crypto-erase"
+    assert ["cryptsetup", "erase", "-q", dev] in [list(s.argv) for s in plan.steps if s.argv]
+    assert device_sha256(dev) == before and unlocks(dev, key)
+    assert not os.path.exists(tmp_path / "state")
+
+
+def test_planner_picks_luks_for_a_luks_loop_device(lab, tmp_path):
+    dev = lab.loop("32M")
+    lab.luks(dev, 2)
+    forget_capabilities()
+    host = Host()
+    tree = probe(host)
+    result = plan_device(host, tree, next(d for d in tree if d.path == dev))
+    assert result.plan and result.plan.method == "luks-crypto-erase", result.to_dict()
+    assert result.capabilities and result.capabilities.luks and result.capabilities.luks.active_keyslots == [0]
+
+
+def test_detached_header_destroyed_too(lab, tmp_path):
+    dev = lab.loop("32M")
+    header = str(tmp_path / "hdr.img")
+    keyfile = str(tmp_path / "key")
+    with open(keyfile, "wb") as fh:
+        fh.write(b"detached-key")
+    subprocess.run(["truncate", "-s", "16M", header], check=True)
+    subprocess.run(
+        [
+            "cryptsetup",
+            "luksFormat",
+            "-q",
+            "--type",
+            "luks2",
+            "--pbkdf",
+            "pbkdf2",
+            "--pbkdf-force-iterations",
+            "1000",
+            "--key-file",
+            keyfile,
+            "--header",
+            header,
+            dev,
+        ],
+        check=True,
+    )
+    assert unlocks(dev, keyfile, header)
+    result = erase(dev, tmp_path, EraseOptions(verify="sample", extra={"header": header}))
+    assert result.status == "verified", result.to_dict()
+    assert not os.path.exists(header)
+    assert any("detached header" in n for n in result.notes)
+
+
+def test_then_overwrite_chains_a_device_level_erase(lab, tmp_path):
+    dev = lab.loop("32M")
+    key = lab.luks(dev, 2)
+    result = erase(dev, tmp_path, EraseOptions(verify="sample", extra={"then": "overwrite"}))
+    assert result.status == "verified", result.to_dict()
+    assert not unlocks(dev, key)
+    assert result.bytes_written >= 32 << 20
+
+
+def test_protected_or_open_volume_refused(lab, tmp_path):
+    from sanitize.errors import Refused
+
+    dev = lab.loop("32M")
+    lab.luks(dev, 2)
+    forget_capabilities()
+    host = Host()
+    tree = probe(host)
+    device = next(d for d in tree if d.path == dev)
+    import dataclasses
+
+    protected = dataclasses.replace(device, protected=True, protected_reasons=("test: marked protected",))
+    from sanitize.inventory.model import DeviceTree
+
+    with using_host(host), pytest.raises(Refused, match="protected"):
+        make_plan(DeviceTree((protected,)), protected, "luks-crypto-erase", EraseOptions())
+
+
+def test_plan_cli_json_lists_luks_and_refuses_root(lab):
+    import json
+
+    from click.testing import CliRunner
+
+    from sanitize.cli import cli
+
+    dev = lab.loop("32M")
+    lab.luks(dev, 1)
+    forget_capabilities()
+    out = CliRunner().invoke(cli, ["plan", "--json"])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    assert doc["schema"] == "sanitize.purge-plan/1"
+    by_path = {d["device"]: d for d in doc["devices"]}
+    assert by_path[dev]["method"] == "luks-crypto-erase" and by_path[dev]["nist_level"] == "purge"
+    assert ["cryptsetup", "erase", "-q", dev] in by_path[dev]["argv"]
+    root = [d for d in doc["devices"] if d["status"] == "refused" and "root filesystem" in d.get("refused", "")]
+    assert root, "the disk holding / must be listed as refused"

@@ -1,0 +1,85 @@
+"""Devices, trees and hosts for the purge tests (regular files stand in for drives)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any
+
+from sanitize.erase.method import ExecutionContext
+from sanitize.erase.plan import EraseOptions
+from sanitize.erase.result import EraseResult
+from sanitize.erase.runner import new_result, run_plan
+from sanitize.hw.commands import CommandLog
+from sanitize.inventory.model import Device, DeviceTree
+from sanitize.purge.context import using_host
+from sanitize.purge.methods.base import forget_capabilities
+from sanitize.purge.planner import make_plan
+from sanitize.purge.testing import FakeDrives, FileHost
+from sanitize.state import StateDir
+
+
+def data_file(path: Path, size: int = 4 << 20) -> str:
+    path.write_bytes(os.urandom(size))
+    return str(path)
+
+
+def device(
+    path: str,
+    *,
+    media: str = "ssd",
+    transport: str | None = "sata",
+    controller: str | None = None,
+    size: int = 4 << 20,
+    **kw: Any,
+) -> Device:
+    fields: dict[str, Any] = dict(
+        path=path,
+        name=os.path.basename(path),
+        type="disk",
+        size_bytes=size,
+        logical_sector_size=512,
+        physical_sector_size=4096,
+        rotational=media == "hdd",
+        transport=transport,
+        media_type=media,
+        vendor=None,
+        model="FIXTURE",
+        serial="FIXTURE-" + os.path.basename(path),
+        wwn=None,
+        firmware=None,
+        read_only=False,
+        removable=False,
+        pttype=None,
+        fstype=None,
+        label=None,
+        uuid=None,
+        mountpoints=(),
+        parent=None,
+        children=(),
+        holders=(),
+        slaves=(),
+        protected=False,
+        protected_reasons=(),
+        controller=controller,
+    )
+    fields.update(kw)
+    return Device(**fields)
+
+
+def host_for(drives: FakeDrives) -> FileHost:
+    forget_capabilities()
+    return FileHost(runner=drives, command_log=CommandLog())
+
+
+def run_method(
+    host: FileHost, tree: DeviceTree, dev: Device, method: str, tmp: Path, options: EraseOptions | None = None
+) -> EraseResult:
+    options = options or EraseOptions()
+    with using_host(host):
+        plan = make_plan(tree, dev, method, options)
+        ctx = ExecutionContext(
+            host=host, state=StateDir(str(tmp / "state")), result=new_result(plan, host), stop=threading.Event()
+        )
+        return run_plan(plan, ctx)
