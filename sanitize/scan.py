@@ -27,11 +27,12 @@ from __future__ import annotations
 
 import errno
 import hashlib
+import multiprocessing
 import os
 import stat
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -52,6 +53,8 @@ from sanitize.errors import BadInput
 
 MAX_ERRORS_LISTED = 1000  # the count is exact; the list keeps the first ones only
 HASH_CHUNK = 1 << 20
+INFLIGHT_PER_PROCESS = 8  # file batches queued per worker process: bounds memory, keeps them busy
+POOL_AFTER_FILES = 2000  # small trees are scanned inline: forking workers would cost more than it saves
 
 
 @dataclass(frozen=True)
@@ -156,19 +159,39 @@ class _Dir:
     dev: int
 
 
+def _default_processes() -> int:
+    """Worker processes for file detection: one per CPU, when forking is safe.
+
+    Detection is Python code, so threads share one core through the GIL; processes use all of
+    them. Fork is only used from a single-threaded program (forking a threaded process can copy
+    a held lock); otherwise the scan runs in threads.
+    """
+    cpus = os.cpu_count() or 1
+    if cpus < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    return min(cpus, 8)
+
+
 class Scanner:
-    """Scan roots with a pool of threads; see the module docstring for the rules."""
+    """Scan roots; see the module docstring for the rules.
+
+    `processes` > 0: one walker thread lists directories and hands each directory's files, as
+    a batch, to that many forked worker processes (default: one per CPU). `processes=0`: the
+    walk and detection run in `workers` threads of this process.
+    """
 
     def __init__(
         self,
         registry: Registry | None = None,
         *,
         workers: int | None = None,
+        processes: int | None = None,
         hash_files: bool = False,
         one_filesystem: bool = True,
     ) -> None:
         self.registry = registry or default_registry()
         self.workers = workers or min(4, (os.cpu_count() or 1) * 2)
+        self.processes = _default_processes() if processes is None else processes
         self.hash_files = hash_files
         self.one_filesystem = one_filesystem
 
@@ -190,7 +213,10 @@ class Scanner:
                 run.push([_Dir(given, real, real, st.st_dev)])
             else:
                 run.single_file(given, real)
-        run.wait(self.workers)
+        if self.processes > 0:
+            run.walk_with_processes(self.processes)
+        else:
+            run.wait(self.workers)
         run.stats.seconds = time.monotonic() - started
         load_errors = [f"{e.module}: {e.error}" for e in self.registry.errors]
         return ScanResult(root_list, run.artifacts, run.stats, run.errors, load_errors)
@@ -232,6 +258,11 @@ class _Run:
     def __init__(self, scanner: Scanner, on_artifact: Callable[[Artifact], None] | None, keep: bool) -> None:
         self.scanner = scanner
         self.files = scanner.registry.file_detectors
+        # Detectors worth calling for each possible first byte (see FileDetector.first_bytes).
+        self.by_first_byte = [
+            tuple(d for d in self.files if getattr(d, "first_bytes", None) is None or b in d.first_bytes)  # type: ignore[attr-defined]
+            for b in range(256)
+        ]
         self.dirs = scanner.registry.dir_detectors
         self.on_artifact = on_artifact
         self.keep = keep
@@ -242,6 +273,11 @@ class _Run:
         self._active = 0
         self._cv = threading.Condition()
         self._out = threading.Lock()
+        self._pool: Any = None  # multiprocessing pool in process mode, started once the tree proves large
+        self._pool_wanted = False
+        self._files_inline = 0
+        self._inflight: deque[Any] = deque()
+        self._pool_stats = ScanStats()
 
     # -- work distribution -----------------------------------------------------------------
 
@@ -283,6 +319,45 @@ class _Run:
         with self._out:
             self.stats.merge(stats)
 
+    def walk_with_processes(self, processes: int) -> None:
+        """This thread walks; after POOL_AFTER_FILES files, forked processes open and detect."""
+        self._pool_wanted = True
+        try:
+            self._worker()
+            while self._inflight:
+                self._collect_batch()
+        finally:
+            self._pool_wanted = False
+            if self._pool is not None:
+                self._pool.terminate()
+                self._pool = None
+        self.stats.merge(self._pool_stats)
+
+    def _start_pool(self) -> None:
+        ctx = multiprocessing.get_context("fork")
+        self._pool = ctx.Pool(self.scanner.processes, initializer=_child_init, initargs=(self.scanner,))
+
+    def _submit_batch(self, d: _Dir, paths: list[str], siblings: frozenset[str]) -> None:
+        self._inflight.append(self._pool.apply_async(_child_batch, (d.root, d.top, paths, siblings)))
+        while len(self._inflight) > INFLIGHT_PER_PROCESS * self.scanner.processes:
+            self._collect_batch()
+
+    def _collect_batch(self) -> None:
+        pending = self._inflight.popleft()
+        try:
+            artifacts, stats, errors = pending.get()
+        except Exception:  # a worker died or a result failed to pickle: count it, go on
+            self._pool_stats.errors += 1
+            return
+        self._pool_stats.merge(stats)
+        with self._out:
+            self.errors.extend(errors[: max(0, MAX_ERRORS_LISTED - len(self.errors))])
+            for artifact in artifacts:
+                if self.keep:
+                    self.artifacts.append(artifact)
+                if self.on_artifact is not None:
+                    self.on_artifact(artifact)
+
     # -- results ---------------------------------------------------------------------------
 
     def _error(self, stats: ScanStats, root: str, top: str, path: str, kind: str) -> None:
@@ -313,6 +388,7 @@ class _Run:
         if self.dirs and self._claim_dir(d, names, stats):
             return
         subdirs: list[_Dir] = []
+        files: list[str] = []
         for entry in entries:
             try:
                 if entry.is_dir(follow_symlinks=False):
@@ -322,7 +398,7 @@ class _Run:
                         continue
                     subdirs.append(_Dir(d.root, d.top, entry.path, st.st_dev))
                 elif entry.is_file(follow_symlinks=False):
-                    self._scan_file(d.root, d.top, entry.path, names, stats)
+                    files.append(entry.path)
                 elif entry.is_symlink():
                     stats.skipped["symlink"] += 1
                 else:
@@ -330,6 +406,14 @@ class _Run:
             except OSError as exc:
                 self._error(stats, d.root, d.top, entry.path, _error_kind(exc))
         self.push(subdirs)
+        if self._pool_wanted and self._pool is None and self._files_inline >= POOL_AFTER_FILES:
+            self._start_pool()
+        if self._pool is not None and files:
+            self._submit_batch(d, files, names)
+        else:
+            self._files_inline += len(files)
+            for path in files:
+                self._scan_file(d.root, d.top, path, names, stats)
 
     def _claim_dir(self, d: _Dir, names: frozenset[str], stats: ScanStats) -> bool:
         ctx = DirContext(d.path, names)
@@ -410,7 +494,8 @@ class _Run:
         self._emit(stats, self._artifact(root, top, path, "file", finding, st.st_size, mode, world, None, digest))
 
     def _detect(self, ctx: FileContext, root: str, top: str, stats: ScanStats) -> Finding | None:
-        for detector in self.files:
+        candidates = self.by_first_byte[ctx.header[0]] if ctx.header else self.files
+        for detector in candidates:
             try:
                 finding = detector.detect(ctx)
             except BudgetExceeded:
@@ -463,6 +548,28 @@ class _Run:
             location_hint=location_hint(path),
             files=files,
         )
+
+
+# -- worker processes ---------------------------------------------------------------------
+
+_CHILD: _Run | None = None
+
+
+def _child_init(scanner: Scanner) -> None:
+    global _CHILD
+    _CHILD = _Run(scanner, None, True)
+
+
+def _child_batch(
+    root: str, top: str, paths: list[str], siblings: frozenset[str]
+) -> tuple[list[Artifact], ScanStats, list[ScanError]]:
+    run = _CHILD
+    assert run is not None, "worker process not initialised"
+    run.artifacts, run.errors = [], []
+    stats = ScanStats()
+    for path in paths:
+        run._scan_file(root, top, path, siblings, stats)
+    return run.artifacts, stats, run.errors
 
 
 def _relpath(path: str, top: str) -> str:

@@ -54,6 +54,7 @@ def _walk(fetch: Callable[[int, int], bytes], size: int | None) -> Finding | Non
 
 class CoreMLModelDetector:
     name = "coreml-mlmodel"
+    first_bytes = b"\x08"
 
     def sniff(self, header: bytes) -> Finding | None:
         return _walk(lambda pos, n: header[pos : pos + n], None)

@@ -54,6 +54,7 @@ def sniff_ggml(header: bytes) -> Finding | None:
 
 class LegacyGGMLDetector:
     name = "ggml-legacy"
+    first_bytes = b"lftca"
 
     def sniff(self, header: bytes) -> Finding | None:
         return sniff_ggml(header)

@@ -90,6 +90,7 @@ def _parse(data: bytes) -> Finding | None:
 
 class GGUFDetector:
     name = "gguf"
+    first_bytes = b"G"
 
     def sniff(self, header: bytes) -> Finding | None:
         return _parse(header)

@@ -18,11 +18,9 @@ PEEK = 64 * 1024
 
 
 def _superblock_in(header: bytes) -> int | None:
-    offset = 0
-    while offset + 8 <= len(header):
+    for offset in (0, 512, 1024, 2048):
         if header[offset : offset + 8] == HDF5_MAGIC:
             return offset
-        offset = 512 if offset == 0 else offset * 2
     return None
 
 
@@ -50,6 +48,7 @@ class HDF5Detector:
 
 class KerasZipDetector:
     name = "keras-zip"
+    first_bytes = b"P"
 
     def detect(self, ctx: FileContext) -> Finding | None:
         zd = central_directory(ctx)

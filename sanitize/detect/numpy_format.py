@@ -64,6 +64,7 @@ def _npy_finding(parsed: tuple[str, tuple[int, ...]], fmt: str, evidence: str) -
 
 class NpyDetector:
     name = "npy"
+    first_bytes = b"\x93"
 
     def sniff(self, header: bytes) -> Finding | None:
         parsed = parse_npy_header(header)
@@ -75,6 +76,7 @@ class NpyDetector:
 
 class NpzDetector:
     name = "npz"
+    first_bytes = b"P"
 
     def detect(self, ctx: FileContext) -> Finding | None:
         zd = central_directory(ctx)

@@ -56,6 +56,7 @@ def sniff_onnx(header: bytes, size: int | None = None) -> Finding | None:
 
 class ONNXDetector:
     name = "onnx"
+    first_bytes = b"\x08"
 
     def sniff(self, header: bytes) -> Finding | None:
         return sniff_onnx(header)

@@ -46,6 +46,7 @@ def _protocol(header: bytes) -> int | None:
 
 class TorchLegacyDetector:
     name = "pytorch-legacy"
+    first_bytes = b"\x80"
 
     def sniff(self, header: bytes) -> Finding | None:
         if not header.startswith(TORCH_LEGACY_MAGIC):
@@ -60,6 +61,7 @@ class TorchLegacyDetector:
 
 class PickleDetector:
     name = "pickle"
+    first_bytes = b"\x80(}]c"
 
     def _strong(self, header: bytes, size: int | None) -> Finding | None:
         proto = _protocol(header)

@@ -14,7 +14,8 @@ from sanitize.detect.binreader import Truncated, read_varint
 
 _TOKENIZER_JSON = re.compile(rb'^\s*\{\s*"version"\s*:\s*"[\d.]+"\s*,\s*"truncation"\s*:')
 _VOCAB_JSON_ENTRY = re.compile(rb'\s*"(?:[^"\\]|\\.){1,64}"\s*:\s*(\d{1,7})\s*,')
-_TIKTOKEN_LINE = re.compile(rb"^[A-Za-z0-9+/]+={0,2} (\d+)$")
+_TIKTOKEN_RUN = re.compile(rb"(?:[A-Za-z0-9+/]+={0,2} \d+\n){%d,%d}" % (8, 16))
+_TIKTOKEN_RANK = re.compile(rb" (\d+)\n")
 _MERGES_FIRST = re.compile(rb"^#version: \d+(\.\d+)*\r?$")
 MIN_RUN = 8
 
@@ -62,15 +63,10 @@ def _merges(h: bytes, complete: bool) -> Finding | None:
 
 
 def _tiktoken(h: bytes, complete: bool) -> Finding | None:
-    lines = _lines(h, complete)[: MIN_RUN * 2]
-    if len(lines) < MIN_RUN:
+    run = _TIKTOKEN_RUN.match(h)  # anchored: ordinary files fail on their first line
+    if run is None:
         return None
-    ranks: list[int] = []
-    for ln in lines:
-        m = _TIKTOKEN_LINE.match(ln)
-        if m is None:
-            return None
-        ranks.append(int(m.group(1)))
+    ranks = [int(r) for r in _TIKTOKEN_RANK.findall(run.group(0))]
     if ranks != list(range(ranks[0], ranks[0] + len(ranks))):
         return None
     return _tokenizer("tiktoken", "tiktoken-base64-ranks")
@@ -135,6 +131,7 @@ def sniff_tokenizer(header: bytes, complete: bool = False) -> Finding | None:
 
 class TokenizerDetector:
     name = "tokenizer"
+    first_bytes = b"\x0a{ \t\r\n#[<+/" + bytes(range(0x30, 0x3A)) + bytes(range(0x41, 0x5B)) + bytes(range(0x61, 0x7B))
 
     def sniff(self, header: bytes) -> Finding | None:
         return sniff_tokenizer(header)

@@ -37,6 +37,7 @@ def _classify(zd: ZipDirectory) -> tuple[str, dict[str, Detail]] | None:
 
 class TorchZipDetector:
     name = "torch-zip"
+    first_bytes = b"P"
 
     def detect(self, ctx: FileContext) -> Finding | None:
         zd = central_directory(ctx)

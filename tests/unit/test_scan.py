@@ -230,3 +230,23 @@ def test_cli_bad_path_one_line_exit_3(tmp_path: Path) -> None:
     assert r.exit_code == ExitCode.BAD_INPUT  # type: ignore[attr-defined]
     assert r.stdout == ""  # type: ignore[attr-defined]
     assert r.stderr.count("\n") == 1 and "no such file" in r.stderr  # type: ignore[attr-defined]
+
+
+def test_process_mode_gives_the_same_result_as_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sanitize.scan as scan_module
+
+    monkeypatch.setattr(scan_module, "POOL_AFTER_FILES", 0)  # fork workers even for this small tree
+    root = _tree(tmp_path)
+    for i in range(30):
+        (root / "a" / f"m{i}.bin").write_bytes(_gguf_bytes() if i % 3 == 0 else b"plain text\n")
+    os.mkfifo(root / "a" / "fifo")
+
+    def summary(result: object) -> tuple[list[tuple[str, str]], int, int, int]:
+        arts = sorted((a.path, a.evidence) for a in result.artifacts)  # type: ignore[attr-defined]
+        s = result.stats  # type: ignore[attr-defined]
+        return arts, s.files_seen, s.dirs_seen, s.errors
+
+    threaded = Scanner(processes=0).scan([str(root)])
+    forked = Scanner(processes=2).scan([str(root)])
+    assert summary(forked) == summary(threaded)
+    assert len(forked.artifacts) == 11 and forked.stats.skipped["special"] == 1
