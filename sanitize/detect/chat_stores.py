@@ -61,7 +61,11 @@ class ChatStoreDetector:
         found = sniff_gpt4all(ctx.header)
         if found is not None:
             return found
-        if first_significant_byte(ctx.header[:64]) not in (ord("{"), ord("[")):
+        head = ctx.header
+        if first_significant_byte(head[:64]) not in (ord("{"), ord("[")):
+            return None
+        # Chat keys appear near the top; only files that show one in the header are read further.
+        if b'"messages"' not in head and b'"role"' not in head and not _TGWUI.match(head):
             return None
         return classify_json_chat(read_prefix(ctx))
 

@@ -2,7 +2,8 @@
 Open WebUI session secret, and API keys in `.env` files.
 
 Findings say which rule matched and how many times; they never carry the secret, not even a
-prefix of it. Text files up to `TEXT_PREFIX_BYTES` are read whole, larger ones only in their header.
+prefix of it. Secret-named files are read up to `TEXT_PREFIX_BYTES`, other text files only in
+their header (the first 4 KiB).
 """
 
 from __future__ import annotations
@@ -11,11 +12,11 @@ import re
 from dataclasses import dataclass
 
 from sanitize.detect.base import Category, FileContext, Finding
-from sanitize.detect.bounded_text import TEXT_PREFIX_BYTES, looks_like_text, read_prefix
+from sanitize.detect.bounded_text import looks_like_text, read_prefix
 
-# Files up to this size are read whole; larger text files only have their header checked, so a
-# tree full of big logs costs no extra reads.
-SMALL_TEXT_LIMIT = TEXT_PREFIX_BYTES
+# Files whose names say they hold secrets are read up to TEXT_PREFIX_BYTES; any other text file
+# is checked in its header only, so a tree full of source files and logs costs no extra reads.
+SECRET_FILE_NAMES = frozenset({"token", "stored_tokens", ".webui_secret_key", ".netrc", "credentials"})
 
 
 @dataclass(frozen=True)
@@ -46,6 +47,10 @@ _SECRET_KEY_FILE = re.compile(rb"\A\s*[\x21-\x7e]{8,256}\s*\Z")
 
 
 def _token_counts(data: bytes) -> dict[str, int]:
+    # The patterns start with look-behinds, which defeat the regex engine's literal search;
+    # a substring test first keeps the common no-token case at memchr speed.
+    if b"hf_" not in data and b"sk-" not in data:
+        return {}
     counts = {}
     for rule in TOKEN_RULES:
         n = len(rule.pattern.findall(data))
@@ -80,7 +85,8 @@ class CredentialDetector:
     def detect(self, ctx: FileContext) -> Finding | None:
         if ctx.size == 0 or not looks_like_text(ctx.header):
             return None
-        data = read_prefix(ctx) if ctx.size <= SMALL_TEXT_LIMIT else ctx.header
+        named = ctx.name in SECRET_FILE_NAMES or _is_env_file(ctx.name)
+        data = read_prefix(ctx) if named else ctx.header
         if ctx.name == ".webui_secret_key" and _SECRET_KEY_FILE.match(data):
             return _finding({"secret-key": 1}, "open-webui-secret-key", "webui-secret-key-file")
         counts = _token_counts(data)

@@ -419,3 +419,23 @@ def test_fifo_in_a_store_dir_is_never_opened(tmp_path: Path) -> None:
     # would block forever if opened; read_head refuses non-regular files
     finding = detect_dir(store)
     assert finding is None or finding.details.get("has_docstore") is False
+
+
+def test_credentials_rules_and_read_limits(open_ctx, tmp_path: Path) -> None:
+    token = "hf_" + "Ab3" * 12
+    stored = tmp_path / "stored_tokens"
+    stored.write_text("[default]\n" + "x = y\n" * 1000 + f"hf_token = {token}\n")  # past the 4 KiB header
+    f = detect_file(open_ctx(stored))
+    assert f is not None and f.format == "huggingface-token" and f.details == {"hf_token": 1}
+    # An ordinary big text file is checked in its header only.
+    big = tmp_path / "build.log"
+    big.write_text("ok\n" * 5000 + token + "\n")
+    ctx = open_ctx(big)
+    assert detect_file(ctx) is None and ctx.bytes_read <= HEADER_BYTES + 8  # + the Lance footer probe
+    env = tmp_path / ".env"
+    env.write_text("OPENAI_API_KEY=your-key-here\nHF_TOKEN=${HF_TOKEN}\nSECRET_KEY=<change me>\nPORT=1\n")
+    assert detect_file(open_ctx(env)) is None
+    env.write_text("export GROQ_API_KEY='gsk_0123456789abcdefABCDEF'\n")
+    f = detect_file(open_ctx(env))
+    assert f is not None and f.details == {"env_api_key": 1}
+    assert "gsk_" not in repr(f)
