@@ -13,6 +13,7 @@ from sanitize.detect.dir_files import read_head
 _AOF_START = re.compile(rb"\*[1-9][0-9]{0,5}\r\n\$[1-9][0-9]{0,5}\r\n[A-Za-z.]{2,32}\r\n")
 _AOF_COMMANDS = {b"SELECT", b"SET", b"HSET", b"HMSET", b"MULTI", b"FT.CREATE", b"JSON.SET", b"ZADD", b"RPUSH",
                  b"LPUSH", b"SADD", b"XADD", b"DEL", b"EXPIRE", b"PEXPIREAT", b"INCR"}  # fmt: skip
+MAX_MANIFESTS = 4
 _MANIFEST_LINE = re.compile(rb"^file \S+ seq \d+ type [bhi]\s*$", re.MULTILINE)
 
 
@@ -37,8 +38,8 @@ class RedisDetector:
         return sniff_redis(ctx.header)
 
     def detect_dir(self, ctx: DirContext) -> Finding | None:
-        manifests = [n for n in ctx.entries if n.endswith(".manifest")]
-        for name in manifests:
+        manifests = sorted(n for n in ctx.entries if n.endswith(".manifest"))
+        for name in manifests[:MAX_MANIFESTS]:  # Redis writes one; a directory of many is something else
             text = read_head(os.path.join(ctx.path, name), 4096)
             lines = _MANIFEST_LINE.findall(text)
             if lines:

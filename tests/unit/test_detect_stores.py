@@ -439,3 +439,15 @@ def test_credentials_rules_and_read_limits(open_ctx, tmp_path: Path) -> None:
     f = detect_file(open_ctx(env))
     assert f is not None and f.details == {"env_api_key": 1}
     assert "gsk_" not in repr(f)
+
+
+def test_qdrant_server_layout(tmp_path: Path) -> None:
+    storage = tmp_path / "storage"
+    (storage / "collections" / "memos" / "0" / "segments").mkdir(parents=True)
+    (storage / "collections" / "memos" / "config.json").write_text("{}")
+    (storage / "aliases").mkdir()
+    (storage / "raft_state.json").write_text("{}")
+    _check(detect_dir(storage), "vector-store", "qdrant-server", "qdrant-storage-dir")
+    (storage / "raft_state.json").unlink()
+    (storage / "aliases").rmdir()
+    assert detect_dir(storage) is None
