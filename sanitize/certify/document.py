@@ -87,13 +87,34 @@ def _now() -> str:
     return dt.datetime.now(dt.UTC).replace(microsecond=0).isoformat().replace("+00:00", "Z")
 
 
+# Model-number prefixes of makers whose disks Linux reports with vendor "ATA" (or none).
+_MAKER_PREFIXES = (
+    ("ST", "Seagate"),
+    ("WDC", "Western Digital"),
+    ("WD", "Western Digital"),
+    ("HGST", "HGST"),
+    ("HUS", "HGST"),
+    ("TOSHIBA", "Toshiba"),
+    ("SAMSUNG", "Samsung"),
+    ("INTEL", "Intel"),
+    ("MICRON", "Micron"),
+    ("MTFD", "Micron"),
+    ("CT", "Crucial"),
+    ("KINGSTON", "Kingston"),
+    ("SAMSUNG", "Samsung"),
+)
+
+
 def _manufacturer(device: dict[str, Any]) -> str | None:
     vendor = (device.get("vendor") or "").strip()
-    # Linux reports "ATA" as the vendor of every SATA disk; the model then starts with the maker.
+    # Linux reports "ATA" as the vendor of every SATA disk; the model then names the maker.
     if vendor and vendor.upper() not in ("ATA", "NVME"):
         return vendor
-    model = (device.get("model") or "").strip()
-    return model.split()[0] if " " in model else (vendor or None)
+    model = (device.get("model") or "").strip().upper()
+    for prefix, maker in _MAKER_PREFIXES:
+        if model.startswith(prefix):
+            return maker
+    return None
 
 
 def _device(device: dict[str, Any], config: CertConfig) -> dict[str, Any]:

@@ -23,7 +23,7 @@ from sanitize.certify.document import check_document, kind_of
 from sanitize.certify.issue import SUMMARY_SCHEMA
 from sanitize.certify.keys import fingerprint, load_certs, load_signer_cert
 from sanitize.certify.signing import signature_valid
-from sanitize.errors import BadInput, VerificationError
+from sanitize.errors import BadInput, SanitizeError, VerificationError
 from sanitize.state import StateDir
 
 NOT_TRUSTED = "signature valid but signer not trusted — pass --trust CERT.pem"
@@ -205,7 +205,36 @@ def _attachments(reader: Any) -> dict[str, bytes]:
         return {}
 
 
-def _check_pdf_signature(path: str, reader: Any, trust: Trust) -> x509.Certificate:
+def _der_length(der: bytes) -> int:
+    """Length of the outer DER SEQUENCE (header included)."""
+    if len(der) < 2 or der[0] != 0x30:
+        raise ValueError("not a DER sequence")
+    if der[1] < 0x80:
+        return 2 + der[1]
+    n = der[1] & 0x7F
+    if not 1 <= n <= 4 or len(der) < 2 + n:
+        raise ValueError("bad DER length")
+    return 2 + n + int.from_bytes(der[2 : 2 + n], "big")
+
+
+def _check_signature_gap(path: str, data: bytes, sig: Any) -> None:
+    """The unsigned gap of /ByteRange must hold exactly our DER signature, upper-case hex, zero padded.
+
+    The PDF signature cannot cover its own /Contents, and a CMS parser ignores bytes after the
+    DER; without this check a changed padding byte or hex letter case would go unnoticed.
+    """
+    try:
+        byte_range = [int(v) for v in sig.sig_object["/ByteRange"]]
+        contents = bytes(sig.sig_object["/Contents"])
+        used = _der_length(contents)
+    except (KeyError, TypeError, ValueError, IndexError):
+        raise VerificationError(f"{path}: PDF signature container damaged") from None
+    gap = data[byte_range[1] : byte_range[2]]
+    if gap != b"<" + contents.hex().upper().encode() + b">" or contents[used:].strip(b"\x00"):
+        raise VerificationError(f"{path}: PDF signature container altered (bytes outside the signature changed)")
+
+
+def _check_pdf_signature(path: str, data: bytes, reader: Any, trust: Trust) -> x509.Certificate:
     from pyhanko.sign.validation import validate_pdf_signature
     from pyhanko.sign.validation.status import SignatureCoverageLevel
     from pyhanko_certvalidator import ValidationContext
@@ -214,6 +243,7 @@ def _check_pdf_signature(path: str, reader: Any, trust: Trust) -> x509.Certifica
     if len(sigs) != 1:
         raise VerificationError(f"{path}: expected one PDF signature, found {len(sigs)}")
     sig = sigs[0]
+    _check_signature_gap(path, data, sig)
     try:
         signer = x509.load_der_x509_certificate(sig.signer_cert.dump())
         roots = [_asn1(c) for c in trust.certs] or [sig.signer_cert]
@@ -259,7 +289,16 @@ def _page_checks(path: str, reader: Any, doc: dict[str, Any], json_bytes: bytes)
 
 def verify_pdf(path: str, data: bytes, trust: Trust) -> Verified:
     reader = _open_pdf(path, data)
-    signer = _check_pdf_signature(path, reader, trust)
+    try:
+        return _verify_pdf(path, data, reader, trust)
+    except SanitizeError:
+        raise
+    except Exception as exc:  # pyHanko parses lazily and raises many unrelated types on damage
+        raise VerificationError(f"{path}: PDF damaged or altered ({type(exc).__name__})") from None
+
+
+def _verify_pdf(path: str, data: bytes, reader: Any, trust: Trust) -> Verified:
+    signer = _check_pdf_signature(path, data, reader, trust)
     files = _attachments(reader)
     if "summary.json" in files:
         return _verify_summary(path, files, signer)

@@ -1,0 +1,62 @@
+"""Helpers for the certificate tests: a state dir with keys, fixture results, a CLI runner."""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+from typing import Any
+
+from click.testing import CliRunner, Result
+
+from sanitize.certify import keys
+from sanitize.certify.config import CertConfig, Person
+from sanitize.certify.issue import IssuedDocument, issue_for_result
+from sanitize.state import StateDir
+
+DATA = os.path.join(os.path.dirname(__file__), "..", "unit", "data")
+OPERATOR = Person(
+    name="Jane Doe", title="Data Center Technician", organization="Example Corp", location="DC1", contact="+49 69 0"
+)
+ARTIFACTS = {"model-weights": {"count": 12, "bytes": 140_000_000_000}, "datasets": {"count": 3, "bytes": 5_000_000}}
+
+
+def erase_result(name: str = "erase_verified.json", **changes: Any) -> dict[str, Any]:
+    with open(os.path.join(DATA, name), encoding="utf-8") as fh:
+        result = json.load(fh)
+    result = copy.deepcopy(result)
+    result.update(changes)
+    return result
+
+
+def state_with_keys(path: str, org: str = "Example Corp") -> StateDir:
+    state = StateDir(path)
+    keys.init_keys(state, org)
+    return state
+
+
+def issue(state: StateDir, outdir: str, name: str = "erase_verified.json", **changes: Any) -> IssuedDocument:
+    return issue_for_result(
+        erase_result(name, **changes),
+        state=state,
+        operator=OPERATOR,
+        artifacts_before=ARTIFACTS,
+        output_dir=outdir,
+        config=CertConfig(property_numbers={"S64HNE0R123456": "ASSET-00417"}),
+    )
+
+
+def run_cli(state: StateDir, *args: str) -> Result:
+    from sanitize.cli import cli
+
+    return CliRunner().invoke(cli, ["--state-dir", state.path, *args], catch_exceptions=False)
+
+
+def read_bytes(path: Any) -> bytes:
+    with open(path, "rb") as fh:
+        return fh.read()
+
+
+def read_text(path: Any) -> str:
+    with open(path, encoding="utf-8") as fh:
+        return fh.read()

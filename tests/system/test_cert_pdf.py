@@ -1,0 +1,69 @@
+"""Certificate PDFs checked with independent tools: poppler's pdfsig, pdftoppm and pdftotext.
+
+Needs the Debian package poppler-utils (no root, no devices).
+"""
+
+from __future__ import annotations
+
+import shutil
+import subprocess
+
+import pytest
+
+from tests.support.certify import issue, read_bytes, state_with_keys
+
+
+def tool(name: str) -> str:
+    path = shutil.which(name)
+    assert path, f"{name} missing: apt-get install poppler-utils"
+    return path
+
+
+@pytest.fixture(scope="module")
+def issued(tmp_path_factory):
+    base = tmp_path_factory.mktemp("syspdf")
+    state = state_with_keys(str(base / "state"))
+    return issue(state, str(base / "out")), issue(state, str(base / "out"), "erase_failed.json")
+
+
+def test_pdfsig_reports_valid_signature_over_whole_document(issued):
+    for doc in issued:
+        out = subprocess.run([tool("pdfsig"), doc.pdf_path], capture_output=True, text=True).stdout
+        assert "Signature is Valid" in out, out
+        assert "Total document signed" in out, out
+
+
+def test_pdfsig_reports_digest_mismatch_after_a_flipped_byte(issued, tmp_path):
+    doc = issued[0]
+    data = bytearray(read_bytes(doc.pdf_path))
+    data[len(data) // 4] ^= 0x01  # inside the first signed range
+    copy = tmp_path / "flipped.pdf"
+    copy.write_bytes(bytes(data))
+    out = subprocess.run([tool("pdfsig"), str(copy)], capture_output=True, text=True).stdout
+    assert "Signature is Valid" not in out
+
+
+def test_pdf_renders_and_text_holds_serial_method_outcome(issued, tmp_path):
+    cert, failure = issued
+    subprocess.run([tool("pdftoppm"), "-png", "-r", "50", cert.pdf_path, str(tmp_path / "page")], check=True)
+    pages = sorted(tmp_path.glob("page*.png"))
+    assert len(pages) == 1 and pages[0].stat().st_size > 10_000
+    text = subprocess.run([tool("pdftotext"), "-layout", cert.pdf_path, "-"], capture_output=True, text=True).stdout
+    assert "Certificate of Sanitization" in text
+    assert "S64HNE0R123456" in text
+    assert "NVMe Sanitize, Crypto Erase" in text
+    assert "SANITIZED AND VERIFIED" in text and "PASSED" in text
+    assert cert.certificate_id in text
+    failed = subprocess.run([tool("pdftotext"), failure.pdf_path, "-"], capture_output=True, text=True).stdout
+    assert "FAILURE REPORT" in failed and "NOT A CERTIFICATE OF SANITIZATION" in failed
+    assert "Certificate of Sanitization" not in failed
+    assert "WS20ABCD" in failed and "Overwrite (host writes)" in failed and "SANITIZATION FAILED" in failed
+
+
+def test_pdf_attachments_are_the_signed_json_and_signature(issued, tmp_path):
+    cert = issued[0]
+    listing = subprocess.run([tool("pdfdetach"), "-list", cert.pdf_path], capture_output=True, text=True).stdout
+    assert "certificate.json" in listing and "certificate.json.sig" in listing
+    subprocess.run([tool("pdfdetach"), "-saveall", "-o", str(tmp_path), cert.pdf_path], check=True)
+    assert (tmp_path / "certificate.json").read_bytes() == read_bytes(cert.json_path)
+    assert (tmp_path / "certificate.json.sig").read_bytes() == read_bytes(cert.sig_path)
