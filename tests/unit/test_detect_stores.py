@@ -247,9 +247,10 @@ def test_negatives_give_nothing(open_ctx) -> None:
 
 
 def test_negative_scan_is_empty() -> None:
-    result = Scanner(REGISTRY, workers=1).scan([str(NEGATIVES)])
-    assert result.artifacts == []
-    assert result.stats.errors == 0
+    for registry in (REGISTRY, None):  # these detectors alone, then every registered detector
+        result = Scanner(registry, workers=1).scan([str(NEGATIVES)])
+        assert result.artifacts == []
+        assert result.stats.errors == 0
 
 
 # --- header sniffers (for carving raw blocks) ---------------------------------------------------
