@@ -189,8 +189,45 @@ class SqliteStoreDetector:
         return None
 
 
+WAL_MAGICS = (b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83")
+WAL_FORMAT_VERSION = 3007000
+WAL_PREFIX_BYTES = 64 * 1024
+
+
+def _is_wal(header: bytes) -> bool:
+    return len(header) >= 32 and header[:4] in WAL_MAGICS and int.from_bytes(header[4:8], "big") == WAL_FORMAT_VERSION
+
+
+class SqliteWalDetector:
+    """`-wal` files next to a live database hold its most recent pages, often a chat app's newest
+    messages, and `immutable=1` reads ignore them. A WAL frame that carries page 1 shows the
+    schema in plain text, so known schemas are recognised from the WAL's first frames."""
+
+    name = "sqlite-wal"
+
+    def sniff(self, header: bytes) -> Finding | None:
+        return self._classify(header) if _is_wal(header) else None
+
+    def detect(self, ctx: FileContext) -> Finding | None:
+        if not _is_wal(ctx.header):
+            return None
+        prefix = ctx.header
+        if ctx.size > len(prefix):
+            prefix += ctx.read_at(len(prefix), min(ctx.size, WAL_PREFIX_BYTES) - len(prefix))
+        return self._classify(prefix)
+
+    @staticmethod
+    def _classify(data: bytes) -> Finding | None:
+        tables, text = _schema_from_header(data)
+        known = _classify_known(tables, [text])
+        if known is None:
+            return None
+        finding = known[0]
+        return Finding(finding.category, finding.format, f"sqlite-wal-schema:{finding.format}", finding.details)
+
+
 def _actual_name(schema: list[SchemaEntry], lowered: str) -> str:
     return next((e.name for e in schema if e.name.lower() == lowered), lowered)
 
 
-DETECTORS = [SqliteStoreDetector()]
+DETECTORS = [SqliteStoreDetector(), SqliteWalDetector()]
