@@ -474,3 +474,10 @@ def test_wal_file_of_a_live_chat_database(open_ctx, tmp_path: Path) -> None:
     _check(finding, "conversation", "open-webui", "sqlite-wal-schema:open-webui")
     assert DOC_STRINGS[0] not in repr(finding)
     # No header sniff here: page 1's schema cells sit at the end of the page, past the first 4 KiB.
+
+
+def test_runaway_query_is_aborted_and_reported(open_ctx, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setattr("sanitize.detect.sqlite_readonly._MAX_TICKS", 0)
+    monkeypatch.setattr("sanitize.detect.sqlite_readonly._OPS_PER_TICK", 1)
+    with pytest.raises(SqliteUnreadable):
+        SqliteStoreDetector().detect(open_ctx(STORES / "rag_float32.db"))
