@@ -72,7 +72,7 @@ def check_erase_result(result: Any, source: str = "result") -> dict[str, Any]:
     for name, kind in _REQUIRED.items():
         if not isinstance(result.get(name), kind):
             raise BadInput(f"{source}: field {name!r} is missing or has the wrong type")
-    if result["status"] not in ("verified", "failed", "interrupted"):
+    if result["status"] not in ("verified", "unverified", "failed", "interrupted"):
         raise BadInput(f"{source}: unknown status {result['status']!r}")
     if result["nist_level"] not in ("clear", "purge"):
         raise BadInput(f"{source}: unknown nist_level {result['nist_level']!r}")
@@ -229,7 +229,11 @@ def build_document(
     certificate_id: str | None = None,
     issued_at: str | None = None,
 ) -> dict[str, Any]:
-    """A certificate for a verified+passed result, else a failure report (never the other way round)."""
+    """A certificate for a verified+passed result, else a failure report (never the other way round).
+
+    `unverified` (the operator skipped verification) also gets a failure report: NIST SP 800-88
+    requires verification before media is certified.
+    """
     result = check_erase_result(result)
     if certificate_allowed(result):
         return build_certificate(

@@ -95,9 +95,11 @@ def outcome_text(doc: dict[str, Any]) -> str:
     """The one-word outcome shown in the banner (also checked by verify against the JSON)."""
     if doc.get("schema") == CERT_SCHEMA:
         return "SANITIZED AND VERIFIED"
-    return {"failed": "SANITIZATION FAILED", "interrupted": "SANITIZATION INTERRUPTED"}.get(
-        str(doc.get("status")), "NOT SANITIZED"
-    )
+    return {
+        "failed": "SANITIZATION FAILED",
+        "interrupted": "SANITIZATION INTERRUPTED",
+        "unverified": "NOT VERIFIED — NO CERTIFICATE",
+    }.get(str(doc.get("status")), "NOT SANITIZED")
 
 
 def visible_fields(doc: dict[str, Any]) -> dict[str, str]:

@@ -68,7 +68,7 @@ def test_verified_but_not_passed_is_refused_not_reported():
         build_document(erase_result(verification={"method": "none", "coverage": 0, "outcome": "skipped"}))
 
 
-@pytest.mark.parametrize("status", ["failed", "interrupted"])
+@pytest.mark.parametrize("status", ["failed", "interrupted", "unverified"])
 def test_failures_give_failure_reports_never_titled_certificate(status):
     doc = build_document(erase_result("erase_failed.json", status=status))
     assert doc["schema"] == FAILURE_SCHEMA

@@ -34,11 +34,13 @@ def test_pdf_round_trip(issued):
     assert any("identical to" in c for c in result.checks)
 
 
-def test_failure_report_pdf_verifies_as_failure_report(issued, tmp_path):
+@pytest.mark.parametrize("status", ["failed", "interrupted", "unverified"])
+def test_failure_report_pdf_verifies_as_failure_report(issued, tmp_path, status):
     state, _ = issued
-    report = issue(state, str(tmp_path), "erase_failed.json")
+    report = issue(state, str(tmp_path), "erase_failed.json", status=status)
     result = verify_file(report.pdf_path, state=state)
     assert result.kind == "failure-report"
+    assert result.document["title"].startswith("FAILURE REPORT")
 
 
 @settings(max_examples=50, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
