@@ -1,15 +1,17 @@
 """Prompt logs: CSV, JSONL and log files whose fields pair a prompt with a model's answer.
 
-One field name is not enough (`input` or `output` alone is everywhere); a finding needs a
-pair such as prompt+completion, instruction+output or input+output, or a `messages` list per
-record (fine-tuning and request logs). Only the CSV header line (in the first 4 KiB) or the first
-JSON records (within the first `TEXT_PREFIX_BYTES`) are read.
+One field name is not enough (`input` or `output` alone is everywhere); a finding needs a pair
+such as prompt+completion or instruction+output (input+output only next to a field such as
+`model` or `tokens`), or a `messages` list per record (fine-tuning and request logs). Only the
+CSV header line (in the first 4 KiB) or the first JSON records (within the first
+`TEXT_PREFIX_BYTES`) are read.
 """
 
 from __future__ import annotations
 
 import csv
 import io
+import re
 
 from sanitize.detect.base import Category, FileContext, Finding
 from sanitize.detect.bounded_text import (
@@ -28,9 +30,14 @@ PAIRS: tuple[tuple[str, str], ...] = (
     ("prompt", "answer"),
     ("instruction", "output"),
     ("instruction", "response"),
-    ("input", "output"),
     ("query", "response"),
 )
+# input/output columns are everywhere (test vectors, ETL jobs): they count only next to a field
+# that only model calls have.
+WEAK_PAIRS: tuple[tuple[str, str], ...] = (("input", "output"),)
+LLM_FIELDS = frozenset({"model", "tokens", "prompt_tokens", "completion_tokens", "total_tokens", "usage",
+                        "temperature", "max_tokens", "llm", "system_prompt", "finish_reason"})  # fmt: skip
+_IDENTIFIER = re.compile(r"\A[A-Za-z_][A-Za-z0-9_ .-]{0,63}\Z")
 
 
 def match_fields(fields: set[str]) -> str | None:
@@ -38,20 +45,28 @@ def match_fields(fields: set[str]) -> str | None:
     for a, b in PAIRS:
         if a in lowered and b in lowered:
             return f"{a}+{b}"
+    if lowered & LLM_FIELDS:
+        for a, b in WEAK_PAIRS:
+            if a in lowered and b in lowered:
+                return f"{a}+{b}"
     if "messages" in lowered:
         return "messages"
     return None
 
 
 def _csv_header(prefix: bytes) -> set[str] | None:
-    first_line = prefix.split(b"\n", 1)[0].decode("utf-8", "replace").strip("\r\ufeff")
+    first_line = prefix.split(b"\n", 1)[0].split(b"\r", 1)[0].decode("utf-8", "replace").strip("\ufeff")
     if not first_line or len(first_line) > 4096:
         return None
     for delimiter in (",", "\t", ";", "|"):
         if delimiter in first_line:
-            row = next(csv.reader(io.StringIO(first_line), delimiter=delimiter), [])
-            if len(row) >= 2 and all(0 < len(c) <= 64 for c in row):
-                return set(row)
+            try:
+                row = next(csv.reader(io.StringIO(first_line), delimiter=delimiter), [])
+            except csv.Error:
+                return None
+            cells = [c.strip().strip('"') for c in row]
+            if len(cells) >= 2 and all(_IDENTIFIER.match(c) for c in cells):  # a header, not code or data
+                return set(cells)
     return None
 
 

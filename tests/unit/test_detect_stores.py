@@ -481,3 +481,18 @@ def test_runaway_query_is_aborted_and_reported(open_ctx, monkeypatch: pytest.Mon
     monkeypatch.setattr("sanitize.detect.sqlite_readonly._OPS_PER_TICK", 1)
     with pytest.raises(SqliteUnreadable):
         SqliteStoreDetector().detect(open_ctx(STORES / "rag_float32.db"))
+
+
+@pytest.mark.parametrize(
+    "first_line",
+    [
+        b"dtype,input,output,ulperrortol\n",  # numpy test vectors: input+output alone is not a prompt log
+        b"const { input, output } = require('x')\n",  # code with commas is not a CSV header
+        b'a,"b\rc",prompt,completion\r\n',  # a bare CR inside a field
+        b"\x82\xa0,\x82\xa2\rprompt\n",  # Shift-JIS bytes and old Mac line ends
+    ],
+)
+def test_csv_lookalikes_are_not_prompt_logs(open_ctx, tmp_path: Path, first_line: bytes) -> None:
+    path = tmp_path / "data.csv"
+    path.write_bytes(first_line + b"1,2,3,4\n")
+    assert detect_file(open_ctx(path)) is None
