@@ -15,6 +15,8 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from sanitize.detect.base import HEADER_BYTES, DirContext, FileContext, Finding
 from sanitize.detect.registry import build
@@ -496,3 +498,26 @@ def test_csv_lookalikes_are_not_prompt_logs(open_ctx, tmp_path: Path, first_line
     path = tmp_path / "data.csv"
     path.write_bytes(first_line + b"1,2,3,4\n")
     assert detect_file(open_ctx(path)) is None
+
+
+MAGIC_PREFIXES = [b"", b"IxF2", b"IBxF", b"nsgg", b"qsgg", b"REDIS0011", b"*2\r\n$6\r\nSELECT\r\n", b"usearch",
+                  b"\xf5\xd5\x53\xcc", b"\xbc\xfa\xff\x00", b"SQLite format 3\x00", b"\x37\x7f\x06\x82",
+                  b'{"docstore/data": {', b'{"messages": [', b"\x01\x00\x00\x00"]  # fmt: skip
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(prefix=st.sampled_from(MAGIC_PREFIXES), body=st.binary(max_size=300))
+def test_sniffers_never_raise_on_garbage(prefix: bytes, body: bytes) -> None:
+    for detector in REGISTRY.sniffers:
+        detector.sniff(prefix + body)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(prefix=st.sampled_from(MAGIC_PREFIXES), body=st.binary(max_size=5000))
+def test_file_detectors_never_raise_on_garbage(open_ctx, tmp_path: Path, prefix: bytes, body: bytes) -> None:
+    path = tmp_path / "garbage.bin"
+    path.write_bytes(prefix + body)
+    ctx = open_ctx(path)
+    for detector in REGISTRY.file_detectors:
+        with contextlib.suppress(SqliteUnreadable):  # the one expected, counted failure
+            detector.detect(ctx)
