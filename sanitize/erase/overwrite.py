@@ -22,12 +22,12 @@ import os
 import random
 import time
 from collections.abc import Sequence
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 from sanitize.erase.buffers import AlignedBuffer, PatternSource
 from sanitize.erase.journal import Journal
 from sanitize.erase.method import ExecutionContext, Method, estimate_write_seconds, register
+from sanitize.erase.pipeline import IO_DEPTH, run_pipeline
 from sanitize.erase.plan import EraseOptions, Plan, Step
 from sanitize.erase.result import EraseResult, ErrorRange, Verification, merge_ranges
 from sanitize.errors import Refused
@@ -35,8 +35,10 @@ from sanitize.hw.blockio import OpenDevice
 from sanitize.inventory.model import Device
 
 CHUNK = 4 << 20
-CHECKPOINT_BYTES = 64 << 20
-CHECKPOINT_SECONDS = 2.0
+# Each checkpoint flushes the device's write cache, which costs throughput; a crash
+# costs at most this much rewriting. Tests shrink it with SANITIZE_CHECKPOINT_MIB.
+CHECKPOINT_BYTES = int(os.environ.get("SANITIZE_CHECKPOINT_MIB", "1024")) << 20
+CHECKPOINT_SECONDS = 10.0
 SUBSECTIONS = 1000
 MAX_LISTED_MISMATCHES = 20
 FLASH_MEDIA = ("ssd", "nvme", "usb-flash")
@@ -165,8 +167,9 @@ class _Cursor:
 
     phase: str  # write | verify
     pass_no: int
-    offset: int
+    offset: int  # what the journal records: flushed to the device
     key: bytes | None
+    done: int = 0  # written in this pass, maybe not flushed yet
 
 
 class OverwriteMethod(Method):
@@ -345,32 +348,32 @@ class OverwriteMethod(Method):
     ) -> None:
         size, result = dev.size_bytes, ctx.result
         ctx.progress.start(f"{dev.name} pass {cursor.pass_no}/{result.passes}", size, initial=cursor.offset)
-        chunks = _chunks(cursor.offset, size)
-        bufs = [AlignedBuffer(CHUNK), AlignedBuffer(CHUNK)]
+        bufs = [AlignedBuffer(CHUNK) for _ in range(IO_DEPTH + 1)]
         for buf in bufs:
             source.prepare(buf)
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pattern")
+        synced = {"offset": cursor.offset, "time": time.monotonic()}
+
+        def write(buf: AlignedBuffer, offset: int, length: int) -> tuple[int, list[ErrorRange]]:
+            errors: list[ErrorRange] = []
+            return write_range(fd, buf, 0, offset, length, sector, errors), errors
+
+        def written(buf: AlignedBuffer, offset: int, length: int, outcome: tuple[int, list[ErrorRange]]) -> None:
+            result.bytes_written += outcome[0]
+            result.errors.extend(outcome[1])
+            ctx.progress.update(length)
+            done = offset + length
+            if done - synced["offset"] >= CHECKPOINT_BYTES or time.monotonic() - synced["time"] >= CHECKPOINT_SECONDS:
+                self._checkpoint(fd, journal, result, cursor, done)
+                synced.update(offset=done, time=time.monotonic())
+            cursor.done = done
+
+        cursor.done = cursor.offset
+        started = time.monotonic()
         try:
-            pending = pool.submit(source.fill, bufs[0], *chunks[0]) if chunks else None
-            last_sync, last_time = cursor.offset, time.monotonic()
-            done = cursor.offset
-            for i, (offset, length) in enumerate(chunks):
-                if ctx.stop.is_set():
-                    break
-                assert pending is not None
-                pending.result()
-                buf = bufs[i % 2]
-                if i + 1 < len(chunks):
-                    pending = pool.submit(source.fill, bufs[(i + 1) % 2], *chunks[i + 1])
-                result.bytes_written += write_range(fd, buf, 0, offset, length, sector, result.errors)
-                ctx.progress.update(length)
-                done = offset + length
-                if done - last_sync >= CHECKPOINT_BYTES or time.monotonic() - last_time >= CHECKPOINT_SECONDS:
-                    self._checkpoint(fd, journal, result, cursor, done)
-                    last_sync, last_time = done, time.monotonic()
-            self._checkpoint(fd, journal, result, cursor, done)
+            run_pipeline(_chunks(cursor.offset, size), bufs, source.fill, write, written, ctx.stop)
+            self._checkpoint(fd, journal, result, cursor, cursor.done)
         finally:
-            pool.shutdown(wait=True)
+            result.add_time("write", time.monotonic() - started)
             for buf in bufs:
                 buf.close()
         result.errors = merge_ranges(result.errors)
@@ -415,56 +418,71 @@ class OverwriteMethod(Method):
         details: dict[str, object],
     ) -> Verification:
         size = ctx.result.device["size_bytes"]
-        total = sum(n for _, n in ranges)
-        ctx.progress.start(f"{ctx.result.device['name']} verify ({method})", total)
-        got, want = AlignedBuffer(CHUNK), AlignedBuffer(CHUNK)
-        source.prepare(want)
+        chunks = [
+            (offset, min(CHUNK, start + length - offset))
+            for start, length in ranges
+            for offset in range(start, start + length, CHUNK)
+        ]
+        ctx.progress.start(f"{ctx.result.device['name']} verify ({method})", sum(n for _, n in chunks))
+        # Each slot: (what the device returned, what the pattern says it must be).
+        slots = [(AlignedBuffer(CHUNK), AlignedBuffer(CHUNK)) for _ in range(IO_DEPTH + 1)]
+        for _, want in slots:
+            source.prepare(want)
         read_errors: list[ErrorRange] = []
         mismatched: list[int] = []
-        mismatch_count = checked = 0
-        pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="pattern")
+        tally = {"mismatches": 0, "checked": 0}
+
+        def expect(slot: tuple[AlignedBuffer, AlignedBuffer], offset: int, length: int) -> None:
+            source.fill(slot[1], offset, length)
+
+        def read(slot: tuple[AlignedBuffer, AlignedBuffer], offset: int, length: int) -> list[ErrorRange]:
+            errors: list[ErrorRange] = []
+            read_range(fd, slot[0], 0, offset, length, sector, errors)
+            return errors
+
+        def compare(
+            slot: tuple[AlignedBuffer, AlignedBuffer], offset: int, length: int, errors: list[ErrorRange]
+        ) -> None:
+            got, want = slot
+            read_errors.extend(errors)
+            tally["checked"] += length
+            ctx.progress.update(length)
+            if got.equals(want, length):
+                return
+            unreadable = {e.offset - offset for e in errors}
+            for boff in range(0, length, sector):
+                if boff in unreadable or got.equals(want, sector, boff):
+                    continue
+                tally["mismatches"] += 1
+                if len(mismatched) < MAX_LISTED_MISMATCHES:
+                    mismatched.append(offset + boff)
+
+        started = time.monotonic()
         try:
-            for start, length in ranges:
-                for offset in range(start, start + length, CHUNK):
-                    if ctx.stop.is_set():
-                        return Verification(method=method, outcome="skipped", details={"stopped": True})
-                    n = min(CHUNK, start + length - offset)
-                    # Regenerate the expected bytes while the device is read.
-                    pending = pool.submit(source.fill, want, offset, n)
-                    errors_before = len(read_errors)
-                    read_range(fd, got, 0, offset, n, sector, read_errors)
-                    pending.result()
-                    checked += n
-                    ctx.progress.update(n)
-                    if got.equals(want, n):
-                        continue
-                    unreadable = {(e.offset - offset) for e in read_errors[errors_before:]}
-                    for boff in range(0, n, sector):
-                        if boff in unreadable or got.equals(want, sector, boff):
-                            continue
-                        mismatch_count += 1
-                        if len(mismatched) < MAX_LISTED_MISMATCHES:
-                            mismatched.append(offset + boff)
+            run_pipeline(chunks, slots, expect, read, compare, ctx.stop)
         finally:
-            pool.shutdown(wait=True)
-            got.close()
-            want.close()
+            ctx.result.add_time("verify", time.monotonic() - started)
+            for got, want in slots:
+                got.close()
+                want.close()
+        if ctx.stop.is_set():
+            return Verification(method=method, outcome="skipped", details={"stopped": True})
         read_errors = merge_ranges(read_errors)
         ctx.result.errors = merge_ranges([*ctx.result.errors, *read_errors])
-        failed = bool(mismatch_count or read_errors)
+        failed = bool(tally["mismatches"] or read_errors)
         details = {
             **details,
-            "mismatched_sectors": mismatch_count,
+            "mismatched_sectors": tally["mismatches"],
             "first_mismatch_offsets": mismatched,
             "unreadable_bytes": sum(e.length for e in read_errors),
             "sector_size": sector,
         }
         return Verification(
             method=method,
-            coverage=checked / size if size else 0.0,
-            bytes_checked=checked,
+            coverage=tally["checked"] / size if size else 0.0,
+            bytes_checked=tally["checked"],
             outcome="failed" if failed else "passed",
-            mismatches=mismatch_count,
+            mismatches=tally["mismatches"],
             details=details,
         )
 

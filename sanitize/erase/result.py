@@ -114,6 +114,11 @@ class EraseResult:
     started_at: str = field(default_factory=utc_now)
     finished_at: str | None = None
     status: Status = "failed"
+    # Seconds spent per phase ("write", "verify", ...), for throughput reports.
+    timing: dict[str, float] = field(default_factory=dict)
+
+    def add_time(self, phase: str, seconds: float) -> None:
+        self.timing[phase] = round(self.timing.get(phase, 0.0) + seconds, 3)
 
     def add_note(self, note: str) -> None:
         if note not in self.notes:
@@ -156,6 +161,7 @@ class EraseResult:
             "started_at": self.started_at,
             "finished_at": self.finished_at,
             "status": self.status,
+            "timing": dict(self.timing),
         }
 
 

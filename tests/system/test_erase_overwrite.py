@@ -228,7 +228,8 @@ def _journal(state_dir: str) -> dict | None:
 
 
 @pytest.mark.slow
-def test_kill_9_then_resume(lab: LoopLab, state_dir: str) -> None:
+def test_kill_9_then_resume(lab: LoopLab, state_dir: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("SANITIZE_CHECKPOINT_MIB", "32")  # journal often enough to catch mid-pass
     size = 512 * MiB
     dev = lab.loop("512M", preallocate=True)
     proc = subprocess.Popen(
@@ -280,7 +281,10 @@ def test_kill_9_then_resume(lab: LoopLab, state_dir: str) -> None:
     assert _journal(state_dir) is None
 
 
-def test_signal_interrupts_with_exit_8_then_resume(lab: LoopLab, state_dir: str) -> None:
+def test_signal_interrupts_with_exit_8_then_resume(
+    lab: LoopLab, state_dir: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SANITIZE_CHECKPOINT_MIB", "32")
     dev = lab.loop("256M", preallocate=True)
     proc = subprocess.Popen(
         [

@@ -1,0 +1,128 @@
+"""Confirmation rules, sampling layout, result status and journal identity (no root)."""
+
+from __future__ import annotations
+
+import itertools
+import math
+import os
+import threading
+
+import pytest
+
+from sanitize.erase.confirm import confirm_devices
+from sanitize.erase.journal import Journal
+from sanitize.erase.overwrite import CHUNK, sample_ranges
+from sanitize.erase.pipeline import run_pipeline
+from sanitize.erase.result import EraseResult, ErrorRange, Verification, merge_ranges, run_document
+from sanitize.errors import BadInput, Refused
+from sanitize.state import StateDir
+from tests.unit.test_erase_plan import make_device
+
+SDA = make_device("/dev/sda", serial="S1")
+SDB = make_device("/dev/sdb", serial=None, name="sdb")
+
+
+def never(_: str) -> str:
+    raise AssertionError("must not prompt")
+
+
+def test_confirm_matches_serial_or_kernel_name() -> None:
+    confirm_devices([SDA], ["S1"], yes=False, interactive=False, prompt=never)
+    confirm_devices([SDB], ["sdb"], yes=True, interactive=False, prompt=never)
+    confirm_devices([SDA, SDB], ["S1,sdb"], yes=False, interactive=False, prompt=never)
+    confirm_devices([SDA, SDB], ["S1", "sdb"], yes=False, interactive=False, prompt=never)
+
+
+@pytest.mark.parametrize(
+    "values,match",
+    [(["sda"], "does not match its serial"), (["sdb,S1"], "does not match"), (["S1"], "need 2")],
+)
+def test_confirm_mismatch_refused_without_revealing(values: list[str], match: str) -> None:
+    devices = [SDA] if values == ["sda"] else [SDA, SDB]
+    with pytest.raises(Refused, match=match) as info:
+        confirm_devices(devices, values, yes=False, interactive=False, prompt=never)
+    assert "S1" not in info.value.message.replace("S1,", "")
+
+
+def test_yes_alone_and_no_tty_refused() -> None:
+    with pytest.raises(Refused, match="--yes alone"):
+        confirm_devices([SDA], [], yes=True, interactive=True, prompt=never)
+    with pytest.raises(Refused, match="confirmation needed"):
+        confirm_devices([SDA], [], yes=False, interactive=False, prompt=never)
+
+
+def test_interactive_prompt() -> None:
+    confirm_devices([SDA], [], yes=False, interactive=True, prompt=lambda text: " S1 ")
+    with pytest.raises(Refused, match="nothing was written"):
+        confirm_devices([SDA], [], yes=False, interactive=True, prompt=lambda text: "sda")
+
+
+@pytest.mark.parametrize("size,sector", [(64 << 20, 512), (64 << 20, 4096), (10 << 30, 4096), (1 << 40, 512)])
+def test_sample_layout_meets_nist_sampling(size: int, sector: int) -> None:
+    ranges = sample_ranges(size, sector, 0.10, seed=7)
+    covered = sum(n for _, n in ranges)
+    assert covered >= 0.10 * size
+    assert ranges[0][0] == 0 and ranges[-1][0] + ranges[-1][1] == size
+    assert all(off % sector == 0 and n % sector == 0 and n > 0 for off, n in ranges)
+    assert all(a[0] + a[1] < b[0] for a, b in itertools.pairwise(ranges))
+    count = max(1000, math.ceil(0.10 * (size // sector) / (2 * (CHUNK // sector))))
+    for i in (0, count // 2, count - 1):  # at least 2 locations in each subsection
+        lo, hi = i * (size // sector) // count * sector, (i + 1) * (size // sector) // count * sector
+        inside = sum(min(hi, o + n) - max(lo, o) for o, n in ranges if o < hi and o + n > lo)
+        assert inside >= 0.10 * (hi - lo)
+    assert sample_ranges(size, sector, 0.10, seed=8) != ranges  # locations are pseudorandom
+
+
+def test_tiny_device_is_read_whole() -> None:
+    assert sample_ranges(1 << 20, 512, 0.10, seed=1) == [(0, 1 << 20)]
+
+
+def test_status_from_evidence() -> None:
+    def result(**kw: object) -> EraseResult:
+        r = EraseResult(device={"path": "/dev/x"}, method="overwrite", nist_level="clear")
+        for k, v in kw.items():
+            setattr(r, k, v)
+        return r
+
+    assert result(verification=Verification("full", 1.0, 1, "passed")).finish().status == "verified"
+    assert result(verification=Verification("full", 1.0, 1, "failed")).finish().status == "failed"
+    bad = [ErrorRange(0, 512, "write: EIO")]
+    assert result(errors=bad, verification=Verification("full", 1, 1, "passed")).finish().status == "failed"
+    assert result().finish().status == "unverified"
+    assert result(errors=bad).finish(interrupted=True).status == "interrupted"
+    doc = run_document([result().finish(), result().finish()])
+    assert doc["schema"] == "sanitize.erase-run/1" and len(doc["results"]) == 2
+    assert run_document([result().finish()])["schema"] == "sanitize.erase/1"
+
+
+def test_merge_ranges() -> None:
+    merged = merge_ranges([ErrorRange(1024, 512, "e"), ErrorRange(512, 512, "e"), ErrorRange(4096, 512, "e")])
+    assert [(r.offset, r.length) for r in merged] == [(512, 1024), (4096, 512)]
+
+
+def test_journal_refuses_another_device(tmp_path: os.PathLike[str]) -> None:
+    state = StateDir(os.path.join(str(tmp_path), "state"))
+    journal = Journal.create(state, "op1", SDA, {"phase": "write", "pass": 1, "offset": 0})
+    assert oct(os.stat(journal.path).st_mode & 0o777) == "0o600"
+    assert Journal.find(state, SDA).data["id"] == "op1"
+    with pytest.raises(Refused, match="different device"):
+        Journal.find(state, make_device("/dev/sda", serial="OTHER"))
+    with pytest.raises(BadInput, match="no interrupted erase"):
+        Journal.find(state, SDB)
+    journal.delete()
+    with pytest.raises(BadInput):
+        Journal.find(state, SDA)
+
+
+def test_pipeline_completes_in_order_and_stops() -> None:
+    chunks = [(i * 10, 10) for i in range(20)]
+    seen: list[int] = []
+    stop = threading.Event()
+
+    def complete(slot: list[int], off: int, n: int, res: int) -> None:
+        seen.append(res)
+        if off == 90:
+            stop.set()
+
+    run_pipeline(chunks, [[0], [0], [0]], lambda s, o, n: s.__setitem__(0, o), lambda s, o, n: s[0], complete, stop)
+    assert seen == sorted(seen) and seen[0] == 0 and 90 in seen and len(seen) < 20
