@@ -1,0 +1,48 @@
+"""`decommission.execute` without root: a fake erase runner, real certificates and archive."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+
+from sanitize.certify.keys import init_keys
+from sanitize.decommission import Decommission, document, execute, exit_code
+from sanitize.erase import EraseOptions, EraseResult, Plan, Verification, new_result
+from sanitize.errors import ExitCode, SanitizeError
+from sanitize.hw import Host
+from sanitize.inventory.model import DeviceTree
+from sanitize.inventory.volumes import VolumeReport
+from sanitize.state import StateDir
+from tests.unit.test_decommission_unit import device
+
+
+def test_one_verified_one_not_started_gives_a_certificate_a_failure_report_and_exit_7(
+    tmp_path: os.PathLike[str],
+) -> None:
+    state = StateDir(os.path.join(str(tmp_path), "state"))
+    init_keys(state, "Unit Test Org")
+    good = device("sdb", serial="WD-22", type="disk")
+    bad = device("sdc", serial="WD-33", type="disk")
+    plans = [Plan(d, "overwrite", "clear", (), (), (), 1.0, "test", EraseOptions()) for d in (good, bad)]
+    cache = VolumeReport("/dev/sdb", "sdb", "ext4", None, scanned=True, artifact_count=1)
+    cache.summary = {"vector-store": {"count": 1, "bytes": 4096}}
+    dc = Decommission({"hostname": "gpu-07"}, DeviceTree((good, bad)), [cache], plans, [], [])
+    host = Host()
+
+    def fake_run_all(to_run: Sequence[Plan]) -> tuple[list[EraseResult], list[SanitizeError]]:
+        result = new_result(to_run[0], host)
+        result.passes, result.pattern, result.bytes_written = 1, "random", good.size_bytes
+        result.verification = Verification("sample", 0.1, good.size_bytes // 10, "passed")
+        return [result.finish()], [SanitizeError("/dev/sdc: device busy")]
+
+    execute(dc, state=state, host=host, run_all=fake_run_all)
+
+    assert [r.status for r in dc.results] == ["verified", "failed"]
+    assert [d.kind for d in dc.issued] == ["certificate", "failure-report"]
+    assert dc.issued[0].document["artifacts_before"]["categories"]["vector-store"]["count"] == 1
+    assert dc.summary_pdf and os.path.isfile(dc.summary_pdf)
+    assert dc.archive and dc.archive["ok"] and dc.archive["size"] == 2
+    assert exit_code(dc) == ExitCode.FAILED
+    doc = document(dc, dry_run=False)
+    assert doc["status"] == "failed" and doc["exit_code"] == 7 and doc["host_complete"] is False
+    assert "device busy" in dc.results[1].errors[0].error
