@@ -29,17 +29,22 @@ class FakeClock(Clock):
 
 
 class ProgressBar:
-    """Feeds a device-reported fraction (0..1) into the framework's Progress."""
+    """Feeds a device-reported fraction (0..1) into the framework's Progress.
 
-    def __init__(self, progress: Progress, description: str) -> None:
+    The bar counts bytes of the device (the CLI's bar is in bytes), scaled from SPROG or
+    the sense/status progress fields, which are all out of 65535/65536.
+    """
+
+    def __init__(self, progress: Progress, description: str, total: int = PROGRESS_TOTAL) -> None:
         self.progress = progress
+        self.total = max(1, total)
         self.done = 0
-        progress.start(description, PROGRESS_TOTAL, 0)
+        progress.start(description, self.total, 0)
 
     def set_fraction(self, fraction: float | None) -> None:
         if fraction is None:
             return
-        target = max(0, min(PROGRESS_TOTAL, int(fraction * PROGRESS_TOTAL)))
+        target = max(0, min(self.total, int(fraction * self.total)))
         if target > self.done:
             self.progress.update(target - self.done)
             self.done = target

@@ -295,7 +295,7 @@ class FakeDrives:
     ata: dict[str, FakeAta] = field(default_factory=dict)
     scsi: dict[str, FakeScsi] = field(default_factory=dict)
     calls: list[list[str]] = field(default_factory=list)
-    missing: set[str] = field(default_factory=set)  # programs to report as not installed
+    missing: set[str] = field(default_factory=lambda: {"sedutil-cli"})  # programs reported as not installed
 
     def add(self, drive: FakeNvme | FakeAta | FakeScsi) -> Any:
         if isinstance(drive, FakeNvme):

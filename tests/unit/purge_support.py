@@ -74,7 +74,13 @@ def host_for(drives: FakeDrives) -> FileHost:
 
 
 def run_method(
-    host: FileHost, tree: DeviceTree, dev: Device, method: str, tmp: Path, options: EraseOptions | None = None
+    host: FileHost,
+    tree: DeviceTree,
+    dev: Device,
+    method: str,
+    tmp: Path,
+    options: EraseOptions | None = None,
+    progress: Any = None,
 ) -> EraseResult:
     options = options or EraseOptions()
     with using_host(host):
@@ -82,4 +88,6 @@ def run_method(
         ctx = ExecutionContext(
             host=host, state=StateDir(str(tmp / "state")), result=new_result(plan, host), stop=threading.Event()
         )
+        if progress is not None:
+            ctx.progress = progress
         return run_plan(plan, ctx)

@@ -167,3 +167,26 @@ def test_sedutil():
     assert info.opal and info.media_encrypt and info.locking_enabled and info.locked is False
     scan = sed.parse_sedutil_scan("/dev/nvme0 No   \n/dev/sda    2  Crucial\n/dev/da10    E WDC\n")
     assert scan == {"/dev/nvme0": False, "/dev/sda": True, "/dev/da10": True}
+
+
+def test_controller_and_namespaces_from_sysfs_with_native_multipath(tmp_path):
+    from sanitize.hw.host import Host
+
+    sys = tmp_path / "sys"
+    subsys = sys / "devices/virtual/nvme-subsystem/nvme-subsys0"
+    ctrl = sys / "devices/pci0000:00/0000:00:04.0/nvme/nvme0"
+    for d in (subsys / "nvme0n1", subsys / "nvme0n2", ctrl / "nvme0c0n1", ctrl / "nvme0c0n2"):
+        d.mkdir(parents=True)
+    (subsys / "nvme0").symlink_to(ctrl)
+    (ctrl / "subsystem").symlink_to(subsys)
+    (sys / "class/block").mkdir(parents=True)
+    (sys / "class/nvme").mkdir(parents=True)
+    (sys / "class/nvme-subsystem").mkdir(parents=True)
+    (sys / "class/nvme/nvme0").symlink_to(ctrl)
+    (sys / "class/nvme-subsystem/nvme-subsys0").symlink_to(subsys)
+    (sys / "class/block/nvme0n1").symlink_to(subsys / "nvme0n1")
+    (subsys / "nvme0n1/device").symlink_to(subsys)
+    host = Host(sys_root=str(sys))
+    assert nvme.resolve_controller(host, "nvme0n1", "/dev/nvme-subsys0") == "/dev/nvme0"
+    assert nvme.resolve_controller(host, "nvme0n1", "/dev/nvme3") == "/dev/nvme3"
+    assert nvme.namespaces_of(host, "/dev/nvme0") == ("/dev/nvme0n1", "/dev/nvme0n2")

@@ -32,9 +32,27 @@ def nvme_setup(tmp_path, id_ctrl="nvme-id-ctrl__sn730-sanicap-crypto-block.json"
     return drives, drive, dev, DeviceTree((dev,))
 
 
+class RecordingProgress:
+    def __init__(self) -> None:
+        self.total = 0
+        self.updates: list[int] = []
+
+    def start(self, description: str, total: int, initial: int = 0) -> None:
+        self.total = total
+
+    def update(self, n: int) -> None:
+        self.updates.append(n)
+
+    def close(self) -> None:
+        pass
+
+
 def test_nvme_sanitize_crypto_success(tmp_path):
-    drives, drive, dev, tree = nvme_setup(tmp_path)
-    result = run_method(host_for(drives), tree, dev, "nvme-sanitize-crypto", tmp_path)
+    drives, drive, dev, tree = nvme_setup(tmp_path, steps=4)
+    progress = RecordingProgress()
+    result = run_method(host_for(drives), tree, dev, "nvme-sanitize-crypto", tmp_path, progress=progress)
+    # SPROG steps drive the bar, scaled to the device's bytes, and it ends full
+    assert len(progress.updates) >= 3 and sum(progress.updates) == progress.total == dev.size_bytes
     assert result.status == "verified", result.to_dict()
     assert result.nist_level == "purge"
     assert ["nvme", "sanitize", drive.controller, "--sanact=4", "--ause"] in [c.argv for c in result.commands]

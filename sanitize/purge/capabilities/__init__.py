@@ -6,6 +6,7 @@ hardware; a missing tool becomes a note naming its Debian package, never a crash
 
 from __future__ import annotations
 
+import contextlib
 import re
 from dataclasses import dataclass, field
 from typing import Any
@@ -13,11 +14,12 @@ from typing import Any
 from sanitize.errors import ToolMissing
 from sanitize.hw.host import Host
 from sanitize.inventory.model import Device
-from sanitize.purge.capabilities import ata, luks, nvme, scsi
+from sanitize.purge.capabilities import ata, luks, nvme, scsi, sed
 from sanitize.purge.capabilities.ata import AtaCapabilities, DcoState, HpaState, SanitizeStatus
 from sanitize.purge.capabilities.luks import LuksHeader
 from sanitize.purge.capabilities.nvme import NvmeCapabilities
 from sanitize.purge.capabilities.scsi import ScsiCapabilities
+from sanitize.purge.capabilities.sed import SedInfo
 
 __all__ = ["Capabilities", "interface_of", "probe_device"]
 
@@ -33,11 +35,13 @@ class Capabilities:
     dco: DcoState | None = None
     scsi: ScsiCapabilities | None = None
     luks: LuksHeader | None = None
+    sed: SedInfo | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
     def self_encrypting(self) -> bool:
-        return bool(self.ata and self.ata.self_encrypting)
+        """A hint only: IDENTIFY says "Device encrypts all user data", or TCG reports MediaEncrypt."""
+        return bool((self.ata and self.ata.self_encrypting) or (self.sed and self.sed.media_encrypt))
 
     def to_dict(self) -> dict[str, Any]:
         doc: dict[str, Any] = {"interface": self.interface, "notes": list(self.notes)}
@@ -51,6 +55,13 @@ class Capabilities:
             doc["hpa"] = {"current": self.hpa.current, "native": self.hpa.native, "enabled": self.hpa.enabled}
         if self.dco is not None:
             doc["dco"] = {"real_max_sectors": self.dco.real_max_sectors}
+        if self.sed is not None:
+            doc["sed"] = {
+                "opal": self.sed.opal,
+                "media_encrypt": self.sed.media_encrypt,
+                "locking_enabled": self.sed.locking_enabled,
+                "locked": self.sed.locked,
+            }
         doc["self_encrypting"] = self.self_encrypting
         return doc
 
@@ -72,7 +83,7 @@ def probe_device(host: Host, device: Device, *, luks_header: str | None = None) 
     whole_disk = device.type == "disk" and device.parent is None
     try:
         if whole_disk and caps.interface == "nvme":
-            controller = device.controller or nvme.controller_of(device.name)
+            controller = nvme.resolve_controller(host, device.name, device.controller)
             if controller:
                 caps.nvme = nvme.probe(host, controller)
         elif whole_disk and caps.interface == "scsi":
@@ -83,6 +94,9 @@ def probe_device(host: Host, device: Device, *, luks_header: str | None = None) 
             _probe_ata(host, device.path, caps)
     except ToolMissing as exc:
         caps.notes.append(f"{exc.one_line()}: firmware capabilities unknown")
+    if whole_disk and caps.interface in ("ata", "scsi", "nvme"):
+        with contextlib.suppress(ToolMissing):  # sedutil is optional: IDENTIFY gives the ATA hint
+            caps.sed = sed.probe(host, caps.nvme.controller if caps.nvme else device.path)
     if device.fstype == "crypto_LUKS" or luks_header:
         try:
             caps.luks = luks.probe(host, device.path, luks_header)

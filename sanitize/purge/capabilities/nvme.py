@@ -282,6 +282,24 @@ def controller_of(name: str) -> str | None:
     return f"/dev/nvme{match.group(1)}" if match else None
 
 
+def resolve_controller(host: Host, name: str, hint: str | None = None) -> str | None:
+    """The controller character device of namespace `name` (`nvme0n1` -> `/dev/nvme0`).
+
+    With native multipath the namespace's `device` link points at `nvme-subsysN`, not at a
+    controller, so the subsystem's controllers are listed instead.
+    """
+    if hint and not hint.rsplit("/", 1)[-1].startswith("nvme-subsys"):
+        return hint
+    parent = host.sys_realpath("class", "block", name, "device").rsplit("/", 1)[-1]
+    if re.fullmatch(r"nvme\d+", parent):
+        return f"/dev/{parent}"
+    if parent.startswith("nvme-subsys"):
+        ctrls = [c for c in host.list_sys("class", "nvme-subsystem", parent) if re.fullmatch(r"nvme\d+", c)]
+        if ctrls:
+            return f"/dev/{ctrls[0]}"
+    return controller_of(name)
+
+
 def namespaces_of(host: Host, controller: str) -> tuple[str, ...]:
     """Namespace block devices on a controller, from sysfs (`/sys/class/nvme/nvme0/nvme0n*`).
 

@@ -47,7 +47,6 @@ def parse_sedutil_scan(text: str) -> dict[str, bool]:
 
 
 def probe(host: Host, device: str) -> SedInfo | None:
-    if not host.have("sedutil-cli"):
-        return None
+    """Raises ToolMissing when sedutil-cli is not installed (callers treat it as optional)."""
     res = host.run(["sedutil-cli", "--query", device], timeout=30)
     return parse_sedutil_query(res.stdout) if res.ok else None

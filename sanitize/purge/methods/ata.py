@@ -139,7 +139,7 @@ class AtaSanitize(AtaMethod):
         started = run_recorded(ctx, self.argv(dev), timeout=120)
         start_text = started.stdout + started.stderr
         timeout = float(plan.options.extra.get("timeout") or DEFAULT_TIMEOUT[self.action])
-        bar = ProgressBar(ctx.progress, f"{dev.path} {self.name}")
+        bar = ProgressBar(ctx.progress, f"{dev.path} {self.name}", plan.device.size_bytes)
         deadline = self.clock.now() + timeout
         while True:
             # Polls are not each recorded (a long overwrite would add thousands); the final one is.
@@ -270,7 +270,7 @@ class AtaSecureErase(AtaMethod):
             return
         minutes = ata_minutes(ctx, dev.path, self.enhanced) or 120
         timeout = float(plan.options.extra.get("timeout") or minutes * 60 * 2 + 600)
-        bar = ProgressBar(ctx.progress, f"{dev.path} {self.name}")
+        bar = ProgressBar(ctx.progress, f"{dev.path} {self.name}", plan.device.size_bytes)
         res = run_recorded(
             ctx, ["hdparm", "--user-master", "u", self.flag(), password, dev.path], timeout=timeout, secret=password
         )

@@ -98,7 +98,7 @@ class NvmeSanitize(FirmwareMethod):
         started = run_recorded(ctx, self.argv(ctrl), timeout=120)
         est = getattr(before, f"estimate_{self.action}_s", None)
         timeout = float(plan.options.extra.get("timeout") or (3 * est if est else DEFAULT_TIMEOUT[self.action]))
-        bar = ProgressBar(ctx.progress, f"{ctrl} {self.name}")
+        bar = ProgressBar(ctx.progress, f"{ctrl} {self.name}", plan.device.size_bytes)
         log = self.wait(ctx, ctrl, timeout, bar)
         if log is not None and not started.ok and not bar.done and log == before:
             log = None  # the log still describes an earlier sanitize: this one never started

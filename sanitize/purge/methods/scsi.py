@@ -66,7 +66,7 @@ class ScsiSanitize(FirmwareMethod):
         dev = plan.device
         started = run_recorded(ctx, self.argv(dev), timeout=120)
         timeout = float(plan.options.extra.get("timeout") or DEFAULT_TIMEOUT[self.action])
-        bar = ProgressBar(ctx.progress, f"{dev.path} {self.name}")
+        bar = ProgressBar(ctx.progress, f"{dev.path} {self.name}", plan.device.size_bytes)
         deadline = self.clock.now() + timeout
         while True:
             res = ctx.host.run(["sg_requests", "--progress", dev.path], timeout=60)
