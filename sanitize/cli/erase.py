@@ -225,6 +225,18 @@ def _run_all(app: App, plans: Sequence[Plan], resume: bool) -> tuple[list[EraseR
 @click.option("--resume", is_flag=True, help="Continue an interrupted erase of these devices from the journal.")
 @click.option("--discard", is_flag=True, help="After verification, discard (BLKDISCARD) the whole device.")
 @click.option("--output", type=click.Path(dir_okay=False), help="Also write the JSON result document here.")
+@click.option(
+    "--then",
+    "then",
+    metavar="METHOD",
+    help="luks-crypto-erase only: afterwards run this device-level method (e.g. overwrite or a firmware purge).",
+)
+@click.option(
+    "--header",
+    "luks_header",
+    type=click.Path(dir_okay=False),
+    help="luks-crypto-erase only: the detached LUKS header file; it is destroyed too.",
+)
 @pass_app
 def command(
     app: App,
@@ -241,6 +253,8 @@ def command(
     resume: bool,
     discard: bool,
     output: str | None,
+    then: str | None,
+    luks_header: str | None,
 ) -> None:
     """Sanitize DEVICE(s): overwrite (NIST Clear) or a firmware method, then verify.
 
@@ -249,8 +263,16 @@ def command(
     prompt, or pass --confirm VALUE (one per device, or one comma-separated list).
     --yes alone is refused. Several devices are erased in parallel.
     """
+    method_extra = {k: v for k, v in (("then", then), ("header", luks_header)) if v}
+    if method_extra and method not in ("auto", "luks-crypto-erase"):
+        raise BadInput("--then and --header apply to --method luks-crypto-erase (or auto on a LUKS device)")
     options = EraseOptions(
-        pattern=pattern, passes=passes, verify=verify, verify_coverage=verify_coverage, discard=discard
+        pattern=pattern,
+        passes=passes,
+        verify=verify,
+        verify_coverage=verify_coverage,
+        discard=discard,
+        extra=method_extra,
     )
     if not dry_run:
         require_root("erase")

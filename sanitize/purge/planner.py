@@ -225,6 +225,8 @@ def auto_choose(tree: DeviceTree, device: Device, options: EraseOptions) -> tupl
     result = plan_device(current_host(), tree, device, options)
     if result.plan is None:
         raise BadInput(f"{device.path}: no erase method applies: {result.refused}")
+    if result.plan.method != LUKS and ({"then", "header"} & set(options.extra)):
+        raise BadInput(f"{device.path}: --then/--header need a LUKS device, but auto chose {result.plan.method}")
     return result.plan.method, f"auto: {result.plan.reason}"
 
 

@@ -189,3 +189,31 @@ def test_plan_cli_json_lists_luks_and_refuses_root(lab):
     assert ["cryptsetup", "erase", "-q", dev] in by_path[dev]["argv"]
     root = [d for d in doc["devices"] if d["status"] == "refused" and "root filesystem" in d.get("refused", "")]
     assert root, "the disk holding / must be listed as refused"
+
+
+def test_erase_cli_luks_with_then_overwrite(lab, state_dir):
+    import json
+
+    from click.testing import CliRunner
+
+    from sanitize.cli import cli
+
+    dev = lab.loop("32M")
+    key = lab.luks(dev, 2)
+    name = os.path.basename(dev)
+    before = device_sha256(dev)
+    dry = CliRunner().invoke(cli, ["erase", dev, "--method", "luks-crypto-erase", "--then", "overwrite", "--dry-run"])
+    assert dry.exit_code == 0, dry.output
+    assert device_sha256(dev) == before and not os.path.exists(state_dir)
+    forget_capabilities()
+    out = CliRunner().invoke(
+        cli,
+        ["erase", dev, "--method", "luks-crypto-erase", "--then", "overwrite", "--confirm", name, "--yes", "--json"],
+    )
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout)
+    assert doc["method"] == "luks-crypto-erase" and doc["status"] == "verified"
+    assert any("ciphertext" in n for n in doc["notes"]) and doc["bytes_written"] >= 32 << 20
+    assert not unlocks(dev, key)
+    bad = CliRunner().invoke(cli, ["erase", dev, "--method", "overwrite", "--then", "overwrite", "--dry-run"])
+    assert bad.exit_code == 3
