@@ -238,3 +238,11 @@ def test_methods_are_registered():
         "scsi-sanitize-overwrite",
         "luks-crypto-erase",
     } <= names
+
+
+def test_nvme_sanitize_rejected_with_stale_success_in_the_log_is_failure(tmp_path):
+    drives, drive, dev, tree = nvme_setup(tmp_path, outcome="reject")
+    drive.sstat, drive.sprog, drive.cdw10 = 0x101, 65535, 4  # an earlier crypto erase succeeded
+    result = run_method(host_for(drives), tree, dev, "nvme-sanitize-crypto", tmp_path)
+    assert result.status == "failed"
+    assert any("rejected" in n and "log is unchanged" in n for n in result.notes)

@@ -17,7 +17,7 @@ from sanitize.erase.plan import EraseOptions, Plan, Step
 from sanitize.errors import Refused
 from sanitize.inventory.model import Device
 from sanitize.purge.capabilities import Capabilities, ata
-from sanitize.purge.capabilities.ata import AtaCapabilities
+from sanitize.purge.capabilities.ata import AtaCapabilities, AtaSecurity
 from sanitize.purge.context import current_host
 from sanitize.purge.methods.base import REDACTED, FirmwareMethod, capabilities, device_verdict, run_recorded
 from sanitize.purge.polling import ProgressBar
@@ -241,13 +241,13 @@ class AtaSecureErase(AtaMethod):
         pw_file = ctx.state.file("purge", f"ata-password-{(dev.serial or dev.name).replace('/', '_')}")
         write_private(pw_file, f"{dev.path} {password}\n".encode())
         try:
-            self._erase(plan, ctx, password)
+            self._erase(plan, ctx, password, caps.ata.security if caps.ata else None)
         finally:
             after = _identify(ctx, dev.path)
-            if after.security.enabled or after.security.locked:
+            if _password_may_be_set(after):
                 _clear_password(ctx, dev.path, password, after)
                 after = _identify(ctx, dev.path)
-                if after.security.enabled or after.security.locked:
+                if _password_may_be_set(after):
                     ctx.result.add_note(
                         f"WARNING: could not clear the temporary password; it is in {pw_file} (mode 0600)"
                     )
@@ -257,7 +257,7 @@ class AtaSecureErase(AtaMethod):
             else:
                 os.unlink(pw_file)
 
-    def _erase(self, plan: Plan, ctx: ExecutionContext, password: str) -> None:
+    def _erase(self, plan: Plan, ctx: ExecutionContext, password: str, before: AtaSecurity | None) -> None:
         dev = plan.device
         run_recorded(
             ctx,
@@ -268,13 +268,21 @@ class AtaSecureErase(AtaMethod):
         if not _identify(ctx, dev.path).security.enabled:
             device_verdict(ctx, False, "the drive did not accept the temporary password (security still not enabled)")
             return
-        minutes = ata_minutes(ctx, dev.path, self.enhanced) or 120
+        estimate = (
+            None if before is None else (before.enhanced_erase_minutes if self.enhanced else before.erase_minutes)
+        )
+        minutes = estimate or 120
         timeout = float(plan.options.extra.get("timeout") or minutes * 60 * 2 + 600)
         bar = ProgressBar(ctx.progress, f"{dev.path} {self.name}", plan.device.size_bytes)
         res = run_recorded(
             ctx, ["hdparm", "--user-master", "u", self.flag(), password, dev.path], timeout=timeout, secret=password
         )
         after = _identify(ctx, dev.path)
+        if not after.has_security_section:
+            device_verdict(
+                ctx, False, f"IDENTIFY unreadable after SECURITY ERASE UNIT (hdparm exited {res.returncode})"
+            )
+            return
         if after.security.enabled or after.security.locked:
             state = ", ".join(
                 w for w, on in (("enabled", after.security.enabled), ("locked", after.security.locked)) if on
@@ -290,9 +298,9 @@ class AtaSecureErase(AtaMethod):
         device_verdict(ctx, True, "IDENTIFY after erase: security not enabled, not locked")
 
 
-def ata_minutes(ctx: ExecutionContext, path: str, enhanced: bool) -> int | None:
-    sec = _identify(ctx, path).security
-    return sec.enhanced_erase_minutes if enhanced else sec.erase_minutes
+def _password_may_be_set(ident: AtaCapabilities) -> bool:
+    # Unreadable IDENTIFY proves nothing: try to clear the password anyway (harmless if unset).
+    return not ident.has_security_section or ident.security.enabled or ident.security.locked
 
 
 def _identify(ctx: ExecutionContext, path: str) -> AtaCapabilities:

@@ -98,13 +98,23 @@ class NvmeSanitize(FirmwareMethod):
         started = run_recorded(ctx, self.argv(ctrl), timeout=120)
         est = getattr(before, f"estimate_{self.action}_s", None)
         timeout = float(plan.options.extra.get("timeout") or (3 * est if est else DEFAULT_TIMEOUT[self.action]))
+        if not started.ok:
+            # A non-zero exit is not trusted either way: only an unchanged, idle log proves a rejection.
+            now = read_sanitize_log(ctx.host, ctrl)
+            if not now.in_progress and now == before:
+                device_verdict(
+                    ctx, False, f"nvme sanitize was rejected (exit {started.returncode}); the log is unchanged"
+                )
+                return
         bar = ProgressBar(ctx.progress, f"{ctrl} {self.name}", plan.device.size_bytes)
         log = self.wait(ctx, ctrl, timeout, bar)
-        if log is not None and not started.ok and not bar.done and log == before:
-            log = None  # the log still describes an earlier sanitize: this one never started
         if log is None:
-            if not started.ok:
-                device_verdict(ctx, False, f"nvme sanitize was rejected (exit {started.returncode}) and never started")
+            if ctx.stop.is_set():
+                device_verdict(
+                    ctx, False, "stopped waiting; the sanitize continues inside the drive (do not power off)"
+                )
+            elif not bar.done:
+                device_verdict(ctx, False, "the sanitize log never showed this operation starting")
             else:
                 device_verdict(
                     ctx,
