@@ -246,3 +246,15 @@ def test_nvme_sanitize_rejected_with_stale_success_in_the_log_is_failure(tmp_pat
     result = run_method(host_for(drives), tree, dev, "nvme-sanitize-crypto", tmp_path)
     assert result.status == "failed"
     assert any("rejected" in n and "log is unchanged" in n for n in result.notes)
+
+
+def test_ata_and_scsi_sanitize_in_progress_forever_time_out(tmp_path):
+    from sanitize.erase.plan import EraseOptions
+
+    opts = EraseOptions(extra={"timeout": 60})
+    drives, _, dev, tree = ata_setup(tmp_path, "hdparm-I__5300-ssd-sanitize-all-frozen.txt", sanitize_outcome="stuck")
+    result = run_method(host_for(drives), tree, dev, "ata-sanitize-block", tmp_path, opts)
+    assert result.status == "failed" and any("still in progress" in n for n in result.notes)
+    drives, _, dev, tree = scsi_setup(tmp_path, outcome="stuck")
+    result = run_method(host_for(drives), tree, dev, "scsi-sanitize-overwrite", tmp_path, opts)
+    assert result.status == "failed" and any("still in progress" in n for n in result.notes)

@@ -135,3 +135,15 @@ def test_virtual_disk_falls_back_to_overwrite_clear(tmp_path):
     assert result.capabilities and result.capabilities.interface == "other"
     if result.plan is not None:  # overwrite's own checks may refuse a regular file
         assert result.plan.method == "overwrite" and result.plan.nist_level == "clear"
+
+
+def test_human_plan_output_shows_commands_blockers_and_alternatives(tmp_path):
+    from sanitize.cli.plan import _human
+
+    result, _ = plan_ata(tmp_path, "hdparm-I__545s-ssd-security-frozen-no-sanitize.txt", frozen=True)
+    text = "\n".join(_human(result))
+    assert "ata-secure-erase-enhanced, NIST clear [BLOCKED]" in text
+    assert "hdparm --user-master u --security-erase-enhanced <temporary-password>" in text
+    assert "to unblock: " in text and "rtcwake" in text
+    assert "not possible: ata-sanitize-crypto" in text
+    assert "expected duration: about 120 s" in text
