@@ -437,6 +437,11 @@ def render_summary(summary: dict[str, Any], json_bytes: bytes, signer: Signer) -
                 ("System serial", text(host.get("product_serial"))),
                 ("System UUID", text(host.get("product_uuid"))),
                 ("Devices", str(len(summary.get("devices") or []))),
+                (
+                    "Certified",
+                    f"{sum(d.get('kind') == 'certificate' for d in summary.get('devices') or [])} certificate(s), "
+                    f"{sum(d.get('kind') != 'certificate' for d in summary.get('devices') or [])} not certified",
+                ),
                 ("Issued", text(summary.get("issued_at"))),
             ],
             width,
@@ -456,7 +461,7 @@ def render_summary(summary: dict[str, Any], json_bytes: bytes, signer: Signer) -
                 _p(f"{item.get('kind')} {item.get('certificate_id')}", _SMALL),
             ]
         )
-    table = Table(rows, colWidths=[28 * mm, 30 * mm, 38 * mm, 14 * mm, 22 * mm, width - 132 * mm], repeatRows=1)
+    table = Table(rows, colWidths=[35 * mm, 34 * mm, 36 * mm, 13 * mm, 19 * mm, width - 137 * mm], repeatRows=1)
     style = [
         ("BACKGROUND", (0, 0), (-1, 0), NAVY),
         ("TEXTCOLOR", (0, 0), (-1, 0), colors.white),
