@@ -6,8 +6,11 @@ certificate at all raises `BadInput`. `verify_file` returns only when everything
 
 from __future__ import annotations
 
+import contextlib
 import io
+import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -287,14 +290,29 @@ def _page_checks(path: str, reader: Any, doc: dict[str, Any], json_bytes: bytes)
         raise VerificationError(f"{path}: QR code does not carry this certificate's ID and SHA-256")
 
 
-def verify_pdf(path: str, data: bytes, trust: Trust) -> Verified:
-    reader = _open_pdf(path, data)
+@contextlib.contextmanager
+def _quiet_pyhanko() -> Iterator[None]:
+    """pyHanko logs tracebacks as warnings on damaged input; our one-line verdict says it all."""
+    loggers = [logging.getLogger(name) for name in ("pyhanko", "pyhanko_certvalidator")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.CRITICAL)
     try:
-        return _verify_pdf(path, data, reader, trust)
-    except SanitizeError:
-        raise
-    except Exception as exc:  # pyHanko parses lazily and raises many unrelated types on damage
-        raise VerificationError(f"{path}: PDF damaged or altered ({type(exc).__name__})") from None
+        yield
+    finally:
+        for lg, level in zip(loggers, levels, strict=True):
+            lg.setLevel(level)
+
+
+def verify_pdf(path: str, data: bytes, trust: Trust) -> Verified:
+    with _quiet_pyhanko():
+        reader = _open_pdf(path, data)
+        try:
+            return _verify_pdf(path, data, reader, trust)
+        except SanitizeError:
+            raise
+        except Exception as exc:  # pyHanko parses lazily and raises many unrelated types on damage
+            raise VerificationError(f"{path}: PDF damaged or altered ({type(exc).__name__})") from None
 
 
 def _verify_pdf(path: str, data: bytes, reader: Any, trust: Trust) -> Verified:
@@ -369,7 +387,8 @@ def load_any(path: str) -> tuple[dict[str, Any], bytes]:
     data = _read(path)
     if data.lstrip()[:1] == b"{":
         return check_document(parse_json_bytes(data, what=path), path), data
-    files = _attachments(_open_pdf(path, data))
+    with _quiet_pyhanko():
+        files = _attachments(_open_pdf(path, data))
     json_bytes = files.get(pdfrender.JSON_ATTACHMENT) or files.get("summary.json")
     if json_bytes is None:
         raise BadInput(f"{path}: no certificate JSON attached")

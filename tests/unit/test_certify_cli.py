@@ -160,3 +160,15 @@ def test_show_prints_fields(setup):
         assert "S64HNE0R123456" in result.stdout and "NVMe Sanitize, Crypto Erase" in result.stdout
     as_json = run_cli(state, "cert", "show", doc.pdf_path, "--json")
     assert json.loads(as_json.stdout)["certificate_id"] == doc.certificate_id
+
+
+def test_verify_damaged_signature_dictionary_is_one_line(setup, tmp_path):
+    state, doc = setup
+    data = read_bytes(doc.pdf_path)
+    damaged = data.replace(b"/ETSI.CAdES.detached", b"/ETSI.CAdES.oetached")
+    assert damaged != data
+    path = tmp_path / "damaged.pdf"
+    path.write_bytes(damaged)
+    result = run_cli(state, "cert", "verify", str(path))
+    assert result.exit_code == 9
+    one_line_error(result)
