@@ -28,13 +28,14 @@ class Hit:
     details: Mapping[str, Detail] = field(default_factory=dict)
     allocation: Allocation = Allocation.UNKNOWN
     path: str | None = None  # the live file holding it, when the filesystem names one
+    volume: str | None = None  # the partition holding it, when a whole disk was carved
 
     @property
     def end(self) -> int:
         return self.offset + self.length
 
-    def placed(self, allocation: Allocation, path: str | None = None) -> Hit:
-        return replace(self, allocation=allocation, path=path)
+    def placed(self, allocation: Allocation, path: str | None = None, volume: str | None = None) -> Hit:
+        return replace(self, allocation=allocation, path=path, volume=volume)
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -45,6 +46,7 @@ class Hit:
             "details": dict(self.details),
             "allocation": self.allocation.value,
             "path": self.path,
+            "volume": self.volume,
         }
 
 

@@ -237,11 +237,12 @@ def confirm_rule(kind: str) -> Confirm:
 def sector_candidates(sectors: np.ndarray) -> list[tuple[int, str, Confirm]]:
     """Sectors whose first bytes fit a signature: [(sector index, kind, confirm rule)].
 
-    `sectors` is a (n, 512) uint8 view of the buffer. Cost is a handful of vectorised
-    passes over 32 bytes per sector, whatever the buffer holds.
+    `sectors` is a (n, 512) uint8 view of a contiguous buffer. The tests read strided
+    views of the first words of each sector (no copies), so their cost is a few passes
+    over one cache line per sector, whatever the buffer holds.
     """
-    head = np.ascontiguousarray(sectors[:, :32]).view("<u8")  # (n, 4) little-endian u64
-    first = head[:, 0]
+    words = sectors.reshape(-1).view("<u8").reshape(len(sectors), SECTOR // 8)
+    first = words[:, 0]
     found: list[tuple[int, str, Confirm]] = []
 
     magic4 = first & np.uint64(0xFFFFFFFF)
@@ -249,19 +250,22 @@ def sector_candidates(sectors: np.ndarray) -> list[tuple[int, str, Confirm]]:
         kind, rule = MAGIC4[int(magic4[i])]
         found.append((int(i), kind, rule))
 
-    safet = (first >= 2) & (first <= 100_000_000) & (sectors[:, 8] == 0x7B) & (sectors[:, 9] == 0x22)
-    found.extend((int(i), "safetensors", _safetensors) for i in np.flatnonzero(safet))
+    brace = np.flatnonzero(words[:, 1] & np.uint64(0xFFFF) == 0x227B)  # '{"' at byte 8
+    if brace.size:
+        ok = (first[brace] >= 2) & (first[brace] <= 100_000_000)
+        found.extend((int(i), "safetensors", _safetensors) for i in brace[ok])
 
-    faiss = (head[:, 2] == _FAISS_MARK) & (head[:, 3] == _FAISS_MARK)
-    found.extend((int(i), "faiss", _faiss) for i in np.flatnonzero(faiss))
+    faiss = np.flatnonzero(words[:, 2] == _FAISS_MARK)
+    if faiss.size:
+        found.extend((int(i), "faiss", _faiss) for i in faiss[words[faiss, 3] == _FAISS_MARK])
 
     # hnswlib has no magic: offsetLevel0 == 0, then maxM == M and maxM0 == 2*M at 56..80.
-    zero_start = np.flatnonzero(first == 0)
-    if zero_start.size:
-        tail = np.ascontiguousarray(sectors[zero_start, 56:80]).view("<u8")
-        m = tail[:, 2]
-        ok = (m >= 2) & (m <= 4096) & (tail[:, 0] == m) & (tail[:, 1] == 2 * m)
-        found.extend((int(i), "hnswlib", _hnswlib) for i in zero_start[ok])
+    m_all = words[:, 9]
+    cand = np.flatnonzero((first == 0) & (m_all - np.uint64(2) <= np.uint64(4094)))  # 2 <= M <= 4096
+    if cand.size:
+        m = m_all[cand]
+        ok = (words[cand, 7] == m) & (words[cand, 8] == 2 * m)
+        found.extend((int(i), "hnswlib", _hnswlib) for i in cand[ok])
 
     found.sort(key=lambda t: t[0])
     return found

@@ -22,15 +22,17 @@ _MAX_CELLS = 2048
 
 def page_candidates(sectors: np.ndarray) -> np.ndarray:
     """Indices of sectors whose first 10 bytes fit a leaf table page header (vectorised)."""
-    s = sectors[:, :10].astype(np.int32)
+    idx = np.flatnonzero(sectors[:, 0] == LEAF_TABLE)  # 1 sector in 256 of random data
+    if idx.size == 0:
+        return idx
+    s = sectors[idx, :10].astype(np.int32)
     ncells = (s[:, 3] << 8) | s[:, 4]
     content = (s[:, 5] << 8) | s[:, 6]
     content = np.where(content == 0, MAX_PAGE, content)
     ptr0 = (s[:, 8] << 8) | s[:, 9]
     floor = 8 + 2 * ncells
-    ok = (s[:, 0] == LEAF_TABLE) & (ncells >= 1) & (ncells <= _MAX_CELLS)
-    ok &= (content >= floor) & (ptr0 >= content)
-    return np.flatnonzero(ok)
+    ok = (ncells >= 1) & (ncells <= _MAX_CELLS) & (content >= floor) & (ptr0 >= content)
+    return idx[ok]
 
 
 def _varint(buf: bytes | memoryview, pos: int) -> tuple[int, int]:

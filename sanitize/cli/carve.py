@@ -73,7 +73,7 @@ def render(result: CarveResult) -> str:
     type=click.FloatRange(0, 1, min_open=True),
     default=1.0,
     show_default=True,
-    help="Fraction of the device to read, in 16 MiB chunks spread evenly (1 = all).",
+    help="Fraction of the device to read, in 8 MiB chunks spread evenly (1 = all).",
 )
 @click.option(
     "--min-float-blocks",

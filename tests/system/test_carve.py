@@ -125,6 +125,10 @@ def test_mounted_device_is_carved_read_only_with_a_staleness_note(lab: LoopLab) 
     lab.mkfs(dev, "ext4")
     mnt = lab.mount(dev)
     where = artifacts(mnt)
+    # Remount read-only: a read-write ext4 keeps writing on its own (lazy inode-table init,
+    # journal commits), which would change the hash whatever carve does.
+    lab.umount(mnt)
+    lab.mount(dev, "ro")
     before = device_sha256(dev)
     doc = carve_json(dev)
     assert device_sha256(dev) == before
@@ -188,3 +192,40 @@ def test_sampled_carve_reads_a_fraction(lab: LoopLab) -> None:
     dev = lab.loop("128M")
     doc = carve_json(dev, "--sample", "0.25", "--no-allocation")
     assert doc["bytes_read"] == 32 << 20 and doc["coverage"] == 0.25 and doc["hits"] == []
+
+
+def test_whole_disk_hits_are_placed_in_their_partition(lab: LoopLab) -> None:
+    disk = lab.loop("96M")
+    part = lab.gpt(disk, "80M")[0]
+    lab.mkfs(part, "ext4")
+    mnt = lab.mount(part)
+    where = artifacts(mnt)
+    lab.umount(mnt)
+    start = int(sh("cat", f"/sys/class/block/{os.path.basename(part)}/start")) * 512
+
+    doc = carve_json(disk)
+    gguf = [h for h in hits_of(doc, "gguf") if h["offset"] == start + where["model.gguf"].start]
+    assert len(gguf) == 1, doc["hits"]
+    assert gguf[0]["allocation"] == "allocated" and gguf[0]["path"] == "/model.gguf" and gguf[0]["volume"] == part
+
+
+def test_xfs_hits_are_placed_without_paths(lab: LoopLab) -> None:
+    dev = lab.loop("320M")
+    lab.mkfs(dev, "xfs")
+    mnt = lab.mount(dev)
+    rng = random.Random(3)
+    write_gguf(os.path.join(mnt, "model.gguf"), rng)
+    fsync_file(os.path.join(mnt, "model.gguf"))
+    where = extents(os.path.join(mnt, "model.gguf"))
+    lab.umount(mnt)
+
+    live = [h for h in hits_of(carve_json(dev), "gguf") if h["offset"] == where.start]
+    assert [h["allocation"] for h in live] == ["allocated"]
+
+    mnt = lab.mount(dev)
+    os.unlink(os.path.join(mnt, "model.gguf"))
+    sh("sync")
+    lab.umount(mnt)
+    doc = carve_json(dev)
+    gone = [h for h in hits_of(doc, "gguf") if h["offset"] == where.start]
+    assert [h["allocation"] for h in gone] == ["free"] and doc["filesystem"] == "xfs"

@@ -56,7 +56,7 @@ def test_risk_phrase_names_deleted_units() -> None:
 
 def test_hit_dict_has_no_content_fields() -> None:
     hit = Hit(512, 512, "gguf", "gguf-header", {"version": 3}, Allocation.FREE)
-    assert set(hit.to_dict()) == {"offset", "length", "kind", "evidence", "details", "allocation", "path"}
+    assert set(hit.to_dict()) == {"offset", "length", "kind", "evidence", "details", "allocation", "path", "volume"}
 
 
 def test_cli_rejects_missing_and_regular_files(tmp_path: Path) -> None:
