@@ -34,7 +34,7 @@ from sanitize.errors import Refused
 from sanitize.hw.blockio import OpenDevice
 from sanitize.inventory.model import Device
 
-CHUNK = 4 << 20
+CHUNK = 8 << 20  # large sequential requests; memory is (IO_DEPTH + 2) chunks at most
 # Each checkpoint flushes the device's write cache, which costs throughput; a crash
 # costs at most this much rewriting. Tests shrink it with SANITIZE_CHECKPOINT_MIB.
 CHECKPOINT_BYTES = int(os.environ.get("SANITIZE_CHECKPOINT_MIB", "1024")) << 20
@@ -82,7 +82,7 @@ def _pread_all(fd: int, view: memoryview, offset: int) -> None:
 
 def _split(length: int, sector: int) -> int:
     # Retry a failed range in about 16 pieces, recursively, down to one sector, so a bad
-    # sector in a 4 MiB chunk costs ~5 levels of retries instead of 8192 single writes.
+    # sector in an 8 MiB chunk costs ~6 levels of retries instead of 16384 single writes.
     return max(sector, (length // 16) // sector * sector)
 
 
@@ -424,26 +424,25 @@ class OverwriteMethod(Method):
             for offset in range(start, start + length, CHUNK)
         ]
         ctx.progress.start(f"{ctx.result.device['name']} verify ({method})", sum(n for _, n in chunks))
-        # Each slot: (what the device returned, what the pattern says it must be).
-        slots = [(AlignedBuffer(CHUNK), AlignedBuffer(CHUNK)) for _ in range(IO_DEPTH + 1)]
-        for _, want in slots:
-            source.prepare(want)
+        # Read slots only; the expected bytes are regenerated into one buffer when a read
+        # completes, while the next reads are in flight (memory stays at depth + 2 chunks).
+        slots = [AlignedBuffer(CHUNK) for _ in range(IO_DEPTH + 1)]
+        want = AlignedBuffer(CHUNK)
+        source.prepare(want)
         read_errors: list[ErrorRange] = []
         mismatched: list[int] = []
         tally = {"mismatches": 0, "checked": 0}
 
-        def expect(slot: tuple[AlignedBuffer, AlignedBuffer], offset: int, length: int) -> None:
-            source.fill(slot[1], offset, length)
+        def nothing(got: AlignedBuffer, offset: int, length: int) -> None:
+            pass
 
-        def read(slot: tuple[AlignedBuffer, AlignedBuffer], offset: int, length: int) -> list[ErrorRange]:
+        def read(got: AlignedBuffer, offset: int, length: int) -> list[ErrorRange]:
             errors: list[ErrorRange] = []
-            read_range(fd, slot[0], 0, offset, length, sector, errors)
+            read_range(fd, got, 0, offset, length, sector, errors)
             return errors
 
-        def compare(
-            slot: tuple[AlignedBuffer, AlignedBuffer], offset: int, length: int, errors: list[ErrorRange]
-        ) -> None:
-            got, want = slot
+        def compare(got: AlignedBuffer, offset: int, length: int, errors: list[ErrorRange]) -> None:
+            source.fill(want, offset, length)
             read_errors.extend(errors)
             tally["checked"] += length
             ctx.progress.update(length)
@@ -459,12 +458,12 @@ class OverwriteMethod(Method):
 
         started = time.monotonic()
         try:
-            run_pipeline(chunks, slots, expect, read, compare, ctx.stop)
+            run_pipeline(chunks, slots, nothing, read, compare, ctx.stop)
         finally:
             ctx.result.add_time("verify", time.monotonic() - started)
-            for got, want in slots:
+            for got in slots:
                 got.close()
-                want.close()
+            want.close()
         if ctx.stop.is_set():
             return Verification(method=method, outcome="skipped", details={"stopped": True})
         read_errors = merge_ranges(read_errors)
