@@ -1,12 +1,15 @@
 """Certificate PDFs checked with independent tools: poppler's pdfsig, pdftoppm and pdftotext.
 
-Needs the Debian package poppler-utils (no root, no devices).
+Needs the Debian package poppler-utils; only the end-to-end test needs root (a loop device).
 """
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import subprocess
+import sys
 
 import pytest
 
@@ -67,3 +70,50 @@ def test_pdf_attachments_are_the_signed_json_and_signature(issued, tmp_path):
     subprocess.run([tool("pdfdetach"), "-saveall", "-o", str(tmp_path), cert.pdf_path], check=True)
     assert (tmp_path / "certificate.json").read_bytes() == read_bytes(cert.json_path)
     assert (tmp_path / "certificate.json.sig").read_bytes() == read_bytes(cert.sig_path)
+
+
+def _cli(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "sanitize", *args], capture_output=True, text=True, timeout=300, check=False
+    )
+
+
+@pytest.mark.root
+def test_real_erase_result_is_certified_and_verifies_offline(lab, state_dir, tmp_path):
+    """The erase engine's own result on a loop device → cert issue → every independent check."""
+    dev = lab.loop("8M")
+    erase = _cli("erase", dev, "--verify", "full", "--confirm", os.path.basename(dev), "--json")
+    assert erase.returncode == 0, erase.stderr
+    result_file = tmp_path / "result.json"
+    result_file.write_text(erase.stdout)
+    assert _cli("keys", "init", "--org", "Example Corp").returncode == 0
+    issued = _cli("cert", "issue", str(result_file), "--output-dir", str(tmp_path / "out"), "--json")
+    assert issued.returncode == 0, issued.stderr
+    out = json.loads(issued.stdout)
+    assert out["kind"] == "certificate"
+    verify = _cli("cert", "verify", out["pdf"])
+    assert verify.returncode == 0 and verify.stdout.startswith("VALID CERTIFICATE"), verify.stderr
+    assert "Signature is Valid" in subprocess.run([tool("pdfsig"), out["pdf"]], capture_output=True, text=True).stdout
+    pub = subprocess.run(
+        ["openssl", "x509", "-in", out["signer"], "-pubkey", "-noout"], capture_output=True, check=True
+    ).stdout
+    (tmp_path / "pub.pem").write_bytes(pub)
+    check = subprocess.run(
+        [
+            "openssl",
+            "dgst",
+            "-sha256",
+            "-verify",
+            str(tmp_path / "pub.pem"),
+            "-signature",
+            out["signature"],
+            out["json"],
+        ],
+        capture_output=True,
+        text=True,
+    )
+    assert "Verified OK" in check.stdout
+    doc = json.loads(read_bytes(out["json"]))
+    assert doc["sanitization"]["method"] == "overwrite" and doc["verification"]["coverage"] == 1.0
+    assert doc["device"]["path"] == dev
+    assert _cli("archive", "verify").returncode == 0
