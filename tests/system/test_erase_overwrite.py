@@ -404,3 +404,13 @@ def test_sample_verification_catches_a_planted_mismatch(lab: LoopLab, state_dir:
     assert verification.outcome == "failed"
     assert verification.mismatches == 1
     assert verification.details["first_mismatch_offsets"] == [offset]
+
+
+def test_discard_after_verification(lab: LoopLab, state_dir: str) -> None:
+    dev = lab.loop("8M")
+    run = sanitize("erase", dev, "--pattern", "ones", "--verify", "full", "--discard", "--confirm", name(dev), "--json")
+    assert run.code == 0, run.stderr
+    doc = run.doc()
+    assert doc["status"] == "verified"
+    assert any(n.startswith("discarded (BLKDISCARD)") for n in doc["notes"]), doc["notes"]
+    assert read_all(dev) == bytes(8 * MiB)  # a loop device discards by punching holes: zeros
