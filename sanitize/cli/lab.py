@@ -17,8 +17,12 @@ from sanitize.state import StateDir
 DEMO_ORG = "sanitize lab demo (not a real organisation)"
 
 
-def _lab_dir(app: App, given: str | None) -> str:
-    return os.path.abspath(given) if given else os.path.join(app.state.path, "lab")
+def _lab_dir(app: App, given: str | None, *, create: bool = False) -> str:
+    if given:
+        return os.path.abspath(given)
+    if create:
+        app.state.ensure()  # so the state dir itself is made 0700, not just the lab dir inside it
+    return os.path.join(app.state.path, "lab")
 
 
 def _require(directory: str) -> labmod.LabState:
@@ -62,7 +66,7 @@ def command() -> None:
 def up(app: App, directory: str | None, as_json: bool) -> None:
     """Build the lab (refused when one is already up in the same directory)."""
     require_root("lab up")
-    lab = labmod.up(_lab_dir(app, directory), say=info)
+    lab = labmod.up(_lab_dir(app, directory, create=True), say=info)
     if as_json:
         emit_json(lab.to_dict())
         return
@@ -121,7 +125,7 @@ def demo(app: App, directory: str | None, as_json: bool) -> None:
     directory (<lab>/state, with a demo signing key), never the operator's real one.
     """
     require_root("lab demo")
-    path = _lab_dir(app, directory)
+    path = _lab_dir(app, directory, create=True)
     lab = labmod.load(path) or labmod.up(path, say=info)
     state = StateDir(lab.state_dir)
     if not have_keys(state):
