@@ -35,6 +35,17 @@ def identity_of(device: Device) -> dict[str, Any]:
     return {name: getattr(device, name) for name in IDENTITY_FIELDS}
 
 
+def _strong(identity: dict[str, Any]) -> bool:
+    return any(identity[k] for k in ("serial", "wwn", "backing_file"))
+
+
+def _same_identity(recorded: dict[str, Any], device: Device) -> bool:
+    current = identity_of(device)
+    if not _strong(current):
+        return False
+    return all(recorded.get(k) == current[k] for k in IDENTITY_FIELDS if k != "devno")
+
+
 @dataclass
 class Journal:
     path: str
@@ -69,13 +80,18 @@ class Journal:
                     doc = json.load(fh)
             except (OSError, ValueError):
                 continue
-            if doc.get("schema") == JOURNAL_SCHEMA and doc.get("device_path") == device.path:
+            if doc.get("schema") != JOURNAL_SCHEMA:
+                continue
+            # Same path, or (after a reboot renamed it) the same serial, WWN or loop backing file.
+            if doc.get("device_path") == device.path or _same_identity(doc.get("identity", {}), device):
                 candidates.append(cls(path, doc))
         if not candidates:
             raise BadInput(f"{device.path}: no interrupted erase to resume in {directory}")
         journal = max(candidates, key=lambda j: os.stat(j.path).st_mtime)
         recorded, current = journal.data.get("identity", {}), identity_of(device)
-        changed = [k for k in IDENTITY_FIELDS if recorded.get(k) != current[k]]
+        # devno changes across reboots; it only identifies devices that have nothing better.
+        fields = [k for k in IDENTITY_FIELDS if k != "devno" or not _strong(current)]
+        changed = [k for k in fields if recorded.get(k) != current[k]]
         if changed:
             raise Refused(
                 f"{device.path}: the interrupted erase was of a different device "

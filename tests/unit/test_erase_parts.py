@@ -126,3 +126,10 @@ def test_pipeline_completes_in_order_and_stops() -> None:
 
     run_pipeline(chunks, [[0], [0], [0]], lambda s, o, n: s.__setitem__(0, o), lambda s, o, n: s[0], complete, stop)
     assert seen == sorted(seen) and seen[0] == 0 and 90 in seen and len(seen) < 20
+
+
+def test_journal_found_by_identity_after_rename(tmp_path: os.PathLike[str]) -> None:
+    state = StateDir(os.path.join(str(tmp_path), "state"))
+    Journal.create(state, "op2", SDA, {"phase": "write", "pass": 1, "offset": 0})
+    renamed = make_device("/dev/sdc", serial="S1", devno="8:32")
+    assert Journal.find(state, renamed).data["id"] == "op2"
