@@ -357,7 +357,8 @@ def _page_decorator(doc: dict[str, Any], json_sha256: str, signer: Signer) -> Ca
         n = qr.define_form(canvas, payload)
         qx, qy = PAGE_W - MARGIN - QR_SIZE, top - HEADER_H - QR_SIZE + 18 * mm
         canvas.setFillColor(colors.white)
-        canvas.rect(qx - 2 * mm, qy - 2 * mm, QR_SIZE + 4 * mm, QR_SIZE + 4 * mm, stroke=0, fill=1)
+        quiet = 4 * QR_SIZE / n  # the 4-module quiet zone scanners need (ISO/IEC 18004)
+        canvas.rect(qx - quiet, qy - quiet, QR_SIZE + 2 * quiet, QR_SIZE + 2 * quiet, stroke=0, fill=1)
         canvas.saveState()
         canvas.translate(qx, qy)
         canvas.scale(QR_SIZE / n, QR_SIZE / n)
