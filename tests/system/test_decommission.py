@@ -8,15 +8,17 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 import uuid
 from collections.abc import Iterator
 
 import pytest
 
 from sanitize import lab as labmod
-from tests.support.lab import device_sha256
+from tests.support.lab import LoopLab, device_sha256
 
 pytestmark = pytest.mark.root
 
@@ -210,3 +212,47 @@ def test_lab_demo_runs_only_on_the_lab_and_leaves_certificates(lab: labmod.LabSt
     mine = {f"{v.loop}:" for v in lab.volumes if v.loop}
     touched = [line for line in proc.stderr.splitlines() if line.startswith("scanning ")]
     assert all(f"/dev/{line.split()[1]}:" in mine for line in touched)
+
+
+def _written_bytes(pid: int) -> int:
+    try:
+        with open(f"/proc/{pid}/io", encoding="ascii") as fh:
+            fields = dict(line.split(": ") for line in fh.read().splitlines())
+        return int(fields.get("write_bytes", "0"))
+    except (OSError, ValueError):
+        return 0
+
+
+def test_interrupted_run_exits_8_with_a_failure_report(tmp_path: os.PathLike[str]) -> None:
+    loops = LoopLab(workdir=str(tmp_path))
+    try:
+        dev = loops.loop("3G")  # sparse: the overwrite allocates as it goes, so it takes seconds
+        state = os.path.join(str(tmp_path), "state")
+        sanitize("keys", "init", "--org", "test", state=state, check_rc=0)
+        env = dict(os.environ, SANITIZE_STATE_DIR=state, LC_ALL="C")
+        name = os.path.basename(dev)
+        proc = subprocess.Popen(
+            [sys.executable, "-m", "sanitize", "decommission", "--json", "--only", dev, "--confirm", name],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            stdin=subprocess.DEVNULL,
+            text=True,
+            env=env,
+        )
+        try:
+            for _ in range(1200):
+                if _written_bytes(proc.pid) > (64 << 20) or proc.poll() is not None:
+                    break
+                time.sleep(0.05)
+            proc.send_signal(signal.SIGINT)
+            out, err = proc.communicate(timeout=300)
+        finally:
+            if proc.poll() is None:
+                proc.kill()
+        assert proc.returncode == 8, err[-2000:]
+        doc = json.loads(out)
+        assert doc["status"] == "interrupted"
+        assert [r["status"] for r in doc["results"]] == ["interrupted"]
+        assert [c["kind"] for c in doc["certificates"]] == ["failure-report"]
+    finally:
+        assert not loops.cleanup()
