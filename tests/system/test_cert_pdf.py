@@ -1,6 +1,6 @@
 """Certificate PDFs checked with independent tools: poppler's pdfsig, pdftoppm and pdftotext.
 
-Needs the Debian package poppler-utils; only the end-to-end test needs root (a loop device).
+Needs the Debian packages poppler-utils and zbar-tools (zbarimg); only the end-to-end test needs root (a loop device).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from tests.support.certify import issue, read_bytes, state_with_keys
 
 def tool(name: str) -> str:
     path = shutil.which(name)
-    assert path, f"{name} missing: apt-get install poppler-utils"
+    assert path, f"{name} missing: apt-get install poppler-utils zbar-tools"
     return path
 
 
@@ -70,6 +70,15 @@ def test_pdf_attachments_are_the_signed_json_and_signature(issued, tmp_path):
     subprocess.run([tool("pdfdetach"), "-saveall", "-o", str(tmp_path), cert.pdf_path], check=True)
     assert (tmp_path / "certificate.json").read_bytes() == read_bytes(cert.json_path)
     assert (tmp_path / "certificate.json.sig").read_bytes() == read_bytes(cert.sig_path)
+
+
+def test_qr_code_scans_to_certificate_id_and_json_hash(issued, tmp_path):
+    """A real QR decoder (zbarimg, Debian package zbar-tools) reads what verify expects."""
+    cert = issued[0]
+    subprocess.run([tool("pdftoppm"), "-png", "-r", "150", cert.pdf_path, str(tmp_path / "qr")], check=True)
+    page = next(tmp_path.glob("qr*.png"))
+    scanned = subprocess.run([tool("zbarimg"), "--raw", "-q", str(page)], capture_output=True, text=True)
+    assert scanned.stdout.strip() == f"sanitize.certificate/1;id={cert.certificate_id};sha256={cert.json_sha256}"
 
 
 def _cli(*args: str) -> subprocess.CompletedProcess[str]:
