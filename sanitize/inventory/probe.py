@@ -14,6 +14,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from sanitize.hw import Host, Mount
+from sanitize.hw.nvme_sysfs import controller_of_namespace
 from sanitize.inventory.model import Device, DeviceTree
 from sanitize.inventory.protect import protect
 
@@ -255,12 +256,7 @@ def _wwn_from_sysfs(read_whole: Reader) -> str | None:
 
 
 def _nvme_controller(host: Host, whole: str) -> str | None:
-    if not whole.startswith("nvme"):
-        return None
-    ctrl = os.path.basename(host.sys_realpath("class", "block", whole, "device"))
-    if ctrl.startswith("nvme") and "n" not in ctrl[4:]:
-        return host.devnode(ctrl)
-    return None
+    return controller_of_namespace(host, whole) if whole.startswith("nvme") else None
 
 
 def _blkid(host: Host, path: str) -> dict[str, str]:

@@ -187,6 +187,6 @@ def test_controller_and_namespaces_from_sysfs_with_native_multipath(tmp_path):
     (sys / "class/block/nvme0n1").symlink_to(subsys / "nvme0n1")
     (subsys / "nvme0n1/device").symlink_to(subsys)
     host = Host(sys_root=str(sys))
-    assert nvme.resolve_controller(host, "nvme0n1", "/dev/nvme-subsys0") == "/dev/nvme0"
+    assert nvme.resolve_controller(host, "nvme0n1") == "/dev/nvme0"  # the inventory resolves the subsystem
     assert nvme.resolve_controller(host, "nvme0n1", "/dev/nvme3") == "/dev/nvme3"
     assert nvme.namespaces_of(host, "/dev/nvme0") == ("/dev/nvme0n1", "/dev/nvme0n2")

@@ -16,6 +16,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sanitize.hw.host import Host
+from sanitize.hw.nvme_sysfs import controller_of_namespace
 from sanitize.purge.capabilities._text import bit, to_int
 
 # SSTAT[2:0] values (NVMe base spec, Sanitize Status log page).
@@ -276,28 +277,9 @@ def parse_sanitize_log(text: str) -> SanitizeLog:
 _NS_NAME = re.compile(r"^nvme(\d+)(?:c\d+)?n(\d+)$")
 
 
-def controller_of(name: str) -> str | None:
-    """`nvme0n1` or `nvme0n1p2` -> `/dev/nvme0`."""
-    match = re.match(r"^nvme(\d+)n\d+", name)
-    return f"/dev/nvme{match.group(1)}" if match else None
-
-
 def resolve_controller(host: Host, name: str, hint: str | None = None) -> str | None:
-    """The controller character device of namespace `name` (`nvme0n1` -> `/dev/nvme0`).
-
-    With native multipath the namespace's `device` link points at `nvme-subsysN`, not at a
-    controller, so the subsystem's controllers are listed instead.
-    """
-    if hint and not hint.rsplit("/", 1)[-1].startswith("nvme-subsys"):
-        return hint
-    parent = host.sys_realpath("class", "block", name, "device").rsplit("/", 1)[-1]
-    if re.fullmatch(r"nvme\d+", parent):
-        return f"/dev/{parent}"
-    if parent.startswith("nvme-subsys"):
-        ctrls = [c for c in host.list_sys("class", "nvme-subsystem", parent) if re.fullmatch(r"nvme\d+", c)]
-        if ctrls:
-            return f"/dev/{ctrls[0]}"
-    return controller_of(name)
+    """The controller of namespace `name`: the inventory's (`hint`) when it has one."""
+    return hint or controller_of_namespace(host, name)
 
 
 def namespaces_of(host: Host, controller: str) -> tuple[str, ...]:
