@@ -10,6 +10,7 @@ names of structures (table names, tensor counts), which is what reports may show
 from __future__ import annotations
 
 import enum
+import errno
 import functools
 import os
 import stat
@@ -108,8 +109,8 @@ def open_regular(path: str, *, dir_fd: int | None = None) -> tuple[int, os.stat_
     """
     try:
         fd = os.open(path, OPEN_FLAGS | _NOATIME, dir_fd=dir_fd)
-    except PermissionError:
-        if not _NOATIME:
+    except PermissionError as exc:
+        if not _NOATIME or exc.errno != errno.EPERM:  # EACCES is a real refusal, not O_NOATIME's
             raise
         fd = os.open(path, OPEN_FLAGS, dir_fd=dir_fd)
     try:

@@ -1,7 +1,7 @@
 """Core ML: `.mlmodel` protobuf files, `.mlpackage` and compiled `.mlmodelc` directories.
 
 `Model` starts with specificationVersion (field 1, `08 NN`) and a description (field 2), then
-one model-type field numbered 200 or more. The walk reads only tag bytes: when a field runs
+one model-type field from the known Model.Type numbers. The walk reads only tag bytes: when a field runs
 past the header, the next tag is fetched with a 16-byte capped read.
 """
 
@@ -13,7 +13,14 @@ from sanitize.detect.base import Category, Detail, DirContext, FileContext, Find
 from sanitize.detect.binreader import Truncated, read_varint
 
 MAX_TAGS = 6
-MAX_SPEC_VERSION = 64
+MAX_SPEC_VERSION = 12  # coremltools 9 writes up to 9
+# Model.Type oneof field numbers (Model.proto): pipelines 200s, regressors 300s, classifiers
+# 400s, neural network / recommender / ML program 500s, custom and linked models 555+,
+# feature engineering 600s, identity 900, Create ML models 2000s, serialized model 3000.
+_MODEL_TYPE_FIELDS = (
+    range(200, 203), range(300, 310), range(400, 410), range(500, 503), range(555, 565),
+    range(600, 615), range(900, 905), range(2000, 2010), range(3000, 3001),
+)  # fmt: skip
 
 
 def _walk(fetch: Callable[[int, int], bytes], size: int | None) -> Finding | None:
@@ -34,11 +41,13 @@ def _walk(fetch: Callable[[int, int], bytes], size: int | None) -> Finding | Non
                 spec, cursor = read_varint(chunk, cursor)
                 if not 1 <= spec <= MAX_SPEC_VERSION:
                     return None
-            elif wire == 2 and (field == 2 or field >= 200):
+            elif index == 1 and not (field == 2 and wire == 2):
+                return None  # the description always follows the version
+            elif wire == 2 and (field == 2 or any(field in r for r in _MODEL_TYPE_FIELDS)):
                 length, cursor = read_varint(chunk, cursor)
                 if size is not None and pos + cursor + length > size:
                     return None
-                if field >= 200:
+                if field != 2:
                     details: dict[str, Detail] = {"specification_version": spec or 0, "model_type_field": field}
                     return Finding(Category.MODEL_WEIGHTS, "coreml", "coreml-model-proto", details)
                 cursor += length

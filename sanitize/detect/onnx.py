@@ -11,6 +11,7 @@ from sanitize.detect.base import Category, Detail, FileContext, Finding
 from sanitize.detect.binreader import Truncated, read_varint
 
 MAX_TAGS = 12
+MAX_IR_VERSION = 16  # IR 11 is current; leaves room without accepting any varint
 _VARINT_FIELDS = {1, 5}
 _LEN_FIELDS = {2, 3, 4, 6, 7, 8, 14, 20, 25, 26}
 
@@ -30,7 +31,7 @@ def sniff_onnx(header: bytes, size: int | None = None) -> Finding | None:
             if field in _VARINT_FIELDS and wire == 0:
                 value, pos = read_varint(header, pos)
                 if field == 1:
-                    if not 1 <= value <= 64:
+                    if not 1 <= value <= MAX_IR_VERSION:
                         return None
                     details["ir_version"] = value
             elif field in _LEN_FIELDS and wire == 2:

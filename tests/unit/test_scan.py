@@ -250,3 +250,20 @@ def test_process_mode_gives_the_same_result_as_threads(tmp_path: Path, monkeypat
     forked = Scanner(processes=2).scan([str(root)])
     assert summary(forked) == summary(threaded)
     assert len(forked.artifacts) == 11 and forked.stats.skipped["special"] == 1
+
+
+def test_unreadable_file_is_a_counted_permission_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    # Root can read a chmod 000 file, so refuse the open itself, as a non-root scan would see it.
+    root = _tree(tmp_path)
+    real_open = os.open
+
+    def refusing_open(path: str, flags: int, mode: int = 0o777, *, dir_fd: int | None = None) -> int:
+        if str(path).endswith("model.bin"):
+            raise PermissionError(13, "Permission denied", path)
+        return real_open(path, flags, mode, dir_fd=dir_fd)
+
+    monkeypatch.setattr(os, "open", refusing_open)
+    result = Scanner(processes=0).scan([str(root)])
+    assert result.artifacts == []
+    assert [(e.path, e.kind) for e in result.errors] == [("a/b/model.bin", "permission")]
+    assert result.stats.errors == 1
