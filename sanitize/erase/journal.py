@@ -35,6 +35,14 @@ def identity_of(device: Device) -> dict[str, Any]:
     return {name: getattr(device, name) for name in IDENTITY_FIELDS}
 
 
+def _journal_device(path: str) -> str | None:
+    try:
+        with open(path, encoding="utf-8") as fh:
+            return str(json.load(fh).get("device_path"))
+    except (OSError, ValueError):
+        return None
+
+
 def _strong(identity: dict[str, Any]) -> bool:
     return any(identity[k] for k in ("serial", "wwn", "backing_file"))
 
@@ -63,6 +71,11 @@ class Journal:
         }
         journal = cls(path, doc)
         journal.save()
+        # A fresh run on a device supersedes any interrupted one (and its key).
+        for name in os.listdir(os.path.dirname(path)):
+            other = os.path.join(os.path.dirname(path), name)
+            if other != path and name.endswith(".json") and _journal_device(other) == device.path:
+                os.unlink(other)
         return journal
 
     @classmethod

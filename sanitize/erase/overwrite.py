@@ -257,10 +257,12 @@ class OverwriteMethod(Method):
             cursor = self._restore(journal, result)
         else:
             cursor = _Cursor("write", 1, 0, None)
-            journal = Journal.create(ctx.state, result.id, dev, self._journal_fields(plan, result, cursor))
-        ctx.scratch["journal"] = journal
         if cursor.phase == "write":
+            # Opened before a new journal exists, so a refused open leaves nothing behind.
             od, sector = self._open(plan, ctx, write=True)
+            if not ctx.resume:
+                journal = Journal.create(ctx.state, result.id, dev, self._journal_fields(plan, result, cursor))
+            ctx.scratch["journal"] = journal
             with od:
                 while cursor.pass_no <= opts.passes:
                     if cursor.key is None and opts.pattern == "random":
@@ -278,6 +280,7 @@ class OverwriteMethod(Method):
                     cursor = _Cursor("write", cursor.pass_no + 1, 0, None)
             cursor.phase, cursor.offset = "verify", 0
             journal.update(**self._journal_fields(plan, result, cursor))
+        ctx.scratch["journal"] = journal
         ctx.scratch["key"] = cursor.key
         for note in (flash_note(dev),):
             if note:

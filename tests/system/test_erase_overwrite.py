@@ -414,3 +414,15 @@ def test_discard_after_verification(lab: LoopLab, state_dir: str) -> None:
     assert doc["status"] == "verified"
     assert any(n.startswith("discarded (BLKDISCARD)") for n in doc["notes"]), doc["notes"]
     assert read_all(dev) == bytes(8 * MiB)  # a loop device discards by punching holes: zeros
+
+
+def test_device_held_exclusively_is_refused_and_leaves_no_journal(lab: LoopLab, state_dir: str) -> None:
+    dev = lab.loop("8M")
+    holder = os.open(dev, os.O_RDONLY | os.O_EXCL)  # as a mount or device-mapper would hold it
+    try:
+        run = sanitize("erase", dev, "--confirm", name(dev))
+    finally:
+        os.close(holder)
+    assert run.code == 4 and "in use" in one_error_line(run)
+    journal_dir = os.path.join(state_dir, "journal")
+    assert not os.path.isdir(journal_dir) or not os.listdir(journal_dir)

@@ -133,3 +133,11 @@ def test_journal_found_by_identity_after_rename(tmp_path: os.PathLike[str]) -> N
     Journal.create(state, "op2", SDA, {"phase": "write", "pass": 1, "offset": 0})
     renamed = make_device("/dev/sdc", serial="S1", devno="8:32")
     assert Journal.find(state, renamed).data["id"] == "op2"
+
+
+def test_new_journal_supersedes_an_interrupted_one(tmp_path: os.PathLike[str]) -> None:
+    state = StateDir(os.path.join(str(tmp_path), "state"))
+    old = Journal.create(state, "old", SDA, {"key": "00" * 32})
+    Journal.create(state, "new", SDA, {})
+    assert not os.path.exists(old.path)
+    assert Journal.find(state, SDA).data["id"] == "new"
