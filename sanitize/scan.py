@@ -54,6 +54,7 @@ from sanitize.errors import BadInput
 MAX_ERRORS_LISTED = 1000  # the count is exact; the list keeps the first ones only
 HASH_CHUNK = 1 << 20
 INFLIGHT_PER_PROCESS = 8  # file batches queued per worker process: bounds memory, keeps them busy
+BATCH_TIMEOUT = 600  # seconds for one directory's files; only a killed worker gets near it
 POOL_AFTER_FILES = 2000  # small trees are scanned inline: forking workers would cost more than it saves
 
 
@@ -99,7 +100,7 @@ class Artifact:
 class ScanError:
     root: str
     path: str
-    kind: str  # vanished, permission, io, changed-type, budget:<detector>, detector:<detector>, internal
+    kind: str  # vanished, permission, io, changed-type, budget:<d>, detector:<d>, internal, worker-lost
 
     def to_dict(self) -> dict[str, str]:
         return {"root": self.root, "path": self.path, "kind": self.kind}
@@ -276,7 +277,7 @@ class _Run:
         self._pool: Any = None  # multiprocessing pool in process mode, started once the tree proves large
         self._pool_wanted = False
         self._files_inline = 0
-        self._inflight: deque[Any] = deque()
+        self._inflight: deque[tuple[_Dir, int, Any]] = deque()
         self._pool_stats = ScanStats()
 
     # -- work distribution -----------------------------------------------------------------
@@ -338,16 +339,18 @@ class _Run:
         self._pool = ctx.Pool(self.scanner.processes, initializer=_child_init, initargs=(self.scanner,))
 
     def _submit_batch(self, d: _Dir, paths: list[str], siblings: frozenset[str]) -> None:
-        self._inflight.append(self._pool.apply_async(_child_batch, (d.root, d.top, paths, siblings)))
+        pending = self._pool.apply_async(_child_batch, (d.root, d.top, paths, siblings))
+        self._inflight.append((d, len(paths), pending))
         while len(self._inflight) > INFLIGHT_PER_PROCESS * self.scanner.processes:
             self._collect_batch()
 
     def _collect_batch(self) -> None:
-        pending = self._inflight.popleft()
+        d, n_files, pending = self._inflight.popleft()
         try:
-            artifacts, stats, errors = pending.get()
-        except Exception:  # a worker died or a result failed to pickle: count it, go on
-            self._pool_stats.errors += 1
+            artifacts, stats, errors = pending.get(timeout=BATCH_TIMEOUT)
+        except Exception:  # a worker was killed (Pool would wait forever) or a result failed to pickle
+            self._pool_stats.files_seen += n_files
+            self._error(self._pool_stats, d.root, d.top, d.path, "worker-lost")
             return
         self._pool_stats.merge(stats)
         with self._out:

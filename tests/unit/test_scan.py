@@ -267,3 +267,26 @@ def test_unreadable_file_is_a_counted_permission_error(tmp_path: Path, monkeypat
     assert result.artifacts == []
     assert [(e.path, e.kind) for e in result.errors] == [("a/b/model.bin", "permission")]
     assert result.stats.errors == 1
+
+
+class _Killer:
+    name = "killer"
+
+    def detect(self, ctx: FileContext) -> Finding | None:
+        if ctx.name == "poison.bin":
+            os._exit(3)  # a worker process dying mid-batch (OOM killer, segfault in a C library)
+        return None
+
+
+def test_killed_worker_process_is_a_counted_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    import sanitize.scan as scan_module
+
+    monkeypatch.setattr(scan_module, "POOL_AFTER_FILES", 0)
+    monkeypatch.setattr(scan_module, "BATCH_TIMEOUT", 3)
+    root = _tree(tmp_path)
+    (root / "a" / "b" / "poison.bin").write_bytes(b"x")
+    reg = registry.Registry((_Killer(), *registry.file_detectors()), (), (), ())
+    result = Scanner(reg, processes=2).scan([str(root)])
+    assert [(e.path, e.kind) for e in result.errors] == [("a/b", "worker-lost")]
+    assert result.stats.files_seen == 4  # the lost batch is still counted
+    assert [a.path for a in result.artifacts] == []  # model.bin shared the poisoned batch
