@@ -142,9 +142,14 @@ def test_sample_verification_default(lab: LoopLab, state_dir: str) -> None:
 
 def test_several_devices_in_parallel(lab: LoopLab, state_dir: str) -> None:
     a, b = lab.loop("8M"), lab.loop("12M")
-    run = sanitize("erase", a, b, "--pattern", "zeros", "--confirm", f"{name(a)},{name(b)}", "--json")
+    output = os.path.join(lab.workdir, "results.json")
+    run = sanitize(
+        "erase", a, b, "--pattern", "zeros", "--confirm", f"{name(a)},{name(b)}", "--json", "--output", output
+    )
     assert run.code == 0, run.stderr
     doc = run.doc()
+    with open(output) as fh:
+        assert json.load(fh) == doc
     assert doc["schema"] == "sanitize.erase-run/1"
     assert [r["device"]["path"] for r in doc["results"]] == [a, b]
     assert all(r["status"] == "verified" for r in doc["results"])
