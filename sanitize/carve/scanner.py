@@ -8,19 +8,20 @@ magic candidates. Afterwards each hit is placed in allocated or free space (allo
 
 from __future__ import annotations
 
+import functools
 import logging
 import secrets
 import time
-from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from sanitize.carve.floats import BLOCK, RunTracker, float_blocks
-from sanitize.carve.model import CarveResult, Hit
+from sanitize.carve.model import CarveResult, Detail, Hit
 from sanitize.carve.reader import DEFAULT_BUFFER, Chunk, DirectReader, plan_chunks
 from sanitize.carve.signatures import HEADER, SECTOR, Confirm, sector_candidates
-from sanitize.carve.sqlite_pages import MAX_PAGE, inspect_page, page_candidates
+from sanitize.carve.sqlite_pages import LOG_WALKERS, MAX_PAGE, inspect_page, page_candidates
 from sanitize.detect.base import HeaderSniffer
 from sanitize.errors import BadInput
 from sanitize.hw.blockio import open_device
@@ -81,6 +82,11 @@ class HitSink:
             return
         self._keep(hit)
 
+    def replace_last(self, old: Hit, details: Mapping[str, Detail]) -> None:
+        """Add details to a header hit just added (if it was kept)."""
+        if self.hits and self.hits[-1] is old:
+            self.hits[-1] = replace(old, details=details)
+
     def flush_pages(self) -> None:
         if self._pages is not None:
             self._keep(self._pages)
@@ -108,12 +114,30 @@ class Carver:
             return data[off : off + length]
         return self.read_span(base + off, length)
 
+    def _read(self, data: memoryview, base: int, offset: int, length: int) -> bytes | memoryview:
+        """`length` bytes at device `offset`: from the buffer when it holds them, else read directly."""
+        off = offset - base
+        if off >= 0 and off + length <= len(data):
+            return data[off : off + length]
+        if offset + length > self.size:
+            return b""
+        return self.read_span(offset, length)
+
+    def _read_from(self, data: memoryview, base: int, origin: int, offset: int, length: int) -> bytes | memoryview:
+        return self._read(data, base, origin + offset, length)
+
     def scan(self, base: int, data: memoryview) -> None:
         arr = np.frombuffer(data, dtype=np.uint8)
         sectors = arr[: arr.size // SECTOR * SECTOR].reshape(-1, SECTOR)
         for idx, kind, rule in sector_candidates(sectors):
             off = idx * SECTOR
-            self._header_hit(base + off, kind, rule, bytes(self._span(data, base, off, HEADER)))
+            header = bytes(self._span(data, base, off, HEADER))
+            hit = self._header_hit(base + off, kind, rule, header)
+            if hit is not None and kind in LOG_WALKERS:
+                # WAL frames and journal records put pages at unaligned offsets, out of reach of
+                # the sector-aligned page test: walk them from the header instead.
+                found = LOG_WALKERS[kind](header, functools.partial(self._read_from, data, base, base + off))
+                self.sink.replace_last(hit, {**hit.details, **found})
         for idx in page_candidates(sectors):
             off = int(idx) * SECTOR
             details = inspect_page(self._span(data, base, off, MAX_PAGE))
@@ -123,7 +147,7 @@ class Carver:
                 evidence = f"sqlite-leaf-page-blob:float32x{details['dim']}"
                 self.sink.add(Hit(base + off, page, PAGE_KIND, evidence, details))
 
-    def _header_hit(self, offset: int, kind: str, rule: Confirm, header: bytes) -> None:
+    def _header_hit(self, offset: int, kind: str, rule: Confirm, header: bytes) -> Hit | None:
         details = rule(header)
         named = None
         for sniffer in self.sniffers:
@@ -137,9 +161,13 @@ class Carver:
                 break
         if details is not None:
             extra = {"detector": named.evidence} if named is not None else {}
-            self.sink.add(Hit(offset, SECTOR, kind, f"{kind}-header", {**details, **extra}))
+            hit = Hit(offset, SECTOR, kind, f"{kind}-header", {**details, **extra})
         elif named is not None:
-            self.sink.add(Hit(offset, SECTOR, named.format, named.evidence, {"category": named.category.value}))
+            hit = Hit(offset, SECTOR, named.format, named.evidence, {"category": named.category.value})
+        else:
+            return None
+        self.sink.add(hit)
+        return hit
 
 
 def carve(

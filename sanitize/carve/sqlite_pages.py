@@ -10,6 +10,9 @@ body leaves this module: only the dimension and how many cells matched.
 
 from __future__ import annotations
 
+import struct
+from collections.abc import Callable
+
 import numpy as np
 
 from sanitize.carve.signatures import Details
@@ -18,6 +21,9 @@ LEAF_TABLE = 0x0D
 EMBEDDING_DIMS = frozenset({128, 256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096})
 MAX_PAGE = 65536
 _MAX_CELLS = 2048
+MAX_LOG_PAGES = 4096  # pages walked after one WAL or journal header (16 MiB of 4 KiB pages)
+
+Reader = Callable[[int, int], "bytes | memoryview"]  # (offset from the header, length) -> bytes
 
 
 def page_candidates(sectors: np.ndarray) -> np.ndarray:
@@ -135,3 +141,52 @@ def _page_size(cells: list[tuple[int, int]]) -> int:
     while size < MAX_PAGE and any(pos + _local_size(p, size) > size for pos, p in cells):
         size *= 2
     return size
+
+
+def _count_pages(pages: list[bytes | memoryview]) -> Details:
+    dims: dict[int, int] = {}
+    vectors = 0
+    for page in pages:
+        details = inspect_page(page)
+        if details is not None:
+            dim = int(details["dim"])
+            dims[dim] = dims.get(dim, 0) + 1
+            vectors += int(details["vectors"])
+    out: Details = {"embedding_pages": sum(dims.values()), "vectors": vectors}
+    if dims:
+        out["dim"] = max(dims, key=lambda d: dims[d])
+    return out
+
+
+def walk_wal(header: bytes, read: Reader) -> Details:
+    """Frames following a WAL header: 24-byte frame header (salts must match the file's) + page."""
+    (page_size,) = struct.unpack_from(">I", header, 8)
+    salts = header[16:24]
+    pages = []
+    for k in range(MAX_LOG_PAGES):
+        frame = read(32 + k * (24 + page_size), 24 + page_size)
+        if len(frame) < 24 + page_size or bytes(frame[8:16]) != salts:
+            break
+        pages.append(frame[24:])
+    return {"frames": len(pages), **_count_pages(pages)}
+
+
+def walk_journal(header: bytes, read: Reader) -> Details:
+    """Records following a rollback-journal header: u32 page number + original page + u32 checksum."""
+    nrec, _nonce, _db_pages, sector, page_size = struct.unpack_from(">IIIII", header, 8)
+    if not page_size or not sector:
+        return {"records": 0}
+    limit = nrec if 0 < nrec < MAX_LOG_PAGES else MAX_LOG_PAGES  # 0xFFFFFFFF/0: count unknown
+    pages = []
+    for k in range(limit):
+        record = read(sector + k * (page_size + 8), page_size + 8)
+        if len(record) < page_size + 8:
+            break
+        (pgno,) = struct.unpack_from(">I", record, 0)
+        if not 1 <= pgno < 1 << 31:
+            break
+        pages.append(record[4 : 4 + page_size])
+    return {"records": len(pages), **_count_pages(pages)}
+
+
+LOG_WALKERS: dict[str, Callable[[bytes, Reader], Details]] = {"sqlite-wal": walk_wal, "sqlite-journal": walk_journal}

@@ -42,6 +42,9 @@ def risk_phrase(result: CarveResult, where: Allocation = Allocation.FREE) -> str
     for hit in result.hits:
         if hit.allocation is where:
             totals[hit.kind] = totals.get(hit.kind, 0) + _units(hit)
+            logged = int(hit.details.get("embedding_pages", 0))  # inside a WAL or journal
+            if logged:
+                totals[PAGE_KIND] = totals.get(PAGE_KIND, 0) + logged
     if not totals:
         return None
     parts = []

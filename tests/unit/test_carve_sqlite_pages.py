@@ -11,6 +11,7 @@ from pathlib import Path
 import numpy as np
 
 from sanitize.carve.model import Detail
+from sanitize.carve.scanner import carve_bytes
 from sanitize.carve.sqlite_pages import inspect_page, page_candidates
 from tests.support.carve_artifacts import float32_bytes, unit_vector, write_sqlite_store
 
@@ -90,3 +91,38 @@ def test_vectorised_prefilter_keeps_real_pages_and_drops_zero_and_random(tmp_pat
     real = {(12288 + off) // 512 for off in range(4096, len(data), 4096) if inspect_page(data[off : off + 4096])}
     assert real and real <= cands
     assert not any(i < 24 for i in cands)
+
+
+def test_wal_frames_with_embedding_pages_are_counted(tmp_path: Path) -> None:
+    db = tmp_path / "wal.db"
+    con = sqlite3.connect(db)
+    con.execute("PRAGMA journal_mode=WAL")
+    con.execute("PRAGMA wal_autocheckpoint=0")  # keep every page in the WAL, as a crash would
+    con.execute("CREATE TABLE e (id INTEGER PRIMARY KEY, vec BLOB)")
+    rng = random.Random(8)
+    con.executemany("INSERT INTO e (vec) VALUES (?)", ((float32_bytes(unit_vector(rng, 384)),) for _ in range(60)))
+    con.commit()
+    wal = (tmp_path / "wal.db-wal").read_bytes()
+    con.close()
+    result = carve_bytes(bytes(4096) + wal + bytes(4096))
+    (hit,) = [h for h in result.hits if h.kind == "sqlite-wal"]
+    assert hit.offset == 4096
+    assert int(hit.details["frames"]) >= 30 and hit.details["dim"] == 384
+    assert int(hit.details["vectors"]) == 60
+
+
+def test_journal_records_with_embedding_pages_are_counted(tmp_path: Path) -> None:
+    db = tmp_path / "store.db"
+    write_sqlite_store(str(db), random.Random(3), rows=40, dim=768)
+    originals = pages(db)
+    sector, size = 512, len(originals[0])
+    head = bytes.fromhex("d9d505f920a163d7") + struct.pack(
+        ">IIIII", len(originals), 7, len(originals) + 1, sector, size
+    )
+    journal = head + bytes(sector - len(head))
+    for pgno, page in enumerate(originals, start=2):
+        journal += struct.pack(">I", pgno) + page + b"\0\0\0\0"
+    result = carve_bytes(journal + bytes(4096))
+    (hit,) = [h for h in result.hits if h.kind == "sqlite-journal"]
+    assert hit.details["records"] == len(originals)
+    assert hit.details["dim"] == 768 and int(hit.details["vectors"]) == 40

@@ -50,8 +50,11 @@ def test_risk_phrase_names_deleted_units() -> None:
     merged = Hit(0, 8192, PAGE_KIND, "e", {"dim": 384, "vectors": 70, "pages": 37}, Allocation.FREE)
     gguf = Hit(9 << 20, 512, "gguf", "gguf-header", {}, Allocation.FREE)
     live = Hit(20 << 20, 512, "safetensors", "safetensors-header", {}, Allocation.ALLOCATED, "/m.safetensors")
-    result.hits = [merged, gguf, live]
-    assert risk_phrase(result) == "37 deleted SQLite pages with embedding BLOBs, 1 GGUF model header in free space"
+    wal = Hit(30 << 20, 512, "sqlite-wal", "sqlite-wal-header", {"frames": 9, "embedding_pages": 5}, Allocation.FREE)
+    result.hits = [merged, gguf, live, wal]
+    assert risk_phrase(result) == (
+        "42 deleted SQLite pages with embedding BLOBs, 1 GGUF model header, 1 SQLite WAL header in free space"
+    )
     assert risk_phrase(result, Allocation.ALLOCATED) == "1 safetensors header in allocated space"
     assert risk_phrase(CarveResult(device="/dev/x", size=1)) is None
 
