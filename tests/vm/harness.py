@@ -213,11 +213,18 @@ def kernel_package() -> str:
     override = os.environ.get("SANITIZE_VM_KERNEL_PACKAGE")
     if override:
         return override
-    out = _run(["apt-cache", "depends", "linux-image-amd64"]).stdout
-    match = re.search(r"Depends:\s*(linux-image-\S+-amd64)", out)
-    if not match:
-        raise LabError(f"cannot resolve linux-image-amd64 with apt-cache: {out.strip()!r}")
-    return match.group(1)
+    for attempt in range(2):
+        try:
+            out = _run(["apt-cache", "depends", "linux-image-amd64"]).stdout
+        except LabError:
+            out = ""
+        match = re.search(r"Depends:\s*(linux-image-\S+-amd64)", out)
+        if match:
+            return match.group(1)
+        if attempt == 0 and os.geteuid() == 0:
+            # A fresh CI machine whose packages were preinstalled may have no package lists yet.
+            _run(["apt-get", "update", "-q"])
+    raise LabError("cannot resolve linux-image-amd64 with apt-cache (no Debian package lists?)")
 
 
 def _find_or_download_deb(package: str, dl_dir: Path) -> Path:

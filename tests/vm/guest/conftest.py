@@ -35,6 +35,12 @@ def pytest_configure(config: pytest.Config) -> None:
     os.environ.setdefault("SANITIZE_STATE_DIR", "/tmp/sanitize-state")
 
 
+def mkfs_quiet(device: str, label: str) -> None:
+    """ext4 that initialises everything now: a lazy-init thread writing later would change bytes
+    the tests compare before and after a refused erase."""
+    sh("mkfs.ext4", "-q", "-E", "lazy_itable_init=0,lazy_journal_init=0", "-L", label, device)
+
+
 def _dm_path(mapper: str) -> str:
     return "/dev/" + os.path.basename(os.path.realpath(mapper))
 
@@ -55,10 +61,10 @@ def stacks() -> Iterator[Stacks]:
         sh("lvcreate", "-y", "-n", LV, "-L", "32M", VG)
         guestlab.settle()
         lv = _dm_path(f"/dev/mapper/{VG}-{LV}")
-        sh("mkfs.ext4", "-q", "-L", "models", lv)
+        mkfs_quiet(lv, "models")
         lv_mount = work / "models"
         lv_mount.mkdir()
-        sh("mount", lv, str(lv_mount))
+        sh("mount", "-o", "noatime", lv, str(lv_mount))
         mounts.append(str(lv_mount))
         guestlab.write_gguf(lv_mount / "served-model.gguf")
 
@@ -70,18 +76,19 @@ def stacks() -> Iterator[Stacks]:
         sh("cryptsetup", "open", "--key-file", str(keyfile), crypt_disk, CRYPT_NAME)
         guestlab.settle()
         crypt = _dm_path(f"/dev/mapper/{CRYPT_NAME}")
-        sh("mkfs.ext4", "-q", "-L", "secure", crypt)
+        mkfs_quiet(crypt, "secure")
         crypt_mount = work / "secure"
         crypt_mount.mkdir()
-        sh("mount", crypt, str(crypt_mount))
+        sh("mount", "-o", "noatime", crypt, str(crypt_mount))
         mounts.append(str(crypt_mount))
         (crypt_mount / "notes.txt").write_text("scratch\n")
+        sh("sync")
 
         # The cache volume: GPT -> ext4 with artifacts, then unmounted.
         sh("sfdisk", "-q", cache_disk, input=b"label: gpt\n,,L\n")
         guestlab.settle()
         cache_part = cache_disk + "1"
-        sh("mkfs.ext4", "-q", "-L", "aicache", cache_part)
+        mkfs_quiet(cache_part, "aicache")
         cache_mount = work / "cache"
         cache_mount.mkdir()
         sh("mount", cache_part, str(cache_mount))

@@ -69,6 +69,13 @@ def sanitize_json(*args: str, ok_codes: tuple[int, ...] = (0,)) -> dict[str, Any
     return result.json()
 
 
+def identity(device: str) -> str:
+    """What the tool asks an operator to type to confirm `device` (its serial, else its name)."""
+    doc = sanitize_json("inventory", "--no-scan", device)
+    dev = next(d for d in doc["devices"] if d["path"] == device)
+    return str(dev["serial"] or dev["name"])
+
+
 def disk(disk_id: str) -> dict[str, Any]:
     """The topology entry of a SATA/SCSI disk by its harness id (sata0, scsi2 ...)."""
     for entry in TOPOLOGY["disks"]:

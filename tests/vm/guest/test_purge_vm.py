@@ -14,6 +14,7 @@ from tests.vm.guest.guestlab import Stacks
 
 pytestmark = pytest.mark.vm
 
+REFUSED = 4  # ExitCode.REFUSED
 UNSUPPORTED = 6  # ExitCode.UNSUPPORTED
 NVME_SERIAL = guestlab.nvme_controller("nvme0")["serial"]
 
@@ -97,9 +98,9 @@ def test_unsupported_method_is_refused_before_anything_is_sent(
 ) -> None:
     """A real (not dry-run) erase, confirmed: it must stop at planning and leave the data."""
     device = getattr(stacks, role)
-    serial = next(d["serial"] for d in guestlab.sanitize_json("inventory", "--no-scan", device)["devices"])
     before = guestlab.read_head(device)
-    result = guestlab.sanitize("erase", device, "--method", method, "--confirm", serial, "--yes", "--json")
+    confirm = guestlab.identity(device)
+    result = guestlab.sanitize("erase", device, "--method", method, "--confirm", confirm, "--yes", "--json")
     assert result.returncode == UNSUPPORTED, (result.returncode, result.stderr)
     assert why in result.stderr.upper(), result.stderr
     assert result.stdout == ""
@@ -123,3 +124,20 @@ def test_nvme_format_user_erases_one_namespace_and_verifies(stacks: Stacks) -> N
     assert guestlab.read_head(target) != target_before
     # Format NVM acts on the named namespace only (FNA bit 0 is 0): its sibling keeps its data.
     assert guestlab.read_head(other) == other_before
+
+
+@pytest.mark.parametrize("role", ["raid member", "opened LUKS disk", "logical volume"])
+def test_erase_under_a_mounted_stack_is_refused(stacks: Stacks, role: str) -> None:
+    device = {
+        "raid member": stacks.raid_members[0],
+        "opened LUKS disk": stacks.crypt_disk,
+        "logical volume": stacks.lv,
+    }[role]
+    # The first KiB: an overwrite starts there, and neither md, LUKS nor ext4 ever writes to it.
+    before = guestlab.read_head(device, 1024)
+    result = guestlab.sanitize(
+        "erase", device, "--method", "overwrite", "--confirm", guestlab.identity(device), "--yes", "--json"
+    )
+    assert result.returncode == REFUSED, (result.returncode, result.stderr)
+    assert result.stderr.startswith("sanitize: error:")
+    assert guestlab.read_head(device, 1024) == before
