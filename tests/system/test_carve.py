@@ -229,3 +229,13 @@ def test_xfs_hits_are_placed_without_paths(lab: LoopLab) -> None:
     doc = carve_json(dev)
     gone = [h for h in hits_of(doc, "gguf") if h["offset"] == where.start]
     assert [h["allocation"] for h in gone] == ["free"] and doc["filesystem"] == "xfs"
+
+
+def test_4k_sector_device_is_read_with_aligned_direct_io(lab: LoopLab) -> None:
+    dev = lab.loop("64M", sector_size=4096)
+    lab.mkfs(dev, "ext4")
+    mnt = lab.mount(dev)
+    where = artifacts(mnt)
+    lab.umount(mnt)
+    doc = carve_json(dev)
+    assert_found(doc, where, "allocated")
