@@ -58,6 +58,7 @@ class DirectReader:
         self.align = max(512, dev.logical_sector_size())
         self.buffer = -(-buffer // self.align) * self.align
         self.workers = workers
+        self.planned = sum(length for _, length in self.chunks)  # bytes this reader will read
         self._maps = [mmap.mmap(-1, self.buffer) for _ in range(max(2, depth))]
         self._span = mmap.mmap(-1, 1 << 17)  # for reads that straddle buffers (headers, pages)
 

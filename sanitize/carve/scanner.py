@@ -32,7 +32,7 @@ PAGE_KIND = "sqlite-embedding-pages"
 FLOAT_KIND = "float32-run"
 _PAGE_MERGE_GAP = 64 << 10  # pages of one table are close together; interior pages sit between
 
-Progress = Callable[[int], None]
+Progress = Callable[[int, int], None]  # (bytes just scanned, bytes the whole carve will read)
 
 
 @dataclass(frozen=True)
@@ -198,7 +198,7 @@ def carve(
         )
         result = CarveResult(device=device, size=size, sample_fraction=options.sample)
         try:
-            _consume(reader, carver, tracker, result, progress)
+            _consume(reader, reader.planned, carver, tracker, result, progress)
         finally:
             reader.close()
     result.seconds = time.monotonic() - started
@@ -214,12 +214,17 @@ def carve_bytes(
     carver = Carver(lambda off, n: bytes(view[off : off + n]), len(data), sniffers, sink)
     chunks = [Chunk(off, view[off : off + options.buffer]) for off in range(0, len(data), options.buffer)]
     result = CarveResult(device="<memory>", size=len(data))
-    _consume(chunks, carver, RunTracker(options.min_float_blocks), result, None)
+    _consume(chunks, len(data), carver, RunTracker(options.min_float_blocks), result, None)
     return result
 
 
 def _consume(
-    chunks: Iterable[Chunk], carver: Carver, tracker: RunTracker, result: CarveResult, progress: Progress | None
+    chunks: Iterable[Chunk],
+    planned: int,
+    carver: Carver,
+    tracker: RunTracker,
+    result: CarveResult,
+    progress: Progress | None,
 ) -> None:
     sink = carver.sink
     expected = 0
@@ -236,7 +241,7 @@ def _consume(
         result.bytes_read += len(chunk.data)
         expected = chunk.offset + len(chunk.data)
         if progress is not None:
-            progress(len(chunk.data))
+            progress(len(chunk.data), planned)
     _add_runs(sink, tracker.flush())
     sink.flush_pages()
     result.hits = sorted(sink.hits, key=lambda h: h.offset)

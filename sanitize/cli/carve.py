@@ -114,12 +114,18 @@ def command(
     from sanitize.carve import CarveOptions, carve, place_hits
 
     options = CarveOptions(max_hits=max_hits, sample=sample, min_float_blocks=min_float_blocks)
-    progress = _progress_bar()
+    bar = _progress_bar()
+
+    def progress(done: int, planned: int) -> None:
+        if bar.total != planned:
+            bar.total = planned
+        bar.update(done)
+
     try:
-        result = carve(device, options, progress=progress.update if progress else None)
+        result = carve(device, options, progress=progress if bar is not None else None)
     finally:
-        if progress is not None:
-            progress.close()
+        if bar is not None:
+            bar.close()
     if not no_allocation:
         place_hits(result, app.host)
         if result.allocation_note:

@@ -82,7 +82,7 @@ def test_unreadable_chunks_are_recorded_and_break_runs() -> None:
     chunks.append(Chunk(2 * len(vectors), memoryview(vectors)))
     sink = HitSink(10)
     result = CarveResult(device="<test>", size=3 * len(vectors))
-    _consume(chunks, Carver(lambda o, n: b"", result.size, (), sink), RunTracker(8), result, None)
+    _consume(chunks, result.size, Carver(lambda o, n: b"", result.size, (), sink), RunTracker(8), result, None)
     assert result.unreadable == [(len(vectors), "Input/output error")]
     assert result.bytes_read == 2 * len(vectors)
     assert [(h.kind, h.offset) for h in result.hits] == [("float32-run", 0), ("float32-run", 2 * len(vectors))]
