@@ -7,6 +7,7 @@ import json
 import math
 import os
 import random
+import sqlite3
 import struct
 import zipfile
 from pathlib import Path
@@ -179,3 +180,23 @@ def _concat(pattern: str, limit: int) -> bytes:
 def test_no_false_positives_on_ordinary_files(pattern: str) -> None:
     result = carve_bytes(_concat(pattern, 48 << 20), sniffers=registry_sniffers())
     assert result.hits == [], [(h.kind, h.evidence) for h in result.hits[:5]]
+
+
+def test_reports_carry_no_content(tmp_path: Path) -> None:
+    marker = "CONFIDENTIAL-PROMPT-7731"
+    db = tmp_path / "chat.db"
+    con = sqlite3.connect(db)
+    con.execute("CREATE TABLE m (id INTEGER PRIMARY KEY, text TEXT, vec BLOB)")
+    rng = np.random.default_rng(4)
+    con.executemany(
+        "INSERT INTO m (text, vec) VALUES (?, ?)",
+        ((f"{marker} {i}", rng.normal(0, 0.05, 384).astype("<f4").tobytes()) for i in range(50)),
+    )
+    con.commit()
+    con.close()
+    header = {"__metadata__": {"note": marker}, "w": {"dtype": "F32", "shape": [2], "data_offsets": [0, 8]}}
+    raw = json.dumps(header).encode()
+    st = struct.pack("<Q", len(raw)) + raw + bytes(8)
+    result = carve_bytes(image(db.read_bytes(), st), sniffers=registry_sniffers())
+    assert {"sqlite-database", "sqlite-embedding-pages", "safetensors"} <= {h.kind for h in result.hits}
+    assert marker not in json.dumps([h.to_dict() for h in result.hits])
