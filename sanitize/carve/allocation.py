@@ -63,7 +63,8 @@ def volumes(host: Host, device: str, size: int) -> list[Volume]:
 def place_hits(result: CarveResult, host: Host) -> None:
     """Fill in allocation, volume and path of every kept hit, and say how far to trust it."""
     vols = volumes(host, result.device, result.size)
-    notes: list[str] = []
+    result.hits = _placed_all(result.hits, vols, result.device)
+    notes: list[str] = []  # after the lookups: a map may only learn during one that it had to fall back
     for vol in vols:
         if vol.fsmap.note:
             notes.append(vol.fsmap.note if len(vols) == 1 else f"{vol.device}: {vol.fsmap.note}")
@@ -73,7 +74,6 @@ def place_hits(result: CarveResult, host: Host) -> None:
             )
     result.filesystem = vols[0].fsmap.fstype if len(vols) == 1 else ",".join(v.fsmap.fstype for v in vols)
     result.allocation_note = "; ".join(notes) or None
-    result.hits = _placed_all(result.hits, vols, result.device)
 
 
 def _placed_all(hits: Sequence[Hit], vols: Sequence[Volume], carved: str) -> list[Hit]:

@@ -81,30 +81,57 @@ class Ext4Map(FsMap):
 
 
 class XfsMap(FsMap):
-    """XFS through xfs_db -r: the free-extent list of every AG (no paths: best effort)."""
+    """XFS through xfs_db -r: blockget + blockuse for owner paths, the free-extent list as fallback."""
 
     def __init__(self, device: str) -> None:
+        self.device = device
         self.fstype = "xfs"
-        res = commands.run(["xfs_db", "-r", "-c", "sb 0", "-c", "print agblocks blocksize", "-c", "freesp -d", device])
-        fields = dict(re.findall(r"^(agblocks|blocksize) = (\d+)", res.stdout, re.M))
-        if not res.ok or len(fields) != 2:
+        argv = ["xfs_db", "-r", "-c", "sb 0", "-c", "print agblocks agblklog blocksize", "-c", "freesp -d", device]
+        res = commands.run(argv)
+        fields = dict(re.findall(r"^(agblocks|agblklog|blocksize) = (\d+)", res.stdout, re.M))
+        if not res.ok or len(fields) != 3:
             raise commands.CommandFailed(res)
-        agblocks, bsize = int(fields["agblocks"]), int(fields["blocksize"])
+        self.agblocks, self.agblklog = int(fields["agblocks"]), int(fields["agblklog"])
+        self.block_size = int(fields["blocksize"])
         extents = []
         for agno, agbno, length in re.findall(r"^\s+(\d+)\s+(\d+)\s+(\d+)\s*$", res.stdout, re.M):
-            start = (int(agno) * agblocks + int(agbno)) * bsize
-            extents.append((start, start + int(length) * bsize))
+            start = (int(agno) * self.agblocks + int(agbno)) * self.block_size
+            extents.append((start, start + int(length) * self.block_size))
         extents.sort()
         self._starts = [s for s, _ in extents]
         self._extents = extents
-        self.note = "xfs: free or allocated only; file paths are not looked up"
+
+    def _fsblock(self, offset: int) -> int:
+        # Disk addresses are linear in AGs of agblocks; xfs_db's fsblock packs agno above agblklog bits.
+        linear = offset // self.block_size
+        return ((linear // self.agblocks) << self.agblklog) | (linear % self.agblocks)
+
+    def _free_by_extents(self, offset: int) -> bool:
+        i = bisect.bisect_right(self._starts, offset) - 1
+        return i >= 0 and self._extents[i][0] <= offset < self._extents[i][1]
+
+    def _owners(self, fsblocks: Sequence[int]) -> dict[int, tuple[bool, str | None]]:
+        """fsblock -> (free, path) from one `blockget -n` pass (commands on stdin)."""
+        script = "blockget -n\n" + "".join(f"fsblock {b}\nblockuse -n\n" for b in fsblocks)
+        res = commands.run(["xfs_db", "-r", self.device], input=script, timeout=1800)
+        owners: dict[int, tuple[bool, str | None]] = {}
+        for m in re.finditer(r"^block (\d+) \(\d+/\d+\) type (\S+)(?: inode \d+(?: (.+))?)?$", res.stdout, re.M):
+            path = m.group(3)
+            owners[int(m.group(1))] = (m.group(2).startswith("free"), "/" + path.lstrip("/") if path else None)
+        return owners
 
     def lookup(self, offsets: Sequence[int]) -> dict[int, BlockState]:
+        fsb = {off: self._fsblock(off) for off in offsets}
+        owners = self._owners(sorted(set(fsb.values()))) if offsets else {}
+        if len(owners) < len(set(fsb.values())):
+            self.note = "xfs: blockget failed (mounted?): free/allocated from the free-space lists, no paths"
         result = {}
         for off in offsets:
-            i = bisect.bisect_right(self._starts, off) - 1
-            free = i >= 0 and self._extents[i][0] <= off < self._extents[i][1]
-            result[off] = BlockState(not free)
+            owner = owners.get(fsb[off])
+            if owner is None:
+                result[off] = BlockState(not self._free_by_extents(off))
+            else:
+                result[off] = BlockState(not owner[0], owner[1])
         return result
 
 

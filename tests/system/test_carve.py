@@ -209,7 +209,7 @@ def test_whole_disk_hits_are_placed_in_their_partition(lab: LoopLab) -> None:
     assert gguf[0]["allocation"] == "allocated" and gguf[0]["path"] == "/model.gguf" and gguf[0]["volume"] == part
 
 
-def test_xfs_hits_are_placed_without_paths(lab: LoopLab) -> None:
+def test_xfs_hits_are_placed_with_paths(lab: LoopLab) -> None:
     dev = lab.loop("320M")
     lab.mkfs(dev, "xfs")
     mnt = lab.mount(dev)
@@ -220,7 +220,7 @@ def test_xfs_hits_are_placed_without_paths(lab: LoopLab) -> None:
     lab.umount(mnt)
 
     live = [h for h in hits_of(carve_json(dev), "gguf") if h["offset"] == where.start]
-    assert [h["allocation"] for h in live] == ["allocated"]
+    assert [(h["allocation"], h["path"]) for h in live] == [("allocated", "/model.gguf")]
 
     mnt = lab.mount(dev)
     os.unlink(os.path.join(mnt, "model.gguf"))
