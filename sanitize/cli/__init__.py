@@ -11,22 +11,36 @@ from sanitize.cli.app import App, SanitizeGroup, configure_logging
 from sanitize.hw import Host
 from sanitize.state import StateDir, default_state_dir
 
-# Modules that define one command (or group) each, as attribute `command`.
-COMMAND_MODULES = [
-    "sanitize.cli.scan",
-    "sanitize.cli.inventory",
-    "sanitize.cli.carve",
-    "sanitize.cli.erase",
-    "sanitize.cli.keys",
-    "sanitize.cli.cert",
-    "sanitize.cli.archive",
-    "sanitize.cli.decommission",
-    "sanitize.cli.lab",
-    "sanitize.cli.plan",
-]
+# Command name -> module defining it as attribute `command`. Modules are imported only
+# when their command runs (or for the top-level --help), so `sanitize carve` does not pay
+# for pyHanko and reportlab, and a broken optional module cannot break other commands.
+COMMANDS = {
+    "inventory": "sanitize.cli.inventory",
+    "scan": "sanitize.cli.scan",
+    "carve": "sanitize.cli.carve",
+    "plan": "sanitize.cli.plan",
+    "erase": "sanitize.cli.erase",
+    "decommission": "sanitize.cli.decommission",
+    "keys": "sanitize.cli.keys",
+    "cert": "sanitize.cli.cert",
+    "archive": "sanitize.cli.archive",
+    "lab": "sanitize.cli.lab",
+}
 
 
-@click.group(cls=SanitizeGroup, context_settings={"help_option_names": ["-h", "--help"]})
+class LazyGroup(SanitizeGroup):
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(COMMANDS)
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is None:
+            return None
+        command: click.Command = importlib.import_module(module).command
+        return command
+
+
+@click.group(cls=LazyGroup, context_settings={"help_option_names": ["-h", "--help"]})
 @click.version_option(__version__, prog_name="sanitize")
 @click.option(
     "--state-dir",
@@ -54,10 +68,6 @@ def cli(ctx: click.Context, state_dir: str, verbose: int, debug: bool) -> None:
     """
     configure_logging(verbose)
     ctx.obj = App(host=Host(), state=StateDir(state_dir), debug=debug)
-
-
-for _name in COMMAND_MODULES:
-    cli.add_command(importlib.import_module(_name).command)
 
 
 def main() -> None:
