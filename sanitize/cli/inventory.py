@@ -13,7 +13,7 @@ from sanitize.inventory.host_identity import host_identity
 from sanitize.inventory.model import DeviceTree
 from sanitize.inventory.probe import probe
 from sanitize.inventory.render import inventory_document, render_tree
-from sanitize.inventory.volumes import scan_volumes, volume_notes, volumes_document
+from sanitize.inventory.volumes import add_carve, scan_volumes, volume_notes, volumes_document
 
 
 def select(tree: DeviceTree, names: tuple[str, ...]) -> DeviceTree:
@@ -35,9 +35,14 @@ def select(tree: DeviceTree, names: tuple[str, ...]) -> DeviceTree:
 @click.command("inventory")
 @click.argument("devices", nargs=-1)
 @click.option("--no-scan", is_flag=True, help="Skip the AI-artifact scan of each filesystem.")
+@click.option(
+    "--carve",
+    is_flag=True,
+    help="Also read each volume's raw device for what deleted files left in free space (slow: reads it all).",
+)
 @json_option
 @pass_app
-def command(app: App, devices: tuple[str, ...], no_scan: bool, as_json: bool) -> None:
+def command(app: App, devices: tuple[str, ...], no_scan: bool, carve: bool, as_json: bool) -> None:
     """List every block device and volume and the AI data on each (read-only).
 
     Shows the tree of disks, partitions, LUKS, LVM, md RAID, loop devices and filesystems,
@@ -49,6 +54,10 @@ def command(app: App, devices: tuple[str, ...], no_scan: bool, as_json: bool) ->
     private mountpoint under /run/sanitize (the device is set read-only first). Each volume
     gets a risk line to read first. Nothing is written to any device.
 
+    With --carve, each volume's raw device is also read (read-only, O_DIRECT) for the
+    headers and pages of AI artifacts that deleted files left behind, and the risk line
+    says what lies in free space.
+
     DEVICES limits the report to those devices and what is built on them (/dev paths,
     kernel names, serials or WWNs).
     """
@@ -58,8 +67,14 @@ def command(app: App, devices: tuple[str, ...], no_scan: bool, as_json: bool) ->
     tree = select(probe(app.host), devices)
     host = host_identity(app.host)
     reports = [] if no_scan else scan_volumes(tree, mount_unmounted=root, progress=info)
+    if carve:
+        from sanitize.carve import carve_summary  # numpy: loaded only when carving
+
+        if no_scan:
+            reports = scan_volumes(tree, mount_unmounted=False, scan=False)
+        add_carve(reports, lambda path: carve_summary(path, host=app.host), progress=info)
     if as_json:
-        extra = {"volumes": volumes_document(reports)} if not no_scan else None
+        extra = {"volumes": volumes_document(reports)} if reports or not no_scan else None
         emit_json(inventory_document(tree, host, extra))
     else:
         click.echo(render_tree(tree, host, volume_notes(reports)))

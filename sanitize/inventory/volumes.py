@@ -43,9 +43,17 @@ class VolumeReport:
     artifact_count: int = 0
     errors: int = 0
     files_seen: int = 0
+    carve: dict[str, Any] | None = None  # raw-device findings (`inventory --carve`)
 
     @property
     def risk(self) -> str:
+        line = self._contents_risk()
+        if self.carve is not None:
+            found = self.carve.get("risk") or self.carve.get("error")
+            line += f"; raw device: {found}" if found else "; raw device: nothing recognisable in free space"
+        return line
+
+    def _contents_risk(self) -> str:
         where = f"mounted at {self.mounted_at}" if self.mounted_at else "not mounted"
         head = f"{self.name} ({self.fstype or 'no filesystem'}, {where})"
         if self.encrypted:
@@ -77,6 +85,7 @@ class VolumeReport:
             "files_seen": self.files_seen,
             "errors": self.errors,
             "risk": self.risk,
+            "carve": self.carve,
             "artifacts": [a.to_dict() for a in self.artifacts],
         }
 
@@ -94,9 +103,13 @@ def scan_volumes(
     *,
     scanner: Scanner | None = None,
     mount_unmounted: bool = True,
+    scan: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> list[VolumeReport]:
-    """One report per device that holds a filesystem, an encrypted container or swap."""
+    """One report per device that holds a filesystem, an encrypted container or swap.
+
+    With `scan=False` the reports only describe the volumes (for `--no-scan --carve`).
+    """
     scanner = scanner or Scanner()
     reports = []
     for dev in tree:
@@ -115,6 +128,9 @@ def scan_volumes(
             report.summary = {"memory-image": {"count": 1, "bytes": dev.size_bytes}}
             report.artifact_count = 1
             continue
+        if not scan:
+            report.note = "contents not scanned (--no-scan)"
+            continue
         if progress:
             progress(f"scanning {dev.name}")
         try:
@@ -131,6 +147,24 @@ def scan_volumes(
         except SanitizeError as exc:
             report.note = f"not scanned: {exc.one_line()}"
     return reports
+
+
+def add_carve(
+    reports: list[VolumeReport],
+    carver: Callable[[str], dict[str, Any]],
+    progress: Callable[[str], None] | None = None,
+) -> None:
+    """Read each volume's raw device for artifacts deleted files left in free space."""
+    for report in reports:
+        if report.encrypted:
+            continue  # ciphertext: nothing recognisable to find
+        if progress:
+            progress(f"carving {report.name}")
+        try:
+            report.carve = carver(report.device)
+        except (SanitizeError, OSError) as exc:
+            why = exc.one_line() if isinstance(exc, SanitizeError) else (exc.strerror or str(exc))
+            report.carve = {"error": f"not carved: {why}"}
 
 
 def _scan_into(report: VolumeReport, scanner: Scanner, mountpoint: str) -> None:

@@ -110,3 +110,30 @@ def test_no_scan_skips_volumes(lab: LoopLab) -> None:
     dev = lab.loop("64M")
     lab.mkfs(dev, "ext4")
     assert "volumes" not in inventory("--no-scan", dev)
+
+
+def test_carve_reports_deleted_artifacts_in_free_space(lab: LoopLab) -> None:
+    dev = lab.loop("64M")
+    lab.mkfs(dev, "ext4")
+    mnt = lab.mount(dev)
+    plant_ai_data(mnt)
+    subprocess.run(["sync"], check=True)
+    for name in ("cache.db", "model.bin"):
+        os.unlink(os.path.join(mnt, name))
+    lab.umount(mnt)
+    before = device_sha256(dev)
+
+    (vol,) = inventory("--carve", dev)["volumes"]
+
+    assert device_sha256(dev) == before
+    assert vol["artifact_count"] == 0, "the live filesystem no longer holds them"
+    assert vol["carve"]["free"], vol["carve"]
+    assert "in free space" in vol["risk"] and "deleted" in vol["risk"]
+
+
+def test_carve_without_scan_still_describes_volumes(lab: LoopLab) -> None:
+    dev = lab.loop("32M")
+    lab.mkfs(dev, "ext4")
+    (vol,) = inventory("--no-scan", "--carve", dev)["volumes"]
+    assert not vol["scanned"] and vol["carve"]["hits"] == 0
+    assert vol["risk"].endswith("raw device: nothing recognisable in free space")
