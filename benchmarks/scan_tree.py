@@ -6,7 +6,9 @@
 Builds a tree of --files regular files under /var/tmp (ordinary text, JSON, CSV, random binary
 and small images, plus a few per cent copies of the weight fixtures), warms the page cache with
 one `find`, then times, in this order: `find TREE -type f`, `sanitize scan --json TREE`, and
-`find TREE -type f -print0 | xargs -0 file` (libmagic, one process per xargs batch). Each
+`find TREE -type f -print0 | xargs -0 head -q -c 4096` (the floor for reading every file's
+header, in C) and `find TREE -type f -print0 | xargs -0 file` (libmagic, one process per
+xargs batch). Each
 command's own peak RSS is taken from wait4(). The tree is deleted at the end, even on error.
 Prints a Markdown table for docs/benchmarks.md.
 """
@@ -109,6 +111,9 @@ def main() -> None:
         doc = json.loads(out)
         found = len(doc["artifacts"])
         startup_s, _, _ = timed([*SANITIZE, "--help"])  # interpreter + CLI imports, no scan
+        # Floor for any tool that reads each file's first 4 KiB: C code, one process per batch.
+        head_cmd = f"find {tree} -type f -print0 | xargs -0 head -q -c 4096"
+        head_s, head_rss, _ = timed([], shell_pipeline=head_cmd)
         file_cmd = f"find {tree} -type f -print0 | xargs -0 file"
         file_s, file_rss, _ = timed([], shell_pipeline=file_cmd)
     finally:
@@ -119,6 +124,8 @@ def main() -> None:
     print("|---|---:|---:|---:|")
     print(f"| `find TREE -type f` | {find_s:.2f} | 1.0x | {find_rss / 1024:.0f} MiB |")
     print(f"| `sanitize scan --json TREE` | {scan_s:.2f} | {scan_s / find_s:.1f}x | {scan_rss / 1024:.0f} MiB |")
+    print(f"| `find TREE -type f -print0 \\| xargs -0 head -q -c 4096` | {head_s:.2f} | {head_s / find_s:.1f}x "
+          f"| {head_rss / 1024:.0f} MiB |")  # fmt: skip
     print(f"| `find TREE -type f -print0 \\| xargs -0 file` | {file_s:.2f} | {file_s / find_s:.1f}x "
           f"| {file_rss / 1024:.0f} MiB |")  # fmt: skip
     print()

@@ -55,6 +55,7 @@ MAX_ERRORS_LISTED = 1000  # the count is exact; the list keeps the first ones on
 HASH_CHUNK = 1 << 20
 INFLIGHT_PER_PROCESS = 8  # file batches queued per worker process: bounds memory, keeps them busy
 BATCH_TIMEOUT = 600  # seconds for one directory's files; only a killed worker gets near it
+MIN_CPUS_FOR_PROCESSES = 4
 POOL_AFTER_FILES = 2000  # small trees are scanned inline: forking workers would cost more than it saves
 
 
@@ -161,24 +162,28 @@ class _Dir:
 
 
 def _default_processes() -> int:
-    """Worker processes for file detection: one per CPU, when forking is safe.
+    """Worker processes for file detection, or 0 for threads only.
 
-    Detection is Python code, so threads share one core through the GIL; processes use all of
-    them. Fork is only used from a single-threaded program (forking a threaded process can copy
-    a held lock); otherwise the scan runs in threads.
+    Detection is Python code, so threads share one core through the GIL; processes can use
+    more. But the walker and the hand-off of file batches cost a core of their own: on the
+    2-CPU machine the benchmark runs on, 2 worker processes were ~35% slower than threads
+    (docs/benchmarks.md), so processes are used from 4 CPUs up (not measured there). Fork
+    is only used from a single-threaded program: forking a threaded one can copy a held lock.
     """
     cpus = os.cpu_count() or 1
-    if cpus < 2 or threading.active_count() > 1 or "fork" not in multiprocessing.get_all_start_methods():
+    if cpus < MIN_CPUS_FOR_PROCESSES or threading.active_count() > 1:
         return 0
-    return min(cpus, 8)
+    if "fork" not in multiprocessing.get_all_start_methods():
+        return 0
+    return min(cpus - 1, 16)
 
 
 class Scanner:
     """Scan roots; see the module docstring for the rules.
 
     `processes` > 0: one walker thread lists directories and hands each directory's files, as
-    a batch, to that many forked worker processes (default: one per CPU). `processes=0`: the
-    walk and detection run in `workers` threads of this process.
+    a batch, to that many forked worker processes (default: CPUs - 1 from 4 CPUs up, else 0).
+    `processes=0`: the walk and detection run in `workers` threads of this process.
     """
 
     def __init__(
