@@ -54,21 +54,27 @@ def timed(
     """Run argv; with `limit`, stop it after that many seconds and extrapolate from the bytes
     it had written (/proc/PID/io), so a slow tool cannot stall the benchmark."""
     start = time.monotonic()
-    out_file = tempfile.TemporaryFile()  # noqa: SIM115 (read back below, closed with the process)
+    out_file = tempfile.TemporaryFile()  # noqa: SIM115 (read back below)
     proc = subprocess.Popen(
         argv, stdin=subprocess.DEVNULL, stdout=out_file, stderr=subprocess.DEVNULL, env=env, cwd=ROOT
     )
-    written = 0
-    while limit is not None and proc.poll() is None and time.monotonic() - start < limit:
+    written, stopped = 0, False
+    # wait4 (not Popen.poll, which would reap the child) so its rusage is ours to read.
+    pid, status, usage = os.wait4(proc.pid, os.WNOHANG if limit is not None else 0)
+    while pid == 0:
+        if time.monotonic() - start >= (limit or 0):
+            with contextlib.suppress(OSError):
+                written = _write_bytes(proc.pid)
+            proc.kill()
+            stopped = True
+            pid, status, usage = os.wait4(proc.pid, 0)
+            break
         with contextlib.suppress(OSError):
             written = _write_bytes(proc.pid)
         time.sleep(0.1)
-    stopped = proc.poll() is None and limit is not None
-    if stopped:
-        proc.kill()
-    _, status, usage = os.wait4(proc.pid, 0)
-    seconds = time.monotonic() - start
+        pid, status, usage = os.wait4(proc.pid, os.WNOHANG)
     proc.returncode = os.waitstatus_to_exitcode(status)
+    seconds = time.monotonic() - start
     if stopped:
         seconds = seconds * total / max(written, 1)  # time it would have taken at its rate
     elif proc.returncode != 0:
@@ -81,7 +87,7 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", default="2G")
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--nwipe-limit", type=float, default=60.0, help="stop nwipe after this many seconds")
+    parser.add_argument("--nwipe-limit", type=float, default=900.0, help="stop nwipe after this many seconds")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root")

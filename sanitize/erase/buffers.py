@@ -72,6 +72,18 @@ class PatternSource:
         if self.byte is not None:
             buf.fill_byte(self.byte)
 
+    def unmask(self, buf: AlignedBuffer, offset: int, length: int) -> None:
+        """Turn bytes read back from [offset, offset+length) into what `prepare` left in a
+        reference buffer: for random, XOR with the keystream in place (OpenSSL's CTR works
+        in place), giving zeros where the device returned what was written. This spares a
+        second buffer per read in flight."""
+        if self.byte is not None:
+            return
+        assert self.key is not None and offset % AES_BLOCK == 0
+        counter = (offset // AES_BLOCK).to_bytes(16, "big")
+        decryptor = Cipher(algorithms.AES(self.key), modes.CTR(counter)).decryptor()
+        decryptor.update_into(buf.view[:length], buf.view[: length + AES_BLOCK - 1])
+
     def fill(self, buf: AlignedBuffer, offset: int, length: int) -> None:
         """Write the pattern for device bytes [offset, offset+length) into buf[0:length]."""
         if self.byte is not None:

@@ -427,8 +427,9 @@ class OverwriteMethod(Method):
             for offset in range(start, start + length, CHUNK)
         ]
         ctx.progress.start(f"{ctx.result.device['name']} verify ({method})", sum(n for _, n in chunks))
-        # Read slots only; the expected bytes are regenerated into one buffer when a read
-        # completes, while the next reads are in flight (memory stays at depth + 2 chunks).
+        # Read slots only: when a read completes, the keystream is removed in place and the
+        # result compared with `want` (zeros for random, the fill byte otherwise), while the
+        # next reads are in flight. Memory: depth + 2 chunks, the zero one never touched.
         slots = [AlignedBuffer(CHUNK) for _ in range(IO_DEPTH + 1)]
         want = AlignedBuffer(CHUNK)
         source.prepare(want)
@@ -445,7 +446,7 @@ class OverwriteMethod(Method):
             return errors
 
         def compare(got: AlignedBuffer, offset: int, length: int, errors: list[ErrorRange]) -> None:
-            source.fill(want, offset, length)
+            source.unmask(got, offset, length)
             read_errors.extend(errors)
             tally["checked"] += length
             ctx.progress.update(length)

@@ -141,3 +141,18 @@ def test_new_journal_supersedes_an_interrupted_one(tmp_path: os.PathLike[str]) -
     Journal.create(state, "new", SDA, {})
     assert not os.path.exists(old.path)
     assert Journal.find(state, SDA).data["id"] == "new"
+
+
+def test_keystream_regenerates_at_any_offset_and_unmasks_in_place() -> None:
+    from sanitize.erase.buffers import AlignedBuffer, PatternSource
+
+    source = PatternSource("random", PatternSource.new_key(), 1 << 20)
+    whole, part, zeros = AlignedBuffer(1 << 20), AlignedBuffer(1 << 20), AlignedBuffer(1 << 20)
+    source.fill(whole, 0, 1 << 20)
+    source.fill(part, 4096, 8192)
+    assert bytes(whole.view[4096 : 4096 + 8192]) == bytes(part.view[:8192])
+    assert not whole.equals(zeros, 1 << 20)
+    source.unmask(whole, 0, 1 << 20)
+    assert whole.equals(zeros, 1 << 20)
+    for buf in (whole, part, zeros):
+        buf.close()
