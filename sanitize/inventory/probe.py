@@ -214,7 +214,11 @@ def _identity(host: Host, whole: str, props: Mapping[str, str], read_whole: Read
     # device/vendor is a SCSI INQUIRY vendor for sd/sr, but a PCI vendor id for virtio.
     vendor = props.get("ID_VENDOR") or (dev_attr("vendor") if whole.startswith(("sd", "sr")) else None)
     model = props.get("ID_MODEL_ENC", "").replace("\\x20", " ").strip() or props.get("ID_MODEL") or dev_attr("model")
-    serial = props.get("ID_SERIAL_SHORT") or dev_attr("serial") or _vpd_serial(host, whole)
+    # SAS/SCSI disks with an NAA WWN get the WWN in ID_SERIAL_SHORT; the unit serial
+    # (VPD page 0x80) is ID_SCSI_SERIAL, as lsblk reports it.
+    serial = (
+        props.get("ID_SCSI_SERIAL") or props.get("ID_SERIAL_SHORT") or dev_attr("serial") or _vpd_serial(host, whole)
+    )
     wwn = props.get("ID_WWN_WITH_EXTENSION") or props.get("ID_WWN") or _wwn_from_sysfs(read_whole)
     firmware = props.get("ID_REVISION") or dev_attr("firmware_rev") or dev_attr("rev")
     if vendor and vendor.strip().upper() == "ATA" and model:

@@ -81,7 +81,7 @@ def test_scsi_identity(devices: dict[str, dict[str, Any]], disk_id: str) -> None
     spec = guestlab.disk(disk_id)
     dev = _dev(devices, guestlab.disk_path(disk_id))
     assert dev["type"] == "disk"
-    # The serial itself is asserted in pending/test_scsi_serial_vm.py (waits for a probe fix).
+    # The SCSI unit serial itself is asserted in test_scsi_serial_vm.py.
     vendor, _, model = spec["model"].partition(" ")
     assert _words(dev["model"]) == model
     assert _words(dev["vendor"]) == vendor
