@@ -91,7 +91,10 @@ def issue_for_result(
     kind = kind_of(doc)
     cid = doc["certificate_id"]
     directory = _output_dir(state, output_dir)
-    base = os.path.join(directory, f"{kind}-{_safe(doc['device'].get('serial'))}-{cid[:8]}")
+    # Devices without a serial (loop, some virtual disks) are named by kernel name, as the
+    # confirmation prompt names them.
+    label = doc["device"].get("serial") or (result.get("device") or {}).get("name")
+    base = os.path.join(directory, f"{kind}-{_safe(label)}-{cid[:8]}")
     write_private(f"{base}.json", json_bytes)
     write_private(f"{base}.json.sig", signature)
     write_private(f"{base}.pdf", pdf_bytes)
