@@ -224,6 +224,14 @@ def _run_all(app: App, plans: Sequence[Plan], resume: bool) -> tuple[list[EraseR
 @json_option
 @click.option("--resume", is_flag=True, help="Continue an interrupted erase of these devices from the journal.")
 @click.option("--discard", is_flag=True, help="After verification, discard (BLKDISCARD) the whole device.")
+@click.option(
+    "--carve-check",
+    type=click.Choice(["sample", "full", "none"]),
+    default="sample",
+    show_default=True,
+    help="After verification, carve the device (1% sampled, or all of it) for anything recognisable left; "
+    "a hit fails the erase.",
+)
 @click.option("--output", type=click.Path(dir_okay=False), help="Also write the JSON result document here.")
 @click.option(
     "--then",
@@ -252,6 +260,7 @@ def command(
     as_json: bool,
     resume: bool,
     discard: bool,
+    carve_check: str,
     output: str | None,
     then: str | None,
     luks_header: str | None,
@@ -272,6 +281,7 @@ def command(
         verify=verify,
         verify_coverage=verify_coverage,
         discard=discard,
+        carve_check=carve_check,
         extra=method_extra,
     )
     if not dry_run:

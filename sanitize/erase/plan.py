@@ -27,6 +27,7 @@ PLAN_SCHEMA = "sanitize.plan/1"
 ERASABLE_TYPES = ("disk", "part", "loop")
 PATTERNS_HELP = "random, zeros, ones or 0xNN"
 VERIFY_MODES = ("full", "sample", "none")
+CARVE_CHECKS = {"sample": 0.01, "full": 1.0, "none": 0.0}  # fraction of the device carved after erase
 
 
 @dataclass(frozen=True)
@@ -47,6 +48,7 @@ class EraseOptions:
     verify: str = "sample"
     verify_coverage: float = 0.10
     discard: bool = False
+    carve_check: str = "sample"  # after a passed verification, look for anything recognisable left
     # Method-specific options (e.g. purge's `then`), passed through untouched.
     extra: Mapping[str, Any] = field(default_factory=dict)
 
@@ -56,6 +58,8 @@ class EraseOptions:
             raise BadInput(f"--passes must be at least 1, not {self.passes}")
         if self.verify not in VERIFY_MODES:
             raise BadInput(f"--verify must be one of {', '.join(VERIFY_MODES)}, not {self.verify!r}")
+        if self.carve_check not in CARVE_CHECKS:
+            raise BadInput(f"--carve-check must be one of {', '.join(CARVE_CHECKS)}, not {self.carve_check!r}")
         if not 0 < self.verify_coverage <= 1:
             raise BadInput(f"--verify-coverage must be in (0, 1], not {self.verify_coverage}")
 
@@ -66,6 +70,7 @@ class EraseOptions:
             "verify": self.verify,
             "verify_coverage": self.verify_coverage,
             "discard": self.discard,
+            "carve_check": self.carve_check,
             **({"extra": dict(self.extra)} if self.extra else {}),
         }
 

@@ -8,8 +8,8 @@ and only a passed verification with no error `verified`.
 from __future__ import annotations
 
 from sanitize.erase.method import ExecutionContext, get_method
-from sanitize.erase.plan import Plan
-from sanitize.erase.result import EraseResult, device_identity, host_identity
+from sanitize.erase.plan import CARVE_CHECKS, Plan
+from sanitize.erase.result import EraseResult, Verification, device_identity, host_identity
 from sanitize.hw import Host
 
 
@@ -25,6 +25,25 @@ def new_result(plan: Plan, host: Host) -> EraseResult:
     return result
 
 
+def check_nothing_recognisable(plan: Plan, verification: Verification) -> None:
+    """Independent evidence for the certificate: carve the erased device (sampled by default).
+
+    Read-back verification proves the method's own pattern is there; the carve proves,
+    with the artifact scanner's rules, that no known header, SQLite page or embedding run
+    is. Any hit fails the verification: a certificate must not be issued for it.
+    """
+    fraction = CARVE_CHECKS[plan.options.carve_check]
+    if not fraction:
+        return
+    from sanitize.carve import carve_verify  # numpy: loaded only when a carve runs
+
+    found = carve_verify(plan.device.path, fraction)
+    verification.details["carve"] = found
+    verification.details["carve_hits"] = found["hits"]
+    if found["hits"]:
+        verification.outcome = "failed"
+
+
 def run_plan(plan: Plan, ctx: ExecutionContext) -> EraseResult:
     method = get_method(plan.method)
     try:
@@ -33,6 +52,8 @@ def run_plan(plan: Plan, ctx: ExecutionContext) -> EraseResult:
             result.finish(interrupted=True)
         else:
             result.verification = method.verify(plan, ctx)
+            if result.verification.outcome == "passed" and not ctx.stop.is_set():
+                check_nothing_recognisable(plan, result.verification)
             result.finish(interrupted=ctx.stop.is_set())
         method.finalize(plan, ctx, result)
         return result
