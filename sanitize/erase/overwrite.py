@@ -225,7 +225,7 @@ class OverwriteMethod(Method):
         return estimate_write_seconds(device, int(device.size_bytes * (options.passes + verify_fraction)))
 
     def reason(self, device: Device, options: EraseOptions) -> str:
-        return "overwrite requested: NIST SP 800-88 Clear by writing every user-addressable sector"
+        return "NIST SP 800-88 Clear by writing every user-addressable sector"
 
     def notes(self, device: Device, options: EraseOptions) -> Sequence[str]:
         note = flash_note(device)

@@ -21,8 +21,9 @@ from sanitize.scan import Artifact, Scanner
 
 ENCRYPTED = {"crypto_LUKS": "LUKS", "BitLocker": "BitLocker", "VeraCrypt": "VeraCrypt"}
 MEMBERS = {"LVM2_member": "LVM physical volume", "linux_raid_member": "md RAID member", "zfs_member": "ZFS vdev"}
-# Keys detectors use for "how many records", in order of preference, for the risk line.
-COUNT_KEYS = ("embeddings", "vectors", "ntotal", "rows", "count", "messages", "n_tokens", "tensors", "n_tensors")
+# Keys detectors use for "how many records" (embeddings, rows, messages), in order of
+# preference, for the risk line; tensor counts of a model are not records.
+COUNT_KEYS = ("embeddings", "vectors", "ntotal", "rows", "count", "messages")
 ARTIFACTS_LISTED = 200  # per volume in JSON; the summary counts are always complete
 
 
@@ -64,7 +65,9 @@ class VolumeReport:
             return f"{head}: no AI artifacts found in {self.files_seen:,} files"
         ranked = sorted(self.groups.items(), key=lambda kv: -kv[1][1])
         phrases = [
-            f"{n:,} {fmt} {category}" + (f" ({records:,} records)" if records else "") + f", {human_size(size)}"
+            f"{n:,} {fmt} {category}"
+            + (f" ({records:,} record{'s' if records != 1 else ''})" if records else "")
+            + f", {human_size(size)}"
             for (category, fmt), (n, size, records) in ranked
         ]
         tail = f"; {self.world_readable:,} world-readable" if self.world_readable else ""
