@@ -24,7 +24,7 @@ from sanitize.carve.signatures import HEADER, SECTOR, Confirm, sector_candidates
 from sanitize.carve.sqlite_pages import LOG_WALKERS, MAX_PAGE, inspect_page, page_candidates
 from sanitize.detect.base import HeaderSniffer
 from sanitize.errors import BadInput
-from sanitize.hw.blockio import open_device
+from sanitize.hw import Host
 
 log = logging.getLogger("sanitize.carve")
 
@@ -176,6 +176,7 @@ def carve(
     *,
     progress: Progress | None = None,
     sniffers: Sequence[HeaderSniffer] | None = None,
+    host: Host | None = None,
 ) -> CarveResult:
     """Read `device` read-only with O_DIRECT and return every hit (allocation not yet placed)."""
     if not 0 < options.sample <= 1:
@@ -185,7 +186,7 @@ def carve(
     started = time.monotonic()
     sink = HitSink(options.max_hits)
     tracker = RunTracker(options.min_float_blocks)
-    with open_device(device, direct=True) as dev:
+    with (host or Host()).open_device(device, direct=True) as dev:
         size = dev.size_bytes()
         seed = options.seed if options.seed is not None else secrets.randbelow(1_000_000)
         chunks = plan_chunks(size, options.buffer, options.sample, seed)

@@ -64,8 +64,9 @@ def _deleted(parts: list[str]) -> str:
 
 def carve_summary(device: str, *, sample: float = 1.0, host: Host | None = None) -> dict[str, Any]:
     """Counts per kind in free / allocated / unknown space and a risk phrase, for `inventory --carve`."""
-    result = carve(device, CarveOptions(sample=sample))
-    place_hits(result, host or Host())
+    host = host or Host()
+    result = carve(device, CarveOptions(sample=sample), host=host)
+    place_hits(result, host)
     by_place: dict[str, dict[str, int]] = {a.value: {} for a in Allocation}
     for hit in result.hits:
         per = by_place[hit.allocation.value]
@@ -85,12 +86,12 @@ def carve_summary(device: str, *, sample: float = 1.0, host: Host | None = None)
     }
 
 
-def carve_verify(device_path: str, sample_fraction: float = 0.01) -> dict[str, Any]:
+def carve_verify(device_path: str, sample_fraction: float = 0.01, *, host: Host | None = None) -> dict[str, Any]:
     """A (sampled) carve after sanitization, for `verification.details.carve` on the certificate.
 
     No allocation lookup: after an erase there is no filesystem, and every hit counts.
     """
-    result = carve(device_path, CarveOptions(sample=sample_fraction, max_hits=100))
+    result = carve(device_path, CarveOptions(sample=sample_fraction, max_hits=100), host=host)
     kinds: dict[str, int] = {}
     for hit in result.hits:
         kinds[hit.kind] = kinds.get(hit.kind, 0) + 1

@@ -122,7 +122,7 @@ def command(
         bar.update(done)
 
     try:
-        result = carve(device, options, progress=progress if bar is not None else None)
+        result = carve(device, options, progress=progress if bar is not None else None, host=app.host)
     finally:
         if bar is not None:
             bar.close()

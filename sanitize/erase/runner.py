@@ -25,7 +25,7 @@ def new_result(plan: Plan, host: Host) -> EraseResult:
     return result
 
 
-def check_nothing_recognisable(plan: Plan, verification: Verification) -> None:
+def check_nothing_recognisable(plan: Plan, verification: Verification, host: Host) -> None:
     """Independent evidence for the certificate: carve the erased device (sampled by default).
 
     Read-back verification proves the method's own pattern is there; the carve proves,
@@ -37,7 +37,7 @@ def check_nothing_recognisable(plan: Plan, verification: Verification) -> None:
         return
     from sanitize.carve import carve_verify  # numpy: loaded only when a carve runs
 
-    found = carve_verify(plan.device.path, fraction)
+    found = carve_verify(plan.device.path, fraction, host=host)
     verification.details["carve"] = found
     verification.details["carve_hits"] = found["hits"]
     if found["hits"]:
@@ -53,7 +53,7 @@ def run_plan(plan: Plan, ctx: ExecutionContext) -> EraseResult:
         else:
             result.verification = method.verify(plan, ctx)
             if result.verification.outcome == "passed" and not ctx.stop.is_set():
-                check_nothing_recognisable(plan, result.verification)
+                check_nothing_recognisable(plan, result.verification, ctx.host)
             result.finish(interrupted=ctx.stop.is_set())
         method.finalize(plan, ctx, result)
         return result

@@ -54,7 +54,7 @@ def test_anything_recognisable_left_fails_verification(lab: LoopLab) -> None:
         fh.write(gguf_header())
     plan = build_plan(probe(Host()), dev, "overwrite", EraseOptions(carve_check="full"))
     verification = Verification(method="sample", coverage=0.1, outcome="passed")
-    check_nothing_recognisable(plan, verification)
+    check_nothing_recognisable(plan, verification, Host())
     assert verification.outcome == "failed"
     assert verification.details["carve_hits"] >= 1
     assert verification.details["carve"]["first_offsets"][0] == 8 << 20
@@ -64,5 +64,5 @@ def test_carve_check_none_skips_it(lab: LoopLab) -> None:
     dev = lab.loop("16M")
     plan = build_plan(probe(Host()), dev, "overwrite", EraseOptions(carve_check="none"))
     verification = Verification(method="sample", coverage=0.1, outcome="passed")
-    check_nothing_recognisable(plan, verification)
+    check_nothing_recognisable(plan, verification, Host())
     assert verification.outcome == "passed" and "carve" not in verification.details
