@@ -215,5 +215,8 @@ def test_erase_cli_luks_with_then_overwrite(lab, state_dir):
     assert doc["method"] == "luks-crypto-erase" and doc["status"] == "verified"
     assert any("ciphertext" in n for n in doc["notes"]) and doc["bytes_written"] >= 32 << 20
     assert not unlocks(dev, key)
+    # The chained overwrite's journal (it holds the pattern key) is gone with the run.
+    journal_dir = os.path.join(state_dir, "journal")
+    assert not os.path.isdir(journal_dir) or not os.listdir(journal_dir)
     bad = CliRunner().invoke(cli, ["erase", dev, "--method", "overwrite", "--then", "overwrite", "--dry-run"])
     assert bad.exit_code == 3

@@ -166,6 +166,13 @@ class LuksCryptoErase(Method):
             return chained
         return result
 
+    def finalize(self, plan: Plan, ctx: ExecutionContext, result: EraseResult) -> None:
+        # The chained method cleans up after itself too: overwrite's journal holds its
+        # pattern key and must not outlive the run.
+        then = ctx.scratch.get("then")
+        if then:
+            get_method(then).finalize(plan, ctx, result)
+
 
 def _open(host: Host, target: str, hdr_file: str | None, write: bool) -> int:
     if hdr_file:
