@@ -9,7 +9,7 @@ from collections.abc import Sequence
 import click
 
 from sanitize.cli.app import App, emit_json, info, json_option, pass_app, require_root, warn
-from sanitize.cli.erase import _run_all
+from sanitize.cli.erase import run_all
 from sanitize.decommission import (
     Decommission,
     check_confirmation,
@@ -71,10 +71,10 @@ def run_decommission(
         if not click.confirm(f"Erase {names} now? This cannot be undone", err=True, default=False):
             raise Refused("not confirmed; nothing was written")
 
-    def run_all(plans: Sequence[Plan]) -> tuple[list[EraseResult], list[SanitizeError]]:
-        return _run_all(app, plans, False)
+    def run_plans(plans: Sequence[Plan]) -> tuple[list[EraseResult], list[SanitizeError]]:
+        return run_all(app, plans, False)
 
-    execute(dc, state=app.state, host=app.host, run_all=run_all)
+    execute(dc, state=app.state, host=app.host, run_all=run_plans)
     return exit_code(dc)
 
 

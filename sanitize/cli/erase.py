@@ -149,7 +149,9 @@ def _exit_code(results: Sequence[EraseResult]) -> ExitCode:
     return ExitCode.OK
 
 
-def _run_all(app: App, plans: Sequence[Plan], resume: bool) -> tuple[list[EraseResult], list[SanitizeError]]:
+def run_all(app: App, plans: Sequence[Plan], resume: bool) -> tuple[list[EraseResult], list[SanitizeError]]:
+    """Run every plan in its own thread with its own progress bar; SIGINT/TERM/HUP stop all
+    of them at their next checkpoint (results `interrupted`). Used by erase and decommission."""
     stop = threading.Event()
     results: list[EraseResult | None] = [None] * len(plans)
     errors: list[SanitizeError] = []
@@ -302,7 +304,7 @@ def command(
         prompt=lambda text: str(click.prompt(text, err=True)),
     )
     app.state.ensure()
-    results, errors = _run_all(app, plans, resume)
+    results, errors = run_all(app, plans, resume)
     for result in results:
         write_private(app.state.file("results", f"{result.id}.json"), json.dumps(result.to_dict(), indent=2).encode())
     if results:
