@@ -21,7 +21,7 @@ import math
 import os
 import random
 import time
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from sanitize.erase.buffers import AlignedBuffer, PatternSource
@@ -86,44 +86,52 @@ def _split(length: int, sector: int) -> int:
     return max(sector, (length // 16) // sector * sector)
 
 
-def write_range(
-    fd: int, buf: AlignedBuffer, boff: int, offset: int, length: int, sector: int, errors: list[ErrorRange]
+IoAll = Callable[[int, memoryview, int], None]
+
+
+def _io_range(
+    io: IoAll,
+    op: str,
+    fd: int,
+    buf: AlignedBuffer,
+    boff: int,
+    offset: int,
+    length: int,
+    sector: int,
+    errors: list[ErrorRange],
 ) -> int:
-    """Write buf[boff:boff+length] at `offset`; returns bytes written, records bad ranges."""
+    """Do `io` on buf[boff:boff+length] at `offset`, splitting around bad sectors.
+
+    Returns the bytes done; what fails even one sector at a time goes to `errors`.
+    """
     try:
-        _pwrite_all(fd, buf.view[boff : boff + length], offset)
+        io(fd, buf.view[boff : boff + length], offset)
         return length
     except OSError as exc:
         if exc.errno not in MEDIA_ERRORS:
             raise
         if length <= sector:
-            errors.append(ErrorRange(offset, length, _error_text("write", exc)))
+            errors.append(ErrorRange(offset, length, _error_text(op, exc)))
             return 0
         step, done = _split(length, sector), 0
         for sub in range(0, length, step):
             n = min(step, length - sub)
-            done += write_range(fd, buf, boff + sub, offset + sub, n, sector, errors)
+            done += _io_range(io, op, fd, buf, boff + sub, offset + sub, n, sector, errors)
         return done
+
+
+def write_range(
+    fd: int, buf: AlignedBuffer, boff: int, offset: int, length: int, sector: int, errors: list[ErrorRange]
+) -> int:
+    """Write buf[boff:boff+length] at `offset`; returns bytes written, records bad ranges."""
+    return _io_range(_pwrite_all, "write", fd, buf, boff, offset, length, sector, errors)
 
 
 def read_range(
     fd: int, buf: AlignedBuffer, boff: int, offset: int, length: int, sector: int, errors: list[ErrorRange]
 ) -> int:
     """Read into buf[boff:boff+length]; returns bytes read; unreadable ranges are recorded."""
-    try:
-        _pread_all(fd, buf.view[boff : boff + length], offset)
-        return length
-    except OSError as exc:
-        if exc.errno not in MEDIA_ERRORS:
-            raise
-        if length <= sector:
-            errors.append(ErrorRange(offset, length, _error_text("read", exc)))
-            return 0
-        step, done = _split(length, sector), 0
-        for sub in range(0, length, step):
-            n = min(step, length - sub)
-            done += read_range(fd, buf, boff + sub, offset + sub, n, sector, errors)
-        return done
+    return _io_range(_pread_all, "read", fd, buf, boff, offset, length, sector, errors)
 
 
 def sample_ranges(
