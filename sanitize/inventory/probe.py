@@ -254,8 +254,8 @@ def _wwn_from_sysfs(read_whole: Reader) -> str | None:
         value = value.strip()
         if value.startswith("naa."):
             return "0x" + value[4:].lower()
-        if value.startswith("eui."):
-            return value.lower()
+        if value.startswith(("eui.", "nvme.")):
+            return value.lower()  # NVMe namespace identifiers, as udev's ID_WWN gives them
     return None
 
 
