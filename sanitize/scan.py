@@ -38,11 +38,14 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sanitize.detect.base import (
+    BINARY,
     HEADER_BYTES,
+    TEXT,
     BudgetExceeded,
     Detail,
     DirContext,
     FileContext,
+    FileDetector,
     Finding,
     open_regular,
 )
@@ -112,6 +115,7 @@ class ScanStats:
     files_seen: int = 0
     dirs_seen: int = 0
     files_in_units: int = 0
+    empty_files: int = 0  # opened and found empty: nothing to recognise, no detector is asked
     bytes_read: int = 0
     bytes_hashed: int = 0
     errors: int = 0
@@ -123,6 +127,7 @@ class ScanStats:
         self.files_seen += other.files_seen
         self.dirs_seen += other.dirs_seen
         self.files_in_units += other.files_in_units
+        self.empty_files += other.empty_files
         self.bytes_read += other.bytes_read
         self.bytes_hashed += other.bytes_hashed
         self.errors += other.errors
@@ -134,6 +139,7 @@ class ScanStats:
             "files_seen": self.files_seen,
             "dirs_seen": self.dirs_seen,
             "files_in_units": self.files_in_units,
+            "empty_files": self.empty_files,
             "bytes_read": self.bytes_read,
             "bytes_hashed": self.bytes_hashed,
             "errors": self.errors,
@@ -253,6 +259,20 @@ def _error_kind(exc: OSError) -> str:
     return "io"
 
 
+def _candidate_table(files: tuple[FileDetector, ...], text: bool) -> tuple[tuple[FileDetector, ...], ...]:
+    """For each first byte, the detectors worth calling on a header of that class (see FileDetector)."""
+    excluded = BINARY if text else TEXT
+    return tuple(
+        tuple(
+            d
+            for d in files
+            if (getattr(d, "first_bytes", None) is None or b in d.first_bytes)  # type: ignore[attr-defined]
+            and getattr(d, "header_class", None) != excluded
+        )
+        for b in range(256)
+    )
+
+
 def _mode_fields(st_mode: int) -> tuple[str, bool]:
     perms = stat.S_IMODE(st_mode)
     return f"{perms:04o}", bool(perms & stat.S_IROTH)
@@ -264,11 +284,9 @@ class _Run:
     def __init__(self, scanner: Scanner, on_artifact: Callable[[Artifact], None] | None, keep: bool) -> None:
         self.scanner = scanner
         self.files = scanner.registry.file_detectors
-        # Detectors worth calling for each possible first byte (see FileDetector.first_bytes).
-        self.by_first_byte = [
-            tuple(d for d in self.files if getattr(d, "first_bytes", None) is None or b in d.first_bytes)  # type: ignore[attr-defined]
-            for b in range(256)
-        ]
+        # Detectors worth calling, by [header looks like text][first byte]: the per-file gates
+        # are decided once here, not inside each detector.
+        self.candidates = (_candidate_table(self.files, False), _candidate_table(self.files, True))
         self.dirs = scanner.registry.dir_detectors
         self.on_artifact = on_artifact
         self.keep = keep
@@ -396,7 +414,7 @@ class _Run:
         if self.dirs and self._claim_dir(d, names, stats):
             return
         subdirs: list[_Dir] = []
-        files: list[str] = []
+        files: list[os.DirEntry[str]] = []
         for entry in entries:
             try:
                 if entry.is_dir(follow_symlinks=False):
@@ -406,7 +424,7 @@ class _Run:
                         continue
                     subdirs.append(_Dir(d.root, d.top, entry.path, st.st_dev))
                 elif entry.is_file(follow_symlinks=False):
-                    files.append(entry.path)
+                    files.append(entry)
                 elif entry.is_symlink():
                     stats.skipped["symlink"] += 1
                 else:
@@ -417,11 +435,11 @@ class _Run:
         if self._pool_wanted and self._pool is None and self._files_inline >= POOL_AFTER_FILES:
             self._start_pool()
         if self._pool is not None and files:
-            self._submit_batch(d, files, names)
+            self._submit_batch(d, [e.path for e in files], names)
         else:
             self._files_inline += len(files)
-            for path in files:
-                self._scan_file(d.root, d.top, path, names, stats)
+            for entry in files:
+                self._scan_file(d.root, d.top, entry.path, names, stats, entry.name)
 
     def _claim_dir(self, d: _Dir, names: frozenset[str], stats: ScanStats) -> bool:
         ctx = DirContext(d.path, names)
@@ -478,16 +496,23 @@ class _Run:
         self._scan_file(given, os.path.dirname(real), real, frozenset(), stats)
         self.stats.merge(stats)
 
-    def _scan_file(self, root: str, top: str, path: str, siblings: frozenset[str], stats: ScanStats) -> None:
+    def _scan_file(
+        self, root: str, top: str, path: str, siblings: frozenset[str], stats: ScanStats, name: str | None = None
+    ) -> None:
         stats.files_seen += 1
         try:
             fd, st = open_regular(path)
         except OSError as exc:
             self._error(stats, root, top, path, _error_kind(exc))
             return
+        size = st.st_size
         try:
-            header = os.read(fd, HEADER_BYTES) if st.st_size else b""
-            ctx = FileContext(path, st.st_size, header, fd, siblings=siblings)
+            if not size:
+                stats.empty_files += 1  # no content, nothing any detector could recognise
+                return
+            # Ask for no more than the file holds: os.read then needs no shrinking copy.
+            header = os.read(fd, size if size < HEADER_BYTES else HEADER_BYTES)
+            ctx = FileContext(path, size, header, fd, siblings=siblings, name=name)
             finding = self._detect(ctx, root, top, stats)
             stats.bytes_read += ctx.bytes_read
             if finding is None:
@@ -499,10 +524,12 @@ class _Run:
         finally:
             os.close(fd)
         mode, world = _mode_fields(st.st_mode)
-        self._emit(stats, self._artifact(root, top, path, "file", finding, st.st_size, mode, world, None, digest))
+        self._emit(stats, self._artifact(root, top, path, "file", finding, size, mode, world, None, digest))
 
     def _detect(self, ctx: FileContext, root: str, top: str, stats: ScanStats) -> Finding | None:
-        candidates = self.by_first_byte[ctx.header[0]] if ctx.header else self.files
+        header = ctx.header
+        # A file that shrank to nothing after fstat: every detector, as for any file without a header.
+        candidates = self.candidates[ctx.is_text][header[0]] if header else self.files
         for detector in candidates:
             try:
                 finding = detector.detect(ctx)

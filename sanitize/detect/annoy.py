@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import struct
 
-from sanitize.detect.base import Category, FileContext, Finding
+from sanitize.detect.base import BINARY, Category, FileContext, Finding
 
 MAX_DIM = 4096
 
@@ -34,6 +34,8 @@ def _dimension(ctx: FileContext) -> tuple[int, str] | None:
 
 class AnnoyDetector:
     name = "annoy"
+    first_bytes = b"\x01"  # the first item node's n_descendants, i32 LE 1 ...
+    header_class = BINARY  # ... whose NUL bytes make it binary
 
     def detect(self, ctx: FileContext) -> Finding | None:
         if not ctx.name.endswith(".ann") or ctx.size == 0 or ctx.size % 4:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import enum
 import errno
-import functools
 import os
 import stat
 from collections.abc import Mapping
@@ -20,6 +19,10 @@ from typing import Protocol, runtime_checkable
 
 HEADER_BYTES = 4096
 READ_BUDGET = 1 << 20  # most any detector may read from one file beyond the header
+
+# Values of the optional `header_class` attribute of a file detector (see FileDetector).
+TEXT = "text"
+BINARY = "binary"
 
 
 class Category(enum.StrEnum):
@@ -51,6 +54,18 @@ class BudgetExceeded(Exception):
     """A detector asked for more bytes than READ_BUDGET allows."""
 
 
+def looks_like_text(data: bytes) -> bool:
+    """No NUL byte and valid UTF-8 (ASCII included): what every text format's header looks like."""
+    if not data or b"\x00" in data:
+        return False
+    try:
+        data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        # A multi-byte character cut by the header boundary is still text.
+        return exc.start >= len(data) - 3
+    return True
+
+
 class FileContext:
     """One regular file as detectors see it: name, size, header and capped extra reads."""
 
@@ -62,6 +77,7 @@ class FileContext:
         fd: int | None = None,
         *,
         siblings: frozenset[str] = frozenset(),
+        name: str | None = None,
     ) -> None:
         self.path = path
         self.size = size
@@ -73,10 +89,23 @@ class FileContext:
         self.siblings = siblings
         # Parsed structures several detectors share (a zip central directory), parsed once per file.
         self.memo: dict[str, object] = {}
+        self._name = name
+        self._is_text: bool | None = None
 
-    @functools.cached_property
+    @property
     def name(self) -> str:
-        return os.path.basename(self.path)  # lazily: most files never need it
+        # Plain memo, not functools.cached_property: that one takes a lock on every first access
+        # (Python 3.11), which showed in profiles at 200,000 files.
+        if self._name is None:
+            self._name = self.path.rpartition("/")[2]
+        return self._name
+
+    @property
+    def is_text(self) -> bool:
+        """`looks_like_text(header)`, computed once per file however many detectors ask."""
+        if self._is_text is None:
+            self._is_text = looks_like_text(self.header)
+        return self._is_text
 
     def read_at(self, offset: int, length: int) -> bytes:
         if length < 0 or offset < 0:
@@ -182,11 +211,15 @@ class DirContext:
 
 @runtime_checkable
 class FileDetector(Protocol):
-    """`detect` returns a Finding or None ("not mine").
+    """`detect` returns a Finding or None ("not mine"). It is never called for an empty file.
 
-    Optional class attribute `first_bytes: bytes`: every first byte a non-empty file of this
-    format can start with. The scanner then skips the detector for other files without calling
-    it, which matters at 200,000 files; leave it out when any first byte is possible.
+    Two optional class attributes let the scanner skip a detector with a table lookup, decided
+    once per file instead of inside every detector; that matters at 200,000 files:
+    - `first_bytes: bytes`: every first byte a file of this format can start with.
+    - `header_class`: `TEXT` when the detector can only match if `looks_like_text(header)`
+      (no NUL byte, UTF-8), `BINARY` when it can only match if not (its structure puts a NUL
+      byte or invalid UTF-8 in the header, e.g. a small little-endian integer).
+    Declare one only when the detector's own rules imply it: a wrong gate silently loses findings.
     """
 
     name: str

@@ -8,45 +8,33 @@ from __future__ import annotations
 
 import json
 import re
-import weakref
 from typing import Any
 
 from sanitize.detect.base import FileContext
+from sanitize.detect.base import looks_like_text as looks_like_text  # moved to base; still importable here
 
 TEXT_PREFIX_BYTES = 64 * 1024
 
 _JSON_KEY = re.compile(rb'"([A-Za-z_][A-Za-z0-9_./-]{0,63})"\s*:')
 
 
-# Several text detectors look at the same file in turn; they share one read of its prefix.
-_PREFIXES: weakref.WeakKeyDictionary[FileContext, bytes] = weakref.WeakKeyDictionary()
-
-
 def read_prefix(ctx: FileContext) -> bytes:
-    """The first TEXT_PREFIX_BYTES of the file (the header plus at most one more capped read)."""
+    """The first TEXT_PREFIX_BYTES of the file (the header plus at most one more capped read).
+
+    Several text detectors look at the same file in turn; they share one read through ctx.memo.
+    """
     if ctx.size <= len(ctx.header):
         return ctx.header
-    cached = _PREFIXES.get(ctx)
+    cached = ctx.memo.get("text-prefix")
     if cached is None:
         want = min(TEXT_PREFIX_BYTES, ctx.size) - len(ctx.header)
         cached = ctx.header + ctx.read_at(len(ctx.header), want)
-        _PREFIXES[ctx] = cached
-    return cached
+        ctx.memo["text-prefix"] = cached
+    return cached  # type: ignore[return-value]
 
 
 def is_whole(ctx: FileContext, prefix: bytes) -> bool:
     return len(prefix) >= ctx.size
-
-
-def looks_like_text(data: bytes) -> bool:
-    if not data or b"\x00" in data:
-        return False
-    try:
-        data.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        # A multi-byte character cut by the prefix boundary is still text.
-        return exc.start >= len(data) - 3
-    return True
 
 
 def first_significant_byte(data: bytes) -> int | None:

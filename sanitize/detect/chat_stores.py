@@ -53,6 +53,7 @@ def classify_json_chat(prefix: bytes) -> Finding | None:
 
 class ChatStoreDetector:
     name = "chat-stores"
+    first_bytes = b"\xf5{[ \t\r\n\xef\xbb\xbf"  # GPT4All magic, or JSON after the whitespace/BOM bytes skipped
 
     def sniff(self, header: bytes) -> Finding | None:
         return sniff_gpt4all(header)

@@ -11,8 +11,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sanitize.detect.base import Category, FileContext, Finding
-from sanitize.detect.bounded_text import looks_like_text, read_prefix
+from sanitize.detect.base import TEXT, Category, FileContext, Finding
+from sanitize.detect.bounded_text import read_prefix
 
 # Files whose names say they hold secrets are read up to TEXT_PREFIX_BYTES; any other text file
 # is checked in its header only, so a tree full of source files and logs costs no extra reads.
@@ -82,12 +82,13 @@ def sniff_tokens(data: bytes) -> Finding | None:
 
 class CredentialDetector:
     name = "credentials"
+    header_class = TEXT
 
     def sniff(self, header: bytes) -> Finding | None:
         return sniff_tokens(header)
 
     def detect(self, ctx: FileContext) -> Finding | None:
-        if ctx.size == 0 or not looks_like_text(ctx.header):
+        if ctx.size == 0 or not ctx.is_text:
             return None
         named = ctx.name in SECRET_FILE_NAMES or _is_env_file(ctx.name)
         data = read_prefix(ctx) if named else ctx.header

@@ -58,6 +58,7 @@ def sniff_faiss(header: bytes) -> Finding | None:
 
 class FaissDetector:
     name = "faiss"
+    first_bytes = b"I"  # every fourcc starts with I
 
     def sniff(self, header: bytes) -> Finding | None:
         return sniff_faiss(header)

@@ -10,7 +10,7 @@ from __future__ import annotations
 import math
 import struct
 
-from sanitize.detect.base import Category, FileContext, Finding
+from sanitize.detect.base import BINARY, Category, FileContext, Finding
 
 HEADER_LEN = 96
 _FMT = "<QQQQQQiIQQQdQ"
@@ -49,6 +49,8 @@ def sniff_hnswlib(header: bytes) -> Finding | None:
 
 class HnswlibDetector:
     name = "hnswlib"
+    first_bytes = b"\x00\x01"  # offsetLevel0 is u64 0, or Chroma's i32 1 comes first ...
+    header_class = BINARY  # ... so the header has NUL bytes
 
     def sniff(self, header: bytes) -> Finding | None:
         return sniff_hnswlib(header)

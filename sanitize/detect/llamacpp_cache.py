@@ -6,7 +6,7 @@ from __future__ import annotations
 
 import struct
 
-from sanitize.detect.base import Category, FileContext, Finding
+from sanitize.detect.base import BINARY, Category, FileContext, Finding
 
 MAGICS = {0x6767736E: ("llama-cpp-session", "llama-cpp-session-magic"),
           0x67677371: ("llama-cpp-slot", "llama-cpp-slot-magic")}  # fmt: skip
@@ -31,6 +31,8 @@ def _finding(parsed: tuple[str, str, int, int]) -> Finding:
 
 class LlamaCppCacheDetector:
     name = "llamacpp-cache"
+    first_bytes = bytes(sorted({m & 0xFF for m in MAGICS}))  # the magics' low bytes (LE): n, q
+    header_class = BINARY  # u32 LE version <= MAX_VERSION: NUL high bytes
 
     def sniff(self, header: bytes) -> Finding | None:
         parsed = _parse(header)

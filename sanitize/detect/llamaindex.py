@@ -35,6 +35,7 @@ def classify_opening(head: bytes) -> tuple[Category, str] | None:
 
 class LlamaIndexDetector:
     name = "llamaindex"
+    first_bytes = b"{ \t\n\r\x0b\x0c"  # _OPENING: `\s*\{` from the first byte
 
     def sniff(self, header: bytes) -> Finding | None:
         kind = classify_opening(header)

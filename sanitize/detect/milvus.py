@@ -29,6 +29,7 @@ def sniff_binlog(header: bytes) -> Finding | None:
 
 class MilvusDetector:
     name = "milvus"
+    first_bytes = BINLOG_MAGIC[:1]
 
     def sniff(self, header: bytes) -> Finding | None:
         return sniff_binlog(header)

@@ -13,12 +13,11 @@ import csv
 import io
 import re
 
-from sanitize.detect.base import Category, FileContext, Finding
+from sanitize.detect.base import TEXT, Category, FileContext, Finding
 from sanitize.detect.bounded_text import (
     first_json_line,
     first_significant_byte,
     is_jsonl,
-    looks_like_text,
     read_prefix,
 )
 
@@ -72,10 +71,11 @@ def _csv_header(prefix: bytes) -> set[str] | None:
 
 class PromptLogDetector:
     name = "prompt-logs"
+    header_class = TEXT
 
     def detect(self, ctx: FileContext) -> Finding | None:
         head = ctx.header
-        if ctx.size == 0 or not looks_like_text(head):
+        if ctx.size == 0 or not ctx.is_text:
             return None
         if first_significant_byte(head[:64]) == ord("{"):
             # Read further only when the first two records do not fit in the header.

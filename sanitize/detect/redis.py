@@ -30,6 +30,7 @@ def sniff_redis(header: bytes) -> Finding | None:
 
 class RedisDetector:
     name = "redis"
+    first_bytes = b"R*"  # REDIS magic or a RESP array
 
     def sniff(self, header: bytes) -> Finding | None:
         return sniff_redis(header)

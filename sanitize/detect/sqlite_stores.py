@@ -141,6 +141,7 @@ def _count_details(conn: sqlite3.Connection, table: str, key: str) -> dict[str, 
 
 class SqliteStoreDetector:
     name = "sqlite-stores"
+    first_bytes = b"S"  # "SQLite format 3\0"
 
     def sniff(self, header: bytes) -> Finding | None:
         if not has_sqlite_header(header):
@@ -204,6 +205,7 @@ class SqliteWalDetector:
     schema in plain text, so known schemas are recognised from the WAL's first frames."""
 
     name = "sqlite-wal"
+    first_bytes = b"\x37"  # both WAL magics
 
     def sniff(self, header: bytes) -> Finding | None:
         return self._classify(header) if _is_wal(header) else None

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import struct
 
-from sanitize.detect.base import Category, Detail, FileContext, Finding
+from sanitize.detect.base import BINARY, Category, Detail, FileContext, Finding
 
 MAGIC = b"usearch"
 
@@ -38,6 +38,9 @@ def sniff_usearch(header: bytes) -> Finding | None:
 
 class UsearchDetector:
     name = "usearch"
+    # The u16 major version (<= 20) after the magic, or the vector blob's u32 row width (<= 1 MiB),
+    # has a NUL high byte inside the header.
+    header_class = BINARY
 
     def sniff(self, header: bytes) -> Finding | None:
         return sniff_usearch(header)

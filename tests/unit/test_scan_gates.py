@@ -1,0 +1,96 @@
+"""The scanner's per-file gates (first byte, text/binary header, empty file) never hide a finding.
+
+A detector declares `first_bytes` / `header_class` and the scanner skips it by table lookup; a
+wrong declaration would silently lose findings, so every fixture and negative file is checked:
+any detector that recognises a file when called directly must be among the scanner's candidates.
+"""
+
+from __future__ import annotations
+
+import os
+import random
+from pathlib import Path
+
+import pytest
+
+from sanitize.detect import registry
+from sanitize.detect.base import BINARY, HEADER_BYTES, TEXT, FileContext, looks_like_text
+from sanitize.scan import Scanner, _candidate_table
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "artifacts"
+FILES = sorted(p for p in FIXTURES.rglob("*") if p.is_file() and not p.is_symlink() and p.stat().st_size)
+
+
+def _context(path: Path) -> FileContext:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        size = os.fstat(fd).st_size
+        header = os.pread(fd, HEADER_BYTES, 0)
+    except BaseException:
+        os.close(fd)
+        raise
+    return FileContext(str(path), size, header, fd, siblings=frozenset(os.listdir(path.parent)))
+
+
+def test_fixture_corpus_is_large() -> None:
+    assert len(FILES) > 100  # guards the glob, so the check below cannot pass on nothing
+
+
+@pytest.mark.parametrize("text", [False, True])
+def test_gates_keep_every_detector_that_matches(text: bool) -> None:
+    detectors = registry.file_detectors()
+    table = _candidate_table(detectors, text)
+    checked = 0
+    for path in FILES:
+        ctx = _context(path)
+        try:
+            if ctx.is_text != text:
+                continue
+            candidates = table[ctx.header[0]]
+            for detector in detectors:
+                try:
+                    finding = detector.detect(ctx)
+                except Exception:  # budget or parse errors are not findings
+                    finding = None
+                if finding is not None:
+                    checked += 1
+                    assert detector in candidates, f"{detector.name} gated out {path.relative_to(FIXTURES)}"
+        finally:
+            os.close(ctx._fd)  # type: ignore[arg-type]
+    assert checked > (5 if text else 40)
+
+
+def test_declared_gates_are_well_formed() -> None:
+    for detector in registry.file_detectors():
+        assert getattr(detector, "header_class", None) in (None, TEXT, BINARY), detector.name
+        first = getattr(detector, "first_bytes", None)
+        assert first is None or (isinstance(first, bytes) and first), detector.name
+
+
+def test_text_classification_is_computed_once_and_matches_looks_like_text() -> None:
+    rnd = random.Random(5)
+    cut = ("x" * 4094 + "\u00e9").encode()[:4095]  # a two-byte character cut by the header's end: still text
+    samples = [b"plain ascii\n", "caf\u00e9 na\u00efve".encode(), b"nul\x00inside", b"\xff\xfe", rnd.randbytes(64), cut]
+    for data in samples:
+        ctx = FileContext("/x", len(data), data)
+        assert ctx.is_text == looks_like_text(data)
+        assert ctx.is_text is ctx.is_text
+
+
+def test_empty_files_are_counted_and_not_given_to_detectors(tmp_path: Path) -> None:
+    (tmp_path / "empty.bin").write_bytes(b"")
+    (tmp_path / ".env").write_bytes(b"")
+    (tmp_path / "one.txt").write_bytes(b"x")
+    seen: list[str] = []
+
+    class _Spy:
+        name = "spy"
+
+        def detect(self, ctx: FileContext) -> None:
+            seen.append(ctx.name)
+
+    reg = registry.Registry((_Spy(),), (), (), ())
+    result = Scanner(reg, workers=1, processes=0).scan([str(tmp_path)])
+    assert result.stats.files_seen == 3 and result.stats.empty_files == 2
+    assert seen == ["one.txt"]
+    assert result.stats.to_dict()["empty_files"] == 2
