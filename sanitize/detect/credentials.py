@@ -90,12 +90,15 @@ class CredentialDetector:
     def detect(self, ctx: FileContext) -> Finding | None:
         if ctx.size == 0 or not ctx.is_text:
             return None
-        named = ctx.name in SECRET_FILE_NAMES or _is_env_file(ctx.name)
-        data = read_prefix(ctx) if named else ctx.header
-        if ctx.name == ".webui_secret_key" and _SECRET_KEY_FILE.match(data):
+        name = ctx.name
+        env_file = _is_env_file(name)
+        if not env_file and name not in SECRET_FILE_NAMES:  # most text files: header tokens only
+            return sniff_tokens(ctx.header)
+        data = read_prefix(ctx)
+        if name == ".webui_secret_key" and _SECRET_KEY_FILE.match(data):
             return _finding({"secret-key": 1}, "open-webui-secret-key", "webui-secret-key-file")
         counts = _token_counts(data)
-        if _is_env_file(ctx.name):
+        if env_file:
             env = [v for v in _ENV_SECRET.findall(data) if not _PLACEHOLDER.match(v)]
             if env:
                 counts["env-api-key"] = len(env)

@@ -19,7 +19,10 @@ PEEK = 64 * 1024
 
 def _superblock_in(header: bytes) -> int | None:
     for offset in (0, 512, 1024, 2048):
-        if header[offset : offset + 8] == HDF5_MAGIC:
+        if offset >= len(header):
+            return None  # a short header has no later superblock either
+        # A byte compare first: called on every file, a slice per offset would cost more.
+        if header[offset] == 0x89 and header[offset : offset + 8] == HDF5_MAGIC:
             return offset
     return None
 

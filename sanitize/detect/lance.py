@@ -18,7 +18,8 @@ class LanceDetector:
     def detect(self, ctx: FileContext) -> Finding | None:
         if ctx.size < 16:
             return None
-        tail = ctx.tail(8)
+        # Most files fit in the header: their footer is already in memory.
+        tail = ctx.header[-8:] if ctx.size == len(ctx.header) else ctx.tail(8)
         if tail[4:] != FOOTER_MAGIC:
             return None
         major, minor = struct.unpack_from("<HH", tail)

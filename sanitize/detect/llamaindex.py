@@ -45,6 +45,8 @@ class LlamaIndexDetector:
         return self.sniff(ctx.header)
 
     def detect_dir(self, ctx: DirContext) -> Finding | None:
+        if "docstore.json" not in ctx.entries and "index_store.json" not in ctx.entries:
+            return None  # asked for every directory: two set lookups before any list is built
         candidates = [n for n in ctx.entries if n in ("docstore.json", "index_store.json")
                       or n.endswith("vector_store.json")]  # fmt: skip
         if "docstore.json" not in candidates and "index_store.json" not in candidates:

@@ -16,6 +16,8 @@ from sanitize.detect.base import Category, Detail, FileContext, Finding
 _SWAP = {b"SWAPSPACE2": "linux-swap", b"SWAP-SPACE": "linux-swap-v0"}
 _HIBERNATION = (b"S1SUSPEND", b"S2SUSPEND", b"ULSUSPEND", b"LINHIB0001")
 _PAGE_SIZES = (4096, 16384, 65536)
+_SIGNATURE_FIRST = frozenset(sig[0] for sig in (*_SWAP, *_HIBERNATION))
+_SWAP_VERSION_1 = (b"\x01\0\0\0", b"\0\0\0\x01")  # LE or BE u32 at 1024
 ET_CORE = 4
 
 
@@ -54,8 +56,15 @@ class MemoryImageDetector:
         return sniff_memory_image(header)
 
     def detect(self, ctx: FileContext) -> Finding | None:
-        found = sniff_memory_image(ctx.header)
-        if found is not None or ctx.header[1024:1028] not in (b"\x01\0\0\0", b"\0\0\0\x01"):
+        header = ctx.header
+        if (
+            header[:4] != b"\x7fELF"
+            and (len(header) < 4096 or header[4086] not in _SIGNATURE_FIRST)
+            and header[1024:1028] not in _SWAP_VERSION_1
+        ):
+            return None  # most files: none of the rules below can match, decided without calls
+        found = sniff_memory_image(header)
+        if found is not None or header[1024:1028] not in _SWAP_VERSION_1:
             return found
         for page in _PAGE_SIZES[1:]:
             if ctx.size >= page:

@@ -37,6 +37,10 @@ WEAK_PAIRS: tuple[tuple[str, str], ...] = (("input", "output"),)
 LLM_FIELDS = frozenset({"model", "tokens", "prompt_tokens", "completion_tokens", "total_tokens", "usage",
                         "temperature", "max_tokens", "llm", "system_prompt", "finish_reason"})  # fmt: skip
 _IDENTIFIER = re.compile(r"\A[A-Za-z_][A-Za-z0-9_ .-]{0,63}\Z")
+# Every rule in match_fields needs one of these names. CSV header cells are ASCII identifiers and
+# the csv module only drops quotes, so a first line without any of them (quotes removed, ASCII
+# lower-cased) cannot match and is not parsed: most text files stop here.
+_KEY_FIELDS = tuple(sorted({a.encode() for a, _ in PAIRS + WEAK_PAIRS} | {b"messages"}))
 
 
 def match_fields(fields: set[str]) -> str | None:
@@ -53,8 +57,17 @@ def match_fields(fields: set[str]) -> str | None:
     return None
 
 
+def _first_line(prefix: bytes) -> bytes:
+    return prefix.split(b"\n", 1)[0].split(b"\r", 1)[0]
+
+
+def _may_name_fields(line: bytes) -> bool:
+    lowered = line.replace(b'"', b"").lower()
+    return any(key in lowered for key in _KEY_FIELDS)
+
+
 def _csv_header(prefix: bytes) -> set[str] | None:
-    first_line = prefix.split(b"\n", 1)[0].split(b"\r", 1)[0].decode("utf-8", "replace").strip("\ufeff")
+    first_line = _first_line(prefix).decode("utf-8", "replace").strip("\ufeff")
     if not first_line or len(first_line) > 4096:
         return None
     for delimiter in (",", "\t", ";", "|"):
@@ -81,6 +94,8 @@ class PromptLogDetector:
             # Read further only when the first two records do not fit in the header.
             prefix = head if head.count(b"\n") >= 2 or ctx.size <= len(head) else read_prefix(ctx)
             return self._jsonl(ctx, prefix)
+        if not _may_name_fields(_first_line(head)):
+            return None
         columns = _csv_header(head)  # a CSV header line always fits in the first 4 KiB
         if columns is not None and (rule := match_fields(columns)) is not None:
             return Finding(Category.PROMPT_LOG, "csv-prompt-log", f"prompt-log-csv:{rule}", {"columns": len(columns)})

@@ -46,11 +46,15 @@ class UsearchDetector:
         return sniff_usearch(header)
 
     def detect(self, ctx: FileContext) -> Finding | None:
-        found = sniff_usearch(ctx.header)
-        if found is not None:
+        header = ctx.header
+        if header[:7] == MAGIC and (found := _at(header, 0)) is not None:
             return found
-        offset = _blob_offset(ctx.header)
-        if offset is None or offset + 13 > ctx.size:
+        offset = _blob_offset(header)
+        if offset is None:
+            return None
+        if offset + 13 <= len(header):
+            return _at(header, offset)
+        if offset + 13 > ctx.size:
             return None
         return _at(ctx.read_at(offset, 13), 0)
 
