@@ -5,11 +5,15 @@ How the walk stays safe and bounded:
   `find -H`). The file type comes from the directory entry (d_type, else lstat), so FIFOs,
   sockets and device nodes are counted as skipped and never opened. Regular files are opened
   O_NOFOLLOW|O_NONBLOCK and re-checked with fstat, so a FIFO or device swapped in after the
-  type check cannot block the scan or be read.
-- Each file costs one open, one fstat, one read of HEADER_BYTES and one close; detectors may
+  type check cannot block the scan or be read. Each directory is opened O_NOFOLLOW once and
+  its files are opened by name under that fd: a directory swapped for a symlink is refused.
+- Each file costs one open, one fstat, one read of at most HEADER_BYTES and one close (no read
+  for an empty file, which no detector is asked about); detectors may
   read more through FileContext, capped at READ_BUDGET. Python threads cannot be timed out,
   so detectors are bounded by construction (capped reads, capped loops); a detector that
   raises or exceeds its budget becomes a counted error.
+- Speed: which detectors are asked about a file is a table lookup on its first byte and on
+  whether its header looks like text (computed once per file), see FileDetector.
 - Memory: directories waiting to be walked sit on a LIFO stack (depth-first keeps it small),
   one directory's entries at a time per worker; results are streamed to `on_artifact` and the
   error list is capped. Nothing holds every path of the tree.
@@ -47,6 +51,7 @@ from sanitize.detect.base import (
     FileContext,
     FileDetector,
     Finding,
+    open_directory,
     open_regular,
 )
 from sanitize.detect.locations import location_hint
@@ -254,7 +259,8 @@ def _error_kind(exc: OSError) -> str:
         return "vanished"
     if isinstance(exc, PermissionError):
         return "permission"
-    if exc.errno in (errno.ELOOP, errno.ENXIO, errno.ENODEV) or isinstance(exc, IsADirectoryError):
+    # ENOTDIR: a directory replaced by a symlink or a file after it was listed (O_NOFOLLOW|O_DIRECTORY).
+    if exc.errno in (errno.ELOOP, errno.ENXIO, errno.ENODEV, errno.ENOTDIR) or isinstance(exc, IsADirectoryError):
         return "changed-type"
     return "io"
 
@@ -405,7 +411,18 @@ class _Run:
     def _walk_dir(self, d: _Dir, stats: ScanStats) -> None:
         stats.dirs_seen += 1
         try:
-            with os.scandir(d.path) as it:
+            dir_fd = open_directory(d.path)
+        except OSError as exc:
+            self._error(stats, d.root, d.top, d.path, _error_kind(exc))
+            return
+        try:
+            self._walk_open_dir(d, dir_fd, stats)
+        finally:
+            os.close(dir_fd)
+
+    def _walk_open_dir(self, d: _Dir, dir_fd: int, stats: ScanStats) -> None:
+        try:
+            with os.scandir(dir_fd) as it:  # entries carry bare names; types come from d_type
                 entries = list(it)
         except OSError as exc:
             self._error(stats, d.root, d.top, d.path, _error_kind(exc))
@@ -413,8 +430,9 @@ class _Run:
         names = frozenset(e.name for e in entries)
         if self.dirs and self._claim_dir(d, names, stats):
             return
+        prefix = d.path if d.path.endswith("/") else d.path + "/"
         subdirs: list[_Dir] = []
-        files: list[os.DirEntry[str]] = []
+        files: list[str] = []
         for entry in entries:
             try:
                 if entry.is_dir(follow_symlinks=False):
@@ -422,24 +440,24 @@ class _Run:
                     if self.scanner.one_filesystem and st.st_dev != d.dev:
                         stats.skipped["mountpoint"] += 1
                         continue
-                    subdirs.append(_Dir(d.root, d.top, entry.path, st.st_dev))
+                    subdirs.append(_Dir(d.root, d.top, prefix + entry.name, st.st_dev))
                 elif entry.is_file(follow_symlinks=False):
-                    files.append(entry)
+                    files.append(entry.name)
                 elif entry.is_symlink():
                     stats.skipped["symlink"] += 1
                 else:
                     stats.skipped["special"] += 1  # FIFO, socket, device node: never opened
             except OSError as exc:
-                self._error(stats, d.root, d.top, entry.path, _error_kind(exc))
+                self._error(stats, d.root, d.top, prefix + entry.name, _error_kind(exc))
         self.push(subdirs)
         if self._pool_wanted and self._pool is None and self._files_inline >= POOL_AFTER_FILES:
             self._start_pool()
         if self._pool is not None and files:
-            self._submit_batch(d, [e.path for e in files], names)
+            self._submit_batch(d, [prefix + name for name in files], names)
         else:
             self._files_inline += len(files)
-            for entry in files:
-                self._scan_file(d.root, d.top, entry.path, names, stats, entry.name)
+            for name in files:
+                self._scan_file(d.root, d.top, prefix + name, names, stats, name, dir_fd)
 
     def _claim_dir(self, d: _Dir, names: frozenset[str], stats: ScanStats) -> bool:
         ctx = DirContext(d.path, names)
@@ -497,11 +515,19 @@ class _Run:
         self.stats.merge(stats)
 
     def _scan_file(
-        self, root: str, top: str, path: str, siblings: frozenset[str], stats: ScanStats, name: str | None = None
+        self,
+        root: str,
+        top: str,
+        path: str,
+        siblings: frozenset[str],
+        stats: ScanStats,
+        name: str | None = None,
+        dir_fd: int | None = None,
     ) -> None:
+        """Scan one file: `path` in full, or `name` inside the open directory `dir_fd`."""
         stats.files_seen += 1
         try:
-            fd, st = open_regular(path)
+            fd, st = open_regular(path) if dir_fd is None or name is None else open_regular(name, dir_fd=dir_fd)
         except OSError as exc:
             self._error(stats, root, top, path, _error_kind(exc))
             return

@@ -130,18 +130,27 @@ OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXE
 _NOATIME = getattr(os, "O_NOATIME", 0)
 
 
-def open_regular(path: str, *, dir_fd: int | None = None) -> tuple[int, os.stat_result]:
-    """Open a regular file read-only without following links; OSError for anything else.
-
-    O_NOATIME is refused (EPERM) on files the caller does not own unless it has CAP_FOWNER,
-    so it is tried first and dropped on EPERM.
-    """
+def _open_noatime(path: str, flags: int, dir_fd: int | None) -> int:
+    """O_NOATIME is refused (EPERM) on files the caller does not own unless it has CAP_FOWNER,
+    so it is tried first and dropped on EPERM."""
     try:
-        fd = os.open(path, OPEN_FLAGS | _NOATIME, dir_fd=dir_fd)
+        return os.open(path, flags | _NOATIME, dir_fd=dir_fd)
     except PermissionError as exc:
         if not _NOATIME or exc.errno != errno.EPERM:  # EACCES is a real refusal, not O_NOATIME's
             raise
-        fd = os.open(path, OPEN_FLAGS, dir_fd=dir_fd)
+        return os.open(path, flags, dir_fd=dir_fd)
+
+
+def open_directory(path: str) -> int:
+    """A directory fd for listing and for opening its files by name (`open_regular(name, dir_fd=)`):
+    the kernel then resolves one name per file, not the whole path, and a directory swapped for
+    a symlink during the scan is refused (ELOOP), not followed."""
+    return _open_noatime(path, OPEN_FLAGS | os.O_DIRECTORY, None)
+
+
+def open_regular(path: str, *, dir_fd: int | None = None) -> tuple[int, os.stat_result]:
+    """Open a regular file read-only without following links; OSError for anything else."""
+    fd = _open_noatime(path, OPEN_FLAGS, dir_fd)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):

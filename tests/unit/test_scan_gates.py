@@ -94,3 +94,26 @@ def test_empty_files_are_counted_and_not_given_to_detectors(tmp_path: Path) -> N
     assert result.stats.files_seen == 3 and result.stats.empty_files == 2
     assert seen == ["one.txt"]
     assert result.stats.to_dict()["empty_files"] == 2
+
+
+def test_directory_swapped_for_symlink_during_scan_is_not_followed(tmp_path: Path) -> None:
+    """Directories are opened O_NOFOLLOW and their files by name under that fd."""
+    root, elsewhere = tmp_path / "root", tmp_path / "elsewhere"
+    (root / "sub").mkdir(parents=True)
+    elsewhere.mkdir()
+    (elsewhere / "model.gguf").write_bytes(b"GGUF" + (3).to_bytes(4, "little") + bytes(16))
+    (root / "trigger.txt").write_bytes(b"x")
+
+    class _Swapper:
+        name = "swapper"
+
+        def detect(self, ctx: FileContext) -> None:
+            if ctx.name == "trigger.txt":  # root's files are scanned before its subdirectories
+                (root / "sub").rename(root / "sub.old")
+                (root / "sub").symlink_to(elsewhere)
+
+    gguf = registry.build(["sanitize.detect.gguf"]).file_detectors
+    reg = registry.Registry((_Swapper(), *gguf), (), (), ())
+    result = Scanner(reg, workers=1, processes=0).scan([str(root)])
+    assert result.artifacts == []
+    assert [(e.path, e.kind) for e in result.errors] == [("sub", "changed-type")]
