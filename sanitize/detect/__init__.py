@@ -1,0 +1,1 @@
+"""Artifact detectors: one module per format family, registered in `registry.py`."""
