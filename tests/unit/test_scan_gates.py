@@ -1,4 +1,5 @@
-"""The scanner's per-file gates (first byte, text/binary header, empty file) never hide a finding.
+"""The scanner's gates: per file (first byte, text/binary header, empty file) they never hide a
+finding; per directory, helper threads only work while reads wait for the disk.
 
 A detector declares `first_bytes` / `header_class` and the scanner skips it by table lookup; a
 wrong declaration would silently lose findings, so every fixture and negative file is checked:
@@ -9,10 +10,13 @@ from __future__ import annotations
 
 import os
 import random
+import threading
+import time
 from pathlib import Path
 
 import pytest
 
+from sanitize import scan
 from sanitize.detect import registry
 from sanitize.detect.base import BINARY, HEADER_BYTES, TEXT, FileContext, looks_like_text
 from sanitize.scan import Scanner, _candidate_table
@@ -117,3 +121,61 @@ def test_directory_swapped_for_symlink_during_scan_is_not_followed(tmp_path: Pat
     result = Scanner(reg, workers=1, processes=0).scan([str(root)])
     assert result.artifacts == []
     assert [(e.path, e.kind) for e in result.errors] == [("sub", "changed-type")]
+
+
+def _spy_tree(root: Path, dirs: int = 24, files: int = 3) -> None:
+    for i in range(dirs):
+        (root / f"d{i}").mkdir(parents=True)
+        for j in range(files):
+            (root / f"d{i}" / f"f{j}.txt").write_bytes(b"some text\n")
+
+
+class _ThreadSpy:
+    name = "thread-spy"
+
+    def __init__(self) -> None:
+        self.threads: set[int] = set()
+
+    def detect(self, ctx: FileContext) -> None:
+        self.threads.add(threading.get_ident())
+        time.sleep(0.002)  # releases the GIL, as a read from a slow disk would
+
+
+def test_header_read_says_whether_it_came_from_the_page_cache(tmp_path: Path) -> None:
+    path = tmp_path / "f.bin"
+    path.write_bytes(b"abc" * 100)  # just written: in the page cache
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        assert scan._read_header(fd, 300) == (b"abc" * 100, True)
+    finally:
+        os.close(fd)
+
+
+def test_cached_tree_is_scanned_by_one_thread_however_many_workers(tmp_path: Path) -> None:
+    _spy_tree(tmp_path)
+    spy = _ThreadSpy()
+    result = Scanner(registry.Registry((spy,), (), (), ()), workers=4, processes=0).scan([str(tmp_path)])
+    assert result.stats.files_seen == 72 and len(spy.threads) == 1
+
+
+def test_helper_threads_join_while_reads_wait_for_the_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    _spy_tree(tmp_path)
+    monkeypatch.setattr(scan, "_read_header", lambda fd, n: (os.pread(fd, n, 0), False))
+    spy = _ThreadSpy()
+    result = Scanner(registry.Registry((spy,), (), (), ()), workers=4, processes=0).scan([str(tmp_path)])
+    assert result.stats.files_seen == 72 and len(spy.threads) > 1
+
+
+def test_without_nowait_reads_every_worker_takes_work_and_results_hold(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    _spy_tree(tmp_path)
+    (tmp_path / "d3" / "model.gguf").write_bytes(b"GGUF" + (3).to_bytes(4, "little") + bytes(16))
+    monkeypatch.setattr(scan, "_NOWAIT", 0)
+    fd = os.open(tmp_path / "d3" / "model.gguf", os.O_RDONLY)
+    try:
+        assert scan._read_header(fd, 8) == (b"GGUF\x03\0\0\0", False)
+    finally:
+        os.close(fd)
+    result = Scanner(workers=4, processes=0).scan([str(tmp_path)])
+    assert [a.path for a in result.artifacts] == ["d3/model.gguf"] and result.stats.errors == 0
