@@ -83,6 +83,7 @@ class CommandLog:
 
 
 Runner = Callable[..., CommandResult]
+REDACTED = "<temporary-password>"
 
 
 def which(program: str) -> str:
@@ -100,11 +101,14 @@ def run(
     input: str | bytes | None = None,
     check: bool = False,
     log_to: CommandLog | None = None,
+    secret: str | None = None,
 ) -> CommandResult:
     """Run argv (never a shell string) with LC_ALL=C and return its result.
 
     `check=True` raises CommandFailed on a non-zero exit. Callers that sanitize must not
     treat a zero exit as success: they read the device's own status afterwards.
+    An argument equal to `secret` (a temporary drive password) is run as given but
+    appears as REDACTED in the log and in the returned result, which is what reports copy.
     """
     if isinstance(argv, str):  # defensive: a string here would be a bug
         raise TypeError("argv must be a sequence of strings, not a string")
@@ -131,13 +135,18 @@ def run(
         stdout = _text(exc.stdout)
         stderr = _text(exc.stderr) + f"\ntimed out after {timeout} s"
         rc = 124
-    result = CommandResult(argv, rc, stdout or "", stderr or "", time.monotonic() - started)
-    log.debug("ran %s -> rc=%d in %.3fs", " ".join(argv), rc, result.seconds)
+    shown = redacted(argv, secret)
+    result = CommandResult(shown, rc, stdout or "", stderr or "", time.monotonic() - started)
+    log.debug("ran %s -> rc=%d in %.3fs", " ".join(shown), rc, result.seconds)
     if log_to is not None:
         log_to.add(result)
     if check and not result.ok:
         raise CommandFailed(result)
     return result
+
+
+def redacted(argv: Sequence[str], secret: str | None) -> tuple[str, ...]:
+    return tuple(REDACTED if secret is not None and a == secret else a for a in argv)
 
 
 def _text(data: str | bytes | None) -> str:

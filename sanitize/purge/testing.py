@@ -314,16 +314,17 @@ class FakeDrives:
         input: Any = None,
         check: bool = False,
         log_to: CommandLog | None = None,
+        secret: str | None = None,
     ) -> CommandResult:
         argv = [str(a) for a in argv]
         if argv[0] in self.missing:
             package = commands.PACKAGES.get(argv[0], argv[0])
             raise ToolMissing(f"{argv[0]} is not installed", hint=f"apt-get install {package}")
         if argv[0] not in FAKED:
-            return commands.run(argv, timeout=timeout, input=input, check=check, log_to=log_to)
+            return commands.run(argv, timeout=timeout, input=input, check=check, log_to=log_to, secret=secret)
         self.calls.append(argv)
         rc, out, err = self._dispatch(argv)
-        result = CommandResult(tuple(argv), rc, out, err, 0.0)
+        result = CommandResult(commands.redacted(argv, secret), rc, out, err, 0.0)
         if log_to is not None:
             log_to.add(result)
         if check and rc:

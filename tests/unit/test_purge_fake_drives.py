@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import os
 
 import pytest
@@ -140,9 +141,14 @@ def test_ata_sanitize_frozen_refused_with_instructions(tmp_path):
         run_method(host_for(drives), tree, dev, "ata-sanitize-crypto", tmp_path)
 
 
-def test_ata_secure_erase_success_clears_password(tmp_path):
+def test_ata_secure_erase_success_clears_password(tmp_path, caplog):
     drives, drive, dev, tree = ata_setup(tmp_path, "hdparm-I__850evo-ssd-sed-security-notfrozen.txt")
-    result = run_method(host_for(drives), tree, dev, "ata-secure-erase-enhanced", tmp_path)
+    with caplog.at_level(logging.DEBUG, logger="sanitize.hw"):
+        host = host_for(drives)
+        result = run_method(host, tree, dev, "ata-secure-erase-enhanced", tmp_path)
+    password = next(c[c.index("--security-set-pass") + 1] for c in drives.calls if "--security-set-pass" in c)
+    assert password not in caplog.text  # nor in -vv logs
+    assert all(password not in r.argv for r in host.command_log.records)
     assert result.status == "verified", result.to_dict()
     assert result.nist_level == "clear"  # Security Erase is only Clear on flash
     assert not drive.enabled and not drive.locked

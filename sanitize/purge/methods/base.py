@@ -26,7 +26,6 @@ from sanitize.purge.levels import is_flash, level_of
 from sanitize.purge.polling import Clock
 
 _CACHE: dict[tuple[int, str], Capabilities] = {}
-REDACTED = "<temporary-password>"
 
 
 def capabilities(host: Host, device: Device, *, fresh: bool = False) -> Capabilities:
@@ -127,10 +126,9 @@ def device_verdict(ctx: ExecutionContext, ok: bool, why: str) -> None:
 def run_recorded(
     ctx: ExecutionContext, argv: list[str], *, timeout: float | None = 120, secret: str | None = None, **kw: Any
 ) -> CommandResult:
-    """Run through the Host and record argv (a secret replaced) in the result."""
-    res = ctx.host.run(argv, timeout=timeout, **kw)
-    shown = [REDACTED if secret is not None and a == secret else a for a in argv]
-    ctx.result.commands.append(CommandRecord(shown, res.returncode, res.seconds))
+    """Run through the Host and record argv (a secret replaced, see hw.commands.run) in the result."""
+    res = ctx.host.run(argv, timeout=timeout, secret=secret, **kw)
+    ctx.result.commands.append(CommandRecord(list(res.argv), res.returncode, res.seconds))
     return res
 
 
