@@ -159,3 +159,10 @@ def _wait_for(path: str, timeout: float = 5.0) -> None:
         if time.monotonic() > deadline:
             raise RuntimeError(f"{path} did not appear")
         time.sleep(0.02)
+
+
+def system_devno() -> str:
+    """major:minor of the filesystem the tests run on: the running system's disk (also in a chroot,
+    where no mount of "/" is visible)."""
+    st = os.stat("/")
+    return f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}"

@@ -15,7 +15,7 @@ from click.testing import CliRunner
 from sanitize.cli import cli
 from sanitize.hw import Host
 from sanitize.inventory.probe import probe
-from tests.support.lab import LoopLab, device_sha256
+from tests.support.lab import LoopLab, device_sha256, system_devno
 
 pytestmark = pytest.mark.root
 
@@ -72,9 +72,9 @@ def test_tree_fields_and_protection(server: dict[str, str]) -> None:
     assert d4k["logical_sector_size"] == 4096 and d4k["physical_sector_size"] == 4096
     assert d4k["fstype"] == "ext4" and not d4k["protected"]
 
-    # The running root is protected wherever it lives.
-    root_devs = [d for d in doc["devices"] if "/" in d["mountpoints"]]
-    assert root_devs and all(d["protected"] for d in root_devs)
+    # The disk the running system is on is protected wherever it lives (in a chroot too).
+    system = [d for d in doc["devices"] if d["devno"] == system_devno()]
+    assert system and all(d["protected"] for d in system)
 
 
 def test_unmount_clears_protection(lab: LoopLab, server: dict[str, str]) -> None:

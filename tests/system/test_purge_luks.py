@@ -17,7 +17,7 @@ from sanitize.purge.context import using_host
 from sanitize.purge.methods.base import forget_capabilities
 from sanitize.purge.planner import make_plan, plan_device
 from sanitize.state import StateDir
-from tests.support.lab import device_sha256
+from tests.support.lab import device_sha256, system_devno
 
 pytestmark = pytest.mark.root
 
@@ -187,8 +187,9 @@ def test_plan_cli_json_lists_luks_and_refuses_root(lab):
     by_path = {d["device"]: d for d in doc["devices"]}
     assert by_path[dev]["method"] == "luks-crypto-erase" and by_path[dev]["nist_level"] == "purge"
     assert ["cryptsetup", "erase", "-q", dev] in by_path[dev]["argv"]
-    root = [d for d in doc["devices"] if d["status"] == "refused" and "root filesystem" in d.get("refused", "")]
-    assert root, "the disk holding / must be listed as refused"
+    system = {d.path for d in probe(Host()) if d.devno == system_devno()}
+    refused = {d["device"] for d in doc["devices"] if d["status"] == "refused"}
+    assert system and system <= refused, "the disk the system runs on must be listed as refused"
 
 
 def test_erase_cli_luks_with_then_overwrite(lab, state_dir):
