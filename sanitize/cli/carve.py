@@ -3,26 +3,19 @@
 from __future__ import annotations
 
 import sys
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import click
 
 from sanitize import __version__
+from sanitize.carve import Allocation, CarveOptions, CarveResult, carve, place_hits, risk_phrase
 from sanitize.cli.app import App, emit_json, json_option, pass_app, warn
 from sanitize.errors import ExitCode
-
-if TYPE_CHECKING:
-    from sanitize.carve import CarveResult
-
-# sanitize.carve (numpy, ~0.3 s) is imported inside the functions: every command module is
-# imported at start-up, and the other commands should not pay for carving.
 
 SCHEMA = "sanitize.carve/1"
 
 
 def carve_document(result: CarveResult) -> dict[str, Any]:
-    from sanitize.carve import risk_phrase
-
     return {
         "schema": SCHEMA,
         "tool": {"name": "sanitize", "version": __version__},
@@ -44,8 +37,6 @@ def carve_document(result: CarveResult) -> dict[str, Any]:
 
 
 def render(result: CarveResult) -> str:
-    from sanitize.carve import Allocation, risk_phrase
-
     lines: list[str] = []
     if result.hits:
         rows = [("OFFSET", "LENGTH", "KIND", "SPACE", "WHERE / EVIDENCE")]
@@ -111,8 +102,6 @@ def command(
     length, kind and the matching rule of each hit, never content, and whether it lies in
     space the filesystem allocates (with the file's path) or in free space (deleted data).
     """
-    from sanitize.carve import CarveOptions, carve, place_hits
-
     options = CarveOptions(max_hits=max_hits, sample=sample, min_float_blocks=min_float_blocks)
     bar = _progress_bar()
 
