@@ -18,6 +18,7 @@ from sanitize.purge.methods.base import forget_capabilities
 from sanitize.purge.planner import make_plan
 from sanitize.purge.testing import FakeDrives, FileHost
 from sanitize.state import StateDir
+from tests.support.devices import make_device
 
 
 def data_file(path: Path, size: int = 4 << 20) -> str:
@@ -35,37 +36,17 @@ def device(
     **kw: Any,
 ) -> Device:
     fields: dict[str, Any] = dict(
-        path=path,
-        name=os.path.basename(path),
-        type="disk",
         size_bytes=size,
-        logical_sector_size=512,
         physical_sector_size=4096,
         rotational=media == "hdd",
         transport=transport,
         media_type=media,
-        vendor=None,
         model="FIXTURE",
         serial="FIXTURE-" + os.path.basename(path),
-        wwn=None,
-        firmware=None,
-        read_only=False,
-        removable=False,
-        pttype=None,
-        fstype=None,
-        label=None,
-        uuid=None,
-        mountpoints=(),
-        parent=None,
-        children=(),
-        holders=(),
-        slaves=(),
-        protected=False,
-        protected_reasons=(),
         controller=controller,
     )
     fields.update(kw)
-    return Device(**fields)
+    return make_device(path, **fields)
 
 
 def host_for(drives: FakeDrives) -> FileHost:

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-from dataclasses import replace
 
 import pytest
 
@@ -22,17 +21,19 @@ from sanitize.errors import Refused
 from sanitize.inventory.model import Device, DeviceTree
 from sanitize.inventory.volumes import VolumeReport
 from sanitize.scan import scan
+from tests.support.devices import make_device
 
 
 def device(name: str, **kw: object) -> Device:
-    base = Device(
-        path=f"/dev/{name}", name=name, type="disk", size_bytes=1 << 30, logical_sector_size=512,
-        physical_sector_size=512, rotational=False, transport="nvme", media_type="nvme", vendor=None,
-        model="Example NVMe", serial=None, wwn=None, firmware=None, read_only=False, removable=False,
-        pttype=None, fstype=None, label=None, uuid=None, mountpoints=(), parent=None, children=(),
-        holders=(), slaves=(), protected=False, protected_reasons=(),
-    )  # fmt: skip
-    return replace(base, **kw)  # type: ignore[arg-type]
+    fields: dict[str, object] = {
+        "size_bytes": 1 << 30,
+        "transport": "nvme",
+        "media_type": "nvme",
+        "model": "Example NVMe",
+        "serial": None,
+    }
+    fields.update(kw)
+    return make_device(f"/dev/{name}", **fields)
 
 
 def plan_for(dev: Device) -> Plan:

@@ -12,6 +12,7 @@ from sanitize.erase import EraseOptions, build_plan, plan_document
 from sanitize.erase.plan import parse_pattern
 from sanitize.errors import BadInput, Refused
 from sanitize.inventory.model import Device, DeviceTree
+from tests.support.devices import make_device
 
 
 def _block_device() -> str:
@@ -27,40 +28,6 @@ def _block_device() -> str:
 
 
 DISK = _block_device()
-
-
-def make_device(path: str, **kw: object) -> Device:
-    base: dict[str, object] = dict(
-        path=path,
-        name=os.path.basename(path),
-        type="disk",
-        size_bytes=64 << 20,
-        logical_sector_size=512,
-        physical_sector_size=512,
-        rotational=False,
-        transport="virtio",
-        media_type="ssd",
-        vendor=None,
-        model="Test",
-        serial="SER123",
-        wwn=None,
-        firmware=None,
-        read_only=False,
-        removable=False,
-        pttype=None,
-        fstype=None,
-        label=None,
-        uuid=None,
-        mountpoints=(),
-        parent=None,
-        children=(),
-        holders=(),
-        slaves=(),
-        protected=False,
-        protected_reasons=(),
-    )
-    base.update(kw)
-    return Device(**base)  # type: ignore[arg-type]
 
 
 def tree_with(disk: Device, *others: Device) -> DeviceTree:
