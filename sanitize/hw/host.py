@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import os
 import socket
+import stat
+import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 
@@ -116,6 +118,17 @@ class Host:
     def kernel_cmdline(self) -> str:
         return self.read_proc("cmdline").strip()
 
+    def running_from(self) -> set[str]:
+        """major:minor of the filesystems this tool runs from (interpreter, package, prefix)."""
+        out = set()
+        for path in (sys.executable, os.path.dirname(os.path.abspath(__file__)), sys.prefix):
+            try:
+                st = os.stat(path)
+            except OSError:
+                continue
+            out.add(f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}")
+        return out
+
     # --- identity ----------------------------------------------------------------------
     def dmi(self) -> dict[str, str | None]:
         keys = {
@@ -152,7 +165,15 @@ class Host:
         return True
 
     def probe_filesystem(self, devpath: str) -> dict[str, str]:
-        """Low-level blkid probe (reads superblocks, writes nothing) for when udev has no data."""
+        """Low-level blkid probe (reads superblocks, writes nothing) for when udev has no data.
+
+        Only as root and only on an existing block device node: otherwise nothing is known.
+        """
+        try:
+            if not stat.S_ISBLK(os.stat(devpath).st_mode) or os.geteuid() != 0:
+                return {}
+        except OSError:
+            return {}
         if not self.have("blkid"):
             return {}
         res = self.run(["blkid", "-p", "-o", "export", devpath], timeout=30)

@@ -8,8 +8,6 @@ Nothing here writes to any device.
 from __future__ import annotations
 
 import os
-import stat
-import sys
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
@@ -40,7 +38,7 @@ def probe(host: Host | None = None) -> DeviceTree:
     mounts = host.mounts()
     swaps = set(host.swaps())
     devices = [_device(host, raw, by_name, mounts) for raw in raws]
-    return protect(DeviceTree(tuple(devices)), host, swaps=swaps, self_devnos=_self_devnos())
+    return protect(DeviceTree(tuple(devices)), host, swaps=swaps, self_devnos=host.running_from())
 
 
 def _read_raw(host: Host, name: str) -> _Raw | None:
@@ -83,7 +81,7 @@ def _device(host: Host, raw: _Raw, by_name: Mapping[str, _Raw], mounts: list[Mou
     devno = rd("dev") or ""
     dtype = _type(name, raw.parent_name is not None, rd)
     rotational = _flag(wd("queue", "rotational"))
-    fs = dict(props) if _udev_initialized(props) else _blkid(host, path)
+    fs = dict(props) if _udev_initialized(props) else host.probe_filesystem(path)
     identity = _identity(host, whole, props, wd)
     transport = _transport(whole, raw.sysdir if raw.parent_name is None else os.path.dirname(raw.sysdir), props)
     children = [r.name for r in by_name.values() if r.parent_name == name]
@@ -261,25 +259,3 @@ def _wwn_from_sysfs(read_whole: Reader) -> str | None:
 
 def _nvme_controller(host: Host, whole: str) -> str | None:
     return controller_of_namespace(host, whole) if whole.startswith("nvme") else None
-
-
-def _blkid(host: Host, path: str) -> dict[str, str]:
-    try:
-        st = os.stat(path)
-    except OSError:
-        return {}
-    if not stat.S_ISBLK(st.st_mode) or os.geteuid() != 0:
-        return {}
-    return host.probe_filesystem(path)
-
-
-def _self_devnos() -> set[str]:
-    """major:minor of the filesystems the tool itself runs from (interpreter and package)."""
-    out = set()
-    for path in (sys.executable, os.path.dirname(os.path.abspath(__file__)), sys.prefix):
-        try:
-            st = os.stat(path)
-        except OSError:
-            continue
-        out.add(f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}")
-    return out
