@@ -111,3 +111,19 @@ def open_device(path: str, *, write: bool = False, direct: bool = False, exclusi
             raise BadInput(f"{path}: no such device") from None
         raise
     return OpenDevice(path, fd, write)
+
+
+def busy_for_exclusive_open(path: str) -> bool:
+    """True when the kernel refuses an O_EXCL open: something else holds the device.
+
+    A read-only exclusive open writes nothing; it catches users we cannot see otherwise,
+    such as mounts in another mount namespace or another erase in progress.
+    """
+    try:
+        if not stat.S_ISBLK(os.stat(path).st_mode):
+            return False
+        fd = os.open(path, os.O_RDONLY | os.O_EXCL | os.O_CLOEXEC)
+    except OSError as exc:
+        return exc.errno == errno.EBUSY
+    os.close(fd)
+    return False

@@ -73,6 +73,13 @@ class Host:
         except OSError:
             return None
 
+    def read_sys_bytes(self, *parts: str, limit: int = 4096) -> bytes | None:
+        try:
+            with open(self.sys_path(*parts), "rb") as fh:
+                return fh.read(limit)
+        except OSError:
+            return None
+
     def list_sys(self, *parts: str) -> list[str]:
         try:
             return sorted(os.listdir(self.sys_path(*parts)))

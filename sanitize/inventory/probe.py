@@ -234,12 +234,9 @@ def _identity(host: Host, whole: str, props: Mapping[str, str], read_whole: Read
 
 
 def _vpd_serial(host: Host, whole: str) -> str | None:
-    try:
-        with open(host.sys_path("class", "block", whole, "device", "vpd_pg80"), "rb") as fh:
-            page = fh.read(256)
-    except OSError:
-        return None
-    if len(page) < 4:
+    """The unit serial number from SCSI VPD page 0x80 (header of 4 bytes, then the serial)."""
+    page = host.read_sys_bytes("class", "block", whole, "device", "vpd_pg80", limit=256)
+    if page is None or len(page) < 4:
         return None
     return page[4 : 4 + page[3]].decode("ascii", "replace").strip() or None
 

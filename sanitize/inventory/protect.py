@@ -9,12 +9,11 @@ protected too: erasing the ESP or a sibling partition breaks the machine we stan
 
 from __future__ import annotations
 
-import errno
 import os
-import stat
 from dataclasses import replace
 
 from sanitize.hw import Host
+from sanitize.hw.blockio import busy_for_exclusive_open
 from sanitize.inventory.model import Device, DeviceTree
 
 SYSTEM_MOUNTS = ("/", "/boot", "/boot/efi", "/efi", "/usr", "/var")
@@ -37,22 +36,6 @@ def direct_reasons(dev: Device, *, swaps: set[str], self_devnos: set[str]) -> li
         names = ", ".join(os.path.basename(h) for h in dev.holders)
         reasons.append(f"held open by {names}")
     return reasons
-
-
-def busy_for_exclusive_open(path: str) -> bool:
-    """True when the kernel refuses an O_EXCL open: something else holds the device.
-
-    A read-only exclusive open writes nothing; it catches users we cannot see otherwise,
-    such as mounts in another mount namespace or another erase in progress.
-    """
-    try:
-        if not stat.S_ISBLK(os.stat(path).st_mode):
-            return False
-        fd = os.open(path, os.O_RDONLY | os.O_EXCL | os.O_CLOEXEC)
-    except OSError as exc:
-        return exc.errno == errno.EBUSY
-    os.close(fd)
-    return False
 
 
 def protect(tree: DeviceTree, host: Host, *, swaps: set[str], self_devnos: set[str]) -> DeviceTree:
