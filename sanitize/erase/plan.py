@@ -165,16 +165,17 @@ def check_erasable(tree: DeviceTree, dev: Device) -> None:
             raise Refused(f"{dev.path}: contains {child.path}, in use by {', '.join(child.holders)}")
 
 
-def build_plan(tree: DeviceTree, device_path: str, method: str, options: EraseOptions) -> Plan:
-    """Check the device and describe what `method` would do to it; writes nothing."""
-    dev = find_device(tree, device_path)
+def plan_for(
+    tree: DeviceTree,
+    dev: Device,
+    method: str,
+    options: EraseOptions,
+    *,
+    reason: str | None = None,
+    notes: tuple[str, ...] = (),
+) -> Plan:
+    """Check `dev` for `method` and describe what it would do; writes nothing."""
     check_erasable(tree, dev)
-    notes: list[str] = []
-    if method == "auto":
-        method, reason = choose_auto(tree, dev, options)
-        notes.append(reason)
-    else:
-        reason = ""
     impl = get_method(method)
     impl.check(tree, dev, options)
     return Plan(
@@ -189,3 +190,13 @@ def build_plan(tree: DeviceTree, device_path: str, method: str, options: EraseOp
         options=options,
         notes=(*notes, *impl.notes(dev, options)),
     )
+
+
+def build_plan(tree: DeviceTree, device_path: str, method: str, options: EraseOptions) -> Plan:
+    """The plan for the device at `device_path` (`auto` resolved to a method); writes nothing."""
+    dev = find_device(tree, device_path)
+    if method != "auto":
+        return plan_for(tree, dev, method, options)
+    check_erasable(tree, dev)  # refuse before probing the device's capabilities
+    chosen, reason = choose_auto(tree, dev, options)
+    return plan_for(tree, dev, chosen, options, reason=reason, notes=(reason,))

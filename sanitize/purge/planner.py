@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sanitize.erase.method import get_method, method_names
-from sanitize.erase.plan import EraseOptions, Plan, check_erasable
+from sanitize.erase.plan import EraseOptions, Plan, check_erasable, plan_for
 from sanitize.errors import BadInput, SanitizeError
 from sanitize.hw.host import Host
 from sanitize.inventory.model import Device, DeviceTree
@@ -114,21 +114,7 @@ def candidates(device: Device, caps: Capabilities) -> list[str]:
 
 def make_plan(tree: DeviceTree, device: Device, method: str, options: EraseOptions, reason: str | None = None) -> Plan:
     """`erase.build_plan` without the path lookup: checks, then describes (writes nothing)."""
-    check_erasable(tree, device)
-    impl = get_method(method)
-    impl.check(tree, device, options)
-    return Plan(
-        device=device,
-        method=impl.name,
-        nist_level=impl.nist_level(device),
-        steps=tuple(impl.plan_steps(device, options)),
-        pre_checks=tuple(impl.pre_checks(device, options)),
-        post_checks=tuple(impl.post_checks(device, options)),
-        expected_seconds=impl.expected_seconds(device, options),
-        reason=reason or impl.reason(device, options),
-        options=options,
-        notes=tuple(impl.notes(device, options)),
-    )
+    return plan_for(tree, device, method, options, reason=reason)
 
 
 def plan_device(host: Host, tree: DeviceTree, device: Device, options: EraseOptions | None = None) -> DevicePlan:
