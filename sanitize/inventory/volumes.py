@@ -135,7 +135,8 @@ def scan_volumes(
             report.note = "contents not scanned (--no-scan)"
             continue
         if progress:
-            progress(f"scanning {dev.name}")
+            where = f"mounted at {report.mounted_at}" if report.mounted_at else "read-only mount"
+            progress(f"scanning {dev.name} ({dev.fstype}, {where}): reads 4 KiB of every file")
         try:
             if report.mounted_at:
                 _scan_into(report, scanner, report.mounted_at)
@@ -149,6 +150,8 @@ def scan_volumes(
                     _scan_into(report, scanner, mnt)
         except SanitizeError as exc:
             report.note = f"not scanned: {exc.one_line()}"
+        if progress and report.scanned:
+            progress(f"  {dev.name}: {report.files_seen:,} files, {report.artifact_count:,} AI artifacts")
     return reports
 
 
