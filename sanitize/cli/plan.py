@@ -10,6 +10,7 @@ import click
 
 from sanitize.cli.app import App, emit_json, json_option, pass_app
 from sanitize.erase.plan import EraseOptions, find_device
+from sanitize.errors import ExitCode
 from sanitize.inventory.model import Device, DeviceTree
 from sanitize.inventory.probe import probe
 from sanitize.purge.context import bind_host
@@ -62,7 +63,8 @@ def command(app: App, devices: tuple[str, ...], as_json: bool) -> None:
     \b
     For every device: the NIST level (purge or clear), the method, the exact commands,
     the checks before and after, the expected duration and why. Protected devices, and
-    NVMe controllers whose other namespaces are in use, are listed as refused.
+    NVMe controllers whose other namespaces are in use, are listed as refused; when you
+    named the devices, any refusal also makes the exit code 4.
     """
     bind_host(app.host)
     tree = probe(app.host)
@@ -70,7 +72,9 @@ def command(app: App, devices: tuple[str, ...], as_json: bool) -> None:
     results = [plan_device(app.host, tree, dev, EraseOptions()) for dev in targets]
     if as_json:
         emit_json(plan_document(results))
-        return
-    for result in results:
-        for line in _human(result):
-            click.echo(line)
+    else:
+        for result in results:
+            for line in _human(result):
+                click.echo(line)
+    if devices and any(r.status == "refused" for r in results):
+        raise click.exceptions.Exit(int(ExitCode.REFUSED))
