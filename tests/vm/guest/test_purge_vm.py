@@ -27,6 +27,7 @@ def plans(stacks: Stacks) -> dict[str, dict[str, Any]]:
         stacks.crypt_disk,
         stacks.standalone_sata,
         stacks.standalone_scsi,
+        ok_codes=(REFUSED,),  # the opened LUKS disk is named and refused
     )
     assert doc["schema"] == "sanitize.purge-plan/1"
     return {d["device"]: d for d in doc["devices"]}
