@@ -113,29 +113,8 @@ def test_planner_picks_luks_for_a_luks_loop_device(lab, tmp_path):
 def test_detached_header_destroyed_too(lab, tmp_path):
     dev = lab.loop("32M")
     header = str(tmp_path / "hdr.img")
-    keyfile = str(tmp_path / "key")
-    with open(keyfile, "wb") as fh:
-        fh.write(b"detached-key")
     subprocess.run(["truncate", "-s", "16M", header], check=True)
-    subprocess.run(
-        [
-            "cryptsetup",
-            "luksFormat",
-            "-q",
-            "--type",
-            "luks2",
-            "--pbkdf",
-            "pbkdf2",
-            "--pbkdf-force-iterations",
-            "1000",
-            "--key-file",
-            keyfile,
-            "--header",
-            header,
-            dev,
-        ],
-        check=True,
-    )
+    keyfile = lab.luks(dev, 2, key=b"detached-key", header=header)
     assert unlocks(dev, keyfile, header)
     result = erase(dev, tmp_path, EraseOptions(verify="sample", extra={"header": header}))
     assert result.status == "verified", result.to_dict()
