@@ -43,6 +43,22 @@ class Verified:
     checks: list[str] = field(default_factory=list)
     document: dict[str, Any] = field(default_factory=dict)
 
+    @classmethod
+    def of(
+        cls, path: str, doc: dict[str, Any], json_bytes: bytes, signer: x509.Certificate, checks: list[str]
+    ) -> Verified:
+        """The verdict for a signed document whose checks all held."""
+        return cls(
+            path=path,
+            kind=kind_of(doc),
+            schema=doc["schema"],
+            certificate_id=doc["certificate_id"],
+            json_sha256=sha256_hex(json_bytes),
+            signer_fingerprint=fingerprint(signer),
+            checks=checks,
+            document=doc,
+        )
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": "sanitize.cert-verify/1",
@@ -165,16 +181,7 @@ def verify_json(path: str, data: bytes, trust: Trust) -> Verified:
     if signature is None:
         raise VerificationError(f"{path}: no detached signature {os.path.basename(path)}.sig next to it")
     cert = _check_signature(data, signature, _sibling_certs(path), trust, path)
-    return Verified(
-        path=path,
-        kind=kind_of(doc),
-        schema=doc["schema"],
-        certificate_id=doc["certificate_id"],
-        json_sha256=sha256_hex(data),
-        signer_fingerprint=fingerprint(cert),
-        checks=["JSON signature valid", f"signer trusted ({fingerprint(cert)})"],
-        document=doc,
-    )
+    return Verified.of(path, doc, data, cert, ["JSON signature valid", f"signer trusted ({fingerprint(cert)})"])
 
 
 def _read_optional(path: str) -> bytes | None:
@@ -340,16 +347,7 @@ def _verify_pdf(path: str, data: bytes, reader: Any, trust: Trust) -> Verified:
         if _read(sibling) != json_bytes:
             raise VerificationError(f"{path}: differs from the JSON next to it ({sibling})")
         checks.append(f"identical to {os.path.basename(sibling)}")
-    return Verified(
-        path=path,
-        kind=kind_of(doc),
-        schema=doc["schema"],
-        certificate_id=doc["certificate_id"],
-        json_sha256=sha256_hex(json_bytes),
-        signer_fingerprint=fingerprint(signer),
-        checks=checks,
-        document=doc,
-    )
+    return Verified.of(path, doc, json_bytes, signer, checks)
 
 
 def _verify_summary(path: str, files: dict[str, bytes], signer: x509.Certificate) -> Verified:
