@@ -11,7 +11,7 @@ import datetime as dt
 import uuid
 from typing import Any
 
-from sanitize import TOOL_NAME, __version__
+from sanitize import TOOL_NAME, tool_identity
 from sanitize.certify.canonical import canonical_bytes, sha256_hex
 from sanitize.certify.config import CertConfig, Person
 from sanitize.errors import BadInput, Refused
@@ -287,7 +287,7 @@ def _build(
         "title": CERT_TITLE if schema == CERT_SCHEMA else FAILURE_TITLE,
         "certificate_id": certificate_id or str(uuid.uuid4()),
         "issued_at": issued_at or _now(),
-        "tool": {"name": TOOL_NAME, "version": __version__},
+        "tool": tool_identity(),
         "status": result["status"],
         "device": _device(result["device"], config),
         "media_source": _media_source(result.get("host")),

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from sanitize import __version__
+from sanitize import tool_identity
 from sanitize.carve import Allocation, CarveOptions, CarveResult, carve, place_hits, risk_phrase
 from sanitize.cli.app import App, emit_json, json_option, pass_app, warn
 from sanitize.errors import ExitCode
@@ -18,7 +18,7 @@ SCHEMA = "sanitize.carve/1"
 def carve_document(result: CarveResult) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
-        "tool": {"name": "sanitize", "version": __version__},
+        "tool": tool_identity(),
         "device": result.device,
         "size_bytes": result.size,
         "bytes_read": result.bytes_read,

@@ -7,7 +7,7 @@ from typing import Any
 
 import click
 
-from sanitize import __version__
+from sanitize import tool_identity
 from sanitize.cli.app import emit_json, json_option, warn
 from sanitize.errors import ExitCode
 from sanitize.scan import Artifact, Scanner, ScanResult
@@ -18,7 +18,7 @@ SCHEMA = "sanitize.scan/1"
 def scan_document(result: ScanResult) -> dict[str, Any]:
     return {
         "schema": SCHEMA,
-        "tool": {"name": "sanitize", "version": __version__},
+        "tool": tool_identity(),
         "roots": result.roots,
         "artifacts": [a.to_dict() for a in _sorted(result.artifacts)],
         "stats": result.stats.to_dict(),

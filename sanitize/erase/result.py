@@ -12,7 +12,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from sanitize import __version__
+from sanitize import tool_identity
 from sanitize.hw import Host
 from sanitize.inventory.host_identity import host_identity as inventory_host_identity
 from sanitize.inventory.model import Device
@@ -146,7 +146,7 @@ class EraseResult:
         return {
             "schema": ERASE_SCHEMA,
             "id": self.id,
-            "tool": {"name": "sanitize", "version": __version__},
+            "tool": tool_identity(),
             "host": self.host,
             "device": self.device,
             "method": self.method,

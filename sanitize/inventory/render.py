@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from sanitize import TOOL_NAME, __version__
+from sanitize import tool_identity
 from sanitize.inventory.model import INVENTORY_SCHEMA, Device, DeviceTree
 
 
@@ -21,7 +21,7 @@ def human_size(n: int) -> str:
 def inventory_document(tree: DeviceTree, host: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
     doc: dict[str, Any] = {
         "schema": INVENTORY_SCHEMA,
-        "tool": {"name": TOOL_NAME, "version": __version__},
+        "tool": tool_identity(),
         "generated_at": dt.datetime.now(dt.UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
         "host": host,
         "devices": [d.to_dict() for d in tree],
