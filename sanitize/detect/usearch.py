@@ -10,13 +10,15 @@ from sanitize.detect.base import BINARY, Category, Detail, FileContext, Finding
 MAGIC = b"usearch"
 
 
-def _at(buf: bytes, offset: int) -> Finding | None:
+def _at(buf: bytes, offset: int, vectors_first: bool | None = None) -> Finding | None:
+    """The index whose magic is at `offset` of `buf`; `vectors_first` when `buf` is not the file's start."""
     if buf[offset : offset + 7] != MAGIC or len(buf) < offset + 13:
         return None
     major, minor, patch = struct.unpack_from("<HHH", buf, offset + 7)
     if major > 20 or minor > 200 or patch > 1000:
         return None
-    details: dict[str, Detail] = {"version": f"{major}.{minor}.{patch}", "vectors_first": offset > 0}
+    first = offset > 0 if vectors_first is None else vectors_first
+    details: dict[str, Detail] = {"version": f"{major}.{minor}.{patch}", "vectors_first": first}
     return Finding(Category.VECTOR_STORE, "usearch", "usearch-magic", details)
 
 
@@ -56,7 +58,7 @@ class UsearchDetector:
             return _at(header, offset)
         if offset + 13 > ctx.size:
             return None
-        return _at(ctx.read_at(offset, 13), 0)
+        return _at(ctx.read_at(offset, 13), 0, vectors_first=True)
 
 
 DETECTORS = [UsearchDetector()]

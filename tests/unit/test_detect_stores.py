@@ -521,3 +521,14 @@ def test_file_detectors_never_raise_on_garbage(open_ctx, tmp_path: Path, prefix:
     for detector in REGISTRY.file_detectors:
         with contextlib.suppress(SqliteUnreadable):  # the one expected, counted failure
             detector.detect(ctx)
+
+
+@pytest.mark.parametrize("rows", [4, 1000])  # a vector blob inside the header, and one ending far beyond it
+def test_usearch_with_vectors_first_says_so_wherever_the_blob_ends(tmp_path: Path, open_ctx, rows: int) -> None:
+    width = 64
+    path = tmp_path / "index.usearch"
+    blob = struct.pack("<II", rows, width) + bytes(rows * width)
+    path.write_bytes(blob + b"usearch" + struct.pack("<HHH", 2, 26, 6) + bytes(64))
+    finding = detect_file(open_ctx(path))
+    assert finding is not None and finding.format == "usearch"
+    assert finding.details["vectors_first"] is True
