@@ -14,6 +14,9 @@ How the walk stays safe and bounded:
   raises or exceeds its budget becomes a counted error.
 - Speed: which detectors are asked about a file is a table lookup on its first byte and on
   whether its header looks like text (computed once per file), see FileDetector.
+- Cold cache: once a header comes from the disk rather than the page cache, the walk lists
+  directories up to LOOKAHEAD_FILES files ahead of detection and a readahead helper process
+  queues their header reads (sanitize/readahead.py), so the disk serves many at once.
 - Memory: directories waiting to be walked sit on a LIFO stack (depth-first keeps it small),
   one directory's entries at a time per worker; results are streamed to `on_artifact` and the
   error list is capped. Nothing holds every path of the tree.
@@ -58,6 +61,7 @@ from sanitize.detect.locations import location_hint
 from sanitize.detect.registry import Registry
 from sanitize.detect.registry import default as default_registry
 from sanitize.errors import BadInput
+from sanitize.readahead import Readahead
 
 MAX_ERRORS_LISTED = 1000  # the count is exact; the list keeps the first ones only
 HASH_CHUNK = 1 << 20
@@ -65,6 +69,10 @@ INFLIGHT_PER_PROCESS = 8  # file batches queued per worker process: bounds memor
 BATCH_TIMEOUT = 600  # seconds for one directory's files; only a killed worker gets near it
 MIN_CPUS_FOR_PROCESSES = 4
 _NOWAIT = getattr(os, "RWF_NOWAIT", 0)  # Linux: a read that fails instead of waiting for the disk
+# On a cold cache the walk lists directories this many files ahead of detection, so that the
+# readahead helper has reads in flight (sanitize/readahead.py); it also bounds the memory used.
+LOOKAHEAD_FILES = 2000
+LOOKAHEAD_DIRS = 64  # directory fds held open per worker, at most
 POOL_AFTER_FILES = 2000  # small trees are scanned inline: forking workers would cost more than it saves
 
 
@@ -173,6 +181,16 @@ class _Dir:
     dev: int
 
 
+@dataclass(frozen=True)
+class _Listed:
+    """A directory whose entries were read, kept open until its files are scanned."""
+
+    d: _Dir
+    dir_fd: int
+    files: list[str]
+    names: frozenset[str]
+
+
 def _default_processes() -> int:
     """Worker processes for file detection, or 0 for threads only.
 
@@ -197,6 +215,8 @@ class Scanner:
     a batch, to that many forked worker processes (default: CPUs - 1 from 4 CPUs up, else 0).
     `processes=0`: the walk and detection run in `workers` threads of this process; all but
     the first take directories only while file reads wait for the disk (see _read_header).
+    `readahead`: once a header has to come from the disk, the walk runs ahead of detection and
+    a helper process asks the kernel for the coming headers, many at once (sanitize/readahead.py).
     """
 
     def __init__(
@@ -207,12 +227,14 @@ class Scanner:
         processes: int | None = None,
         hash_files: bool = False,
         one_filesystem: bool = True,
+        readahead: bool = True,
     ) -> None:
         self.registry = registry or default_registry()
         self.workers = workers or min(4, (os.cpu_count() or 1) * 2)
         self.processes = _default_processes() if processes is None else processes
         self.hash_files = hash_files
         self.one_filesystem = one_filesystem
+        self.readahead = readahead
 
     # -- public ----------------------------------------------------------------------------
 
@@ -232,10 +254,14 @@ class Scanner:
                 run.push([_Dir(given, real, real, st.st_dev)])
             else:
                 run.single_file(given, real)
-        if self.processes > 0:
-            run.walk_with_processes(self.processes)
-        else:
-            run.wait(self.workers)
+        try:
+            if self.processes > 0:
+                run.walk_with_processes(self.processes)
+            else:
+                run.wait(self.workers)
+        finally:
+            if run.readahead is not None:
+                run.readahead.close()
         run.stats.seconds = time.monotonic() - started
         load_errors = [f"{e.module}: {e.error}" for e in self.registry.errors]
         return ScanResult(root_list, run.artifacts, run.stats, run.errors, load_errors)
@@ -334,6 +360,8 @@ class _Run:
         self._files_inline = 0
         self._inflight: deque[tuple[_Dir, int, Any]] = deque()
         self._pool_stats = ScanStats()
+        self._cold = False
+        self.readahead = Readahead(HEADER_BYTES) if scanner.readahead else None
 
     # -- work distribution -----------------------------------------------------------------
 
@@ -360,27 +388,50 @@ class _Run:
 
     def _worker(self, helper: bool = False) -> None:
         stats = ScanStats()
+        # Directories listed but whose files are not scanned yet: on a cold cache the walk runs
+        # up to LOOKAHEAD_FILES ahead of detection so that readahead has reads in flight.
+        pending: deque[_Listed] = deque()
+        pending_files = 0
         while True:
             with self._cv:
                 # The first worker always takes work; helpers only while reads are uncached.
-                while not (self._stack and (self._parallel or not helper)) and (self._stack or self._active):
+                while not pending and not self._may_take(helper) and (self._stack or self._active):
                     self._cv.wait()
-                if not self._stack:
+                item = self._stack.pop() if self._may_take(helper) else None
+                if item is None and not pending:
                     self._cv.notify_all()
                     break
-                item = self._stack.pop()
-                self._active += 1
-            try:
-                self._walk_dir(item, stats)
-            except Exception:  # never let one directory kill a worker and stall the others
-                self._error(stats, item.root, item.top, item.path, "internal")
-            finally:
-                with self._cv:
-                    self._active -= 1
-                    if not self._stack and not self._active:
-                        self._cv.notify_all()
+                if item is not None:
+                    self._active += 1
+            if item is not None:
+                try:
+                    listed = self._list_dir(item, stats)
+                except Exception:  # never let one directory kill a worker and stall the others
+                    listed = None
+                    self._error(stats, item.root, item.top, item.path, "internal")
+                finally:
+                    with self._cv:
+                        self._active -= 1
+                        if not self._stack and not self._active:
+                            self._cv.notify_all()
+                if listed is not None:
+                    pending.append(listed)
+                    pending_files += len(listed.files)
+                ahead = LOOKAHEAD_FILES if self._cold else 0
+                if pending_files < ahead and len(pending) < LOOKAHEAD_DIRS and self._stack:
+                    continue
+            if pending:
+                listed = pending.popleft()
+                pending_files -= len(listed.files)
+                try:
+                    self._scan_listed(listed, stats)
+                except Exception:
+                    self._error(stats, listed.d.root, listed.d.top, listed.d.path, "internal")
         with self._out:
             self.stats.merge(stats)
+
+    def _may_take(self, helper: bool) -> bool:
+        return bool(self._stack) and (self._parallel or not helper)
 
     def walk_with_processes(self, processes: int) -> None:
         """This thread walks; after POOL_AFTER_FILES files, forked processes open and detect."""
@@ -441,28 +492,36 @@ class _Run:
 
     # -- directories -----------------------------------------------------------------------
 
-    def _walk_dir(self, d: _Dir, stats: ScanStats) -> None:
+    def _list_dir(self, d: _Dir, stats: ScanStats) -> _Listed | None:
+        """List a directory, push its subdirectories and return its files for _scan_listed."""
         stats.dirs_seen += 1
         try:
             dir_fd = open_directory(d.path)
         except OSError as exc:
             self._error(stats, d.root, d.top, d.path, _error_kind(exc))
-            return
+            return None
         try:
-            self._walk_open_dir(d, dir_fd, stats)
-        finally:
+            files, names = self._list_open_dir(d, dir_fd, stats)
+        except BaseException:
             os.close(dir_fd)
+            raise
+        if not files:
+            os.close(dir_fd)
+            return None
+        if self.readahead is not None and self._cold:
+            self.readahead.submit(d.path, files)
+        return _Listed(d, dir_fd, files, names)
 
-    def _walk_open_dir(self, d: _Dir, dir_fd: int, stats: ScanStats) -> None:
+    def _list_open_dir(self, d: _Dir, dir_fd: int, stats: ScanStats) -> tuple[list[str], frozenset[str]]:
         try:
             with os.scandir(dir_fd) as it:  # entries carry bare names; types come from d_type
                 entries = list(it)
         except OSError as exc:
             self._error(stats, d.root, d.top, d.path, _error_kind(exc))
-            return
+            return [], frozenset()
         names = frozenset(e.name for e in entries)
         if self.dirs and self._claim_dir(d, names, stats):
-            return
+            return [], names
         prefix = d.path if d.path.endswith("/") else d.path + "/"
         subdirs: list[_Dir] = []
         files: list[str] = []
@@ -483,17 +542,26 @@ class _Run:
             except OSError as exc:
                 self._error(stats, d.root, d.top, prefix + entry.name, _error_kind(exc))
         self.push(subdirs)
-        if self._pool_wanted and self._pool is None and self._files_inline >= POOL_AFTER_FILES:
-            self._start_pool()
-        if self._pool is not None and files:
-            self._submit_batch(d, [prefix + name for name in files], names)
-        else:
+        return files, names
+
+    def _scan_listed(self, listed: _Listed, stats: ScanStats) -> None:
+        d, files, names = listed.d, listed.files, listed.names
+        prefix = d.path if d.path.endswith("/") else d.path + "/"
+        try:
+            if self._pool_wanted and self._pool is None and self._files_inline >= POOL_AFTER_FILES:
+                self._start_pool()
+            if self._pool is not None:
+                self._submit_batch(d, [prefix + name for name in files], names)
+                return
             self._files_inline += len(files)
             uncached = 0
             for name in files:
-                uncached += not self._scan_file(d.root, d.top, prefix + name, names, stats, name, dir_fd)
-            if files:
-                self._set_parallel(uncached > 0)
+                uncached += not self._scan_file(d.root, d.top, prefix + name, names, stats, name, listed.dir_fd)
+            if uncached:
+                self._cold = True
+            self._set_parallel(uncached > 0)
+        finally:
+            os.close(listed.dir_fd)
 
     def _claim_dir(self, d: _Dir, names: frozenset[str], stats: ScanStats) -> bool:
         ctx = DirContext(d.path, names)

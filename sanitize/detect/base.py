@@ -148,9 +148,14 @@ def open_directory(path: str) -> int:
     return _open_noatime(path, OPEN_FLAGS | os.O_DIRECTORY, None)
 
 
+def open_regular_fd(path: str, *, dir_fd: int | None = None) -> int:
+    """Open what should be a regular file as open_regular does, without checking its type."""
+    return _open_noatime(path, OPEN_FLAGS, dir_fd)
+
+
 def open_regular(path: str, *, dir_fd: int | None = None) -> tuple[int, os.stat_result]:
     """Open a regular file read-only without following links; OSError for anything else."""
-    fd = _open_noatime(path, OPEN_FLAGS, dir_fd)
+    fd = open_regular_fd(path, dir_fd=dir_fd)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):

@@ -14,6 +14,7 @@ from click.testing import CliRunner
 
 from sanitize.cli import cli
 from tests.support.lab import LoopLab, device_sha256
+from tests.support.readahead import ReadaheadSpy
 
 pytestmark = pytest.mark.root
 
@@ -37,6 +38,16 @@ def plant_ai_data(directory: str) -> None:
         fh.write(b"\0" * 64)
 
 
+def plant_ordinary_tree(directory: str) -> None:
+    """Enough directories of ordinary files for a cold scan to start its readahead helper."""
+    for i in range(6):
+        sub = os.path.join(directory, "notes", f"year{i}")
+        os.makedirs(sub)
+        for j in range(12):
+            with open(os.path.join(sub, f"note{j}.txt"), "w") as fh:
+                fh.write(f"meeting note {i}.{j}\n" * 400)
+
+
 def inventory(*args: str) -> dict:
     result = CliRunner().invoke(cli, ["inventory", "--json", *args])
     assert result.exit_code == 0, result.stderr
@@ -49,16 +60,19 @@ def getro(dev: str) -> str:
 
 
 @pytest.mark.parametrize("fstype", ["ext4", "xfs", "btrfs"])
-def test_unmounted_volume_is_scanned_read_only(lab: LoopLab, fstype: str) -> None:
+def test_unmounted_volume_is_scanned_read_only(lab: LoopLab, fstype: str, monkeypatch: pytest.MonkeyPatch) -> None:
     dev = lab.loop(SIZES[fstype])
     lab.mkfs(dev, fstype, label="aux")
     mnt = lab.mount(dev)
     plant_ai_data(mnt)
+    plant_ordinary_tree(mnt)
     lab.umount(mnt)
     before = device_sha256(dev)
+    readahead = ReadaheadSpy(monkeypatch)
 
     doc = inventory(dev)
 
+    assert readahead.started, "a freshly mounted volume is cold: the readahead helper must be covered here"
     assert device_sha256(dev) == before
     assert getro(dev) == "0", "the device's read-only flag must be restored"
     assert "/run/sanitize" not in Path("/proc/mounts").read_text()

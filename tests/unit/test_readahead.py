@@ -1,0 +1,216 @@
+"""The readahead helper fills the page cache for the scan, never blocks it, and never lingers.
+
+Page-cache state is observed with mincore(2) on an untouched mapping; files are evicted with
+fsync + posix_fadvise(DONTNEED). Both need a disk-backed filesystem, hence trees under /var/tmp
+rather than a possibly RAM-backed /tmp.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import mmap
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from sanitize import readahead, scan
+from sanitize.readahead import Readahead
+from sanitize.scan import Scanner
+from tests.support.readahead import ReadaheadSpy
+
+FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "artifacts" / "weights"
+
+
+@pytest.fixture
+def disk_dir() -> Iterator[Path]:
+    path = Path(tempfile.mkdtemp(prefix="sanitize-readahead-", dir="/var/tmp"))
+    try:
+        yield path
+    finally:
+        shutil.rmtree(path, ignore_errors=True)
+
+
+def _evict(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+        os.posix_fadvise(fd, 0, 0, os.POSIX_FADV_DONTNEED)
+    finally:
+        os.close(fd)
+
+
+_LIBC = ctypes.CDLL(None, use_errno=True)
+_LIBC.mmap.restype = ctypes.c_void_p
+_LIBC.mmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_int, ctypes.c_int, ctypes.c_int, ctypes.c_long]
+_LIBC.munmap.argtypes = [ctypes.c_void_p, ctypes.c_size_t]
+_LIBC.mincore.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_void_p]
+
+
+def _cached(path: Path, offset: int = 0) -> bool:
+    """Whether the page at `offset` is in the page cache, by mincore(2) on a mapping that is never
+    touched: probing with a read (even RWF_NOWAIT) can itself start a readahead."""
+    page = mmap.PAGESIZE
+    start = offset - offset % page
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        addr = _LIBC.mmap(None, page, mmap.PROT_READ, mmap.MAP_SHARED, fd, start)
+        if addr in (None, ctypes.c_void_p(-1).value):
+            raise OSError(ctypes.get_errno(), "mmap")
+        try:
+            vec = (ctypes.c_ubyte * 1)()
+            if _LIBC.mincore(addr, page, vec) != 0:
+                raise OSError(ctypes.get_errno(), "mincore")
+            return bool(vec[0] & 1)
+        finally:
+            _LIBC.munmap(addr, page)
+    finally:
+        os.close(fd)
+
+
+def _cold(path: Path) -> Path:
+    _evict(path)
+    if _cached(path):
+        pytest.skip("this filesystem keeps evicted pages (tmpfs?): cannot observe the page cache")
+    return path
+
+
+def _record(directory: Path, names: list[str]) -> bytes:
+    return b"".join(os.fsencode(x) + b"\0" for x in (str(directory), *names)) + b"\0"
+
+
+def _serve(records: bytes) -> subprocess.CompletedProcess[bytes]:
+    """Run the helper as the scanner does, to the end of its input."""
+    return subprocess.run(
+        [sys.executable, "-m", "sanitize.readahead", "4096"], input=records, capture_output=True, timeout=30
+    )
+
+
+def _by_path(artifacts: list[scan.Artifact]) -> list[dict[str, object]]:
+    return sorted((a.to_dict() for a in artifacts), key=lambda a: str(a["path"]))
+
+
+def _helpers_of_this_process() -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit():
+            continue
+        try:
+            stat_fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            cmdline = Path(f"/proc/{entry}/cmdline").read_bytes()
+        except OSError:
+            continue
+        if int(stat_fields[1]) == os.getpid() and b"sanitize.readahead" in cmdline:
+            found.append(int(entry))
+    return found
+
+
+def test_helper_brings_headers_and_footers_into_the_page_cache(disk_dir: Path) -> None:
+    small = disk_dir / "small.bin"
+    large = disk_dir / "large.bin"
+    small.write_bytes(os.urandom(3000))
+    large.write_bytes(os.urandom(1 << 20))
+    for path in (small, large):
+        _cold(path)
+    assert not _cached(large, (1 << 20) - 8)
+
+    done = _serve(_record(disk_dir, ["small.bin", "large.bin"]))
+
+    assert done.returncode == 0 and done.stderr == b""
+    assert _cached(small) and _cached(large)
+    assert _cached(large, (1 << 20) - 8)  # the footer Lance and zip detectors read
+    assert not _cached(large, 1 << 19)  # a header and a footer, not the file
+
+
+def test_helper_never_opens_fifos_or_follows_symlinks(disk_dir: Path) -> None:
+    outside = disk_dir / "outside"
+    outside.mkdir()
+    target = outside / "secret.bin"
+    target.write_bytes(os.urandom(8192))
+    tree = disk_dir / "tree"
+    tree.mkdir()
+    os.mkfifo(tree / "fifo")
+    (tree / "link").symlink_to(target)
+    (tree / "subdir").mkdir()
+    _cold(target)
+    names = ["fifo", "link", "subdir", "vanished", "bad\nname"]
+
+    started = time.monotonic()
+    done = _serve(_record(tree, names) + _record(disk_dir / "no-such-dir", ["x"]) + b"\0\0")
+
+    assert done.returncode == 0 and done.stderr == b""
+    assert time.monotonic() - started < 20  # a FIFO opened for reading would block forever
+    assert not _cached(target)
+
+
+def test_scanner_on_a_cold_tree_finds_the_same_and_leaves_no_helper(
+    disk_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    tree = disk_dir / "tree"
+    shutil.copytree(FIXTURES, tree)
+    for i in range(30):
+        sub = tree / f"notes{i}"
+        sub.mkdir()
+        for j in range(20):
+            (sub / f"n{j}.txt").write_text(f"note {i}.{j}\n" * 50)
+    warm = Scanner(workers=1, processes=0).scan([str(tree)])
+    files = [p for p in tree.rglob("*") if p.is_file() and not p.is_symlink()]
+    for path in files:
+        _evict(path)
+    if all(_cached(p) for p in files):
+        pytest.skip("this filesystem keeps evicted pages: cannot make the tree cold")
+
+    readahead = ReadaheadSpy(monkeypatch)
+
+    cold = Scanner(workers=1, processes=0).scan([str(tree)])
+
+    assert readahead.started
+    assert _helpers_of_this_process() == []
+    assert _by_path(cold.artifacts) == _by_path(warm.artifacts) != []
+    assert (cold.stats.files_seen, cold.stats.errors) == (warm.stats.files_seen, warm.stats.errors)
+
+
+def test_a_warm_tree_starts_no_helper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    for i in range(50):
+        (tmp_path / f"f{i}.txt").write_text("just written, so in the page cache\n")
+    readahead = ReadaheadSpy(monkeypatch)
+    Scanner(workers=1, processes=0).scan([str(tmp_path)])
+    assert readahead.runs and not readahead.started
+
+
+def test_a_helper_that_does_not_read_never_blocks_the_scan() -> None:
+    ra = Readahead(4096)
+    ra.command = [sys.executable, "-c", "import time; time.sleep(60)"]
+    names = [f"file-with-a-long-name-{i:06d}" for i in range(2000)]
+    started = time.monotonic()
+    try:
+        for _ in range(100):  # ~6 MiB of records: far beyond the pipe and the backlog
+            ra.submit("/nonexistent", names)
+        assert time.monotonic() - started < 10
+        assert len(ra._backlog) <= readahead.MAX_BACKLOG
+    finally:
+        ra.close()
+    assert _helpers_of_this_process() == []
+
+
+def test_a_helper_that_dies_or_cannot_start_is_ignored() -> None:
+    ra = Readahead(4096)
+    ra.command = [sys.executable, "-c", "pass"]
+    ra.submit("/d", ["a"])
+    ra._proc.wait()  # type: ignore[union-attr]
+    for _ in range(3):
+        ra.submit("/d", ["b" * 70_000])  # more than a pipe holds: the write meets the closed end
+    assert ra._failed
+    ra.close()
+
+    missing = Readahead(4096)
+    missing.command = ["/nonexistent/python"]
+    missing.submit("/d", ["a"])
+    assert missing._failed and not missing.started
+    missing.close()
