@@ -31,6 +31,8 @@ def parse_json_bytes(data: bytes, *, what: str) -> Any:
         return json.loads(data.decode("utf-8"), parse_constant=_reject_constant)
     except (UnicodeDecodeError, json.JSONDecodeError, ValueError) as exc:
         raise BadInput(f"{what}: not valid JSON ({exc})") from None
+    except RecursionError:
+        raise BadInput(f"{what}: not valid JSON (nested too deeply)") from None
 
 
 def _reject_constant(name: str) -> Any:

@@ -2,7 +2,8 @@
 
 `issue_for_result` turns one `sanitize.erase/1` result into a signed certificate (or failure
 report), writes `<name>.json`, `.json.sig`, `.pdf` and `signer.pem` to the output directory and
-appends it to the archive. `issue_host_summary` writes one signed summary PDF per host run.
+appends it to the archive. `issue_host_summary` writes one signed summary PDF per host run and
+appends it to the archive as well (kind `host-summary`, keyed by its `summary_id`).
 """
 
 from __future__ import annotations
@@ -171,4 +172,13 @@ def issue_host_summary(
     path = os.path.join(directory, f"summary-{_safe(summary['host'].get('hostname'))}-{summary['summary_id'][:8]}.pdf")
     write_private(path, pdf_bytes)
     _write_signer(directory, signer)
+    Archive.of(state).append(
+        signer,
+        kind="host-summary",
+        certificate_id=summary["summary_id"],
+        issued_at=summary["issued_at"],
+        json_bytes=json_bytes,
+        signature=signature,
+        pdf_bytes=pdf_bytes,
+    )
     return path

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import contextlib
 import io
+import json
 import logging
 import os
 from collections.abc import Iterator
@@ -164,11 +165,12 @@ def _check_archive(result: Verified, archive_path: str | None, state: StateDir, 
             raise BadInput(f"{archive_path}: no archive there (log.jsonl / head.json)")
         result.checks.append("archive not at hand (not checked)")
         return
+    label = f"{'host summary' if result.kind == 'host-summary' else 'certificate'} {result.certificate_id}"
     entry = archive.find(str(result.certificate_id))
     if entry is None:
-        raise VerificationError(f"certificate {result.certificate_id} is not in the archive at {archive.path}")
+        raise VerificationError(f"{label} is not in the archive at {archive.path}")
     if entry.get("sha256") != result.json_sha256:
-        raise VerificationError(f"certificate {result.certificate_id} differs from its archived copy")
+        raise VerificationError(f"{label} differs from its archived copy")
     report = archive.verify(trust.certs[0] if trust.certs else None)
     if not report.ok:
         raise VerificationError(f"archive at {archive.path} does not verify: {report.problems[0]}")
@@ -176,12 +178,26 @@ def _check_archive(result: Verified, archive_path: str | None, state: StateDir, 
 
 
 def verify_json(path: str, data: bytes, trust: Trust) -> Verified:
-    doc = _load_document(data, path)
+    summary = _is_summary(data)
+    doc = None if summary else _load_document(data, path)
     signature = _read_optional(f"{path}.sig")
     if signature is None:
         raise VerificationError(f"{path}: no detached signature {os.path.basename(path)}.sig next to it")
     cert = _check_signature(data, signature, _sibling_certs(path), trust, path)
-    return Verified.of(path, doc, data, cert, ["JSON signature valid", f"signer trusted ({fingerprint(cert)})"])
+    checks = ["JSON signature valid", f"signer trusted ({fingerprint(cert)})"]
+    if summary:
+        return _summary_verified(path, data, cert, checks)
+    assert doc is not None
+    return Verified.of(path, doc, data, cert, checks)
+
+
+def _is_summary(data: bytes) -> bool:
+    """Whether a JSON file claims to be a host summary (checked properly by _summary_verified)."""
+    try:
+        doc = json.loads(data)
+    except (ValueError, RecursionError):
+        return False  # reported by the certificate path, with its own message
+    return isinstance(doc, dict) and doc.get("schema") == SUMMARY_SCHEMA
 
 
 def _read_optional(path: str) -> bytes | None:
@@ -352,19 +368,30 @@ def _verify_pdf(path: str, data: bytes, reader: Any, trust: Trust) -> Verified:
 
 def _verify_summary(path: str, files: dict[str, bytes], signer: x509.Certificate) -> Verified:
     data, sig = files["summary.json"], files.get("summary.json.sig", b"")
-    summary = parse_json_bytes(data, what=f"{path} (attached summary.json)")
-    if not isinstance(summary, dict) or summary.get("schema") != SUMMARY_SCHEMA or canonical_bytes(summary) != data:
-        raise VerificationError(f"{path}: attached summary.json is not a canonical {SUMMARY_SCHEMA}")
     if not signature_valid(signer, data, sig):
         raise VerificationError(f"{path}: attached summary.json signature does not verify")
+    checks = ["PDF signature valid and covers the whole file", "attached summary JSON signature valid"]
+    return _summary_verified(path, data, signer, checks, what=f"{path} (attached summary.json)")
+
+
+def _summary_verified(
+    path: str, data: bytes, signer: x509.Certificate, checks: list[str], *, what: str | None = None
+) -> Verified:
+    """A host summary whose signature was checked: its shape, and the verdict."""
+    what = what or path
+    summary = parse_json_bytes(data, what=what)
+    if not isinstance(summary, dict) or summary.get("schema") != SUMMARY_SCHEMA or canonical_bytes(summary) != data:
+        raise VerificationError(f"{what}: not a canonical {SUMMARY_SCHEMA}")
+    if not isinstance(summary.get("summary_id"), str):
+        raise VerificationError(f"{what}: no summary_id")
     return Verified(
         path=path,
         kind="host-summary",
         schema=SUMMARY_SCHEMA,
-        certificate_id=None,
+        certificate_id=summary["summary_id"],
         json_sha256=sha256_hex(data),
         signer_fingerprint=fingerprint(signer),
-        checks=["PDF signature valid and covers the whole file", "attached summary JSON signature valid"],
+        checks=checks,
         document=summary,
     )
 
@@ -375,8 +402,7 @@ def verify_file(
     data = _read(path)
     trust = resolve_trust(state, trust_path, archive_path)
     result = verify_json(path, data, trust) if data.lstrip()[:1] == b"{" else verify_pdf(path, data, trust)
-    if result.kind != "host-summary":
-        _check_archive(result, archive_path, state, trust)
+    _check_archive(result, archive_path, state, trust)
     return result
 
 

@@ -76,6 +76,7 @@ def test_issue_refuses_verified_without_passed_verification(setup, tmp_path):
         (b"not json at all", "not valid JSON"),
         (b'{"schema": "sanitize.plan/1"}', "schema"),
         (b"[1, 2]", "schema"),
+        (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "nested too deeply"),
     ],
 )
 def test_issue_bad_inputs_exit_3(setup, tmp_path, content, expect):
@@ -96,6 +97,8 @@ def test_issue_bad_inputs_exit_3(setup, tmp_path, content, expect):
         ("badjson", "not valid JSON"),
         ("schema", "schema"),
         ("truncated", "truncated"),
+        ("deep", "nested too deeply"),
+        ("deep-summary", "nested too deeply"),
     ],
 )
 def test_verify_bad_inputs_exit_3(setup, tmp_path, make, expect):
@@ -107,6 +110,10 @@ def test_verify_bad_inputs_exit_3(setup, tmp_path, make, expect):
         path.write_bytes(b"{nope")
     elif make == "schema":
         path.write_bytes(b'{"schema": "sanitize.erase/1"}')
+    elif make == "deep":
+        path.write_bytes(b'{"a":' * 100_000 + b"1" + b"}" * 100_000)
+    elif make == "deep-summary":
+        path.write_bytes(b'{"schema": "sanitize.host-summary/1", "a":' + b"[" * 100_000 + b"]" * 100_000 + b"}")
     elif make == "truncated":
         data = read_bytes(doc.pdf_path)
         path.write_bytes(data[: len(data) // 3])

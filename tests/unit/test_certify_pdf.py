@@ -158,3 +158,33 @@ def test_summary_pdf_verifies(issued, tmp_path):
     result = verify_file(path, state=state)
     assert result.kind == "host-summary"
     assert result.document["devices"][0]["certificate_id"] == doc.certificate_id
+    assert result.certificate_id == result.document["summary_id"]
+    assert any(c.startswith("in the archive as entry") for c in result.checks)
+
+
+def test_summary_is_archived_and_its_json_verifies_alone(tmp_path):
+    from sanitize.certify import issue_host_summary
+    from sanitize.certify.archive import Archive, trusted_for
+
+    state = state_with_keys(str(tmp_path / "state"))
+    cert = issue(state, str(tmp_path / "out"))
+    path = issue_host_summary([erase_result()], state=state, issued=[cert], output_dir=str(tmp_path / "out"))
+
+    archive = Archive.of(state)
+    entries = archive.entries()
+    assert [e["kind"] for e in entries] == ["certificate", "host-summary"]
+    summary_id = entries[1]["certificate_id"]
+    trusted = trusted_for(state, None)
+    assert archive.verify(trusted).ok
+    archived_json = archive.doc_path(summary_id, ".json")
+    result = verify_file(archived_json, state=state)  # the machine-readable copy, openssl-verifiable too
+    assert result.kind == "host-summary" and result.certificate_id == summary_id
+    assert verify_file(path, state=state).json_sha256 == result.json_sha256
+
+    with open(archived_json, "r+b") as fh:  # an edited summary: the archive names it
+        data = fh.read().replace(b'"outcome":"verified"', b'"outcome":"failed!!"')
+        fh.seek(0)
+        fh.write(data)
+    assert any("document edited" in p.message for p in archive.verify(trusted).problems)
+    with pytest.raises(VerificationError):
+        verify_file(path, state=state)

@@ -41,7 +41,7 @@ def test_one_verified_one_not_started_gives_a_certificate_a_failure_report_and_e
     assert [d.kind for d in dc.issued] == ["certificate", "failure-report"]
     assert dc.issued[0].document["artifacts_before"]["categories"]["vector-store"]["count"] == 1
     assert dc.summary_pdf and os.path.isfile(dc.summary_pdf)
-    assert dc.archive and dc.archive["ok"] and dc.archive["size"] == 2
+    assert dc.archive and dc.archive["ok"] and dc.archive["size"] == 3  # two documents and the host summary
     assert exit_code(dc) == ExitCode.FAILED
     doc = document(dc, dry_run=False)
     assert doc["status"] == "failed" and doc["exit_code"] == 7 and doc["host_complete"] is False
