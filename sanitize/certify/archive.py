@@ -34,6 +34,7 @@ from sanitize.certify.canonical import canonical_bytes, parse_json_bytes, sha256
 from sanitize.certify.keys import Signer, cert_pem, load_certs, load_signer_cert
 from sanitize.certify.signing import sign, signature_valid
 from sanitize.errors import BadInput, VerificationError
+from sanitize.inputs import read_regular
 from sanitize.state import StateDir, write_private
 
 HEAD_SCHEMA = "sanitize.archive-head/1"
@@ -129,10 +130,11 @@ class Archive:
     # --- reading -----------------------------------------------------------------------
     def raw_lines(self) -> list[bytes]:
         try:
-            with open(self.log_path, "rb") as fh:
-                data = fh.read()
+            data = read_regular(self.log_path, limit=None)
         except FileNotFoundError:
             return []
+        except OSError as exc:
+            raise BadInput(f"{self.log_path}: cannot read ({exc.strerror})") from None
         return [line for line in data.split(b"\n") if line]
 
     def entries(self) -> list[dict[str, Any]]:
@@ -154,20 +156,22 @@ class Archive:
 
     def read_head(self) -> tuple[bytes, bytes] | None:
         try:
-            with open(self.p("head.json"), "rb") as fh:
-                head = fh.read()
-            with open(self.p("head.json.sig"), "rb") as fh:
-                sig = fh.read()
+            head = read_regular(self.p("head.json"))
+            sig = read_regular(self.p("head.json.sig"))
         except FileNotFoundError:
             return None
+        except OSError as exc:
+            raise BadInput(f"{exc.filename}: cannot read ({exc.strerror})") from None
         return head, sig
 
     def signer_cert(self, fingerprint_hex: str) -> x509.Certificate | None:
         path = self.p("signers", f"{fingerprint_hex}.pem")
         if not os.path.isfile(path):
             return None
-        with open(path, "rb") as fh:
-            return load_certs(fh.read(), path)[0]
+        try:
+            return load_certs(read_regular(path), path)[0]
+        except OSError as exc:
+            raise BadInput(f"{path}: cannot read ({exc.strerror})") from None
 
     # --- writing -----------------------------------------------------------------------
     def _ensure_dirs(self) -> None:
@@ -359,12 +363,13 @@ class Archive:
             if not isinstance(cid, str) or "/" in cid or cid.startswith("."):
                 continue
             try:
-                with open(self.doc_path(cid, ".json"), "rb") as fh:
-                    data = fh.read()
-                with open(self.doc_path(cid, ".json.sig"), "rb") as fh:
-                    sig = fh.read()
+                data = read_regular(self.doc_path(cid, ".json"))
+                sig = read_regular(self.doc_path(cid, ".json.sig"))
             except FileNotFoundError:
                 problems.append(Problem(pos, cid, "document or signature file removed from archive/docs"))
+                continue
+            except OSError as exc:
+                problems.append(Problem(pos, cid, f"document or signature unreadable ({exc.strerror})"))
                 continue
             if sha256_hex(data) != entry.get("sha256"):
                 problems.append(Problem(pos, cid, "document edited: its SHA-256 differs from the log"))
@@ -394,11 +399,11 @@ class Archive:
 
 
 def _file_sha256(path: str) -> str:
-    digest = hashlib.sha256()
-    with open(path, "rb") as fh:
-        for chunk in iter(lambda: fh.read(1 << 17), b""):
-            digest.update(chunk)
-    return digest.hexdigest()
+    """The file's SHA-256, or "" when it cannot be read (so it never matches a logged hash)."""
+    try:
+        return hashlib.sha256(read_regular(path)).hexdigest()
+    except OSError:
+        return ""
 
 
 def trusted_for(state: StateDir, trust: x509.Certificate | None) -> x509.Certificate | None:

@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from sanitize.errors import BadInput, Refused
+from sanitize.inputs import read_regular
 from sanitize.state import StateDir, write_private
 
 KEY_FILE = "signer.key"
@@ -118,8 +119,7 @@ def init_keys(state: StateDir, org: str, *, force: bool = False) -> Signer:
 
 def _read(path: str, what: str) -> bytes:
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
+        return read_regular(path)
     except OSError as exc:
         raise BadInput(f"{path}: cannot read {what} ({exc.strerror})") from None
 

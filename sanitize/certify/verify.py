@@ -28,6 +28,7 @@ from sanitize.certify.issue import SUMMARY_SCHEMA
 from sanitize.certify.keys import fingerprint, load_certs, load_signer_cert
 from sanitize.certify.signing import signature_valid
 from sanitize.errors import BadInput, SanitizeError, VerificationError
+from sanitize.inputs import read_regular
 from sanitize.state import StateDir
 
 NOT_TRUSTED = "signature valid but signer not trusted — pass --trust CERT.pem"
@@ -96,8 +97,7 @@ class Trust:
 def resolve_trust(state: StateDir, trust_path: str | None, archive_path: str | None) -> Trust:
     if trust_path:
         try:
-            with open(trust_path, "rb") as fh:
-                return Trust(load_certs(fh.read(), trust_path), explicit=True)
+            return Trust(load_certs(read_regular(trust_path), trust_path), explicit=True)
         except OSError as exc:
             raise BadInput(f"{trust_path}: cannot read ({exc.strerror})") from None
     certs: list[x509.Certificate] = []
@@ -108,15 +108,16 @@ def resolve_trust(state: StateDir, trust_path: str | None, archive_path: str | N
         signers_dir = os.path.join(archive_path or archive_dir(state), "signers")
         if os.path.isdir(signers_dir) and archive_path is None:
             for name in sorted(os.listdir(signers_dir)):
-                with open(os.path.join(signers_dir, name), "rb") as fh:
-                    certs.extend(load_certs(fh.read(), name)[:1])
+                try:
+                    certs.extend(load_certs(read_regular(os.path.join(signers_dir, name)), name)[:1])
+                except OSError as exc:
+                    raise BadInput(f"{os.path.join(signers_dir, name)}: cannot read ({exc.strerror})") from None
     return Trust(certs, explicit=False)
 
 
 def _read(path: str) -> bytes:
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
+        return read_regular(path)
     except FileNotFoundError:
         raise BadInput(f"{path}: no such file") from None
     except IsADirectoryError:
@@ -202,10 +203,11 @@ def _is_summary(data: bytes) -> bool:
 
 def _read_optional(path: str) -> bytes | None:
     try:
-        with open(path, "rb") as fh:
-            return fh.read()
+        return read_regular(path)
     except FileNotFoundError:
         return None
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read ({exc.strerror})") from None
 
 
 # --- PDF ----------------------------------------------------------------------------------

@@ -49,7 +49,7 @@ def list_(app: App, directory: str | None, as_json: bool) -> None:
 
 @command.command("verify")
 @_dir_option
-@click.option("--trust", "trust_file", type=click.Path(dir_okay=False), help="The signer certificate to trust.")
+@click.option("--trust", "trust_file", type=click.Path(), help="The signer certificate to trust.")
 @json_option
 @pass_app
 def verify(app: App, directory: str | None, trust_file: str | None, as_json: bool) -> None:

@@ -14,6 +14,7 @@ from sanitize.certify.issue import issue_for_result
 from sanitize.certify.verify import load_any, verify_file
 from sanitize.cli.app import App, emit_json, info, json_option, pass_app
 from sanitize.errors import BadInput, SanitizationFailed
+from sanitize.inputs import read_regular
 
 
 @click.group("cert")
@@ -23,19 +24,19 @@ def command() -> None:
 
 def _read_json(path: str, what: str) -> Any:
     try:
-        with open(path, "rb") as fh:
-            return parse_json_bytes(fh.read(), what=path)
+        data = read_regular(path)
     except FileNotFoundError:
         raise BadInput(f"{path}: no such {what}") from None
-    except IsADirectoryError:
-        raise BadInput(f"{path}: is a directory") from None
+    except OSError as exc:
+        raise BadInput(f"{path}: {exc.strerror}") from None
+    return parse_json_bytes(data, what=path)
 
 
 @command.command("issue")
-@click.argument("result_file", metavar="RESULT.json", type=click.Path(dir_okay=False))
+@click.argument("result_file", metavar="RESULT.json", type=click.Path())
 @click.option("--output-dir", type=click.Path(file_okay=False), help="Where to write (default: STATE/certificates).")
-@click.option("--config", "config_file", type=click.Path(dir_okay=False), help="Operator config TOML.")
-@click.option("--artifacts", "artifacts_file", type=click.Path(dir_okay=False), help="Inventory summary JSON.")
+@click.option("--config", "config_file", type=click.Path(), help="Operator config TOML.")
+@click.option("--artifacts", "artifacts_file", type=click.Path(), help="Inventory summary JSON.")
 @click.option("--operator-name", help="Person performing the sanitization.")
 @click.option("--operator-title", help="Their position or title.")
 @click.option("--operator-org", help="Their organisation.")
@@ -94,8 +95,8 @@ def issue(
 
 
 @command.command("verify")
-@click.argument("file", metavar="FILE.json|FILE.pdf", type=click.Path(dir_okay=False))
-@click.option("--trust", "trust_file", type=click.Path(dir_okay=False), help="The signer certificate to trust.")
+@click.argument("file", metavar="FILE.json|FILE.pdf", type=click.Path())
+@click.option("--trust", "trust_file", type=click.Path(), help="The signer certificate to trust.")
 @click.option(
     "--archive", "archive_dir", type=click.Path(file_okay=False), help="Archive (e.g. an unzipped export) to look in."
 )
@@ -145,7 +146,7 @@ def _show_lines(doc: dict[str, Any]) -> list[str]:
 
 
 @command.command("show")
-@click.argument("file", metavar="FILE.json|FILE.pdf", type=click.Path(dir_okay=False))
+@click.argument("file", metavar="FILE.json|FILE.pdf", type=click.Path())
 @json_option
 def show(file: str, as_json: bool) -> None:
     """Print a certificate or failure report (does NOT verify it: use `cert verify`)."""

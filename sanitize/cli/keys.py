@@ -11,6 +11,7 @@ from sanitize.certify import keys as keystore
 from sanitize.certify.archive import Archive
 from sanitize.cli.app import App, emit_json, info, json_option, pass_app
 from sanitize.errors import BadInput, Refused
+from sanitize.inputs import read_regular
 
 
 @click.group("keys")
@@ -53,8 +54,7 @@ def init(app: App, org: str, force: bool) -> None:
 def _password(password_file: str | None) -> bytes | None:
     if password_file:
         try:
-            with open(password_file, "rb") as fh:
-                return fh.read().rstrip(b"\r\n")
+            return read_regular(password_file).rstrip(b"\r\n")
         except OSError as exc:
             raise BadInput(f"{password_file}: cannot read ({exc.strerror})") from None
     env = os.environ.get("SANITIZE_KEY_PASSWORD")
@@ -62,12 +62,12 @@ def _password(password_file: str | None) -> bytes | None:
 
 
 @command.command("import")
-@click.option("--cert", "cert_file", type=click.Path(dir_okay=False), help="Signer certificate PEM (chain after it).")
-@click.option("--key", "key_file", type=click.Path(dir_okay=False), help="Private key PEM.")
-@click.option("--pkcs12", "p12_file", type=click.Path(dir_okay=False), help="PKCS#12 file with key, cert and chain.")
+@click.option("--cert", "cert_file", type=click.Path(), help="Signer certificate PEM (chain after it).")
+@click.option("--key", "key_file", type=click.Path(), help="Private key PEM.")
+@click.option("--pkcs12", "p12_file", type=click.Path(), help="PKCS#12 file with key, cert and chain.")
 @click.option(
     "--password-file",
-    type=click.Path(dir_okay=False),
+    type=click.Path(),
     help="File holding the key/PKCS#12 password (or set SANITIZE_KEY_PASSWORD).",
 )
 @click.option("--force", is_flag=True, help="Replace an existing key (the archive head is re-signed).")

@@ -100,6 +100,15 @@ def test_edited_document_is_named(arch):
     assert any(p.startswith(f"entry 2 certificate {ids[2]}: document edited") for p in problems(state))
 
 
+def test_document_swapped_for_a_fifo_is_named_not_waited_for(arch):
+    state, archive, ids = arch
+    doc = archive.doc_path(ids[2], ".json")
+    os.unlink(doc)
+    os.mkfifo(doc)
+    found = problems(state)
+    assert any(ids[2] in p and "not a regular file" in p for p in found), found
+
+
 def test_removed_entry_is_named(arch):
     state, archive, ids = arch
     entries = lines(archive)

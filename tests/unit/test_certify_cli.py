@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import shutil
 
 import pytest
@@ -76,13 +77,19 @@ def test_issue_refuses_verified_without_passed_verification(setup, tmp_path):
         (b"not json at all", "not valid JSON"),
         (b'{"schema": "sanitize.plan/1"}', "schema"),
         (b"[1, 2]", "schema"),
+        ("fifo", "not a regular file"),
+        ("directory", "is a directory"),
         (b'{"a":' * 100_000 + b"1" + b"}" * 100_000, "nested too deeply"),
     ],
 )
 def test_issue_bad_inputs_exit_3(setup, tmp_path, content, expect):
     state, _ = setup
     path = tmp_path / "r.json"
-    if content is not None:
+    if content == "fifo":
+        os.mkfifo(path)
+    elif content == "directory":
+        path.mkdir()
+    elif content is not None:
         path.write_bytes(content)
     result = run_cli(state, "cert", "issue", str(path), "--output-dir", str(tmp_path))
     assert result.exit_code == 3
@@ -99,6 +106,8 @@ def test_issue_bad_inputs_exit_3(setup, tmp_path, content, expect):
         ("truncated", "truncated"),
         ("deep", "nested too deeply"),
         ("deep-summary", "nested too deeply"),
+        ("fifo", "not a regular file"),
+        ("directory", "is a directory"),
     ],
 )
 def test_verify_bad_inputs_exit_3(setup, tmp_path, make, expect):
@@ -110,6 +119,10 @@ def test_verify_bad_inputs_exit_3(setup, tmp_path, make, expect):
         path.write_bytes(b"{nope")
     elif make == "schema":
         path.write_bytes(b'{"schema": "sanitize.erase/1"}')
+    elif make == "fifo":
+        os.mkfifo(path)  # no writer: reading it would hang the command
+    elif make == "directory":
+        path.mkdir()
     elif make == "deep":
         path.write_bytes(b'{"a":' * 100_000 + b"1" + b"}" * 100_000)
     elif make == "deep-summary":
