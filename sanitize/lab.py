@@ -354,11 +354,12 @@ POPULATE: dict[str, Callable[[str], list[str]]] = {
 def down(directory: str, say: Say = lambda _m: None, *, remove_state: bool = False) -> list[str]:
     """Undo `up`: unmount, drop partitions, detach, delete images. Returns what was removed."""
     lab = load(directory)
-    volumes = lab.volumes if lab else []
-    images = {v.image for v in volumes}
-    image_dir = os.path.join(directory, "images")
-    if os.path.isdir(image_dir):
-        images |= {os.path.join(image_dir, n) for n in os.listdir(image_dir) if n.endswith(".img")}
+    # Without the lab file (a crash, or a hand-deleted file) only the lab's own layout is
+    # looked for: `--dir` pointed at some other directory must never lose its images or mounts.
+    volumes = lab.volumes if lab else _layout(directory)
+    images = {v.image for v in volumes if lab is not None or os.path.exists(v.image)}
+    if lab is None and not images:
+        raise BadInput(f"{directory}: no lab here (no {LAB_FILE}, no lab images): nothing removed")
     done: list[str] = []
     for target in _lab_mounts(directory):
         umount(target)
@@ -391,11 +392,13 @@ def down(directory: str, say: Say = lambda _m: None, *, remove_state: bool = Fal
     return done
 
 
-def _lab_mounts(directory: str) -> list[str]:
-    """Mountpoints below the lab dir, deepest first."""
-    base = os.path.realpath(directory).rstrip("/") + "/"
-    with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as fh:
-        targets = [line.split()[4] for line in fh if len(line.split()) > 4]
+def _lab_mounts(directory: str, mountinfo: str | None = None) -> list[str]:
+    """Mountpoints below the lab's mnt/ directory, deepest first."""
+    base = os.path.join(os.path.realpath(directory), "mnt") + "/"
+    if mountinfo is None:
+        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as fh:
+            mountinfo = fh.read()
+    targets = [line.split()[4] for line in mountinfo.splitlines() if len(line.split()) > 4]
     ours = [t for t in targets if t.startswith(base)]
     return sorted(set(ours), key=len, reverse=True)
 
