@@ -30,7 +30,7 @@ from sanitize.erase import (
 )
 from sanitize.erase.confirm import confirm_devices
 from sanitize.erase.journal import Journal
-from sanitize.erase.plan import find_device
+from sanitize.erase.plan import find_device, resume_plan
 from sanitize.erase.result import run_document
 from sanitize.errors import BadInput, ExitCode, SanitizeError
 from sanitize.inventory.model import DeviceTree
@@ -71,11 +71,6 @@ class BarProgress:
             self.bar = None
 
 
-def _options_from_journal(journal: Journal) -> tuple[str, EraseOptions]:
-    opts = dict(journal.data.get("options", {}))
-    return str(journal.data.get("method", "overwrite")), EraseOptions(**opts)
-
-
 def _plans(
     app: App,
     tree: DeviceTree,
@@ -88,8 +83,7 @@ def _plans(
     for path in devices:
         if resume:
             journal = Journal.find(app.state, find_device(tree, path))
-            journal_method, journal_options = _options_from_journal(journal)
-            plans.append(build_plan(tree, path, journal_method, journal_options))
+            plans.append(resume_plan(tree, path, journal.data))
         else:
             plans.append(build_plan(tree, path, method, options))
     _refuse_overlaps(tree, plans)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sanitize.erase.method import choose_auto, get_method
@@ -200,3 +200,29 @@ def build_plan(tree: DeviceTree, device_path: str, method: str, options: EraseOp
     check_erasable(tree, dev)  # refuse before probing the device's capabilities
     chosen, reason = choose_auto(tree, dev, options)
     return plan_for(tree, dev, chosen, options, reason=reason, notes=(reason,))
+
+
+def resume_plan(tree: DeviceTree, device_path: str, journal: Mapping[str, Any]) -> Plan:
+    """The plan that continues the interrupted erase recorded in `journal` (its `data`).
+
+    Only a device-level method keeps a journal. When it ran chained after another method
+    (`extra["then"]`, e.g. luks-crypto-erase then overwrite), that first method had completed
+    and verified its own step before the journal was written, and may have destroyed what it
+    would check for (a LUKS header): the resumed plan is the chained method alone, with a note.
+    """
+    method = str(journal.get("method", "overwrite"))
+    options = EraseOptions(**dict(journal.get("options", {})))
+    chained = options.extra.get("then")
+    if not chained:
+        return build_plan(tree, device_path, method, options)
+    rest = {k: v for k, v in options.extra.items() if k != "then"}
+    note = (
+        f"resumes the {chained} that ran after {method} in run {journal.get('id')}: that run's "
+        f"{method} step had completed and been verified before it was interrupted"
+    )
+    notes = [note]
+    header = rest.get("header")
+    if header and os.path.exists(str(header)):
+        notes.append(f"the detached header {header} was overwritten in that run but not removed: delete it")
+    dev = find_device(tree, device_path)
+    return plan_for(tree, dev, str(chained), replace(options, extra=rest), notes=tuple(notes))

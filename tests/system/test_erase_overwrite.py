@@ -18,6 +18,7 @@ from sanitize.erase.overwrite import OverwriteMethod, sample_ranges
 from sanitize.hw import Host
 from sanitize.inventory.probe import probe
 from sanitize.state import StateDir
+from tests.support.journal import journal_in as _journal
 from tests.support.lab import LoopLab, device_sha256, sh
 
 pytestmark = pytest.mark.root
@@ -220,19 +221,6 @@ def test_dry_run_writes_nothing(lab: LoopLab, state_dir: str) -> None:
 # --- interruption and resume ---------------------------------------------------------
 
 
-def _journal(state_dir: str) -> dict | None:
-    directory = os.path.join(state_dir, "journal")
-    for entry in os.listdir(directory) if os.path.isdir(directory) else []:
-        if entry.endswith(".json"):
-            try:
-                with open(os.path.join(directory, entry)) as fh:
-                    return json.load(fh)
-            except (OSError, ValueError):
-                return None  # caught mid-rename; poll again
-    return None
-
-
-@pytest.mark.slow
 def test_kill_9_then_resume(lab: LoopLab, state_dir: str, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SANITIZE_CHECKPOINT_MIB", "32")  # journal often enough to catch mid-pass
     size = 512 * MiB

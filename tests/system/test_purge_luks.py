@@ -17,6 +17,7 @@ from sanitize.purge.context import using_host
 from sanitize.purge.methods.base import forget_capabilities
 from sanitize.purge.planner import make_plan, plan_device
 from sanitize.state import StateDir
+from tests.support.journal import journal_in
 from tests.support.lab import device_sha256, system_devno
 
 pytestmark = pytest.mark.root
@@ -200,3 +201,49 @@ def test_erase_cli_luks_with_then_overwrite(lab, state_dir):
     assert not os.path.isdir(journal_dir) or not os.listdir(journal_dir)
     bad = CliRunner().invoke(cli, ["erase", dev, "--method", "overwrite", "--then", "overwrite", "--dry-run"])
     assert bad.exit_code == 3
+
+
+def test_luks_then_overwrite_interrupted_during_the_overwrite_resumes_it(lab, state_dir, monkeypatch):
+    """The keyslots and header are gone once the overwrite starts: --resume continues the overwrite."""
+    import json
+    import signal
+    import sys
+    import time
+
+    monkeypatch.setenv("SANITIZE_CHECKPOINT_MIB", "32")
+    dev = lab.loop("256M", preallocate=True)
+    key = lab.luks(dev, 2)
+    name = os.path.basename(dev)
+    argv = [sys.executable, "-m", "sanitize", "erase", dev, "--method", "luks-crypto-erase", "--then", "overwrite"]
+    proc = subprocess.Popen(
+        [*argv, "--pattern", "zeros", "--passes", "3", "--confirm", name, "--yes", "--json"],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+    )
+    deadline = time.monotonic() + 120
+    while time.monotonic() < deadline and proc.poll() is None:
+        journal = journal_in(state_dir)
+        if journal and journal["phase"] == "write" and journal["offset"] > 0:
+            break
+        time.sleep(0.005)
+    proc.send_signal(signal.SIGTERM)
+    out, _ = proc.communicate(timeout=60)
+    assert proc.returncode == 8, out
+    first = json.loads(out)
+    assert first["status"] == "interrupted" and not unlocks(dev, key)
+
+    resumed = subprocess.run(
+        [sys.executable, "-m", "sanitize", "erase", dev, "--resume", "--confirm", name, "--yes", "--json"],
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert resumed.returncode == 0, resumed.stderr
+    doc = json.loads(resumed.stdout)
+    assert doc["status"] == "verified" and doc["id"] == first["id"]
+    assert doc["method"] == "overwrite" and doc["passes"] == 3
+    assert any("luks-crypto-erase" in n and "completed" in n for n in doc["notes"]), doc["notes"]
+    assert any("was stopped (signal)" in n for n in doc["notes"])
+    assert journal_in(state_dir) is None
+    assert read(dev, 0, 1 << 20) == bytes(1 << 20)  # the header area is zeros now, like the rest
