@@ -18,6 +18,7 @@ import click
 from sanitize.errors import ExitCode, PermissionDenied, SanitizeError
 from sanitize.hw import Host
 from sanitize.state import StateDir
+from sanitize.textsafe import json_safe
 
 
 @dataclass
@@ -31,7 +32,8 @@ pass_app = click.make_pass_decorator(App, ensure=True)
 
 
 def emit_json(document: dict[str, Any]) -> None:
-    click.echo(json.dumps(document, indent=2, sort_keys=False, ensure_ascii=False))
+    # json_safe: a file name that is not UTF-8 must not make the document invalid UTF-8.
+    click.echo(json.dumps(json_safe(document), indent=2, sort_keys=False, ensure_ascii=False))
 
 
 def info(message: str) -> None:

@@ -11,6 +11,7 @@ from sanitize import tool_identity
 from sanitize.carve import Allocation, CarveOptions, CarveResult, carve, place_hits, risk_phrase
 from sanitize.cli.app import App, emit_json, json_option, pass_app, warn
 from sanitize.errors import ExitCode
+from sanitize.textsafe import printable
 
 SCHEMA = "sanitize.carve/1"
 
@@ -41,7 +42,7 @@ def render(result: CarveResult) -> str:
     if result.hits:
         rows = [("OFFSET", "LENGTH", "KIND", "SPACE", "WHERE / EVIDENCE")]
         for h in result.hits:
-            where = h.path if h.path else h.evidence
+            where = printable(h.path) if h.path else h.evidence
             rows.append((str(h.offset), str(h.length), h.kind, h.allocation.value, where))
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
         lines += ["  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4] for r in rows]

@@ -11,6 +11,7 @@ from sanitize import tool_identity
 from sanitize.cli.app import emit_json, json_option, warn
 from sanitize.errors import ExitCode
 from sanitize.scan import Artifact, Scanner, ScanResult
+from sanitize.textsafe import printable
 
 SCHEMA = "sanitize.scan/1"
 
@@ -43,7 +44,7 @@ def human_size(n: int) -> str:
 def render_table(result: ScanResult) -> str:
     rows = [("PATH", "CATEGORY", "FORMAT", "SIZE", "EVIDENCE")]
     for a in _sorted(result.artifacts):
-        shown = a.path if len(result.roots) == 1 else f"{a.root}:{a.path}"
+        shown = printable(a.path if len(result.roots) == 1 else f"{a.root}:{a.path}")
         if a.unit == "directory":
             shown += "/"
         rows.append((shown, a.category, a.format, human_size(a.size_bytes), a.evidence))

@@ -7,6 +7,7 @@ from typing import Any
 
 from sanitize import tool_identity
 from sanitize.inventory.model import INVENTORY_SCHEMA, Device, DeviceTree
+from sanitize.textsafe import printable
 
 
 def human_size(n: int) -> str:
@@ -36,8 +37,8 @@ COLUMNS = ("DEVICE", "TYPE", "SIZE", "TRAN", "MEDIA", "MODEL", "SERIAL", "FSTYPE
 
 def _row(dev: Device, prefix: str) -> tuple[str, ...]:
     identity = dev.model or (f"loop: {dev.backing_file}" if dev.backing_file and dev.type == "loop" else "")
-    return (
-        prefix + dev.name,
+    cells = (
+        dev.name,
         dev.type,
         human_size(dev.size_bytes),
         dev.transport or "",
@@ -47,6 +48,8 @@ def _row(dev: Device, prefix: str) -> tuple[str, ...]:
         dev.fstype or "",
         ",".join(dev.mountpoints),
     )
+    # Model, serial and mountpoints come from the device and the filesystems: never raw to a terminal.
+    return (prefix + printable(cells[0]), *(printable(c) for c in cells[1:]))
 
 
 def _walk(tree: DeviceTree, dev: Device, prefix: str, last: bool, rows: list[tuple[tuple[str, ...], Device]]) -> None:

@@ -1,0 +1,64 @@
+"""Names from the disk (file names, labels) made safe for JSON documents and for terminals.
+
+Linux file names are bytes. Python decodes the bytes that are not UTF-8 to lone surrogates
+(surrogateescape), which a JSON document must not contain (RFC 8259 requires UTF-8), and a
+terminal would show a name with a newline, an escape sequence or a right-to-left override as
+something else. So:
+- `json_safe` gives each such string as text with every undecodable byte written `\\xNN`, and
+  keeps the exact bytes, base64, in a sibling field `<name>_b64` (see docs/schemas.md);
+- `printable` escapes control and formatting characters for human output.
+"""
+
+from __future__ import annotations
+
+import base64
+import re
+import unicodedata
+from typing import Any
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+_UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def _text(value: str) -> str:
+    return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
+def _raw_b64(value: str) -> str:
+    return base64.b64encode(value.encode("utf-8", "surrogateescape")).decode("ascii")
+
+
+def json_safe(value: Any) -> Any:
+    """`value` with every string valid UTF-8; a dict field `k` that needed it gains `k_b64`."""
+    if isinstance(value, str):
+        return _text(value) if _SURROGATES.search(value) else value
+    if isinstance(value, dict):
+        out: dict[Any, Any] = {}
+        for key, item in value.items():
+            safe_key = json_safe(key)
+            if isinstance(item, str) and _SURROGATES.search(item):
+                out[safe_key] = _text(item)
+                out[f"{safe_key}_b64"] = _raw_b64(item)
+            else:
+                out[safe_key] = json_safe(item)
+        return out
+    if isinstance(value, (list, tuple)):
+        return [json_safe(item) for item in value]
+    return value
+
+
+def printable(value: str) -> str:
+    """`value` for a terminal: control, formatting and undecodable characters escaped."""
+    if value.isprintable() and not _SURROGATES.search(value):
+        return value
+    out = []
+    for ch in value:
+        if "\udc80" <= ch <= "\udcff":  # an undecodable byte of the name
+            out.append(f"\\x{ord(ch) - 0xDC00:02x}")
+        elif ch == " " or unicodedata.category(ch) not in _UNPRINTABLE_CATEGORIES:
+            out.append(ch)
+        elif ord(ch) < 0x100:
+            out.append(f"\\x{ord(ch):02x}")
+        else:
+            out.append(f"\\u{ord(ch):04x}")
+    return "".join(out)

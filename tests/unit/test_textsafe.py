@@ -1,0 +1,58 @@
+"""File names that are not UTF-8, or that hold control characters, in JSON and on a terminal."""
+
+from __future__ import annotations
+
+import base64
+import json
+import os
+import struct
+from pathlib import Path
+
+from click.testing import CliRunner
+
+from sanitize.cli import cli
+from sanitize.textsafe import json_safe, printable
+
+GGUF = b"GGUF" + struct.pack("<IQQ", 3, 0, 0) + bytes(64)
+
+
+def test_json_safe_keeps_the_exact_bytes_beside_readable_text() -> None:
+    name = os.fsdecode(b"model\xff\xfe.gguf")
+    doc = json_safe({"artifacts": [{"path": name, "size": 3}], "roots": [name], "plain": "ok"})
+    assert doc["artifacts"][0]["path"] == "model\\xff\\xfe.gguf"
+    assert base64.b64decode(doc["artifacts"][0]["path_b64"]) == b"model\xff\xfe.gguf"
+    assert doc["roots"] == ["model\\xff\\xfe.gguf"] and doc["plain"] == "ok"
+    json.dumps(doc, ensure_ascii=False).encode("utf-8")  # encodable: no lone surrogate left
+
+
+def test_valid_names_are_untouched_in_json() -> None:
+    doc = {"path": "line\nbreak \u202e.gguf", "n": 1}
+    assert json_safe(doc) == doc
+
+
+def test_printable_escapes_what_would_fool_a_terminal() -> None:
+    assert printable("plain name.gguf") == "plain name.gguf"
+    assert printable("line\nbreak") == "line\\x0abreak"
+    assert printable("\x1b[31mred") == "\\x1b[31mred"
+    assert printable("\u202eflig.gguf") == "\\u202eflig.gguf"
+    assert printable(os.fsdecode(b"a\xffb")) == "a\\xffb"
+    assert printable("modèle 模型.gguf") == "modèle 模型.gguf"
+
+
+def test_scan_json_stays_utf8_and_the_table_one_line_per_artifact(tmp_path: Path) -> None:
+    root = os.fsencode(tmp_path)
+    for raw in (b"model\xff.gguf", b"line\nbreak.gguf", "\u202eflig.gguf".encode()):
+        with open(os.path.join(root, raw), "wb") as fh:
+            fh.write(GGUF)
+
+    out = CliRunner().invoke(cli, ["scan", "--json", str(tmp_path)])
+    assert out.exit_code == 0, out.output
+    doc = json.loads(out.stdout_bytes.decode("utf-8"))  # strict UTF-8, as jq and other languages read it
+    by_path = {a["path"]: a for a in doc["artifacts"]}
+    assert set(by_path) == {"model\\xff.gguf", "line\nbreak.gguf", "\u202eflig.gguf"}
+    assert base64.b64decode(by_path["model\\xff.gguf"]["path_b64"]) == b"model\xff.gguf"
+
+    table = CliRunner().invoke(cli, ["scan", str(tmp_path)])
+    rows = [line for line in table.stdout.splitlines() if "gguf-magic" in line]
+    assert len(rows) == 3
+    assert any(r.startswith("line\\x0abreak.gguf") for r in rows) and "\u202e" not in table.stdout
