@@ -40,6 +40,7 @@ METHOD_LABELS: dict[str, tuple[str, str]] = {
     "scsi-sanitize-block": ("SCSI Sanitize, Block Erase", "Block Erase"),
     "scsi-sanitize-overwrite": ("SCSI Sanitize, Overwrite", "Overwrite (device firmware)"),
     "luks-crypto-erase": ("LUKS key-slot destruction (crypto erase)", "Cryptographic Erase"),
+    "tcg-psid-revert": ("TCG PSID Revert (media encryption key replaced)", "Cryptographic Erase"),
 }
 
 _REQUIRED: dict[str, type | tuple[type, ...]] = {

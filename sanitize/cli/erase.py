@@ -241,6 +241,12 @@ def run_all(app: App, plans: Sequence[Plan], resume: bool) -> tuple[list[EraseRe
     type=click.Path(dir_okay=False),
     help="luks-crypto-erase only: the detached LUKS header file; it is destroyed too.",
 )
+@click.option(
+    "--psid",
+    metavar="PSID",
+    help="tcg-psid-revert: the 32-character PSID printed on the drive's label (one device per command). "
+    "Never written to results, logs or certificates.",
+)
 @pass_app
 def command(
     app: App,
@@ -260,6 +266,7 @@ def command(
     output: str | None,
     then: str | None,
     luks_header: str | None,
+    psid: str | None,
 ) -> None:
     """Sanitize DEVICE(s): overwrite (NIST Clear) or a firmware method, then verify.
 
@@ -271,6 +278,12 @@ def command(
     method_extra = {k: v for k, v in (("then", then), ("header", luks_header)) if v}
     if method_extra and method not in ("auto", "luks-crypto-erase"):
         raise BadInput("--then and --header apply to --method luks-crypto-erase (or auto on a LUKS device)")
+    if psid:
+        if len(devices) != 1:
+            raise BadInput("--psid belongs to one drive: name exactly one device")
+        if method not in ("auto", "tcg-psid-revert") and then != "tcg-psid-revert":
+            raise BadInput("--psid applies to --method tcg-psid-revert (or auto, or --then tcg-psid-revert)")
+        method_extra["psid"] = psid
     options = EraseOptions(
         pattern=pattern,
         passes=passes,

@@ -41,6 +41,10 @@ class Step:
         return {"description": self.description, "argv": list(self.argv) if self.argv else None}
 
 
+SECRET_EXTRA = frozenset({"psid"})  # method options never written to results, journals or certificates
+SECRET = "<redacted>"
+
+
 @dataclass(frozen=True)
 class EraseOptions:
     pattern: str = "random"
@@ -71,7 +75,7 @@ class EraseOptions:
             "verify_coverage": self.verify_coverage,
             "discard": self.discard,
             "carve_check": self.carve_check,
-            **({"extra": dict(self.extra)} if self.extra else {}),
+            **({"extra": {k: SECRET if k in SECRET_EXTRA else v for k, v in self.extra.items()}} if self.extra else {}),
         }
 
 

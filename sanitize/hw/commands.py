@@ -102,13 +102,15 @@ def run(
     check: bool = False,
     log_to: CommandLog | None = None,
     secret: str | None = None,
+    redacted_as: str = REDACTED,
 ) -> CommandResult:
     """Run argv (never a shell string) with LC_ALL=C and return its result.
 
     `check=True` raises CommandFailed on a non-zero exit. Callers that sanitize must not
     treat a zero exit as success: they read the device's own status afterwards.
-    An argument equal to `secret` (a temporary drive password) is run as given but
-    appears as REDACTED in the log and in the returned result, which is what reports copy.
+    An argument equal to `secret` (a temporary drive password, a PSID) is run as given but
+    appears as `redacted_as` in the log and in the returned result, output included, which
+    is what reports copy.
     """
     if isinstance(argv, str):  # defensive: a string here would be a bug
         raise TypeError("argv must be a sequence of strings, not a string")
@@ -135,8 +137,9 @@ def run(
         stdout = _text(exc.stdout)
         stderr = _text(exc.stderr) + f"\ntimed out after {timeout} s"
         rc = 124
-    shown = redacted(argv, secret)
-    result = CommandResult(shown, rc, stdout or "", stderr or "", time.monotonic() - started)
+    shown = redacted(argv, secret, redacted_as)
+    stdout, stderr = (scrub(stdout or "", secret, redacted_as), scrub(stderr or "", secret, redacted_as))
+    result = CommandResult(shown, rc, stdout, stderr, time.monotonic() - started)
     log.debug("ran %s -> rc=%d in %.3fs", " ".join(shown), rc, result.seconds)
     if log_to is not None:
         log_to.add(result)
@@ -145,8 +148,12 @@ def run(
     return result
 
 
-def redacted(argv: Sequence[str], secret: str | None) -> tuple[str, ...]:
-    return tuple(REDACTED if secret is not None and a == secret else a for a in argv)
+def redacted(argv: Sequence[str], secret: str | None, label: str = REDACTED) -> tuple[str, ...]:
+    return tuple(label if secret is not None and a == secret else a for a in argv)
+
+
+def scrub(text: str, secret: str | None, label: str = REDACTED) -> str:
+    return text.replace(secret, label) if secret else text
 
 
 def _text(data: str | bytes | None) -> str:

@@ -29,6 +29,8 @@ LEVELS: dict[str, tuple[str, str]] = {
     "scsi-sanitize-overwrite": (PURGE, PURGE),
     # Cryptographic erase of a LUKS volume: Purge only when no other copy of the key exists.
     "luks-crypto-erase": (PURGE, PURGE),
+    # TCG revert of a drive that encrypts all media: cryptographic erase (Rev. 1 §2.6, Appendix A).
+    "tcg-psid-revert": (PURGE, PURGE),
 }
 
 

@@ -35,6 +35,7 @@ PREFERENCE: dict[str, list[str]] = {
         "nvme-format-crypto",
         "nvme-sanitize-overwrite",
         "nvme-format-user",
+        "tcg-psid-revert",
     ],
     "ata-flash": [
         "ata-sanitize-crypto",
@@ -42,10 +43,17 @@ PREFERENCE: dict[str, list[str]] = {
         "ata-sanitize-overwrite",
         "ata-secure-erase-enhanced",
         "ata-secure-erase",
+        "tcg-psid-revert",
     ],
-    "ata-hdd": ["ata-sanitize-overwrite", "ata-sanitize-crypto", "ata-secure-erase-enhanced", "ata-secure-erase"],
-    "scsi-flash": ["scsi-sanitize-crypto", "scsi-sanitize-block", "scsi-sanitize-overwrite"],
-    "scsi-hdd": ["scsi-sanitize-overwrite", "scsi-sanitize-crypto"],
+    "ata-hdd": [
+        "ata-sanitize-overwrite",
+        "ata-sanitize-crypto",
+        "ata-secure-erase-enhanced",
+        "ata-secure-erase",
+        "tcg-psid-revert",
+    ],
+    "scsi-flash": ["scsi-sanitize-crypto", "scsi-sanitize-block", "scsi-sanitize-overwrite", "tcg-psid-revert"],
+    "scsi-hdd": ["scsi-sanitize-overwrite", "scsi-sanitize-crypto", "tcg-psid-revert"],
     "other": [],
 }
 

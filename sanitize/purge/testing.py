@@ -4,7 +4,8 @@
 tools print (fed with `fixtures/devices/` outputs), and models each drive's state machine:
 NVMe Sanitize (idle -> in progress with SPROG steps -> success or failed, or stuck), ATA
 Security (frozen, enabled, locked, count expired) and ATA Sanitize (including the MX500 trap
-where hdparm prints "bad/missing sense data" and the drive stays idle), and SCSI SANITIZE.
+where hdparm prints "bad/missing sense data" and the drive stays idle), SCSI SANITIZE, and
+a TCG Opal drive's locking state and PSID revert through `sedutil-cli`.
 A successful erase really changes the bytes of the drive's data file (or loop device), so
 the read-back verification runs for real. Plug in with `FileHost(runner=FakeDrives(...))`.
 Other programs (cryptsetup, blkid, ...) go to the real runner.
@@ -27,7 +28,8 @@ from sanitize.hw.host import Host
 from sanitize.purge.capabilities.nvme import parse_id_ctrl
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "devices"
-FAKED = {"nvme", "hdparm", "sg_opcodes", "sg_inq", "sg_readcap", "sg_sanitize", "sg_requests"}
+FAKED = {"nvme", "hdparm", "sg_opcodes", "sg_inq", "sg_readcap", "sg_sanitize", "sg_requests", "sedutil-cli"}
+PSID_FLAG = "--yesIreallywanttoERASEALLmydatausingthePSID"
 
 
 def fixture(name: str) -> str:
@@ -290,15 +292,54 @@ class FakeScsi:
 
 
 @dataclass
+class FakeSed:
+    """A TCG Opal drive as sedutil-cli sees it: its locking state and its PSID revert.
+
+    outcome: success | silent (prints the success line, nothing changes) | mute (exit 0,
+    prints nothing, nothing changes)."""
+
+    path: str  # what sedutil-cli is given: the disk, or the NVMe controller
+    query: str  # sedutil-cli --query fixture; its Locked/LockingEnabled values follow the state below
+    psid: str
+    data: str | None = None
+    locking_enabled: bool = True
+    locked: bool = False
+    outcome: str = "success"
+
+    def render_query(self) -> str:
+        text = re.sub(r"\bLocked = [YN]", f"Locked = {'Y' if self.locked else 'N'}", self.query)
+        return re.sub(r"LockingEnabled = [YN]", f"LockingEnabled = {'Y' if self.locking_enabled else 'N'}", text)
+
+    def run(self, argv: list[str]) -> tuple[int, str, str]:
+        if argv[1] == "--query":
+            return 0, self.render_query(), ""
+        if argv[1] == PSID_FLAG:
+            if argv[2] != self.psid:
+                return 1, "", "- 14:23:13.968 ERROR: method status code NOT_AUTHORIZED\n"
+            if self.outcome == "mute":
+                return 0, "", ""
+            if self.outcome == "success":
+                self.locking_enabled = self.locked = False
+                if self.data:
+                    scramble(self.data, None)  # the old ciphertext, now under a key nobody has
+            return 0, "", "- 14:23:13.968 INFO: revertTper completed successfully\n"
+        return 1, "", f"fake sedutil-cli: {argv[1]} not modelled\n"
+
+
+@dataclass
 class FakeDrives:
     nvme: dict[str, FakeNvme] = field(default_factory=dict)
     ata: dict[str, FakeAta] = field(default_factory=dict)
     scsi: dict[str, FakeScsi] = field(default_factory=dict)
+    sed: dict[str, FakeSed] = field(default_factory=dict)
     calls: list[list[str]] = field(default_factory=list)
     missing: set[str] = field(default_factory=lambda: {"sedutil-cli"})  # programs reported as not installed
 
-    def add(self, drive: FakeNvme | FakeAta | FakeScsi) -> Any:
-        if isinstance(drive, FakeNvme):
+    def add(self, drive: FakeNvme | FakeAta | FakeScsi | FakeSed) -> Any:
+        if isinstance(drive, FakeSed):
+            self.sed[drive.path] = drive
+            self.missing.discard("sedutil-cli")
+        elif isinstance(drive, FakeNvme):
             self.nvme[drive.controller] = drive
         elif isinstance(drive, FakeAta):
             self.ata[drive.path] = drive
@@ -315,16 +356,20 @@ class FakeDrives:
         check: bool = False,
         log_to: CommandLog | None = None,
         secret: str | None = None,
+        redacted_as: str = commands.REDACTED,
     ) -> CommandResult:
         argv = [str(a) for a in argv]
         if argv[0] in self.missing:
             package = commands.PACKAGES.get(argv[0], argv[0])
             raise ToolMissing(f"{argv[0]} is not installed", hint=f"apt-get install {package}")
         if argv[0] not in FAKED:
-            return commands.run(argv, timeout=timeout, input=input, check=check, log_to=log_to, secret=secret)
+            return commands.run(
+                argv, timeout=timeout, input=input, check=check, log_to=log_to, secret=secret, redacted_as=redacted_as
+            )
         self.calls.append(argv)
         rc, out, err = self._dispatch(argv)
-        result = CommandResult(commands.redacted(argv, secret), rc, out, err, 0.0)
+        out, err = commands.scrub(out, secret, redacted_as), commands.scrub(err, secret, redacted_as)
+        result = CommandResult(commands.redacted(argv, secret, redacted_as), rc, out, err, 0.0)
         if log_to is not None:
             log_to.add(result)
         if check and rc:
@@ -350,6 +395,11 @@ class FakeDrives:
                 ses = int(next(a for a in argv if a.startswith("--ses=")).split("=")[1])
                 return _pair(drive.format(ses))
             return 1, "", f"fake nvme: {sub} not modelled\n"
+        if argv[0] == "sedutil-cli":
+            sed_drive = self.sed.get(target)
+            if sed_drive is None:
+                return 1, "", f"Invalid or unsupported disk {target}\n"
+            return sed_drive.run(argv)
         if argv[0] == "hdparm":
             ata_drive = self.ata.get(target)
             if ata_drive is None:

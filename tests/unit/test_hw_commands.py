@@ -16,10 +16,14 @@ def test_secret_is_passed_but_never_logged_or_returned(caplog: pytest.LogCapture
     log = CommandLog()
     with caplog.at_level(logging.DEBUG, logger="sanitize.hw"):
         result = run(["echo", "--pass", "s3cret-Pw"], secret="s3cret-Pw", log_to=log)
-    assert result.stdout.strip() == "--pass s3cret-Pw"  # the program got the real value
+        shouted = run(["sh", "-c", 'printf "%s" "$1" | tr a-z A-Z', "sh", "s3cret-Pw"], secret="s3cret-Pw")
+    assert shouted.stdout == "S3CRET-PW"  # the program got the real value
+    assert result.stdout.strip() == f"--pass {REDACTED}"  # and output that repeats it is scrubbed
     assert result.argv == ("echo", "--pass", REDACTED)
     assert log.records == [result]
     assert "s3cret-Pw" not in caplog.text and "echo --pass" in caplog.text
+    psid = run(["echo", "ABC123"], secret="ABC123", redacted_as="<PSID>")
+    assert psid.argv == ("echo", "<PSID>") and psid.stdout.strip() == "<PSID>"
 
 
 def test_locale_is_c_and_strings_are_refused() -> None:

@@ -1,7 +1,7 @@
 """Self-encrypting drive hints: ATA "Device encrypts all user data" and `sedutil-cli`.
 
-Only hints for the plan: they tell the operator a crypto erase is plausible; a TCG revert
-needs the PSID printed on the label and is not run by this tool.
+They tell the planner whether the drive encrypts its media, and `tcg-psid-revert`
+(sanitize/purge/methods/tcg.py) reads the locking state before and after its revert.
 """
 
 from __future__ import annotations

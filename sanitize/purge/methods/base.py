@@ -42,6 +42,7 @@ def forget_capabilities() -> None:
 
 class FirmwareMethod(Method):
     interface = ""  # nvme | ata | scsi
+    interfaces: tuple[str, ...] = ()  # instead of `interface`, for a method that works on several
     controller_wide = False  # erases every namespace on the controller
     clock: Clock = Clock()
 
@@ -59,10 +60,10 @@ class FirmwareMethod(Method):
         if device.type != "disk" or device.parent is not None:
             raise Refused(f"{device.path}: {self.name} erases a whole drive; name the disk, not a {device.type}")
         caps = capabilities(current_host(), device)
-        if caps.interface != self.interface:
-            raise Unsupported(
-                f"{device.path}: {self.name} needs an {self.interface.upper()} drive, not {caps.interface}"
-            )
+        accepted = self.interfaces or (self.interface,)
+        if caps.interface not in accepted:
+            wanted = " or ".join(i.upper() for i in accepted)
+            raise Unsupported(f"{device.path}: {self.name} needs an {wanted} drive, not {caps.interface}")
         why = self.unsupported(caps)
         if why:
             raise Unsupported(f"{device.path}: {self.name}: {why}")
