@@ -4,6 +4,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
+import subprocess
+import sys
+import time
 
 
 def journal_in(state_dir: str) -> dict | None:
@@ -17,3 +21,28 @@ def journal_in(state_dir: str) -> dict | None:
             except (OSError, ValueError):
                 return None
     return None
+
+
+def interrupt_during_write(argv: list[str], state_dir: str, sig: int = signal.SIGTERM) -> tuple[int, str]:
+    """Run `sanitize` with `argv`, send `sig` once its journal shows a pass part written.
+
+    Returns the exit code and stdout. The process never outlives the call, even on failure.
+    """
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "sanitize", *argv], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+    )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and proc.poll() is None:
+            journal = journal_in(state_dir)
+            if journal and journal["phase"] == "write" and journal["offset"] > 0:
+                break
+            time.sleep(0.005)
+        assert proc.poll() is None, "the erase finished before it could be interrupted"
+        proc.send_signal(sig)
+        out, _ = proc.communicate(timeout=60)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    return proc.returncode, out

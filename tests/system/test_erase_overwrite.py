@@ -18,6 +18,7 @@ from sanitize.erase.overwrite import OverwriteMethod, sample_ranges
 from sanitize.hw import Host
 from sanitize.inventory.probe import probe
 from sanitize.state import StateDir
+from tests.support.journal import interrupt_during_write
 from tests.support.journal import journal_in as _journal
 from tests.support.lab import LoopLab, device_sha256, sh
 
@@ -225,39 +226,8 @@ def test_kill_9_then_resume(lab: LoopLab, state_dir: str, monkeypatch: pytest.Mo
     monkeypatch.setenv("SANITIZE_CHECKPOINT_MIB", "32")  # journal often enough to catch mid-pass
     size = 512 * MiB
     dev = lab.loop("512M", preallocate=True)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sanitize",
-            "erase",
-            dev,
-            "--passes",
-            "2",
-            "--verify",
-            "full",
-            "--confirm",
-            name(dev),
-            "--json",
-        ],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        deadline = time.monotonic() + 120
-        journal = None
-        while time.monotonic() < deadline and proc.poll() is None:
-            journal = _journal(state_dir)
-            if journal and journal["phase"] == "write" and journal["offset"] > 0:
-                break
-            time.sleep(0.005)
-        assert proc.poll() is None, "finished before it could be killed"
-        proc.send_signal(signal.SIGKILL)
-        proc.wait(30)
-    finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
+    argv = ["erase", dev, "--passes", "2", "--verify", "full", "--confirm", name(dev), "--json"]
+    interrupt_during_write(argv, state_dir, signal.SIGKILL)
     journal = _journal(state_dir)
     assert journal is not None and journal["phase"] == "write"
     done_pass, done_offset, done_bytes = journal["pass"], journal["offset"], journal["bytes_written"]
@@ -279,34 +249,9 @@ def test_signal_interrupts_with_exit_8_then_resume(
 ) -> None:
     monkeypatch.setenv("SANITIZE_CHECKPOINT_MIB", "32")
     dev = lab.loop("256M", preallocate=True)
-    proc = subprocess.Popen(
-        [
-            sys.executable,
-            "-m",
-            "sanitize",
-            "erase",
-            dev,
-            "--passes",
-            "3",
-            "--pattern",
-            "zeros",
-            "--confirm",
-            name(dev),
-            "--json",
-        ],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        journal = _journal(state_dir)
-        if journal and journal["phase"] == "write" and journal["offset"] > 0:
-            break
-        time.sleep(0.005)
-    proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 8
+    argv = ["erase", dev, "--passes", "3", "--pattern", "zeros", "--confirm", name(dev), "--json"]
+    code, out = interrupt_during_write(argv, state_dir)
+    assert code == 8
     doc = json.loads(out)
     assert doc["status"] == "interrupted" and any("--resume" in n for n in doc["notes"])
     run = sanitize("erase", dev, "--resume", "--confirm", name(dev), "--json")

@@ -17,7 +17,7 @@ from sanitize.purge.context import using_host
 from sanitize.purge.methods.base import forget_capabilities
 from sanitize.purge.planner import make_plan, plan_device
 from sanitize.state import StateDir
-from tests.support.journal import journal_in
+from tests.support.journal import interrupt_during_write, journal_in
 from tests.support.lab import device_sha256, system_devno
 
 pytestmark = pytest.mark.root
@@ -206,30 +206,15 @@ def test_erase_cli_luks_with_then_overwrite(lab, state_dir):
 def test_luks_then_overwrite_interrupted_during_the_overwrite_resumes_it(lab, state_dir, monkeypatch):
     """The keyslots and header are gone once the overwrite starts: --resume continues the overwrite."""
     import json
-    import signal
     import sys
-    import time
 
     monkeypatch.setenv("SANITIZE_CHECKPOINT_MIB", "32")
     dev = lab.loop("256M", preallocate=True)
     key = lab.luks(dev, 2)
     name = os.path.basename(dev)
-    argv = [sys.executable, "-m", "sanitize", "erase", dev, "--method", "luks-crypto-erase", "--then", "overwrite"]
-    proc = subprocess.Popen(
-        [*argv, "--pattern", "zeros", "--passes", "3", "--confirm", name, "--yes", "--json"],
-        stdout=subprocess.PIPE,
-        stderr=subprocess.DEVNULL,
-        text=True,
-    )
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline and proc.poll() is None:
-        journal = journal_in(state_dir)
-        if journal and journal["phase"] == "write" and journal["offset"] > 0:
-            break
-        time.sleep(0.005)
-    proc.send_signal(signal.SIGTERM)
-    out, _ = proc.communicate(timeout=60)
-    assert proc.returncode == 8, out
+    argv = ["erase", dev, "--method", "luks-crypto-erase", "--then", "overwrite", "--pattern", "zeros"]
+    code, out = interrupt_during_write([*argv, "--passes", "3", "--confirm", name, "--yes", "--json"], state_dir)
+    assert code == 8, out
     first = json.loads(out)
     assert first["status"] == "interrupted" and not unlocks(dev, key)
 
