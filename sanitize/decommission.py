@@ -164,7 +164,7 @@ def prepare(
             blocked.append(Blocked(dev, "read-only", advice))
             continue
         try:
-            plans.append(build_plan(full, dev.path, method, options))
+            plans.append(build_plan(full, dev.path, method, options, host=host))
         except SanitizeError as exc:
             blocked.append(Blocked(dev, exc.one_line(), "see `sanitize plan` for this device"))
     _refuse_overlaps(full, plans)

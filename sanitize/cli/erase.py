@@ -83,9 +83,9 @@ def _plans(
     for path in devices:
         if resume:
             journal = Journal.find(app.state, find_device(tree, path))
-            plans.append(resume_plan(tree, path, journal.data))
+            plans.append(resume_plan(tree, path, journal.data, host=app.host))
         else:
-            plans.append(build_plan(tree, path, method, options))
+            plans.append(build_plan(tree, path, method, options, host=app.host))
     _refuse_overlaps(tree, plans)
     return plans
 

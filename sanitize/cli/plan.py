@@ -13,7 +13,6 @@ from sanitize.erase.plan import EraseOptions, find_device
 from sanitize.errors import ExitCode
 from sanitize.inventory.model import Device, DeviceTree
 from sanitize.inventory.probe import probe
-from sanitize.purge.context import bind_host
 from sanitize.purge.planner import DevicePlan, plan_device, plan_document
 
 PLANNABLE_TYPES = ("disk", "loop")
@@ -66,7 +65,6 @@ def command(app: App, devices: tuple[str, ...], as_json: bool) -> None:
     NVMe controllers whose other namespaces are in use, are listed as refused; when you
     named the devices, any refusal also makes the exit code 4.
     """
-    bind_host(app.host)
     tree = probe(app.host)
     targets = [find_device(tree, path) for path in devices] if devices else default_devices(tree)
     results = [plan_device(app.host, tree, dev, EraseOptions()) for dev in targets]

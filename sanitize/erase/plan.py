@@ -1,13 +1,14 @@
 """Plans: what an erase will do to one device, decided and checked before anything is written.
 
-`build_plan(tree, device_path, method, options)` is the single gate every erase passes:
+`build_plan(tree, device_path, method, options, host=...)` is the single gate every erase passes:
 it refuses (one line, exit 4) protected, read-only, held or mounted devices, and anything
 that is not a whole disk, a partition or a loop device; a path that is missing or not a
 block device is bad input (exit 3). A `Plan` is immutable and is what `--dry-run` prints
 (`Plan.to_dict()`, schema `sanitize.plan/1`) and what the runner executes.
 
 Methods (overwrite here, firmware purges in `sanitize/purge/`) plug in through
-`sanitize.erase.method` (see its docstring for how to add one).
+`sanitize.erase.method` (see its docstring for how to add one); while a plan is built they
+query the devices of the `host` given here (`sanitize.erase.context`).
 """
 
 from __future__ import annotations
@@ -17,10 +18,12 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from sanitize.erase.context import using_host
 from sanitize.erase.method import choose_auto, get_method
 from sanitize.erase.result import device_identity
 from sanitize.errors import BadInput, Refused
 from sanitize.hw.blockio import require_block_device
+from sanitize.hw.host import Host
 from sanitize.inventory.model import Device, DeviceTree
 
 PLAN_SCHEMA = "sanitize.plan/1"
@@ -177,8 +180,19 @@ def plan_for(
     *,
     reason: str | None = None,
     notes: tuple[str, ...] = (),
+    host: Host | None = None,
 ) -> Plan:
-    """Check `dev` for `method` and describe what it would do; writes nothing."""
+    """Check `dev` for `method` and describe what it would do; writes nothing.
+
+    `host`: the machine whose devices methods query while planning (see erase.context).
+    """
+    with using_host(host):
+        return _describe(tree, dev, method, options, reason, notes)
+
+
+def _describe(
+    tree: DeviceTree, dev: Device, method: str, options: EraseOptions, reason: str | None, notes: tuple[str, ...]
+) -> Plan:
     check_erasable(tree, dev)
     impl = get_method(method)
     impl.check(tree, dev, options)
@@ -196,17 +210,20 @@ def plan_for(
     )
 
 
-def build_plan(tree: DeviceTree, device_path: str, method: str, options: EraseOptions) -> Plan:
+def build_plan(
+    tree: DeviceTree, device_path: str, method: str, options: EraseOptions, *, host: Host | None = None
+) -> Plan:
     """The plan for the device at `device_path` (`auto` resolved to a method); writes nothing."""
     dev = find_device(tree, device_path)
     if method != "auto":
-        return plan_for(tree, dev, method, options)
+        return plan_for(tree, dev, method, options, host=host)
     check_erasable(tree, dev)  # refuse before probing the device's capabilities
-    chosen, reason = choose_auto(tree, dev, options)
-    return plan_for(tree, dev, chosen, options, reason=reason, notes=(reason,))
+    with using_host(host):
+        chosen, reason = choose_auto(tree, dev, options)
+    return plan_for(tree, dev, chosen, options, reason=reason, notes=(reason,), host=host)
 
 
-def resume_plan(tree: DeviceTree, device_path: str, journal: Mapping[str, Any]) -> Plan:
+def resume_plan(tree: DeviceTree, device_path: str, journal: Mapping[str, Any], *, host: Host | None = None) -> Plan:
     """The plan that continues the interrupted erase recorded in `journal` (its `data`).
 
     Only a device-level method keeps a journal. When it ran chained after another method
@@ -218,7 +235,7 @@ def resume_plan(tree: DeviceTree, device_path: str, journal: Mapping[str, Any]) 
     options = EraseOptions(**dict(journal.get("options", {})))
     chained = options.extra.get("then")
     if not chained:
-        return build_plan(tree, device_path, method, options)
+        return build_plan(tree, device_path, method, options, host=host)
     rest = {k: v for k, v in options.extra.items() if k != "then"}
     note = (
         f"resumes the {chained} that ran after {method} in run {journal.get('id')}: that run's "
@@ -229,4 +246,4 @@ def resume_plan(tree: DeviceTree, device_path: str, journal: Mapping[str, Any]) 
     if header and os.path.exists(str(header)):
         notes.append(f"the detached header {header} was overwritten in that run but not removed: delete it")
     dev = find_device(tree, device_path)
-    return plan_for(tree, dev, str(chained), replace(options, extra=rest), notes=tuple(notes))
+    return plan_for(tree, dev, str(chained), replace(options, extra=rest), notes=tuple(notes), host=host)

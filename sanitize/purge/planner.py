@@ -13,13 +13,13 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from sanitize.erase.context import using_host
 from sanitize.erase.method import get_method, method_names
 from sanitize.erase.plan import EraseOptions, Plan, check_erasable, plan_for
 from sanitize.errors import BadInput, SanitizeError
 from sanitize.hw.host import Host
 from sanitize.inventory.model import Device, DeviceTree
 from sanitize.purge.capabilities import Capabilities
-from sanitize.purge.context import using_host
 from sanitize.purge.levels import PURGE, is_flash
 from sanitize.purge.methods.ata import FROZEN_HELP
 from sanitize.purge.methods.base import capabilities
@@ -214,7 +214,7 @@ def _blockers(result: DevicePlan, caps: Capabilities) -> None:
 
 def auto_choose(tree: DeviceTree, device: Device, options: EraseOptions) -> tuple[str, str]:
     """The `--method auto` hook: same choice as `sanitize plan`."""
-    from sanitize.purge.context import current_host
+    from sanitize.erase.context import current_host
 
     result = plan_device(current_host(), tree, device, options)
     if result.plan is None:

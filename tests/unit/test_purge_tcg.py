@@ -17,7 +17,7 @@ from sanitize.cli import cli
 from sanitize.erase.plan import EraseOptions
 from sanitize.errors import BadInput, Unsupported
 from sanitize.inventory.model import DeviceTree
-from sanitize.purge.context import using_host
+from sanitize.erase.context import using_host
 from sanitize.purge.planner import plan_device
 from sanitize.purge.testing import FakeAta, FakeDrives, FakeNvme, FakeSed, fixture
 from tests.unit.purge_support import data_file, device, host_for, run_method

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import secrets
 
+from sanitize.erase.context import current_host
 from sanitize.erase.method import ExecutionContext, register
 from sanitize.erase.plan import EraseOptions, Plan, Step
 from sanitize.errors import Refused
@@ -19,7 +20,6 @@ from sanitize.hw.commands import REDACTED
 from sanitize.inventory.model import Device
 from sanitize.purge.capabilities import Capabilities, ata
 from sanitize.purge.capabilities.ata import AtaCapabilities, AtaSecurity
-from sanitize.purge.context import current_host
 from sanitize.purge.methods.base import FirmwareMethod, capabilities, device_verdict, run_recorded
 from sanitize.purge.polling import ProgressBar
 from sanitize.state import write_private

@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sanitize.erase.context import current_host
 from sanitize.erase.method import ExecutionContext, Method
 from sanitize.erase.plan import EraseOptions, Plan, Step
 from sanitize.erase.result import CommandRecord, EraseResult, Verification
@@ -21,7 +22,6 @@ from sanitize.hw.host import Host
 from sanitize.inventory.model import Device, DeviceTree
 from sanitize.purge import snapshot
 from sanitize.purge.capabilities import Capabilities, probe_device
-from sanitize.purge.context import current_host
 from sanitize.purge.levels import is_flash, level_of
 from sanitize.purge.polling import Clock
 

@@ -15,6 +15,7 @@ import mmap
 import os
 from collections.abc import Sequence
 
+from sanitize.erase.context import current_host
 from sanitize.erase.method import ExecutionContext, Method, get_method, register
 from sanitize.erase.plan import EraseOptions, Plan, Step
 from sanitize.erase.result import EraseResult, Verification
@@ -23,7 +24,6 @@ from sanitize.hw.host import Host
 from sanitize.inventory.model import Device, DeviceTree
 from sanitize.purge.capabilities import luks
 from sanitize.purge.capabilities.luks import LuksHeader
-from sanitize.purge.context import current_host
 from sanitize.purge.levels import level_of
 from sanitize.purge.methods.base import device_verdict, run_recorded
 

@@ -9,13 +9,13 @@ from __future__ import annotations
 
 from typing import ClassVar
 
+from sanitize.erase.context import current_host
 from sanitize.erase.method import ExecutionContext, register
 from sanitize.erase.plan import EraseOptions, Plan, Step
 from sanitize.errors import Refused
 from sanitize.inventory.model import Device, DeviceTree
 from sanitize.purge.capabilities import Capabilities
 from sanitize.purge.capabilities.nvme import SSTAT_IN_PROGRESS, SanitizeLog, read_sanitize_log
-from sanitize.purge.context import current_host
 from sanitize.purge.methods.base import (
     FirmwareMethod,
     capabilities,

@@ -16,12 +16,12 @@ from __future__ import annotations
 import re
 from collections.abc import Sequence
 
+from sanitize.erase.context import current_host
 from sanitize.erase.method import ExecutionContext, register
 from sanitize.erase.plan import EraseOptions, Plan, Step
 from sanitize.errors import BadInput
 from sanitize.inventory.model import Device, DeviceTree
 from sanitize.purge.capabilities import Capabilities, sed
-from sanitize.purge.context import current_host
 from sanitize.purge.methods.base import (
     FirmwareMethod,
     capabilities,
