@@ -8,12 +8,12 @@ import threading
 
 import pytest
 
+from sanitize.erase.context import using_host
 from sanitize.erase.method import ExecutionContext
 from sanitize.erase.plan import EraseOptions
 from sanitize.erase.runner import new_result, run_plan
 from sanitize.hw import Host
 from sanitize.inventory.probe import probe
-from sanitize.erase.context import using_host
 from sanitize.purge.methods.base import forget_capabilities
 from sanitize.purge.planner import make_plan, plan_device
 from sanitize.state import StateDir

@@ -7,13 +7,13 @@ import threading
 from pathlib import Path
 from typing import Any
 
+from sanitize.erase.context import using_host
 from sanitize.erase.method import ExecutionContext
 from sanitize.erase.plan import EraseOptions
 from sanitize.erase.result import EraseResult
 from sanitize.erase.runner import new_result, run_plan
 from sanitize.hw.commands import CommandLog
 from sanitize.inventory.model import Device, DeviceTree
-from sanitize.erase.context import using_host
 from sanitize.purge.methods.base import forget_capabilities
 from sanitize.purge.planner import make_plan
 from sanitize.purge.testing import FakeDrives, FileHost

@@ -14,10 +14,10 @@ import pytest
 from click.testing import CliRunner
 
 from sanitize.cli import cli
+from sanitize.erase.context import using_host
 from sanitize.erase.plan import EraseOptions
 from sanitize.errors import BadInput, Unsupported
 from sanitize.inventory.model import DeviceTree
-from sanitize.erase.context import using_host
 from sanitize.purge.planner import plan_device
 from sanitize.purge.testing import FakeAta, FakeDrives, FakeNvme, FakeSed, fixture
 from tests.unit.purge_support import data_file, device, host_for, run_method
