@@ -11,7 +11,9 @@ logical sector; what still fails is recorded as an error range and makes the res
 returns; any mismatch or unreadable sector fails it.
 
 Resume: see `sanitize.erase.journal`; checkpoints are taken every CHECKPOINT_BYTES or
-CHECKPOINT_SECONDS, after an fsync of the device.
+CHECKPOINT_SECONDS, after an fsync of the device. Verification journals its progress at the
+same cadence (chunks compared, mismatches, unreadable ranges, the sample seed), so an
+interrupted verification continues where it stopped instead of reading everything again.
 """
 
 from __future__ import annotations
@@ -22,7 +24,7 @@ import os
 import random
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sanitize.erase.buffers import AlignedBuffer, PatternSource
 from sanitize.erase.journal import Journal
@@ -53,6 +55,45 @@ def flash_note(device: Device) -> str | None:
         f"overwrite on flash media ({device.media_type}) is only NIST SP 800-88 Clear: "
         "spare and remapped blocks are not reached; use a firmware Purge method for Purge"
     )
+
+
+@dataclass
+class _VerifyState:
+    """How far a verification got; journalled so an interrupted one resumes where it stopped."""
+
+    method: str  # full | sample
+    seed: int | None  # the sample locations' seed
+    chunks_done: int = 0
+    checked: int = 0
+    mismatches: int = 0
+    first_mismatch_offsets: list[int] = field(default_factory=list)
+    read_errors: list[ErrorRange] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "method": self.method,
+            "seed": self.seed,
+            "chunks_done": self.chunks_done,
+            "checked": self.checked,
+            "mismatches": self.mismatches,
+            "first_mismatch_offsets": list(self.first_mismatch_offsets),
+            "read_errors": [e.to_dict() for e in merge_ranges(self.read_errors)],
+        }
+
+    @classmethod
+    def saved(cls, journal: Journal | None, method: str) -> _VerifyState | None:
+        data = journal.data.get("verify_state") if journal is not None else None
+        if not isinstance(data, dict) or data.get("method") != method:
+            return None
+        return cls(
+            method=method,
+            seed=data.get("seed"),
+            chunks_done=int(data.get("chunks_done", 0)),
+            checked=int(data.get("checked", 0)),
+            mismatches=int(data.get("mismatches", 0)),
+            first_mismatch_offsets=[int(o) for o in data.get("first_mismatch_offsets", [])],
+            read_errors=[ErrorRange(e["offset"], e["length"], e["error"]) for e in data.get("read_errors", [])],
+        )
 
 
 def _error_text(op: str, exc: OSError) -> str:
@@ -405,18 +446,27 @@ class OverwriteMethod(Method):
         opts, dev = plan.options, plan.device
         if opts.verify == "none":
             return Verification(method="none", outcome="skipped")
+        journal = ctx.scratch.get("journal")
+        journal = journal if isinstance(journal, Journal) else None
+        saved = _VerifyState.saved(journal, opts.verify) if ctx.resume else None
         source = PatternSource(opts.pattern, ctx.scratch.get("key"), CHUNK)
         od, sector = self._open(plan, ctx, write=False)
         with od:
             details: dict[str, object] = {}
+            seed: int | None = None
             if opts.verify == "full":
                 ranges = [(0, dev.size_bytes)]
             else:
                 # Unpredictable locations by default; tests fix the seed to plant a mismatch.
-                seed = int(opts.extra.get("sample_seed") or int.from_bytes(os.urandom(8), "big"))
+                # A resumed verification reads the locations the interrupted one chose.
+                if saved is not None and saved.seed is not None:
+                    seed = saved.seed
+                else:
+                    seed = int(opts.extra.get("sample_seed") or int.from_bytes(os.urandom(8), "big"))
                 ranges = sample_ranges(dev.size_bytes, sector, opts.verify_coverage, seed)
                 details = {"subsections": SUBSECTIONS, "locations": len(ranges), "seed": seed}
-            return self._compare(od.fd, source, ranges, sector, ctx, opts.verify, details)
+            state = saved or _VerifyState(opts.verify, seed)
+            return self._compare(od.fd, source, ranges, sector, ctx, details, state, journal)
 
     def _compare(
         self,
@@ -425,8 +475,9 @@ class OverwriteMethod(Method):
         ranges: list[tuple[int, int]],
         sector: int,
         ctx: ExecutionContext,
-        method: str,
         details: dict[str, object],
+        state: _VerifyState,
+        journal: Journal | None,
     ) -> Verification:
         size = ctx.result.device["size_bytes"]
         chunks = [
@@ -434,16 +485,25 @@ class OverwriteMethod(Method):
             for start, length in ranges
             for offset in range(start, start + length, CHUNK)
         ]
-        ctx.progress.start(f"{ctx.result.device['name']} verify ({method})", sum(n for _, n in chunks))
+        total = sum(n for _, n in chunks)
+        ctx.progress.start(f"{ctx.result.device['name']} verify ({state.method})", total, initial=state.checked)
+        if state.chunks_done:
+            ctx.result.add_note(
+                f"verification resumed after {state.checked} of {total} bytes: what the interrupted "
+                "run had already compared is not read again"
+            )
         # Read slots only: when a read completes, the keystream is removed in place and the
         # result compared with `want` (zeros for random, the fill byte otherwise), while the
         # next reads are in flight. Memory: depth + 2 chunks, the zero one never touched.
         slots = [AlignedBuffer(CHUNK) for _ in range(IO_DEPTH + 1)]
         want = AlignedBuffer(CHUNK)
         source.prepare(want)
-        read_errors: list[ErrorRange] = []
-        mismatched: list[int] = []
-        tally = {"mismatches": 0, "checked": 0}
+        last_save = {"checked": state.checked, "time": time.monotonic()}
+
+        def save() -> None:
+            if journal is not None:
+                journal.update(verify_state=state.to_dict())
+            last_save.update(checked=state.checked, time=time.monotonic())
 
         def nothing(got: AlignedBuffer, offset: int, length: int) -> None:
             pass
@@ -455,45 +515,50 @@ class OverwriteMethod(Method):
 
         def compare(got: AlignedBuffer, offset: int, length: int, errors: list[ErrorRange]) -> None:
             source.unmask(got, offset, length)
-            read_errors.extend(errors)
-            tally["checked"] += length
+            state.read_errors.extend(errors)
+            if not got.equals(want, length):
+                unreadable = {e.offset - offset for e in errors}
+                for boff in range(0, length, sector):
+                    if boff in unreadable or got.equals(want, sector, boff):
+                        continue
+                    state.mismatches += 1
+                    if len(state.first_mismatch_offsets) < MAX_LISTED_MISMATCHES:
+                        state.first_mismatch_offsets.append(offset + boff)
+            state.chunks_done += 1
+            state.checked += length
             ctx.progress.update(length)
-            if got.equals(want, length):
-                return
-            unreadable = {e.offset - offset for e in errors}
-            for boff in range(0, length, sector):
-                if boff in unreadable or got.equals(want, sector, boff):
-                    continue
-                tally["mismatches"] += 1
-                if len(mismatched) < MAX_LISTED_MISMATCHES:
-                    mismatched.append(offset + boff)
+            since = time.monotonic() - last_save["time"]
+            if state.checked - last_save["checked"] >= CHECKPOINT_BYTES or since >= CHECKPOINT_SECONDS:
+                save()
 
+        save()  # before the first read: a resumed run must find the same sample locations
         started = time.monotonic()
         try:
-            run_pipeline(chunks, slots, nothing, read, compare, ctx.stop)
+            run_pipeline(chunks[state.chunks_done :], slots, nothing, read, compare, ctx.stop)
         finally:
+            save()
             ctx.result.add_time("verify", time.monotonic() - started)
             for got in slots:
                 got.close()
             want.close()
         if ctx.stop.is_set():
-            return Verification(method=method, outcome="skipped", details={"stopped": True})
-        read_errors = merge_ranges(read_errors)
+            return Verification(method=state.method, outcome="skipped", details={"stopped": True})
+        read_errors = merge_ranges(state.read_errors)
         ctx.result.errors = merge_ranges([*ctx.result.errors, *read_errors])
-        failed = bool(tally["mismatches"] or read_errors)
+        failed = bool(state.mismatches or read_errors)
         details = {
             **details,
-            "mismatched_sectors": tally["mismatches"],
-            "first_mismatch_offsets": mismatched,
+            "mismatched_sectors": state.mismatches,
+            "first_mismatch_offsets": list(state.first_mismatch_offsets),
             "unreadable_bytes": sum(e.length for e in read_errors),
             "sector_size": sector,
         }
         return Verification(
-            method=method,
-            coverage=tally["checked"] / size if size else 0.0,
-            bytes_checked=tally["checked"],
+            method=state.method,
+            coverage=state.checked / size if size else 0.0,
+            bytes_checked=state.checked,
             outcome="failed" if failed else "passed",
-            mismatches=tally["mismatches"],
+            mismatches=state.mismatches,
             details=details,
         )
 

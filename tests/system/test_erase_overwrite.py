@@ -364,3 +364,66 @@ def test_device_held_exclusively_is_refused_and_leaves_no_journal(lab: LoopLab, 
     assert run.code == 4 and "in use" in one_error_line(run)
     journal_dir = os.path.join(state_dir, "journal")
     assert not os.path.isdir(journal_dir) or not os.listdir(journal_dir)
+
+
+class _StopDuringVerify:
+    """Progress that stops the run once verification has compared `fraction` of its bytes,
+    after planting a mismatch just before verification starts (when `plant` is given)."""
+
+    def __init__(self, ctx: ExecutionContext, dev: str, fraction: float, plant: int | None = None) -> None:
+        self.ctx, self.dev, self.fraction, self.plant = ctx, dev, fraction, plant
+        self.verifying = False
+        self.total = self.done = 0
+        self.initial: int | None = None
+
+    def start(self, description: str, total: int, initial: int = 0) -> None:
+        self.verifying = "verify" in description
+        self.total, self.done = total, initial
+        if self.verifying:
+            self.initial = initial
+            if self.plant is not None:
+                fd = os.open(self.dev, os.O_WRONLY)
+                try:
+                    os.pwrite(fd, b"\x5a" * 512, self.plant)
+                    os.fsync(fd)
+                finally:
+                    os.close(fd)
+
+    def update(self, n: int) -> None:
+        self.done += n
+        if self.verifying and self.done >= self.fraction * self.total:
+            self.ctx.stop.set()
+
+    def close(self) -> None:
+        pass
+
+
+@pytest.mark.parametrize("verify", ["full", "sample"])
+def test_interrupted_verification_resumes_where_it_stopped_and_keeps_what_it_found(
+    lab: LoopLab, state_dir: str, monkeypatch: pytest.MonkeyPatch, verify: str
+) -> None:
+    monkeypatch.setattr("sanitize.erase.overwrite.CHECKPOINT_BYTES", 8 * MiB)
+    size = 256 * MiB
+    dev = lab.loop("256M", preallocate=True)
+    plan, ctx = _ctx(dev, state_dir, pattern="random", verify=verify, verify_coverage=0.5)
+    planted = 4096  # in the first chunk, compared before the interruption (sampling always reads block 0..)
+    ctx.progress = first = _StopDuringVerify(ctx, dev, 0.4, plant=planted)
+    interrupted = run_plan(plan, ctx)  # type: ignore[arg-type]
+    assert interrupted.status == "interrupted"
+    state = _journal(state_dir)["verify_state"]  # type: ignore[index]
+    assert state["chunks_done"] > 0 and state["mismatches"] >= 1 and planted in state["first_mismatch_offsets"]
+
+    plan, ctx = _ctx(dev, state_dir, pattern="random", verify=verify, verify_coverage=0.5)
+    ctx.resume = True
+    ctx.progress = second = _StopDuringVerify(ctx, dev, 2.0)  # never stops
+    result = run_plan(plan, ctx)  # type: ignore[arg-type]
+
+    assert result.id == interrupted.id
+    assert second.initial == state["checked"] > 0  # it went on from there, not from 0
+    assert any("verification resumed after" in n for n in result.notes), result.notes
+    assert result.status == "failed"  # the mismatch found before the interruption still counts
+    assert result.verification.mismatches == 1
+    assert result.verification.details["first_mismatch_offsets"] == [planted]
+    expected = size if verify == "full" else first.total
+    assert result.verification.bytes_checked == expected
+    assert _journal(state_dir) is None
