@@ -22,8 +22,8 @@ from __future__ import annotations
 import json
 import os
 import uuid
-from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from collections.abc import Callable, Mapping, Sequence
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sanitize.certify.archive import Archive, trusted_for
@@ -37,6 +37,7 @@ from sanitize.inventory.model import Device, DeviceTree
 from sanitize.inventory.probe import probe
 from sanitize.inventory.render import human_size, inventory_document
 from sanitize.inventory.volumes import VolumeReport, scan_volumes, volumes_document
+from sanitize.purge.methods.tcg import psid_for
 from sanitize.state import StateDir, write_private
 
 DECOMMISSION_SCHEMA = "sanitize.decommission/1"
@@ -131,10 +132,15 @@ def prepare(
     exclude: Sequence[str] = (),
     method: str = "auto",
     options: EraseOptions | None = None,
+    psids: Mapping[str, str] | None = None,
     scan: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> Decommission:
-    """Inventory, artifact scan and plans; writes nothing anywhere."""
+    """Inventory, artifact scan and plans; writes nothing anywhere.
+
+    `psids`: PSIDs of self-encrypting drives by serial (or path, or kernel name), which lets
+    the planner choose their TCG PSID revert (see purge/methods/tcg.py).
+    """
     options = options or EraseOptions()
     full = probe(host)
     named = select(full, only)
@@ -164,7 +170,9 @@ def prepare(
             blocked.append(Blocked(dev, "read-only", advice))
             continue
         try:
-            plans.append(build_plan(full, dev.path, method, options, host=host))
+            psid = psid_for(dev, psids or {})
+            dev_options = replace(options, extra={**options.extra, "psid": psid}) if psid else options
+            plans.append(build_plan(full, dev.path, method, dev_options, host=host))
         except SanitizeError as exc:
             blocked.append(Blocked(dev, exc.one_line(), "see `sanitize plan` for this device"))
     _refuse_overlaps(full, plans)

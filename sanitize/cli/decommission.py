@@ -22,7 +22,9 @@ from sanitize.decommission import (
     render_summary,
 )
 from sanitize.erase import EraseOptions, EraseResult, Plan
-from sanitize.errors import ExitCode, Refused, SanitizeError
+from sanitize.errors import BadInput, ExitCode, Refused, SanitizeError
+from sanitize.inputs import read_regular
+from sanitize.purge.methods.tcg import parse_psid_file
 
 EPILOG = """\b
 Examples:
@@ -39,6 +41,16 @@ verified; 3 bad input; 4 refused or not confirmed (nothing written); 5 not root;
 Devices listed as NOT SANITIZED (protected) do not change the exit code: the JSON
 field `host_complete` is true only when nothing was left out.
 """
+
+
+def _psids(path: str) -> dict[str, str]:
+    try:
+        text = read_regular(path).decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: not UTF-8 text") from None
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read ({exc.strerror})") from None
+    return parse_psid_file(text, path)
 
 
 def run_decommission(
@@ -112,6 +124,12 @@ def run_decommission(
     show_default=True,
     help="Read-back verification after overwrite.",
 )
+@click.option(
+    "--psid-file",
+    type=click.Path(),
+    help="Lines 'SERIAL PSID' for self-encrypting drives: lets auto choose their TCG PSID revert "
+    "(crypto erase). PSIDs never reach results, logs or certificates.",
+)
 @json_option
 @pass_app
 def command(
@@ -123,6 +141,7 @@ def command(
     yes_confirmed: bool,
     method: str,
     verify: str,
+    psid_file: str | None,
     as_json: bool,
 ) -> None:
     """Sanitize every device of this server in one run, with certificates.
@@ -150,7 +169,8 @@ def command(
     else:
         require_root("decommission")
     options = EraseOptions(verify=verify)
-    dc = prepare(app.host, only=only, exclude=exclude, method=method, options=options, progress=info)
+    psids = _psids(psid_file) if psid_file else None
+    dc = prepare(app.host, only=only, exclude=exclude, method=method, options=options, psids=psids, progress=info)
     screen = render_screen(dc, dry_run=dry_run)
     click.echo(screen, err=as_json)
     if dry_run:

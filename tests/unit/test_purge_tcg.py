@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import os
 
 import pytest
 from click.testing import CliRunner
@@ -149,3 +150,41 @@ def test_certificate_of_a_revert_names_the_method_and_holds_no_psid(tmp_path):
     assert doc["sanitization"]["method_family"] == "Cryptographic Erase"
     assert PSID not in json.dumps(doc)
     assert "tcg-psid-revert" in method_names()
+
+
+def test_psid_file_parsing_names_lines_never_psids(tmp_path):
+    from sanitize.purge.methods.tcg import parse_psid_file
+
+    text = f"# rack 7\nS64HNE0R123456 {PSID}\n\n/dev/sdc {PSID.lower()}  # a drive without a serial\n"
+    assert parse_psid_file(text, "psids.txt") == {"S64HNE0R123456": PSID, "/dev/sdc": PSID.lower()}
+    for bad, where in ((f"S1 {PSID}\nS2 short-psid\n", "psids.txt:2"), (f"S1 {PSID}\nS1 {PSID}\n", "twice")):
+        with pytest.raises(BadInput, match=where) as info:
+            parse_psid_file(bad, "psids.txt")
+        assert PSID not in str(info.value)
+
+
+def test_decommission_chooses_the_revert_only_for_the_drive_whose_psid_it_was_given(tmp_path, monkeypatch):
+    from sanitize import decommission
+
+    drives, _, dev, tree = opal_ata(tmp_path)
+    host = host_for(drives)
+    monkeypatch.setattr(decommission, "probe", lambda _host: tree)
+    # The drive is a regular file standing in for a disk: skip the path's block-device check.
+    monkeypatch.setattr("sanitize.erase.plan.require_block_device", lambda path: os.stat(path))
+    given = decommission.prepare(host, psids={dev.serial: PSID}, scan=False)
+    other = decommission.prepare(host, psids={"SOME-OTHER-SERIAL": PSID}, scan=False)
+    assert [p.method for p in given.plans] == ["tcg-psid-revert"]
+    assert [p.method for p in other.plans] == ["ata-secure-erase-enhanced"]
+    assert PSID not in json.dumps(decommission.document(given, dry_run=True))
+
+
+@pytest.mark.parametrize("content", [f"S1 {PSID} extra\n", "fifo"])
+def test_decommission_psid_file_errors_are_bad_input(tmp_path, content):
+    path = tmp_path / "psids.txt"
+    if content == "fifo":
+        os.mkfifo(path)
+    else:
+        path.write_text(content)
+    out = CliRunner().invoke(cli, ["decommission", "--dry-run", "--psid-file", str(path)])
+    assert out.exit_code == 3, out.output
+    assert PSID not in out.output

@@ -14,7 +14,7 @@ completed successfully", a fresh `--query` must show the locking feature disable
 from __future__ import annotations
 
 import re
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 
 from sanitize.erase.context import current_host
 from sanitize.erase.method import ExecutionContext, register
@@ -43,6 +43,31 @@ def psid_of(options: EraseOptions) -> str:
     if not _PSID.fullmatch(psid):
         raise BadInput("--psid: a PSID is 32 letters and digits, as printed on the drive's label")
     return psid
+
+
+def parse_psid_file(text: str, source: str) -> dict[str, str]:
+    """`SERIAL PSID` per line (a device path or kernel name works too; `#` starts a comment).
+
+    Errors name the line, never the PSID written on it.
+    """
+    psids: dict[str, str] = {}
+    for number, line in enumerate(text.splitlines(), 1):
+        fields = line.split("#", 1)[0].split()
+        if not fields:
+            continue
+        if len(fields) != 2 or not _PSID.fullmatch(fields[1]):
+            raise BadInput(f"{source}:{number}: expected 'SERIAL PSID' (a PSID is 32 letters and digits)")
+        if fields[0] in psids:
+            raise BadInput(f"{source}:{number}: {fields[0]} is listed twice")
+        psids[fields[0]] = fields[1]
+    return psids
+
+
+def psid_for(device: Device, psids: Mapping[str, str]) -> str | None:
+    for key in (device.serial, device.path, device.name):
+        if key and key in psids:
+            return psids[key]
+    return None
 
 
 def target_of(device: Device, caps: Capabilities) -> str:
