@@ -3,7 +3,7 @@
 A path given where a file is expected may name anything: a FIFO (reading it would wait for a
 writer forever), /dev/zero (it never ends), a directory. `read_regular` opens without blocking,
 accepts only regular files and caps the size, raising OSError subclasses so that callers keep
-their one-line messages built from `exc.strerror`.
+their one-line messages built from `exc.strerror`; `read_input` turns them into BadInput.
 """
 
 from __future__ import annotations
@@ -12,12 +12,14 @@ import errno
 import os
 import stat
 
+from sanitize.errors import BadInput
+
 MAX_INPUT_BYTES = 256 << 20  # far above any certificate, key or result; a bound, not a format limit
 
 
 class NotRegularFile(OSError):
     def __init__(self, path: str) -> None:
-        super().__init__(errno.EINVAL, "not a regular file (a FIFO, socket or device?)", path)
+        super().__init__(errno.EINVAL, "not a regular file but a FIFO, socket or device", path)
 
 
 class InputTooLarge(OSError):
@@ -49,3 +51,22 @@ def read_regular(path: str, *, limit: int | None = MAX_INPUT_BYTES) -> bytes:
         return b"".join(chunks)
     finally:
         os.close(fd)
+
+
+def read_input(path: str, what: str = "file", *, limit: int | None = MAX_INPUT_BYTES) -> bytes:
+    """`read_regular`, with every failure as one BadInput line naming `what` was expected."""
+    try:
+        return read_regular(path, limit=limit)
+    except FileNotFoundError:
+        raise BadInput(f"{path}: no such {what}") from None
+    except IsADirectoryError:
+        raise BadInput(f"{path}: is a directory" + ("" if what == "file" else f", not a {what}")) from None
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read {what} ({exc.strerror})") from None
+
+
+def read_text_input(path: str, what: str = "file") -> str:
+    try:
+        return read_input(path, what).decode("utf-8")
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: {what} is not UTF-8 text") from None

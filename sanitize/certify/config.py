@@ -28,7 +28,7 @@ from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
 from sanitize.errors import BadInput
-from sanitize.inputs import read_regular
+from sanitize.inputs import read_text_input
 from sanitize.state import StateDir
 
 SYSTEM_CONFIG = "/etc/sanitize/config.toml"
@@ -107,15 +107,7 @@ def config_paths(state: StateDir) -> list[str]:
 def load_config(state: StateDir, explicit: str | None = None) -> CertConfig:
     paths = [explicit] if explicit else config_paths(state)
     for path in paths:
-        try:
-            text = read_regular(path).decode("utf-8")
-        except UnicodeDecodeError:
-            raise BadInput(f"{path}: config is not UTF-8 text") from None
-        except FileNotFoundError:
-            if explicit:
-                raise BadInput(f"{path}: no such config file") from None
+        if not explicit and not os.path.exists(path):
             continue
-        except OSError as exc:
-            raise BadInput(f"{path}: cannot read config ({exc.strerror})") from None
-        return parse_config(text, path)
+        return parse_config(read_text_input(path, "config file"), path)
     return CertConfig()

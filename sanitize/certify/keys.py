@@ -17,7 +17,7 @@ from cryptography.hazmat.primitives.serialization import pkcs12
 from cryptography.x509.oid import NameOID
 
 from sanitize.errors import BadInput, Refused
-from sanitize.inputs import read_regular
+from sanitize.inputs import read_input
 from sanitize.state import StateDir, write_private
 
 KEY_FILE = "signer.key"
@@ -117,13 +117,6 @@ def init_keys(state: StateDir, org: str, *, force: bool = False) -> Signer:
     return signer
 
 
-def _read(path: str, what: str) -> bytes:
-    try:
-        return read_regular(path)
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot read {what} ({exc.strerror})") from None
-
-
 def load_certs(data: bytes, source: str) -> list[x509.Certificate]:
     try:
         if b"-----BEGIN" in data:
@@ -147,9 +140,9 @@ def _check_pair(signer: Signer, source: str) -> Signer:
 
 def import_pem(state: StateDir, cert_file: str, key_file: str, *, password: bytes | None, force: bool) -> Signer:
     _refuse_overwrite(state, force)
-    certs = load_certs(_read(cert_file, "certificate"), cert_file)
+    certs = load_certs(read_input(cert_file, "certificate"), cert_file)
     try:
-        key = serialization.load_pem_private_key(_read(key_file, "key"), password=password)
+        key = serialization.load_pem_private_key(read_input(key_file, "key"), password=password)
     except (ValueError, TypeError) as exc:
         raise BadInput(f"{key_file}: cannot load the private key ({exc})") from None
     signer = _check_pair(Signer(key=_check_key(key, key_file), cert=certs[0], chain=tuple(certs[1:])), cert_file)
@@ -160,7 +153,7 @@ def import_pem(state: StateDir, cert_file: str, key_file: str, *, password: byte
 def import_pkcs12(state: StateDir, p12_file: str, *, password: bytes | None, force: bool) -> Signer:
     _refuse_overwrite(state, force)
     try:
-        key, cert, extra = pkcs12.load_key_and_certificates(_read(p12_file, "PKCS#12 file"), password)
+        key, cert, extra = pkcs12.load_key_and_certificates(read_input(p12_file, "PKCS#12 file"), password)
     except (ValueError, TypeError) as exc:
         raise BadInput(f"{p12_file}: cannot open the PKCS#12 file ({exc})") from None
     if key is None or cert is None:
@@ -173,8 +166,8 @@ def import_pkcs12(state: StateDir, p12_file: str, *, password: bytes | None, for
 def load_signer(state: StateDir) -> Signer:
     if not have_keys(state):
         raise BadInput(f"no signing key in {state.path}/keys", hint="run `sanitize keys init --org NAME` first")
-    key = serialization.load_pem_private_key(_read(key_path(state), "key"), password=None)
-    certs = load_certs(_read(cert_path(state), "certificate"), cert_path(state))
+    key = serialization.load_pem_private_key(read_input(key_path(state), "key"), password=None)
+    certs = load_certs(read_input(cert_path(state), "certificate"), cert_path(state))
     return Signer(key=_check_key(key, key_path(state)), cert=certs[0], chain=tuple(certs[1:]))
 
 
@@ -183,11 +176,11 @@ def load_signer_cert(state: StateDir) -> x509.Certificate | None:
     path = cert_path(state)
     if not os.path.isfile(path):
         return None
-    return load_certs(_read(path, "certificate"), path)[0]
+    return load_certs(read_input(path, "certificate"), path)[0]
 
 
 def load_cert_file(path: str) -> x509.Certificate:
-    return load_certs(_read(path, "certificate"), path)[0]
+    return load_certs(read_input(path, "certificate"), path)[0]
 
 
 def cert_pem(cert: x509.Certificate) -> bytes:

@@ -28,7 +28,7 @@ from sanitize.certify.issue import SUMMARY_SCHEMA
 from sanitize.certify.keys import fingerprint, load_certs, load_signer_cert
 from sanitize.certify.signing import signature_valid
 from sanitize.errors import BadInput, SanitizeError, VerificationError
-from sanitize.inputs import read_regular
+from sanitize.inputs import read_input
 from sanitize.state import StateDir
 
 NOT_TRUSTED = "signature valid but signer not trusted — pass --trust CERT.pem"
@@ -96,10 +96,7 @@ class Trust:
 
 def resolve_trust(state: StateDir, trust_path: str | None, archive_path: str | None) -> Trust:
     if trust_path:
-        try:
-            return Trust(load_certs(read_regular(trust_path), trust_path), explicit=True)
-        except OSError as exc:
-            raise BadInput(f"{trust_path}: cannot read ({exc.strerror})") from None
+        return Trust(load_certs(read_input(trust_path, "certificate"), trust_path), explicit=True)
     certs: list[x509.Certificate] = []
     own = load_signer_cert(state)
     if own is not None:
@@ -108,22 +105,8 @@ def resolve_trust(state: StateDir, trust_path: str | None, archive_path: str | N
         signers_dir = os.path.join(archive_path or archive_dir(state), "signers")
         if os.path.isdir(signers_dir) and archive_path is None:
             for name in sorted(os.listdir(signers_dir)):
-                try:
-                    certs.extend(load_certs(read_regular(os.path.join(signers_dir, name)), name)[:1])
-                except OSError as exc:
-                    raise BadInput(f"{os.path.join(signers_dir, name)}: cannot read ({exc.strerror})") from None
+                certs.extend(load_certs(read_input(os.path.join(signers_dir, name), "certificate"), name)[:1])
     return Trust(certs, explicit=False)
-
-
-def _read(path: str) -> bytes:
-    try:
-        return read_regular(path)
-    except FileNotFoundError:
-        raise BadInput(f"{path}: no such file") from None
-    except IsADirectoryError:
-        raise BadInput(f"{path}: is a directory") from None
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot read ({exc.strerror})") from None
 
 
 def _sibling_certs(path: str) -> list[x509.Certificate]:
@@ -131,7 +114,7 @@ def _sibling_certs(path: str) -> list[x509.Certificate]:
     if not os.path.isfile(candidate):
         return []
     try:
-        return load_certs(_read(candidate), candidate)
+        return load_certs(read_input(candidate), candidate)
     except BadInput:
         return []
 
@@ -202,12 +185,7 @@ def _is_summary(data: bytes) -> bool:
 
 
 def _read_optional(path: str) -> bytes | None:
-    try:
-        return read_regular(path)
-    except FileNotFoundError:
-        return None
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot read ({exc.strerror})") from None
+    return read_input(path) if os.path.exists(path) else None
 
 
 # --- PDF ----------------------------------------------------------------------------------
@@ -362,7 +340,7 @@ def _verify_pdf(path: str, data: bytes, reader: Any, trust: Trust) -> Verified:
     ]
     sibling = os.path.splitext(path)[0] + ".json"
     if os.path.isfile(sibling):
-        if _read(sibling) != json_bytes:
+        if read_input(sibling) != json_bytes:
             raise VerificationError(f"{path}: differs from the JSON next to it ({sibling})")
         checks.append(f"identical to {os.path.basename(sibling)}")
     return Verified.of(path, doc, json_bytes, signer, checks)
@@ -401,7 +379,7 @@ def _summary_verified(
 def verify_file(
     path: str, *, state: StateDir, trust_path: str | None = None, archive_path: str | None = None
 ) -> Verified:
-    data = _read(path)
+    data = read_input(path)
     trust = resolve_trust(state, trust_path, archive_path)
     result = verify_json(path, data, trust) if data.lstrip()[:1] == b"{" else verify_pdf(path, data, trust)
     _check_archive(result, archive_path, state, trust)
@@ -410,7 +388,7 @@ def verify_file(
 
 def load_any(path: str) -> tuple[dict[str, Any], bytes]:
     """The document inside a JSON or PDF file, unverified (for `cert show`)."""
-    data = _read(path)
+    data = read_input(path)
     if data.lstrip()[:1] == b"{":
         return check_document(parse_json_bytes(data, what=path), path), data
     with _quiet_pyhanko():

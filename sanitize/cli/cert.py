@@ -13,8 +13,8 @@ from sanitize.certify.config import load_config
 from sanitize.certify.issue import issue_for_result
 from sanitize.certify.verify import load_any, verify_file
 from sanitize.cli.app import App, emit_json, info, json_option, pass_app
-from sanitize.errors import BadInput, SanitizationFailed
-from sanitize.inputs import read_regular
+from sanitize.errors import SanitizationFailed
+from sanitize.inputs import read_input
 
 
 @click.group("cert")
@@ -23,13 +23,7 @@ def command() -> None:
 
 
 def _read_json(path: str, what: str) -> Any:
-    try:
-        data = read_regular(path)
-    except FileNotFoundError:
-        raise BadInput(f"{path}: no such {what}") from None
-    except OSError as exc:
-        raise BadInput(f"{path}: {exc.strerror}") from None
-    return parse_json_bytes(data, what=path)
+    return parse_json_bytes(read_input(path, what), what=path)
 
 
 @command.command("issue")

@@ -22,8 +22,8 @@ from sanitize.decommission import (
     render_summary,
 )
 from sanitize.erase import EraseOptions, EraseResult, Plan
-from sanitize.errors import BadInput, ExitCode, Refused, SanitizeError
-from sanitize.inputs import read_regular
+from sanitize.errors import ExitCode, Refused, SanitizeError
+from sanitize.inputs import read_text_input
 from sanitize.purge.methods.tcg import parse_psid_file
 
 EPILOG = """\b
@@ -41,16 +41,6 @@ verified; 3 bad input; 4 refused or not confirmed (nothing written); 5 not root;
 Devices listed as NOT SANITIZED (protected) do not change the exit code: the JSON
 field `host_complete` is true only when nothing was left out.
 """
-
-
-def _psids(path: str) -> dict[str, str]:
-    try:
-        text = read_regular(path).decode("utf-8")
-    except UnicodeDecodeError:
-        raise BadInput(f"{path}: not UTF-8 text") from None
-    except OSError as exc:
-        raise BadInput(f"{path}: cannot read ({exc.strerror})") from None
-    return parse_psid_file(text, path)
 
 
 def run_decommission(
@@ -169,7 +159,7 @@ def command(
     else:
         require_root("decommission")
     options = EraseOptions(verify=verify)
-    psids = _psids(psid_file) if psid_file else None
+    psids = parse_psid_file(read_text_input(psid_file, "PSID file"), psid_file) if psid_file else None
     dc = prepare(app.host, only=only, exclude=exclude, method=method, options=options, psids=psids, progress=info)
     screen = render_screen(dc, dry_run=dry_run)
     click.echo(screen, err=as_json)

@@ -11,7 +11,7 @@ from sanitize.certify import keys as keystore
 from sanitize.certify.archive import Archive
 from sanitize.cli.app import App, emit_json, info, json_option, pass_app
 from sanitize.errors import BadInput, Refused
-from sanitize.inputs import read_regular
+from sanitize.inputs import read_input
 
 
 @click.group("keys")
@@ -53,10 +53,7 @@ def init(app: App, org: str, force: bool) -> None:
 
 def _password(password_file: str | None) -> bytes | None:
     if password_file:
-        try:
-            return read_regular(password_file).rstrip(b"\r\n")
-        except OSError as exc:
-            raise BadInput(f"{password_file}: cannot read ({exc.strerror})") from None
+        return read_input(password_file, "password file").rstrip(b"\r\n")
     env = os.environ.get("SANITIZE_KEY_PASSWORD")
     return env.encode() if env else None
 
