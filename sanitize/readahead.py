@@ -37,6 +37,7 @@ from sanitize.detect.base import open_directory, open_regular_fd
 THREADS = 16  # reads the helper keeps in flight, about: enough for an SSD's queue
 CHUNK = 16  # names per task inside the helper: spreads one directory over its threads
 TAIL_BYTES = 4096
+RECORD_NAMES = 512  # names per record sent to the helper
 MAX_BACKLOG = 1 << 20  # bytes of unsent work; beyond it new directories are not prefetched
 
 
@@ -53,14 +54,16 @@ class Readahead:
         self._lock = threading.Lock()
 
     def submit(self, directory: str, names: list[str]) -> None:
-        record = b"".join(os.fsencode(x) + b"\0" for x in (directory, *names)) + b"\0"
-        with self._lock:
-            if self._failed or len(self._backlog) + len(record) > MAX_BACKLOG:
-                return
-            if self._proc is None and not self._start():
-                return
-            self._backlog += record
-            self._flush()
+        # In records of RECORD_NAMES: a huge directory is prefetched as far as the backlog allows.
+        for i in range(0, len(names), RECORD_NAMES):
+            record = b"".join(os.fsencode(x) + b"\0" for x in (directory, *names[i : i + RECORD_NAMES])) + b"\0"
+            with self._lock:
+                if self._failed or len(self._backlog) + len(record) > MAX_BACKLOG:
+                    return
+                if self._proc is None and not self._start():
+                    return
+                self._backlog += record
+                self._flush()
 
     def close(self) -> None:
         """Stop the helper: whatever it has not prefetched yet is no longer needed."""

@@ -214,3 +214,14 @@ def test_a_helper_that_dies_or_cannot_start_is_ignored() -> None:
     missing.submit("/d", ["a"])
     assert missing._failed and not missing.started
     missing.close()
+
+
+def test_a_huge_directory_is_prefetched_in_parts_not_dropped() -> None:
+    ra = Readahead(4096)
+    ra.command = [sys.executable, "-c", "import time; time.sleep(60)"]
+    names = [f"chunk-{i:08d}.bin" for i in range(200_000)]  # ~4 MiB of names: more than the backlog
+    try:
+        ra.submit("/data/blobs", names)
+        assert ra.started and 0 < len(ra._backlog) <= readahead.MAX_BACKLOG
+    finally:
+        ra.close()
