@@ -1,9 +1,9 @@
 """Which bytes of a device does its filesystem currently use, and for which file?
 
 Used by `sanitize carve` to tell a live file from what a deleted one left behind. Every
-query is read-only: debugfs without -w (commands fed on stdin, never through a temp file)
-and xfs_db -r. On a mounted filesystem the on-disk bitmaps may lag the page cache, so the
-answer can be stale; callers say so.
+query is read-only: debugfs without -w (commands fed on stdin, never through a temp file),
+xfs_db -r and `btrfs inspect-internal dump-*`. On a mounted filesystem the on-disk bitmaps
+may lag the page cache, so the answer can be stale; callers say so.
 """
 
 from __future__ import annotations
@@ -23,6 +23,10 @@ BATCH = 2000  # debugfs commands per invocation: bounded stdin, bounded output
 class BlockState:
     allocated: bool | None  # None: the filesystem could not say
     path: str | None = None  # the live file using the block, when one does
+
+
+class Unmappable(Exception):
+    """The filesystem's layout is one this module cannot map (the message says which)."""
 
 
 class FsMap:
@@ -135,6 +139,73 @@ class XfsMap(FsMap):
         return result
 
 
+class BtrfsMap(FsMap):
+    """btrfs (one device) through `btrfs inspect-internal dump-tree`, read-only.
+
+    The chunk tree maps device offsets to logical addresses; the free-space tree lists each
+    block group's free extents. A device offset outside every chunk is free device space; a
+    block group kept as bitmaps (not printed by dump-tree) answers "unknown". No paths:
+    resolving them needs the filesystem mounted.
+    """
+
+    def __init__(self, device: str) -> None:
+        self.device = device
+        self.fstype = "btrfs"
+        self.note = "btrfs: free/allocated from the free-space tree; owning paths are not resolved"
+        super_ = self._dump(["dump-super", device])
+        devices = re.search(r"^num_devices\s+(\d+)", super_, re.M)
+        if not devices or devices.group(1) != "1":
+            raise Unmappable("btrfs on several devices: allocation unknown")
+        if "FREE_SPACE_TREE_VALID" not in super_:
+            raise Unmappable("btrfs without a free-space tree (space_cache v1): allocation unknown")
+        # (device offset, device end, logical start) of every stripe: DUP has two per chunk.
+        self._stripes: list[tuple[int, int, int]] = []
+        for chunk in self._dump(["dump-tree", "-t", "chunk", device]).split("CHUNK_ITEM ")[1:]:
+            logical = int(chunk.split(")", 1)[0])
+            length = re.search(r"\blength (\d+)", chunk)
+            if length is None:
+                continue
+            for off in re.findall(r"stripe \d+ devid 1 offset (\d+)", chunk):
+                self._stripes.append((int(off), int(off) + int(length.group(1)), logical))
+        self._stripes.sort()
+        tree = self._dump(["dump-tree", "-t", "10", device])  # 10: the free-space tree
+        groups = re.findall(
+            r"key \((\d+) FREE_SPACE_INFO (\d+)\)[^\n]*\n\s*free space info extent count \d+ flags (\d+)", tree
+        )
+        self._groups = sorted((int(a), int(a) + int(n), int(flags) & 1 == 1) for a, n, flags in groups)
+        free = sorted((int(a), int(a) + int(n)) for a, n in re.findall(r"key \((\d+) FREE_SPACE_EXTENT (\d+)\)", tree))
+        self._free_starts = [a for a, _ in free]
+        self._free = free
+
+    def _dump(self, args: list[str]) -> str:
+        res = commands.run(["btrfs", "inspect-internal", *args], timeout=600)
+        if not res.ok:
+            raise commands.CommandFailed(res)
+        return res.stdout
+
+    @staticmethod
+    def _find(ranges: Sequence[tuple[int, ...]], starts: Sequence[int], value: int) -> tuple[int, ...] | None:
+        i = bisect.bisect_right(starts, value) - 1
+        return ranges[i] if i >= 0 and ranges[i][0] <= value < ranges[i][1] else None
+
+    def lookup(self, offsets: Sequence[int]) -> dict[int, BlockState]:
+        stripe_starts = [s[0] for s in self._stripes]
+        group_starts = [g[0] for g in self._groups]
+        result: dict[int, BlockState] = {}
+        for off in offsets:
+            stripe = self._find(self._stripes, stripe_starts, off)
+            if stripe is None:
+                result[off] = BlockState(False)  # device space no chunk uses
+                continue
+            logical = stripe[2] + off - stripe[0]
+            group = self._find(self._groups, group_starts, logical)
+            if group is None or group[2]:
+                result[off] = BlockState(None)  # no free-space record, or kept as a bitmap
+                continue
+            result[off] = BlockState(self._find(self._free, self._free_starts, logical) is None)
+        return result
+
+
 def open_fsmap(device: str, fstype: str | None) -> FsMap:
     """The allocation map for `device`'s filesystem, or a map that answers "unknown"."""
     try:
@@ -142,7 +213,9 @@ def open_fsmap(device: str, fstype: str | None) -> FsMap:
             return Ext4Map(device, fstype)
         if fstype == "xfs":
             return XfsMap(device)
-    except (commands.CommandFailed, ToolMissing) as exc:
+        if fstype == "btrfs":
+            return BtrfsMap(device)
+    except (commands.CommandFailed, ToolMissing, Unmappable) as exc:
         fallback = FsMap()
         fallback.fstype = fstype or "unknown"
         fallback.note = f"allocation map unreadable: {exc}"

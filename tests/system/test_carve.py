@@ -231,6 +231,27 @@ def test_xfs_hits_are_placed_with_paths(lab: LoopLab) -> None:
     assert [h["allocation"] for h in gone] == ["free"] and doc["filesystem"] == "xfs"
 
 
+def test_btrfs_hits_are_placed_from_its_free_space_tree(lab: LoopLab) -> None:
+    dev = lab.loop("256M")
+    lab.mkfs(dev, "btrfs")
+    mnt = lab.mount(dev)
+    rng = random.Random(5)
+    for name in ("live.gguf", "gone.gguf"):  # 16 KiB each: data extents, not inlined in metadata
+        write_gguf(os.path.join(mnt, name), rng)
+        fsync_file(os.path.join(mnt, name))
+    sh("sync")
+    os.unlink(os.path.join(mnt, "gone.gguf"))
+    sh("sync")
+    lab.umount(mnt)
+    before = device_sha256(dev)
+
+    doc = carve_json(dev)
+
+    assert device_sha256(dev) == before
+    assert doc["filesystem"] == "btrfs" and "free-space tree" in doc["allocation_note"]
+    assert sorted(h["allocation"] for h in hits_of(doc, "gguf")) == ["allocated", "free"]
+
+
 def test_4k_sector_device_is_read_with_aligned_direct_io(lab: LoopLab) -> None:
     dev = lab.loop("64M", sector_size=4096)
     lab.mkfs(dev, "ext4")
