@@ -188,3 +188,26 @@ def test_decommission_psid_file_errors_are_bad_input(tmp_path, content):
     out = CliRunner().invoke(cli, ["decommission", "--dry-run", "--psid-file", str(path)])
     assert out.exit_code == 3, out.output
     assert PSID not in out.output
+
+
+def test_planning_a_revert_sends_nothing_to_the_drive_and_refuses_protected_drives(tmp_path):
+    import hashlib
+    from pathlib import Path
+
+    from sanitize.errors import Refused
+    from sanitize.purge.planner import make_plan
+    from sanitize.purge.testing import PSID_FLAG
+
+    drives, sed, dev, tree = opal_ata(tmp_path)
+    before = hashlib.sha256(Path(dev.path).read_bytes()).hexdigest()
+    host = host_for(drives)
+    with using_host(host):
+        plan = make_plan(tree, dev, "tcg-psid-revert", with_psid())  # what --dry-run prints
+    assert any(PSID_FLAG in (s.argv or ()) for s in plan.steps)
+    assert not any(PSID_FLAG in call for call in drives.calls) and sed.locking_enabled
+    assert hashlib.sha256(Path(dev.path).read_bytes()).hexdigest() == before
+
+    mounted = device(dev.path, media="ssd", mountpoints=("/srv",), protected=True, protected_reasons=("mounted",))
+    with using_host(host), pytest.raises(Refused):
+        make_plan(DeviceTree((mounted,)), mounted, "tcg-psid-revert", with_psid())
+    assert not any(PSID_FLAG in call for call in drives.calls)
