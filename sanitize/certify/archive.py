@@ -34,7 +34,7 @@ from sanitize.certify.canonical import canonical_bytes, parse_json_bytes, sha256
 from sanitize.certify.keys import Signer, cert_pem, load_certs, load_signer_cert
 from sanitize.certify.signing import sign, signature_valid
 from sanitize.errors import BadInput, VerificationError
-from sanitize.inputs import read_regular
+from sanitize.inputs import read_input, read_regular
 from sanitize.state import StateDir, write_private
 
 HEAD_SCHEMA = "sanitize.archive-head/1"
@@ -129,12 +129,9 @@ class Archive:
 
     # --- reading -----------------------------------------------------------------------
     def raw_lines(self) -> list[bytes]:
-        try:
-            data = read_regular(self.log_path, limit=None)
-        except FileNotFoundError:
+        if not os.path.exists(self.log_path):
             return []
-        except OSError as exc:
-            raise BadInput(f"{self.log_path}: cannot read ({exc.strerror})") from None
+        data = read_input(self.log_path, "archive log", limit=None)
         return [line for line in data.split(b"\n") if line]
 
     def entries(self) -> list[dict[str, Any]]:
@@ -155,23 +152,16 @@ class Archive:
         return None
 
     def read_head(self) -> tuple[bytes, bytes] | None:
-        try:
-            head = read_regular(self.p("head.json"))
-            sig = read_regular(self.p("head.json.sig"))
-        except FileNotFoundError:
+        head, sig = self.p("head.json"), self.p("head.json.sig")
+        if not (os.path.exists(head) and os.path.exists(sig)):
             return None
-        except OSError as exc:
-            raise BadInput(f"{exc.filename}: cannot read ({exc.strerror})") from None
-        return head, sig
+        return read_input(head, "archive head"), read_input(sig, "archive head signature")
 
     def signer_cert(self, fingerprint_hex: str) -> x509.Certificate | None:
         path = self.p("signers", f"{fingerprint_hex}.pem")
         if not os.path.isfile(path):
             return None
-        try:
-            return load_certs(read_regular(path), path)[0]
-        except OSError as exc:
-            raise BadInput(f"{path}: cannot read ({exc.strerror})") from None
+        return load_certs(read_input(path, "certificate"), path)[0]
 
     # --- writing -----------------------------------------------------------------------
     def _ensure_dirs(self) -> None:
