@@ -1,8 +1,8 @@
 """Page-aligned I/O buffers and the pattern streams written into them.
 
 O_DIRECT needs buffers aligned to the logical sector size; anonymous mmap gives page
-alignment for free. The random pattern is an AES-256-CTR keystream (encrypting zeros),
-addressed by byte offset, so any range can be regenerated for verification or resume
+alignment for free. The random pattern is an AES-256-CTR keystream (encrypting a buffer of zeros into
+another buffer), addressed by byte offset, so any range can be regenerated for verification or resume
 from the 32-byte key alone, and nothing else needs to be stored.
 """
 
@@ -25,7 +25,12 @@ _memcmp.argtypes = [ctypes.c_void_p, ctypes.c_void_p, ctypes.c_size_t]
 
 
 class AlignedBuffer:
-    """A page-aligned buffer of `size` bytes (plus slack that AES update_into requires)."""
+    """A page-aligned buffer of `size` bytes (plus slack that AES update_into requires).
+
+    Never pass one buffer as both input and output of `update_into`: cryptography 51
+    refuses overlapping buffers (`ValueError: data and buf must not overlap`), older
+    releases accepted them. The keystream is always encrypted from a separate zero buffer.
+    """
 
     def __init__(self, size: int) -> None:
         self.size = size
@@ -34,15 +39,21 @@ class AlignedBuffer:
         self._anchor = ctypes.c_char.from_buffer(self._map)
         self.address = ctypes.addressof(self._anchor)
 
-    def equals(self, other: AlignedBuffer, length: int, offset: int = 0) -> bool:
+    def equals(self, other: AlignedBuffer, length: int, offset: int = 0, other_offset: int | None = None) -> bool:
+        """self[offset:offset+length] == other[other_offset:...] (other_offset defaults to offset)."""
         # Python-level comparison of memoryviews runs at well under 1 GB/s, libc's
-        # memcmp at tens of GB/s; verification must keep up with the disk.
-        return _memcmp(self.address + offset, other.address + offset, length) == 0
+        # memcmp at tens of GB/s (and ctypes releases the GIL while it runs).
+        theirs = offset if other_offset is None else other_offset
+        if offset + length > self.size or theirs + length > other.size:
+            raise ValueError("comparison beyond the end of a buffer")
+        return _memcmp(self.address + offset, other.address + theirs, length) == 0
 
     def fill_byte(self, value: int) -> None:
         ctypes.memset(self.address, value, self.size)
 
     def close(self) -> None:
+        if self._map.closed:
+            return
         del self._anchor
         self.view.release()
         self._map.close()
@@ -72,20 +83,11 @@ class PatternSource:
         if self.byte is not None:
             buf.fill_byte(self.byte)
 
-    def unmask(self, buf: AlignedBuffer, offset: int, length: int) -> None:
-        """Turn bytes read back from [offset, offset+length) into what `prepare` left in a
-        reference buffer: for random, XOR with the keystream in place (OpenSSL's CTR works
-        in place), giving zeros where the device returned what was written. This spares a
-        second buffer per read in flight."""
-        if self.byte is not None:
-            return
-        assert self.key is not None and offset % AES_BLOCK == 0
-        counter = (offset // AES_BLOCK).to_bytes(16, "big")
-        decryptor = Cipher(algorithms.AES(self.key), modes.CTR(counter)).decryptor()
-        decryptor.update_into(buf.view[:length], buf.view[: length + AES_BLOCK - 1])
-
     def fill(self, buf: AlignedBuffer, offset: int, length: int) -> None:
-        """Write the pattern for device bytes [offset, offset+length) into buf[0:length]."""
+        """Write the pattern for device bytes [offset, offset+length) into buf[0:length].
+
+        Used for writing and, into a second buffer, for verification: read-back is compared
+        with the regenerated pattern (libc memcmp), so nothing is transformed in place."""
         if self.byte is not None:
             return
         assert self.key is not None and offset % AES_BLOCK == 0

@@ -1,9 +1,11 @@
-"""Overlap pattern generation with device I/O, keeping several requests in flight.
+"""Keep several device requests in flight, with the CPU work beside them in the same threads.
 
-With `len(slots) == depth + 1`, `depth` requests run in worker threads (the syscalls
-release the GIL) while the calling thread prepares the next slot (AES keystream, which
-holds the GIL but runs at several GB/s). Completions are handled in chunk order in the
-calling thread, so accounting and checkpoints only ever see a contiguous prefix done.
+With `len(slots) == depth + 1`, `depth` worker threads each run `work(slot)`: generate a
+chunk's pattern and write it, or read a chunk and compare it (the syscalls, AES and
+memcmp all release the GIL, so on two cores the work runs in parallel); one more slot
+waits queued, so a worker never idles while the calling thread catches up. Completions
+are handled in chunk order in the calling thread, so accounting and checkpoints only
+ever see a contiguous prefix done.
 """
 
 from __future__ import annotations
@@ -23,12 +25,11 @@ IO_DEPTH = 2
 def run_pipeline(
     chunks: Sequence[tuple[int, int]],
     slots: Sequence[S],
-    prepare: Callable[[S, int, int], None],
-    io: Callable[[S, int, int], T],
+    work: Callable[[S, int, int], T],
     complete: Callable[[S, int, int, T], None],
     stop: threading.Event,
 ) -> None:
-    """For each (offset, length): prepare(slot) here, io(slot) in a worker, complete(slot) here.
+    """For each (offset, length): work(slot) in a worker thread, then complete(slot, result) here.
 
     Stops early when `stop` is set; requests already in flight are still completed.
     """
@@ -48,8 +49,7 @@ def run_pipeline(
                     break
                 # At most `depth` requests are in flight, so this slot is free.
                 slot = slots[i % len(slots)]
-                prepare(slot, offset, length)
-                inflight.append((slot, offset, length, pool.submit(io, slot, offset, length)))
+                inflight.append((slot, offset, length, pool.submit(work, slot, offset, length)))
                 while len(inflight) > depth or (inflight and inflight[0][3].done()):
                     reap_oldest()
             while inflight:
