@@ -1,7 +1,9 @@
 """`sanitize erase`: plan, confirm, run (devices in parallel), verify and record the result.
 
-Exit codes: 0 every device verified (or written with `--verify none`), 7 any failed,
-8 any interrupted (and none failed; continue with `--resume`), 4 refused, 3 bad input.
+Exit codes: 0 every device verified (or, with `--verify none`, written without an error:
+`unverified`), 1 an internal error (that device's result is `failed` and says where),
+7 any failed, 8 any interrupted (and none failed; continue with the `--resume` command the
+result prints), 4 refused, 3 bad input.
 """
 
 from __future__ import annotations
@@ -10,7 +12,7 @@ import json
 import signal
 import sys
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from types import FrameType
 from typing import Any
 
@@ -32,6 +34,7 @@ from sanitize.erase.confirm import confirm_devices
 from sanitize.erase.journal import Journal
 from sanitize.erase.plan import find_device, resume_plan
 from sanitize.erase.result import run_document
+from sanitize.erase.runner import failed_before_start
 from sanitize.errors import BadInput, ExitCode, SanitizeError
 from sanitize.inventory.model import DeviceTree
 from sanitize.inventory.probe import probe
@@ -134,7 +137,11 @@ def _summary(result: EraseResult) -> str:
     )
 
 
-def _exit_code(results: Sequence[EraseResult]) -> ExitCode:
+def exit_code_for(results: Sequence[EraseResult]) -> ExitCode:
+    """1 when an unexpected exception failed a device (a bug to report), else 7 for any
+    failed, 8 for any interrupted, 0 (verified, or unverified as asked with --verify none)."""
+    if any(r.failure and r.failure.get("internal") for r in results):
+        return ExitCode.INTERNAL
     statuses = {r.status for r in results}
     if "failed" in statuses:
         return ExitCode.FAILED
@@ -151,18 +158,20 @@ def run_all(app: App, plans: Sequence[Plan], resume: bool) -> tuple[list[EraseRe
     errors: list[SanitizeError] = []
 
     def work(i: int, plan: Plan) -> None:
-        ctx = ExecutionContext(
-            host=app.host,
-            state=app.state,
-            result=new_result(plan, app.host),
-            stop=stop,
-            progress=BarProgress(i),
-            resume=resume,
-        )
         try:
-            results[i] = run_plan(plan, ctx)
+            ctx = ExecutionContext(
+                host=app.host,
+                state=app.state,
+                result=new_result(plan, app.host),
+                stop=stop,
+                progress=BarProgress(i),
+                resume=resume,
+            )
+            results[i] = run_plan(plan, ctx)  # a result for anything that reached the device
         except SanitizeError as exc:
-            errors.append(exc)
+            errors.append(exc)  # refused before anything was written: the command's own error
+        except Exception as exc:  # even setting up the run: a failed result, never a silent thread
+            results[i] = failed_before_start(plan, app.host, exc)
 
     def on_signal(signum: int, frame: FrameType | None) -> None:
         info(f"sanitize: {signal.Signals(signum).name}: stopping at the next checkpoint")
@@ -312,10 +321,35 @@ def command(
     )
     app.state.ensure()
     results, errors = run_all(app, plans, resume)
+    unsaved = report_results(results, output=output, as_json=as_json, save=lambda r: save_result(app, r))
+    if errors:
+        for extra in errors[1:]:
+            info(f"sanitize: error: {extra.one_line()}")
+        raise errors[0]
+    code = ExitCode.INTERNAL if unsaved else exit_code_for(results)
+    if code != ExitCode.OK:
+        raise click.exceptions.Exit(int(code))
+
+
+def save_result(app: App, result: EraseResult) -> None:
+    write_private(app.state.file("results", f"{result.id}.json"), json.dumps(result.to_dict(), indent=2).encode())
+
+
+def report_results(
+    results: Sequence[EraseResult], *, output: str | None, as_json: bool, save: Callable[[EraseResult], None]
+) -> list[str]:
+    """Save every result in the state directory and print them all (stdout).
+
+    A save that fails (a full state directory) is reported on stderr and returned, so the
+    command exits 1, but it never stops the results from being printed."""
+    unsaved: list[str] = []
     for result in results:
-        write_private(app.state.file("results", f"{result.id}.json"), json.dumps(result.to_dict(), indent=2).encode())
+        try:
+            save(result)
+        except OSError as exc:
+            unsaved.append(f"{result.device['path']}: result {result.id} not saved: {type(exc).__name__}: {exc}")
     if results:
-        document = run_document(results)
+        document = run_document(list(results))
         if output:
             with open(output, "w", encoding="utf-8") as fh:
                 json.dump(document, fh, indent=2)
@@ -329,10 +363,14 @@ def command(
                     click.echo(f"  note: {note}")
                 for err in result.errors:
                     click.echo(f"  error: bytes {err.offset}+{err.length}: {err.error}")
-    if errors:
-        for extra in errors[1:]:
-            info(f"sanitize: error: {extra.one_line()}")
-        raise errors[0]
-    code = _exit_code(results)
-    if code != ExitCode.OK:
-        raise click.exceptions.Exit(int(code))
+    for result in results:
+        if result.failure:
+            f = result.failure
+            kind = "internal error" if f.get("internal") else "error"
+            info(
+                f"sanitize: {kind}: {result.device['path']}: {f['phase']} failed: {f['error']}: {f['message']}"
+                + (" (a bug: rerun with -vv for the traceback and report it)" if f.get("internal") else "")
+            )
+    for problem in unsaved:
+        info(f"sanitize: error: {problem}")
+    return unsaved

@@ -83,6 +83,25 @@ class ExecutionContext:
     # Method-private data that must survive from execute() to verify() (e.g. the last
     # pass's keystream key); never serialised into the result.
     scratch: dict[str, Any] = field(default_factory=dict)
+    # The phase now running ("execute", "open", "write", "checkpoint", "verify", "polling",
+    # ...): an exception is reported as a failure of this phase (see erase.runner).
+    phase: str = "start"
+
+    def enter(self, phase: str, detail: str | None = None) -> None:
+        """Mark `phase` as running (methods call this for their own phases too)."""
+        self.phase = phase
+        if phase not in ("execute", "finalize"):
+            self.result.mark(phase, "running", detail)
+
+    def touched(self) -> bool:
+        """True once anything may have reached the device: a command sent, a byte written,
+        or a journal created (which precedes the first write)."""
+        return bool(
+            self.result.bytes_written
+            or self.result.commands
+            or self.scratch.get("journal") is not None
+            or self.phase in ("write", "checkpoint", "verify", "carve-check", "finalize")
+        )
 
 
 class Method(ABC):

@@ -31,7 +31,7 @@ from sanitize.erase.buffers import AlignedBuffer, PatternSource
 from sanitize.erase.journal import Journal
 from sanitize.erase.method import ExecutionContext, Method, estimate_write_seconds, register
 from sanitize.erase.pipeline import IO_DEPTH, run_pipeline
-from sanitize.erase.plan import EraseOptions, Plan, Step
+from sanitize.erase.plan import EraseOptions, Plan, Step, resume_command
 from sanitize.erase.result import EraseResult, ErrorRange, Verification, merge_ranges
 from sanitize.errors import Refused
 from sanitize.hw.blockio import OpenDevice
@@ -331,7 +331,9 @@ class OverwriteMethod(Method):
             cursor = _Cursor("write", 1, 0, None)
         if cursor.phase == "write":
             # Opened before a new journal exists, so a refused open leaves nothing behind.
+            ctx.enter("open")
             od, sector = self._open(plan, ctx, write=True)
+            ctx.enter("checkpoint")
             if not ctx.resume:
                 journal = Journal.create(ctx.state, result.id, dev, self._journal_fields(plan, result, cursor))
             ctx.scratch["journal"] = journal
@@ -340,18 +342,24 @@ class OverwriteMethod(Method):
                     if cursor.key is None and opts.pattern == "random":
                         cursor.key = PatternSource.new_key()
                     # The key is journalled before the first byte of its pass is written.
+                    ctx.phase = "checkpoint"
                     journal.update(**self._journal_fields(plan, result, cursor))
+                    ctx.enter("write", self._written(plan, cursor))
                     source = PatternSource(opts.pattern, cursor.key, CHUNK)
-                    self._write_pass(od.fd, source, dev, sector, cursor, ctx, journal)
+                    self._write_pass(od.fd, source, plan, sector, cursor, ctx, journal)
                     if ctx.stop.is_set():
-                        self._note_stop(plan, result, cursor)
+                        # Journalled before the note: a resumed run must not inherit it.
                         journal.update(**self._journal_fields(plan, result, cursor), stopped_cleanly=True)
+                        self._note_stop(plan, result, cursor)
                         return result
                     if cursor.pass_no == opts.passes:
                         break
                     cursor = _Cursor("write", cursor.pass_no + 1, 0, None)
             cursor.phase, cursor.offset = "verify", 0
+            ctx.phase = "checkpoint"
             journal.update(**self._journal_fields(plan, result, cursor))
+            result.mark("checkpoint", "done", "journal saved after every checkpoint")
+            result.mark("write", "done", f"all {opts.passes} pass(es) written over bytes 0-{dev.size_bytes}")
         ctx.scratch["journal"] = journal
         ctx.scratch["key"] = cursor.key
         for note in (flash_note(dev),):
@@ -381,11 +389,12 @@ class OverwriteMethod(Method):
         result.errors = [ErrorRange(e["offset"], e["length"], e["error"]) for e in data.get("errors", [])]
         for note in data.get("notes", []):
             result.add_note(note)
-        how = (
-            "was stopped (signal)"
-            if data.get("stopped_cleanly")
-            else "ended without finishing (crash, kill -9 or power loss)"
-        )
+        if data.get("ended_with"):
+            how = f"failed ({data['ended_with']})"
+        elif data.get("stopped_cleanly"):
+            how = "was stopped (signal)"
+        else:
+            how = "ended without finishing (crash, kill -9 or power loss)"
         cursor = _Cursor(
             data["phase"],
             int(data["pass"]),
@@ -398,29 +407,41 @@ class OverwriteMethod(Method):
             else "before verification completed"
         )
         result.add_note(
-            f"interrupted: the run started {result.started_at} {how} in {where}; "
-            f"resumed at {time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} from the journal "
-            "without rewriting what had been written"
+            f"resumed: the run started {result.started_at} {how} in {where}; this run continued it at "
+            f"{time.strftime('%Y-%m-%dT%H:%M:%SZ', time.gmtime())} from the journal without rewriting "
+            "what had been written"
         )
-        journal.update(stopped_cleanly=False)
+        if cursor.phase == "write":
+            result.mark("write", "running", f"resumed at pass {cursor.pass_no}, offset {cursor.offset} (journal)")
+        else:
+            result.mark("write", "done", f"all passes written before the resumed run (journal: phase {cursor.phase})")
+        journal.update(stopped_cleanly=False, ended_with=None)
         return cursor
+
+    @staticmethod
+    def _written(plan: Plan, cursor: _Cursor) -> str:
+        return (
+            f"pass {cursor.pass_no}/{plan.options.passes}: bytes 0-{cursor.offset} of {plan.device.size_bytes} "
+            "written and flushed (journal)"
+        )
 
     def _note_stop(self, plan: Plan, result: EraseResult, cursor: _Cursor) -> None:
         result.add_note(
             f"interrupted during pass {cursor.pass_no}/{plan.options.passes} at offset {cursor.offset} of "
-            f"{plan.device.size_bytes}; continue with: sanitize erase {plan.device.path} --resume"
+            f"{plan.device.size_bytes}; continue with: {resume_command(plan)}"
         )
 
     def _write_pass(
         self,
         fd: int,
         source: PatternSource,
-        dev: Device,
+        plan: Plan,
         sector: int,
         cursor: _Cursor,
         ctx: ExecutionContext,
         journal: Journal,
     ) -> None:
+        dev = plan.device
         size, result = dev.size_bytes, ctx.result
         ctx.progress.start(f"{dev.name} pass {cursor.pass_no}/{result.passes}", size, initial=cursor.offset)
         bufs = [AlignedBuffer(CHUNK) for _ in range(IO_DEPTH + 1)]
@@ -440,7 +461,7 @@ class OverwriteMethod(Method):
             ctx.progress.update(length)
             done = offset + length
             if done - synced["offset"] >= CHECKPOINT_BYTES or time.monotonic() - synced["time"] >= CHECKPOINT_SECONDS:
-                self._checkpoint(fd, journal, result, cursor, done)
+                self._checkpoint(fd, journal, plan, ctx, cursor, done)
                 synced.update(offset=done, time=time.monotonic())
             cursor.done = done
 
@@ -448,23 +469,28 @@ class OverwriteMethod(Method):
         started = time.monotonic()
         try:
             run_pipeline(_chunks(cursor.offset, size), bufs, fill_and_write, written, ctx.stop)
-            self._checkpoint(fd, journal, result, cursor, cursor.done)
+            self._checkpoint(fd, journal, plan, ctx, cursor, cursor.done)
         finally:
             result.add_time("write", time.monotonic() - started)
             for buf in bufs:
                 buf.close()
         result.errors = merge_ranges(result.errors)
 
-    def _checkpoint(self, fd: int, journal: Journal, result: EraseResult, cursor: _Cursor, done: int) -> None:
+    def _checkpoint(
+        self, fd: int, journal: Journal, plan: Plan, ctx: ExecutionContext, cursor: _Cursor, done: int
+    ) -> None:
         # The device is flushed before the journal records the offset, so after a power
         # loss the journal never claims more than what reached the medium.
         os.fsync(fd)
         cursor.offset = max(cursor.offset, done)
+        ctx.phase = "checkpoint"
         journal.update(
             offset=cursor.offset,
-            bytes_written=result.bytes_written,
-            errors=[e.to_dict() for e in merge_ranges(result.errors)],
+            bytes_written=ctx.result.bytes_written,
+            errors=[e.to_dict() for e in merge_ranges(ctx.result.errors)],
         )
+        ctx.phase = "write"
+        ctx.result.mark("write", "running", self._written(plan, cursor))
 
     # --- verification ------------------------------------------------------------------
     def verify(self, plan: Plan, ctx: ExecutionContext) -> Verification:
@@ -530,8 +556,21 @@ class OverwriteMethod(Method):
         last_save = {"checked": state.checked, "time": time.monotonic()}
 
         def save() -> None:
+            ctx.scratch["verify_progress"] = {
+                "method": state.method,
+                "checked": state.checked,
+                "total": total,
+                "mismatches": state.mismatches,
+            }
+            ctx.result.mark(
+                "verify",
+                "running",
+                f"{state.method}: {state.checked} of {total} bytes compared, {state.mismatches} mismatched sector(s)",
+            )
             if journal is not None:
+                ctx.phase = "checkpoint"
                 journal.update(verify_state=state.to_dict())
+                ctx.phase = "verify"
             last_save.update(checked=state.checked, time=time.monotonic())
 
         def read_and_check(slot: _ReadSlot, offset: int, length: int) -> _Checked:
@@ -593,11 +632,11 @@ class OverwriteMethod(Method):
     def finalize(self, plan: Plan, ctx: ExecutionContext, result: EraseResult) -> None:
         journal = ctx.scratch.get("journal")
         if result.status == "interrupted":
-            if isinstance(journal, Journal):
-                journal.update(notes=list(result.notes))
-            return
+            return  # the journal stays for --resume, as it was at the last checkpoint
         if plan.options.discard:
+            ctx.enter("discard")
             self._discard(plan, ctx, result)
+            result.mark("discard", "done")
         # The run is over: the journal, and with it the pattern key, goes.
         if isinstance(journal, Journal):
             journal.delete()

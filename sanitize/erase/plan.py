@@ -126,6 +126,11 @@ class Plan:
         }
 
 
+def resume_command(plan: Plan) -> str:
+    """The exact command that continues this plan's interrupted or failed run (it runs as printed)."""
+    return f"sanitize erase {plan.device.path} --resume --confirm {plan.device.identity}"
+
+
 def plan_document(plans: list[Plan]) -> dict[str, Any]:
     return {"schema": PLAN_SCHEMA, "plans": [p.to_dict() for p in plans]}
 

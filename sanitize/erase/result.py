@@ -116,6 +116,17 @@ class EraseResult:
     status: Status = "failed"
     # Seconds spent per phase ("write", "verify", ...), for throughput reports.
     timing: dict[str, float] = field(default_factory=dict)
+    # How far each phase got: {phase: {"status": running|done|skipped|failed|interrupted|
+    # not reached, "detail": text from the journal and the counters}}, in the order reached.
+    phases: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Set when an exception ended the run: {"phase", "error" (class), "message", "internal"}.
+    failure: dict[str, Any] | None = None
+
+    def mark(self, phase: str, status: str, detail: str | None = None) -> None:
+        entry = self.phases.setdefault(phase, {"status": status, "detail": None})
+        entry["status"] = status
+        if detail is not None:
+            entry["detail"] = detail
 
     def add_time(self, phase: str, seconds: float) -> None:
         self.timing[phase] = round(self.timing.get(phase, 0.0) + seconds, 3)
@@ -127,12 +138,18 @@ class EraseResult:
     def finish(self, *, interrupted: bool = False) -> EraseResult:
         """Decide `status` from the evidence and stamp `finished_at`.
 
-        Order matters: an interruption wins (the work is incomplete), then any error range
-        or failed verification makes the result `failed`; only a passed verification with
-        no error is `verified`. `unverified` means the user chose `--verify none`.
+        Order matters: an exception (`failure`) makes it `failed`, then an interruption wins
+        (the work is incomplete), then any error range or failed verification makes the
+        result `failed`; only a passed verification with no error is `verified`.
+        `unverified` means the user chose `--verify none`.
         """
         self.finished_at = utc_now()
-        if interrupted:
+        for entry in self.phases.values():
+            if entry["status"] == "running":
+                entry["status"] = "failed" if self.failure else "interrupted" if interrupted else "done"
+        if self.failure:
+            self.status = "failed"
+        elif interrupted:
             self.status = "interrupted"
         elif self.errors or self.verification.outcome == "failed":
             self.status = "failed"
@@ -162,6 +179,8 @@ class EraseResult:
             "finished_at": self.finished_at,
             "status": self.status,
             "timing": dict(self.timing),
+            "phases": {name: dict(entry) for name, entry in self.phases.items()},
+            "failure": dict(self.failure) if self.failure else None,
         }
 
 

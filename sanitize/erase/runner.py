@@ -3,14 +3,31 @@
 The runner is method-agnostic, so every method gets the same rules: an interruption
 (`ctx.stop` set) yields `interrupted`, any error range or failed verification `failed`,
 and only a passed verification with no error `verified`.
+
+It is also the one place where an exception becomes a result (`run_plan` and
+`failed_result`; every executor, erase's and decommission's, runs devices through them):
+whatever a method, the hardware or the state directory raises once a device may have
+been touched, that device gets a `failed` result naming the phase, the error's class and
+its message, with how far each phase got; its journal is left for `--resume`. Only a
+`SanitizeError` raised before anything was sent to the device (refused at open, a
+missing tool) still ends the command with its own one-line message and exit code.
 """
 
 from __future__ import annotations
 
+import contextlib
+import logging
+import os
+
+from sanitize.erase.journal import Journal
 from sanitize.erase.method import ExecutionContext, get_method
-from sanitize.erase.plan import CARVE_CHECKS, Plan
+from sanitize.erase.plan import CARVE_CHECKS, Plan, resume_command
 from sanitize.erase.result import EraseResult, Verification, device_identity, host_identity
+from sanitize.errors import SanitizeError
 from sanitize.hw import Host
+from sanitize.state import StateDir
+
+log = logging.getLogger(__name__)
 
 
 def new_result(plan: Plan, host: Host) -> EraseResult:
@@ -45,17 +62,104 @@ def check_nothing_recognisable(plan: Plan, verification: Verification, host: Hos
 
 
 def run_plan(plan: Plan, ctx: ExecutionContext) -> EraseResult:
+    """Execute, verify, carve-check and finalize one plan; see the module docstring for errors."""
     method = get_method(plan.method)
+    result = ctx.result
     try:
+        ctx.enter("execute")
         result = method.execute(plan, ctx)
         if ctx.stop.is_set():
             result.finish(interrupted=True)
         else:
+            ctx.enter("verify")
             result.verification = method.verify(plan, ctx)
+            v = result.verification
+            if v.method == "none" and v.outcome == "skipped":
+                result.mark("verify", "skipped", "--verify none")
+            elif ctx.stop.is_set():
+                result.mark("verify", "interrupted")
+            else:
+                result.mark("verify", "done", f"{v.method}: {v.bytes_checked} bytes checked, {v.outcome}")
             if result.verification.outcome == "passed" and not ctx.stop.is_set():
+                ctx.enter("carve-check")
                 check_nothing_recognisable(plan, result.verification, ctx.host)
+                result.mark("carve-check", "done" if plan.options.carve_check != "none" else "skipped")
             result.finish(interrupted=ctx.stop.is_set())
+        ctx.enter("finalize")
         method.finalize(plan, ctx, result)
+        resumable = result.status == "interrupted" and _journal_kept(ctx)
+        if resumable and not any("continue with:" in note for note in result.notes):
+            result.add_note(f"interrupted; continue with: {resume_command(plan)}")
         return result
+    except Exception as exc:
+        if isinstance(exc, SanitizeError) and not ctx.touched():
+            raise  # nothing reached the device: the command's own one-line error and exit code
+        return failed_result(plan, ctx, exc)
     finally:
         ctx.progress.close()
+
+
+def failed_result(plan: Plan, ctx: ExecutionContext, exc: BaseException) -> EraseResult:
+    """Turn an exception in `ctx.phase` into the device's honest `failed` result.
+
+    What was written and verified comes from the result as the method left it (the
+    method mirrors its checkpoints there) and from the journal; nothing is assumed.
+    """
+    result = ctx.result
+    phase = ctx.phase
+    internal = not isinstance(exc, SanitizeError)
+    log.debug("%s: %s failed", plan.device.path, phase, exc_info=exc)  # -vv shows the traceback
+    message = exc.one_line() if isinstance(exc, SanitizeError) else " ".join(str(exc).split())
+    result.failure = {"phase": phase, "error": type(exc).__name__, "message": message, "internal": internal}
+    result.mark(phase, "failed", f"{type(exc).__name__}: {message}")
+    progress = ctx.scratch.get("verify_progress")
+    if phase == "verify" and isinstance(progress, dict):
+        size = plan.device.size_bytes
+        checked = int(progress.get("checked", 0))
+        result.verification = Verification(
+            method=str(progress.get("method", plan.options.verify)),
+            coverage=checked / size if size else 0.0,
+            bytes_checked=checked,
+            outcome="failed",
+            mismatches=int(progress.get("mismatches", 0)),
+            details={"stopped_after_bytes": checked, "of_bytes": int(progress.get("total", 0))},
+        )
+    elif result.verification.outcome == "passed" and phase not in ("carve-check", "finalize"):
+        result.verification.outcome = "failed"
+    for later in ("verify", "carve-check", "discard"):
+        if later not in result.phases and not _skipped(plan, later):
+            result.mark(later, "not reached")
+    what = "internal error" if internal else "error"
+    result.add_note(f"{phase} failed with an {what}: {type(exc).__name__}: {message}")
+    journal = ctx.scratch.get("journal")
+    if isinstance(journal, Journal) and _journal_kept(ctx):
+        with contextlib.suppress(Exception):  # best effort: the state directory may be what failed
+            journal.update(ended_with=f"{phase}: {type(exc).__name__}: {message}")
+        result.add_note(
+            f"the journal of this run is kept; continue with: {resume_command(plan)} "
+            "(it continues from the last checkpoint)"
+        )
+    return result.finish()
+
+
+def _skipped(plan: Plan, phase: str) -> bool:
+    if phase == "verify":
+        return plan.options.verify == "none"
+    if phase == "carve-check":
+        return plan.options.carve_check == "none"
+    return not plan.options.discard  # discard
+
+
+def _journal_kept(ctx: ExecutionContext) -> bool:
+    journal = ctx.scratch.get("journal")
+    return isinstance(journal, Journal) and os.path.exists(journal.path)
+
+
+def failed_before_start(plan: Plan, host: Host, exc: BaseException) -> EraseResult:
+    """The failed result of a device whose run could not even be set up."""
+    try:
+        result = new_result(plan, host)
+    except Exception:  # the host identity itself failed: record the device alone
+        result = EraseResult(device=device_identity(plan.device), method=plan.method, nist_level=plan.nist_level)
+    ctx = ExecutionContext(host=host, state=StateDir(""), result=result)
+    return failed_result(plan, ctx, exc)

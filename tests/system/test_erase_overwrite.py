@@ -237,7 +237,10 @@ def test_kill_9_then_resume(lab: LoopLab, state_dir: str, monkeypatch: pytest.Mo
     doc = run.doc()
     assert doc["status"] == "verified" and doc["id"] == journal["id"] and doc["passes"] == 2
     assert doc["verification"]["method"] == "full" and doc["verification"]["outcome"] == "passed"
-    assert any("interrupted" in n and "kill -9" in n for n in doc["notes"]), doc["notes"]
+    assert any(n.startswith("resumed:") and "kill -9" in n for n in doc["notes"]), doc["notes"]
+    # A verified result carries no stale "interrupted ... continue with" note from the first run.
+    assert not any("interrupted" in n or "continue with" in n for n in doc["notes"]), doc["notes"]
+    assert doc["phases"]["write"]["status"] == "done" and doc["failure"] is None
     # Only what was left was written again: the rest of the interrupted pass and later passes.
     resumed_bytes = (2 - done_pass + 1) * size - done_offset
     assert doc["bytes_written"] == done_bytes + resumed_bytes
@@ -253,8 +256,11 @@ def test_signal_interrupts_with_exit_8_then_resume(
     code, out = interrupt_during_write(argv, state_dir)
     assert code == 8
     doc = json.loads(out)
-    assert doc["status"] == "interrupted" and any("--resume" in n for n in doc["notes"])
-    run = sanitize("erase", dev, "--resume", "--confirm", name(dev), "--json")
+    assert doc["status"] == "interrupted" and doc["phases"]["write"]["status"] == "interrupted"
+    # The hint runs as printed (it names --confirm: without it the resume would be refused).
+    hint = next(n for n in doc["notes"] if "continue with: " in n).split("continue with: ")[1]
+    assert hint == f"sanitize erase {dev} --resume --confirm {name(dev)}"
+    run = sanitize(*hint.split()[1:], "--json")
     assert run.code == 0, run.stderr
     assert run.doc()["status"] == "verified"
     assert any("was stopped (signal)" in n for n in run.doc()["notes"])

@@ -140,6 +140,7 @@ class AtaSanitize(AtaMethod):
         started = run_recorded(ctx, self.argv(dev), timeout=120)
         start_text = started.stdout + started.stderr
         timeout = float(plan.options.extra.get("timeout") or DEFAULT_TIMEOUT[self.action])
+        ctx.enter("polling")  # waiting for the device to report completion
         bar = ProgressBar(ctx.progress, f"{dev.path} {self.name}", plan.device.size_bytes)
         deadline = self.clock.now() + timeout
         while True:
@@ -274,6 +275,7 @@ class AtaSecureErase(AtaMethod):
         )
         minutes = estimate or 120
         timeout = float(plan.options.extra.get("timeout") or minutes * 60 * 2 + 600)
+        ctx.enter("polling")  # waiting for the device to report completion
         bar = ProgressBar(ctx.progress, f"{dev.path} {self.name}", plan.device.size_bytes)
         res = run_recorded(
             ctx, ["hdparm", "--user-master", "u", self.flag(), password, dev.path], timeout=timeout, secret=password

@@ -102,8 +102,14 @@ class FirmwareMethod(Method):
         if why:
             raise Unsupported(f"{plan.device.path}: {self.name}: {why}")
         if plan.options.verify != "none":
+            ctx.enter("snapshot")
             ctx.scratch["snapshot"] = snapshot.take(ctx.host, plan.device.path, mode=plan.options.verify)
+            ctx.result.mark("snapshot", "done")
+        ctx.enter("firmware")
         self.run(plan, ctx, caps)
+        for phase in ("firmware", "polling"):
+            if phase in ctx.result.phases:
+                ctx.result.mark(phase, "done")
         return ctx.result
 
     def verify(self, plan: Plan, ctx: ExecutionContext) -> Verification:

@@ -123,6 +123,7 @@ class LuksCryptoErase(Method):
         hdr = self.header(ctx.host, dev, plan.options)
         ctx.result.add_note(f"LUKS{hdr.version} keyslots active before erase: {hdr.active_keyslots or 'none'}")
         hopt = ["--header", hdr_file] if hdr_file else []
+        ctx.enter("luks")
         run_recorded(ctx, ["cryptsetup", "erase", "-q", *hopt, dev.path], timeout=120)
         after = luks.probe(ctx.host, dev.path, hdr_file)
         if after is not None and after.active_keyslots:
@@ -135,6 +136,7 @@ class LuksCryptoErase(Method):
         # Read back now: a chained device-level method will overwrite this area again.
         ctx.scratch["luks_header"] = (extent, _read_digest(ctx.host, target, extent, hdr_file) == written)
         device_verdict(ctx, True, "keyslots destroyed and header area overwritten")
+        ctx.result.mark("luks", "done", f"keyslots destroyed, {extent} header bytes overwritten")
         then = _then(plan.options)
         if then:
             ctx.scratch["then"] = then

@@ -106,6 +106,7 @@ class NvmeSanitize(FirmwareMethod):
                     ctx, False, f"nvme sanitize was rejected (exit {started.returncode}); the log is unchanged"
                 )
                 return
+        ctx.enter("polling")  # waiting for the device to report completion
         bar = ProgressBar(ctx.progress, f"{ctrl} {self.name}", plan.device.size_bytes)
         log = self.wait(ctx, ctrl, timeout, bar)
         if log is None:

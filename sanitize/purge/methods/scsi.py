@@ -66,6 +66,7 @@ class ScsiSanitize(FirmwareMethod):
         dev = plan.device
         started = run_recorded(ctx, self.argv(dev), timeout=120)
         timeout = float(plan.options.extra.get("timeout") or DEFAULT_TIMEOUT[self.action])
+        ctx.enter("polling")  # waiting for the device to report completion
         bar = ProgressBar(ctx.progress, f"{dev.path} {self.name}", plan.device.size_bytes)
         deadline = self.clock.now() + timeout
         while True:
