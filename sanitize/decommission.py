@@ -24,12 +24,14 @@ import os
 import uuid
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
+from functools import partial
 from typing import Any
 
 from sanitize.certify.archive import Archive, trusted_for
 from sanitize.certify.issue import IssuedDocument, issue_for_result, issue_host_summary
 from sanitize.certify.keys import have_keys
 from sanitize.erase import EraseOptions, EraseResult, ErrorRange, Plan, build_plan, new_result
+from sanitize.erase.plan import resume_command
 from sanitize.errors import BadInput, ExitCode, Refused, SanitizeError
 from sanitize.hw import Host
 from sanitize.inventory.host_identity import host_identity
@@ -73,6 +75,10 @@ class Decommission:
     archive: dict[str, Any] | None = None
     certificate_dir: str | None = None
     problems: list[str] = field(default_factory=list)
+    # Unexpected exceptions (bugs) outside a device's erase: planning, certificates, the
+    # summary, the archive check. Any of them makes the exit code 1.
+    internal_errors: list[str] = field(default_factory=list)
+    state_dir: str = ""  # where this run's journals are (named in resume commands)
 
     @property
     def identities(self) -> list[str]:
@@ -155,6 +161,7 @@ def prepare(
     tree = DeviceTree(tuple(d for d in full if d.path in keep and d.path not in excluded_paths))
     plans: list[Plan] = []
     blocked: list[Blocked] = []
+    internal: list[str] = []
     for dev in candidates:
         if dev is None or dev.path in excluded_paths:
             continue
@@ -175,6 +182,10 @@ def prepare(
             plans.append(build_plan(full, dev.path, method, dev_options, host=host))
         except SanitizeError as exc:
             blocked.append(Blocked(dev, exc.one_line(), "see `sanitize plan` for this device"))
+        except Exception as exc:  # a bug while planning one device: the others are still planned
+            why = f"internal error while planning: {_describe(exc)}"
+            blocked.append(Blocked(dev, why, f"report this bug; see `sanitize -vv plan {dev.path}`"))
+            internal.append(f"{dev.path}: {why}")
     _refuse_overlaps(full, plans)
     volumes = scan_volumes(tree, mount_unmounted=os.geteuid() == 0, progress=progress) if scan else []
     return Decommission(
@@ -184,7 +195,13 @@ def prepare(
         plans=plans,
         blocked=blocked,
         excluded=[d for d in excluded if d.path in {x.path for x in full}],
+        internal_errors=internal,
     )
+
+
+def _describe(exc: BaseException) -> str:
+    text = exc.one_line() if isinstance(exc, SanitizeError) else " ".join(str(exc).split())
+    return f"{type(exc).__name__}: {text}"
 
 
 def _refuse_overlaps(tree: DeviceTree, plans: Sequence[Plan]) -> None:
@@ -273,10 +290,17 @@ Runner = Callable[[Sequence[Plan]], tuple[list[EraseResult], list[SanitizeError]
 
 
 def execute(dc: Decommission, *, state: StateDir, host: Host, run_all: Runner) -> None:
-    """Erase every planned device in parallel, then certify and check the archive."""
+    """Erase every planned device in parallel, then certify and check the archive.
+
+    Each step after the erase is guarded on its own: a device whose certificate cannot be
+    issued, a summary or an archive check that raises, or a full state directory is
+    recorded (`problems`, and `internal_errors` for unexpected exceptions) and the other
+    devices and steps still go on; nothing here ends the run without a report.
+    """
     if not have_keys(state):
         raise BadInput(f"no signing key in {state.path}", hint="run `sanitize keys init --org NAME` first")
     state.ensure()
+    dc.state_dir = state.path
     results, errors = run_all(dc.plans)
     done = {r.device["path"] for r in results}
     for plan in dc.plans:
@@ -285,11 +309,17 @@ def execute(dc: Decommission, *, state: StateDir, host: Host, run_all: Runner) -
     order = {p.device.path: i for i, p in enumerate(dc.plans)}
     dc.results = sorted(results, key=lambda r: order.get(r.device["path"], 0))
     for result in dc.results:
-        write_private(state.file("results", f"{result.id}.json"), json.dumps(result.to_dict(), indent=2).encode())
+        if result.failure and result.failure.get("internal"):
+            dc.internal_errors.append(
+                f"{result.device['path']}: {result.failure['phase']} failed: "
+                f"{result.failure['error']}: {result.failure['message']}"
+            )
+        _guard(dc, f"{result.device['path']}: result not saved", partial(_save, state, result))
     run_id = uuid.uuid4().hex[:12]
     dc.certificate_dir = state.sub("certificates", f"decommission-{run_id}")
     for plan, result in zip(dc.plans, dc.results, strict=True):
-        try:
+
+        def issue(plan: Plan = plan, result: EraseResult = result) -> None:
             dc.issued.append(
                 issue_for_result(
                     result.to_dict(),
@@ -298,30 +328,62 @@ def execute(dc: Decommission, *, state: StateDir, host: Host, run_all: Runner) -
                     output_dir=dc.certificate_dir,
                 )
             )
-        except SanitizeError as exc:
-            dc.problems.append(f"{result.device['path']}: no certificate: {exc.one_line()}")
-    try:
+
+        _guard(dc, f"{result.device['path']}: no certificate", issue)
+
+    def summary() -> None:
         dc.summary_pdf = issue_host_summary(
             [r.to_dict() for r in dc.results], state=state, issued=dc.issued, output_dir=dc.certificate_dir
         )
+
+    _guard(dc, "host summary", summary)
+
+    def check_archive() -> None:
+        report = Archive.of(state).verify(trusted_for(state, None))
+        dc.archive = report.to_dict() | {"path": Archive.of(state).path}
+        if not report.ok:
+            dc.problems.extend(f"archive: {p}" for p in report.problems)
+
+    _guard(dc, "archive", check_archive)
+
+
+def _save(state: StateDir, result: EraseResult) -> None:
+    write_private(state.file("results", f"{result.id}.json"), json.dumps(result.to_dict(), indent=2).encode())
+
+
+def _guard(dc: Decommission, what: str, step: Callable[[], None]) -> None:
+    """Run one post-erase step; its failure is a recorded problem, never the end of the run."""
+    try:
+        step()
     except SanitizeError as exc:
-        dc.problems.append(f"host summary: {exc.one_line()}")
-    report = Archive.of(state).verify(trusted_for(state, None))
-    dc.archive = report.to_dict() | {"path": Archive.of(state).path}
-    if not report.ok:
-        dc.problems.extend(f"archive: {p}" for p in report.problems)
+        dc.problems.append(f"{what}: {exc.one_line()}")
+    except OSError as exc:  # e.g. ENOSPC in the state directory: not a bug, but not done either
+        dc.problems.append(f"{what}: {_describe(exc)}")
+        dc.internal_errors.append(f"{what}: {_describe(exc)}")
+    except Exception as exc:
+        dc.problems.append(f"{what}: internal error: {_describe(exc)}")
+        dc.internal_errors.append(f"{what}: {_describe(exc)}")
 
 
 def _not_started(plan: Plan, host: Host, errors: Sequence[SanitizeError]) -> EraseResult:
-    """A failed result for a device whose erase raised before producing one."""
+    """A failed result for a device refused before anything was written to it."""
     result = new_result(plan, host)
-    why = next((e.one_line() for e in errors if plan.device.path in e.one_line()), None)
-    why = why or (errors[0].one_line() if errors else "the erase did not start")
+    error = next((e for e in errors if plan.device.path in e.one_line()), errors[0] if errors else None)
+    why = error.one_line() if error is not None else "the erase did not start"
     result.errors.append(ErrorRange(0, plan.device.size_bytes, f"not erased: {why}"))
+    result.failure = {
+        "phase": "start",
+        "error": type(error).__name__ if error is not None else "NotStarted",
+        "message": why,
+        "internal": False,
+    }
+    result.mark("start", "failed", f"refused before anything was written (0 bytes): {why}")
     return result.finish()
 
 
 def exit_code(dc: Decommission) -> ExitCode:
+    if dc.internal_errors:
+        return ExitCode.INTERNAL
     statuses = {r.status for r in dc.results}
     if "failed" in statuses or "unverified" in statuses:
         return ExitCode.FAILED
@@ -337,6 +399,7 @@ def overall_status(dc: Decommission, *, dry_run: bool) -> str:
         return "planned"
     return {
         ExitCode.OK: "verified",
+        ExitCode.INTERNAL: "failed",
         ExitCode.FAILED: "failed",
         ExitCode.INTERRUPTED: "interrupted",
         ExitCode.NOT_VERIFIED: "not-verified",
@@ -363,10 +426,16 @@ def render_summary(dc: Decommission) -> str:
         ok = "verified" if dc.archive.get("ok") else "DID NOT VERIFY"
         lines.append(f"  archive: {dc.archive.get('path')} ({dc.archive.get('size')} entries, {ok})")
     lines.extend(f"  problem: {p}" for p in dc.problems)
+    lines.extend(f"  internal error: {p}" for p in dc.internal_errors if p not in " ".join(dc.problems))
+    resume = "; ".join(
+        resume_command(p, dc.state_dir) for p, r in zip(dc.plans, dc.results, strict=False) if r.status == "interrupted"
+    )
     verdict = {
         ExitCode.OK: "every planned device was sanitized and verified",
+        ExitCode.INTERNAL: "INTERNAL ERROR (a bug, please report it): see the problems above; devices not "
+        "VERIFIED are not sanitized",
         ExitCode.FAILED: "at least one device FAILED: it is not sanitized (see its failure report)",
-        ExitCode.INTERRUPTED: "INTERRUPTED: run `sanitize erase --resume DEVICE` for the devices left",
+        ExitCode.INTERRUPTED: f"INTERRUPTED: continue with: {resume}",
         ExitCode.NOT_VERIFIED: "devices verified, but certificates or the archive did not verify",
     }[exit_code(dc)]
     lines.append(f"  => {verdict}" + ("; the devices listed as NOT SANITIZED still hold data" if dc.blocked else ""))
@@ -374,7 +443,7 @@ def render_summary(dc: Decommission) -> str:
 
 
 def document(dc: Decommission, *, dry_run: bool) -> dict[str, Any]:
-    code = ExitCode.OK if dry_run else exit_code(dc)
+    code = (ExitCode.INTERNAL if dc.internal_errors else ExitCode.OK) if dry_run else exit_code(dc)
     return {
         "schema": DECOMMISSION_SCHEMA,
         "dry_run": dry_run,
@@ -394,4 +463,5 @@ def document(dc: Decommission, *, dry_run: bool) -> dict[str, Any]:
         "summary_pdf": dc.summary_pdf,
         "archive": dc.archive,
         "problems": dc.problems,
+        "internal_errors": dc.internal_errors,
     }

@@ -7,6 +7,7 @@ leaves no trace on the server's disks. It is never under a world-writable /tmp.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import stat
 from dataclasses import dataclass
@@ -59,15 +60,26 @@ class StateDir:
 
 
 def write_private(path: str, data: bytes) -> None:
-    """Write a file atomically with mode 0600 (fsync'd), for keys, journals and archives."""
+    """Write a file atomically with mode 0600 (fsync'd), for keys, journals and archives.
+
+    On any failure (ENOSPC, EIO) the temporary file is removed and `path` keeps its previous
+    content, so a journal is never left half-written or beside a stray `*.tmp.*` file.
+    """
     tmp = f"{path}.tmp.{os.getpid()}"
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
     try:
-        os.write(fd, data)
-        os.fsync(fd)
-    finally:
-        os.close(fd)
-    os.replace(tmp, path)
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC | os.O_CLOEXEC, 0o600)
+        try:
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+            os.fsync(fd)
+        finally:
+            os.close(fd)
+        os.replace(tmp, path)
+    except BaseException:
+        with contextlib.suppress(OSError):
+            os.unlink(tmp)
+        raise
     dfd = os.open(os.path.dirname(path) or ".", os.O_RDONLY)
     try:
         os.fsync(dfd)

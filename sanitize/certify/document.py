@@ -324,6 +324,26 @@ def _build(
             for e in errors[:_MAX_LISTED_ERRORS]
         ]
         doc["errors_total"] = len(errors)
+        # How far the run got and what stopped it, exactly as the erase recorded them.
+        failure = result.get("failure")
+        doc["failure"] = (
+            {k: failure.get(k) for k in ("phase", "error", "message", "internal")}
+            if isinstance(failure, dict)
+            else None
+        )
+        phases = result.get("phases")
+        doc["phases"] = (
+            {
+                str(name): {
+                    "status": str(e.get("status")),
+                    "detail": None if e.get("detail") is None else str(e["detail"]),
+                }
+                for name, e in phases.items()
+                if isinstance(e, dict)
+            }
+            if isinstance(phases, dict)
+            else {}
+        )
     return doc
 
 

@@ -285,6 +285,21 @@ def _story(doc: dict[str, Any], width: float) -> list[Any]:
     notes = [str(n) for n in doc.get("notes") or []]
     if doc.get("errors_total"):
         notes.insert(0, f"{doc['errors_total']} range(s) could not be written or read (listed in the attached JSON).")
+    phases = doc.get("phases")
+    phases = phases if isinstance(phases, dict) else {}
+    progress = [
+        f"{name} {entry.get('status')}" + (f" ({entry['detail']})" if entry.get("detail") else "")
+        for name, entry in phases.items()
+        if isinstance(entry, dict)
+    ]
+    if progress:
+        notes.insert(0, "How far it got: " + "; ".join(progress) + ".")
+    failure = doc.get("failure")
+    if isinstance(failure, dict):
+        kind = "an internal error" if failure.get("internal") else "an error"
+        notes.insert(
+            0, f"Stopped by {kind} in phase {failure.get('phase')}: {failure.get('error')}: {failure.get('message')}"
+        )
     story += [Spacer(1, 3.5 * mm), _section("Notes"), Spacer(1, 1.5 * mm)]
     shown = notes[:_MAX_NOTES] or ["None."]
     if len(notes) > _MAX_NOTES:

@@ -35,9 +35,11 @@ Examples:
 
 \b
 Exit codes: 0 every planned device sanitized and verified, certificates and archive
-verified; 3 bad input; 4 refused or not confirmed (nothing written); 5 not root;
-7 a device failed (a signed failure report says why); 8 interrupted (continue with
-`sanitize erase --resume DEVICE`); 9 a certificate or the archive did not verify.
+verified; 1 an internal error (a bug: the report names it, every device still gets its
+result and failure report); 3 bad input; 4 refused or not confirmed (nothing written);
+5 not root; 7 a device failed (a signed failure report says why); 8 interrupted (the
+summary prints the `sanitize erase DEVICE --resume --confirm ID` commands that continue
+it); 9 a certificate or the archive did not verify.
 Devices listed as NOT SANITIZED (protected) do not change the exit code: the JSON
 field `host_complete` is true only when nothing was left out.
 """
@@ -166,6 +168,10 @@ def command(
     if dry_run:
         if as_json:
             emit_json(document(dc, dry_run=True))
+        for problem in dc.internal_errors:
+            info(f"sanitize: internal error: {problem}")
+        if dc.internal_errors:  # the plan is incomplete: not what the command promises
+            raise click.exceptions.Exit(int(ExitCode.INTERNAL))
         return
     interactive = sys.stdin.isatty() and sys.stderr.isatty()
     code = run_decommission(app, dc, confirm=confirm, interactive=interactive, yes_confirmed=yes_confirmed)

@@ -350,7 +350,7 @@ class OverwriteMethod(Method):
                     if ctx.stop.is_set():
                         # Journalled before the note: a resumed run must not inherit it.
                         journal.update(**self._journal_fields(plan, result, cursor), stopped_cleanly=True)
-                        self._note_stop(plan, result, cursor)
+                        self._note_stop(plan, ctx, cursor)
                         return result
                     if cursor.pass_no == opts.passes:
                         break
@@ -425,10 +425,10 @@ class OverwriteMethod(Method):
             "written and flushed (journal)"
         )
 
-    def _note_stop(self, plan: Plan, result: EraseResult, cursor: _Cursor) -> None:
-        result.add_note(
+    def _note_stop(self, plan: Plan, ctx: ExecutionContext, cursor: _Cursor) -> None:
+        ctx.result.add_note(
             f"interrupted during pass {cursor.pass_no}/{plan.options.passes} at offset {cursor.offset} of "
-            f"{plan.device.size_bytes}; continue with: {resume_command(plan)}"
+            f"{plan.device.size_bytes}; continue with: {resume_command(plan, ctx.state.path)}"
         )
 
     def _write_pass(

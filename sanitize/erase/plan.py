@@ -14,6 +14,7 @@ query the devices of the `host` given here (`sanitize.erase.context`).
 from __future__ import annotations
 
 import os
+import shlex
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
@@ -25,6 +26,7 @@ from sanitize.errors import BadInput, Refused
 from sanitize.hw.blockio import require_block_device
 from sanitize.hw.host import Host
 from sanitize.inventory.model import Device, DeviceTree
+from sanitize.state import DEFAULT_STATE_DIR
 
 PLAN_SCHEMA = "sanitize.plan/1"
 ERASABLE_TYPES = ("disk", "part", "loop")
@@ -126,9 +128,11 @@ class Plan:
         }
 
 
-def resume_command(plan: Plan) -> str:
-    """The exact command that continues this plan's interrupted or failed run (it runs as printed)."""
-    return f"sanitize erase {plan.device.path} --resume --confirm {plan.device.identity}"
+def resume_command(plan: Plan, state_dir: str) -> str:
+    """The exact command that continues this plan's interrupted or failed run (it runs as
+    printed: the journal is found in `state_dir`, named unless it is the default)."""
+    where = "" if os.path.abspath(state_dir) == DEFAULT_STATE_DIR else f"--state-dir {shlex.quote(state_dir)} "
+    return f"sanitize {where}erase {plan.device.path} --resume --confirm {plan.device.identity}"
 
 
 def plan_document(plans: list[Plan]) -> dict[str, Any]:

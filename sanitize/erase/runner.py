@@ -89,7 +89,7 @@ def run_plan(plan: Plan, ctx: ExecutionContext) -> EraseResult:
         method.finalize(plan, ctx, result)
         resumable = result.status == "interrupted" and _journal_kept(ctx)
         if resumable and not any("continue with:" in note for note in result.notes):
-            result.add_note(f"interrupted; continue with: {resume_command(plan)}")
+            result.add_note(f"interrupted; continue with: {resume_command(plan, ctx.state.path)}")
         return result
     except Exception as exc:
         if isinstance(exc, SanitizeError) and not ctx.touched():
@@ -136,7 +136,7 @@ def failed_result(plan: Plan, ctx: ExecutionContext, exc: BaseException) -> Eras
         with contextlib.suppress(Exception):  # best effort: the state directory may be what failed
             journal.update(ended_with=f"{phase}: {type(exc).__name__}: {message}")
         result.add_note(
-            f"the journal of this run is kept; continue with: {resume_command(plan)} "
+            f"the journal of this run is kept; continue with: {resume_command(plan, ctx.state.path)} "
             "(it continues from the last checkpoint)"
         )
     return result.finish()

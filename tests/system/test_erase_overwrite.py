@@ -259,7 +259,7 @@ def test_signal_interrupts_with_exit_8_then_resume(
     assert doc["status"] == "interrupted" and doc["phases"]["write"]["status"] == "interrupted"
     # The hint runs as printed (it names --confirm: without it the resume would be refused).
     hint = next(n for n in doc["notes"] if "continue with: " in n).split("continue with: ")[1]
-    assert hint == f"sanitize erase {dev} --resume --confirm {name(dev)}"
+    assert hint == f"sanitize --state-dir {state_dir} erase {dev} --resume --confirm {name(dev)}"
     run = sanitize(*hint.split()[1:], "--json")
     assert run.code == 0, run.stderr
     assert run.doc()["status"] == "verified"
