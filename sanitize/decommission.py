@@ -316,7 +316,11 @@ def execute(dc: Decommission, *, state: StateDir, host: Host, run_all: Runner) -
             )
         _guard(dc, f"{result.device['path']}: result not saved", partial(_save, state, result))
     run_id = uuid.uuid4().hex[:12]
-    dc.certificate_dir = state.sub("certificates", f"decommission-{run_id}")
+
+    def certificate_dir() -> None:
+        dc.certificate_dir = state.sub("certificates", f"decommission-{run_id}")
+
+    _guard(dc, "certificate directory", certificate_dir)
     for plan, result in zip(dc.plans, dc.results, strict=True):
 
         def issue(plan: Plan = plan, result: EraseResult = result) -> None:

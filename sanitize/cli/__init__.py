@@ -67,7 +67,10 @@ def cli(ctx: click.Context, state_dir: str, verbose: int, debug: bool) -> None:
      10 artifacts found (only with --fail-on-found)
     """
     configure_logging(verbose)
-    ctx.obj = App(host=Host(), state=StateDir(state_dir), debug=debug)
+    # The machine is this one unless the caller hands in its own Host (tests put a faulty
+    # one behind the hardware boundary this way: `cli.main(args, obj=App(host=...))`).
+    host = ctx.obj.host if isinstance(ctx.obj, App) else Host()
+    ctx.obj = App(host=host, state=StateDir(state_dir), debug=debug)
 
 
 def main() -> None:

@@ -38,6 +38,7 @@ class AlignedBuffer:
         self.view = memoryview(self._map)
         self._anchor = ctypes.c_char.from_buffer(self._map)
         self.address = ctypes.addressof(self._anchor)
+        self._closed = False
 
     def equals(self, other: AlignedBuffer, length: int, offset: int = 0, other_offset: int | None = None) -> bool:
         """self[offset:offset+length] == other[other_offset:...] (other_offset defaults to offset)."""
@@ -52,12 +53,18 @@ class AlignedBuffer:
         ctypes.memset(self.address, value, self.size)
 
     def close(self) -> None:
-        if self._map.closed:
+        if self._closed:
             return
+        self._closed = True
         del self._anchor
-        self.view.release()
-        self._map.close()
-
+        try:
+            self.view.release()
+            self._map.close()
+        except BufferError:
+            # A slice of this buffer is still referenced, typically by the traceback of the
+            # exception now propagating (the frame that was writing it). The memory is freed
+            # with that slice by the garbage collector; closing must not replace the real error.
+            pass
 
 class PatternSource:
     """Produces the bytes a pass writes at any device offset (sector-aligned)."""

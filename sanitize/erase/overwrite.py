@@ -108,35 +108,18 @@ def _chunks(start: int, size: int) -> list[tuple[int, int]]:
     return [(off, min(CHUNK, size - off)) for off in range(start, size, CHUNK)]
 
 
-def _pwrite_all(fd: int, view: memoryview, offset: int) -> None:
-    while view:
-        written = os.pwrite(fd, view, offset)
-        if written <= 0:
-            raise OSError(errno.EIO, "short write")
-        view, offset = view[written:], offset + written
-
-
-def _pread_all(fd: int, view: memoryview, offset: int) -> None:
-    while view:
-        got = os.preadv(fd, [view], offset)
-        if got <= 0:
-            raise OSError(errno.EIO, "short read")
-        view, offset = view[got:], offset + got
-
-
 def _split(length: int, sector: int) -> int:
     # Retry a failed range in about 16 pieces, recursively, down to one sector, so a bad
     # sector in an 8 MiB chunk costs ~6 levels of retries instead of 16384 single writes.
     return max(sector, (length // 16) // sector * sector)
 
 
-IoAll = Callable[[int, memoryview, int], None]
+IoAll = Callable[[memoryview, int], None]
 
 
 def _io_range(
     io: IoAll,
     op: str,
-    fd: int,
     buf: AlignedBuffer,
     boff: int,
     offset: int,
@@ -149,7 +132,7 @@ def _io_range(
     Returns the bytes done; what fails even one sector at a time goes to `errors`.
     """
     try:
-        io(fd, buf.view[boff : boff + length], offset)
+        io(buf.view[boff : boff + length], offset)
         return length
     except OSError as exc:
         if exc.errno not in MEDIA_ERRORS:
@@ -160,22 +143,22 @@ def _io_range(
         step, done = _split(length, sector), 0
         for sub in range(0, length, step):
             n = min(step, length - sub)
-            done += _io_range(io, op, fd, buf, boff + sub, offset + sub, n, sector, errors)
+            done += _io_range(io, op, buf, boff + sub, offset + sub, n, sector, errors)
         return done
 
 
 def write_range(
-    fd: int, buf: AlignedBuffer, boff: int, offset: int, length: int, sector: int, errors: list[ErrorRange]
+    dev: OpenDevice, buf: AlignedBuffer, boff: int, offset: int, length: int, sector: int, errors: list[ErrorRange]
 ) -> int:
     """Write buf[boff:boff+length] at `offset`; returns bytes written, records bad ranges."""
-    return _io_range(_pwrite_all, "write", fd, buf, boff, offset, length, sector, errors)
+    return _io_range(dev.write_at, "write", buf, boff, offset, length, sector, errors)
 
 
 def read_range(
-    fd: int, buf: AlignedBuffer, boff: int, offset: int, length: int, sector: int, errors: list[ErrorRange]
+    dev: OpenDevice, buf: AlignedBuffer, boff: int, offset: int, length: int, sector: int, errors: list[ErrorRange]
 ) -> int:
     """Read into buf[boff:boff+length]; returns bytes read; unreadable ranges are recorded."""
-    return _io_range(_pread_all, "read", fd, buf, boff, offset, length, sector, errors)
+    return _io_range(dev.read_into, "read", buf, boff, offset, length, sector, errors)
 
 
 def sample_ranges(
@@ -346,7 +329,7 @@ class OverwriteMethod(Method):
                     journal.update(**self._journal_fields(plan, result, cursor))
                     ctx.enter("write", self._written(plan, cursor))
                     source = PatternSource(opts.pattern, cursor.key, CHUNK)
-                    self._write_pass(od.fd, source, plan, sector, cursor, ctx, journal)
+                    self._write_pass(od, source, plan, sector, cursor, ctx, journal)
                     if ctx.stop.is_set():
                         # Journalled before the note: a resumed run must not inherit it.
                         journal.update(**self._journal_fields(plan, result, cursor), stopped_cleanly=True)
@@ -433,7 +416,7 @@ class OverwriteMethod(Method):
 
     def _write_pass(
         self,
-        fd: int,
+        od: OpenDevice,
         source: PatternSource,
         plan: Plan,
         sector: int,
@@ -453,7 +436,7 @@ class OverwriteMethod(Method):
             # In the worker: AES releases the GIL, so both cores generate keystream.
             source.fill(buf, offset, length)
             errors: list[ErrorRange] = []
-            return write_range(fd, buf, 0, offset, length, sector, errors), errors
+            return write_range(od, buf, 0, offset, length, sector, errors), errors
 
         def written(buf: AlignedBuffer, offset: int, length: int, outcome: tuple[int, list[ErrorRange]]) -> None:
             result.bytes_written += outcome[0]
@@ -461,7 +444,7 @@ class OverwriteMethod(Method):
             ctx.progress.update(length)
             done = offset + length
             if done - synced["offset"] >= CHECKPOINT_BYTES or time.monotonic() - synced["time"] >= CHECKPOINT_SECONDS:
-                self._checkpoint(fd, journal, plan, ctx, cursor, done)
+                self._checkpoint(od, journal, plan, ctx, cursor, done)
                 synced.update(offset=done, time=time.monotonic())
             cursor.done = done
 
@@ -469,7 +452,7 @@ class OverwriteMethod(Method):
         started = time.monotonic()
         try:
             run_pipeline(_chunks(cursor.offset, size), bufs, fill_and_write, written, ctx.stop)
-            self._checkpoint(fd, journal, plan, ctx, cursor, cursor.done)
+            self._checkpoint(od, journal, plan, ctx, cursor, cursor.done)
         finally:
             result.add_time("write", time.monotonic() - started)
             for buf in bufs:
@@ -477,13 +460,13 @@ class OverwriteMethod(Method):
         result.errors = merge_ranges(result.errors)
 
     def _checkpoint(
-        self, fd: int, journal: Journal, plan: Plan, ctx: ExecutionContext, cursor: _Cursor, done: int
+        self, od: OpenDevice, journal: Journal, plan: Plan, ctx: ExecutionContext, cursor: _Cursor, done: int
     ) -> None:
         # The device is flushed before the journal records the offset, so after a power
         # loss the journal never claims more than what reached the medium.
-        os.fsync(fd)
-        cursor.offset = max(cursor.offset, done)
         ctx.phase = "checkpoint"
+        od.sync()
+        cursor.offset = max(cursor.offset, done)
         journal.update(
             offset=cursor.offset,
             bytes_written=ctx.result.bytes_written,
@@ -517,11 +500,11 @@ class OverwriteMethod(Method):
                 ranges = sample_ranges(dev.size_bytes, sector, opts.verify_coverage, seed)
                 details = {"subsections": SUBSECTIONS, "locations": len(ranges), "seed": seed}
             state = saved or _VerifyState(opts.verify, seed)
-            return self._compare(od.fd, source, ranges, sector, ctx, details, state, journal)
+            return self._compare(od, source, ranges, sector, ctx, details, state, journal)
 
     def _compare(
         self,
-        fd: int,
+        od: OpenDevice,
         source: PatternSource,
         ranges: list[tuple[int, int]],
         sector: int,
@@ -575,7 +558,7 @@ class OverwriteMethod(Method):
 
         def read_and_check(slot: _ReadSlot, offset: int, length: int) -> _Checked:
             checked = _Checked()
-            read_range(fd, slot.got, 0, offset, length, sector, checked.read_errors)
+            read_range(od, slot.got, 0, offset, length, sector, checked.read_errors)
             unreadable = {e.offset - offset for e in checked.read_errors}
             for piece in range(0, length, PIECE):
                 n = min(PIECE, length - piece)

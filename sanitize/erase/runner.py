@@ -124,8 +124,6 @@ def failed_result(plan: Plan, ctx: ExecutionContext, exc: BaseException) -> Eras
             mismatches=int(progress.get("mismatches", 0)),
             details={"stopped_after_bytes": checked, "of_bytes": int(progress.get("total", 0))},
         )
-    elif result.verification.outcome == "passed" and phase not in ("carve-check", "finalize"):
-        result.verification.outcome = "failed"
     for later in ("verify", "carve-check", "discard"):
         if later not in result.phases and not _skipped(plan, later):
             result.mark(later, "not reached")

@@ -60,6 +60,26 @@ class OpenDevice:
             os.close(self.fd)
             self.fd = -1
 
+    # Data transfer: the erase engine's only way to the medium, so a test can put a faulty
+    # device behind the Host. Short transfers are continued; 0 bytes is an EIO.
+    def write_at(self, view: memoryview, offset: int) -> None:
+        while view:
+            written = os.pwrite(self.fd, view, offset)
+            if written <= 0:
+                raise OSError(errno.EIO, "short write")
+            view, offset = view[written:], offset + written
+
+    def read_into(self, view: memoryview, offset: int) -> None:
+        while view:
+            got = os.preadv(self.fd, [view], offset)
+            if got <= 0:
+                raise OSError(errno.EIO, "short read")
+            view, offset = view[got:], offset + got
+
+    def sync(self) -> None:
+        """Flush the device's write cache: after it, what was written is on the medium."""
+        os.fsync(self.fd)
+
     def size_bytes(self) -> int:
         buf = bytearray(8)
         fcntl.ioctl(self.fd, BLKGETSIZE64, buf)
