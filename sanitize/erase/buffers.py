@@ -66,6 +66,7 @@ class AlignedBuffer:
             # with that slice by the garbage collector; closing must not replace the real error.
             pass
 
+
 class PatternSource:
     """Produces the bytes a pass writes at any device offset (sector-aligned)."""
 

@@ -7,12 +7,13 @@ import json
 import os
 from typing import Any
 
-from click.testing import CliRunner, Result
+from click.testing import Result
 
 from sanitize.certify import keys
 from sanitize.certify.config import CertConfig, Person
 from sanitize.certify.issue import IssuedDocument, issue_for_result
 from sanitize.state import StateDir
+from tests.support.clirunner import cli_runner
 
 DATA = os.path.join(os.path.dirname(__file__), "..", "unit", "data")
 OPERATOR = Person(
@@ -49,7 +50,7 @@ def issue(state: StateDir, outdir: str, name: str = "erase_verified.json", **cha
 def run_cli(state: StateDir, *args: str) -> Result:
     from sanitize.cli import cli
 
-    return CliRunner().invoke(cli, ["--state-dir", state.path, *args], catch_exceptions=False)
+    return cli_runner().invoke(cli, ["--state-dir", state.path, *args], catch_exceptions=False)
 
 
 def read_bytes(path: Any) -> bytes:

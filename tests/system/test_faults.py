@@ -18,12 +18,12 @@ from dataclasses import dataclass
 from typing import Any
 
 import pytest
-from click.testing import CliRunner
 
 from sanitize.certify.document import build_document
 from sanitize.cli import cli
 from sanitize.cli.app import App
 from sanitize.errors import ExitCode
+from tests.support.clirunner import cli_runner
 from tests.support.faults import Fault, FaultyHost
 from tests.support.journal import journal_in
 from tests.support.lab import LoopLab, device_sha256, sh
@@ -45,11 +45,7 @@ class Run:
 
 def run_cli(host: FaultyHost, *args: str) -> Run:
     """The real `sanitize` command line, in this process, with `host` as the machine."""
-    try:
-        runner = CliRunner(mix_stderr=False)  # type: ignore[call-arg]  # click < 8.2
-    except TypeError:
-        runner = CliRunner()  # click >= 8.2 keeps stderr apart by default
-    result = runner.invoke(cli, list(args), obj=App(host=host), catch_exceptions=False)
+    result = cli_runner().invoke(cli, list(args), obj=App(host=host), catch_exceptions=False)
     return Run(result.exit_code, result.stdout, result.stderr)
 
 

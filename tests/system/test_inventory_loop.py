@@ -10,18 +10,18 @@ import time
 from collections.abc import Iterator
 
 import pytest
-from click.testing import CliRunner
 
 from sanitize.cli import cli
 from sanitize.hw import Host
 from sanitize.inventory.probe import probe
+from tests.support.clirunner import cli_runner
 from tests.support.lab import LoopLab, device_sha256, system_devno
 
 pytestmark = pytest.mark.root
 
 
 def inventory_json(*args: str) -> dict:
-    result = CliRunner().invoke(cli, ["inventory", "--json", *args])
+    result = cli_runner().invoke(cli, ["inventory", "--json", *args])
     assert result.exit_code == 0, result.stderr
     return json.loads(result.stdout)
 
@@ -107,7 +107,7 @@ def test_inventory_writes_nothing(server: dict[str, str]) -> None:
     before = {k: device_sha256(server[k]) for k in ("p2", "p3", "disk4k")}
     doc = inventory_json(server["disk"], server["disk4k"])  # scans p2 and disk4k unmounted
     assert {v["device"] for v in doc["volumes"] if v["mounted_by_sanitize"]} == {server["p2"], server["disk4k"]}
-    CliRunner().invoke(cli, ["inventory", "--no-scan"])
+    cli_runner().invoke(cli, ["inventory", "--no-scan"])
     assert {k: device_sha256(server[k]) for k in before} == before
 
 

@@ -10,9 +10,9 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from sanitize.cli import cli
+from tests.support.clirunner import cli_runner
 from tests.support.lab import LoopLab, device_sha256
 from tests.support.readahead import ReadaheadSpy
 
@@ -49,7 +49,7 @@ def plant_ordinary_tree(directory: str) -> None:
 
 
 def inventory(*args: str) -> dict:
-    result = CliRunner().invoke(cli, ["inventory", "--json", *args])
+    result = cli_runner().invoke(cli, ["inventory", "--json", *args])
     assert result.exit_code == 0, result.stderr
     assert SECRET not in result.stdout and SECRET not in result.stderr
     return json.loads(result.stdout)
@@ -114,7 +114,7 @@ def test_human_report_leads_with_risk_lines(lab: LoopLab) -> None:
     mnt = lab.mount(dev)
     plant_ai_data(mnt)
     lab.umount(mnt)
-    result = CliRunner().invoke(cli, ["inventory", dev])
+    result = cli_runner().invoke(cli, ["inventory", dev])
     assert result.exit_code == 0, result.stderr
     assert f"AI DATA: {os.path.basename(dev)} (ext4, not mounted)" in result.stdout
     assert SECRET not in result.stdout

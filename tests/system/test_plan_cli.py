@@ -5,9 +5,9 @@ from __future__ import annotations
 import json
 
 import pytest
-from click.testing import CliRunner
 
 from sanitize.cli import cli
+from tests.support.clirunner import cli_runner
 from tests.support.lab import LoopLab
 
 pytestmark = pytest.mark.root
@@ -19,11 +19,11 @@ def test_named_refused_device_exits_4_and_free_one_exits_0(lab: LoopLab) -> None
     lab.mount(busy)
     free = lab.loop("16M")
 
-    refused = CliRunner().invoke(cli, ["plan", "--json", busy])
+    refused = cli_runner().invoke(cli, ["plan", "--json", busy])
     assert refused.exit_code == 4
     (doc,) = json.loads(refused.stdout)["devices"]
     assert doc["status"] == "refused" and "mounted at" in doc["refused"]
 
-    ok = CliRunner().invoke(cli, ["plan", free])
+    ok = cli_runner().invoke(cli, ["plan", free])
     assert ok.exit_code == 0, ok.output
     assert "overwrite" in ok.stdout

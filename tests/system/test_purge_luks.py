@@ -153,14 +153,13 @@ def test_protected_or_open_volume_refused(lab, tmp_path):
 def test_plan_cli_json_lists_luks_and_refuses_root(lab):
     import json
 
-    from click.testing import CliRunner
-
     from sanitize.cli import cli
+    from tests.support.clirunner import cli_runner
 
     dev = lab.loop("32M")
     lab.luks(dev, 1)
     forget_capabilities()
-    out = CliRunner().invoke(cli, ["plan", "--json"])
+    out = cli_runner().invoke(cli, ["plan", "--json"])
     assert out.exit_code == 0, out.output
     doc = json.loads(out.stdout)
     assert doc["schema"] == "sanitize.purge-plan/1"
@@ -175,19 +174,18 @@ def test_plan_cli_json_lists_luks_and_refuses_root(lab):
 def test_erase_cli_luks_with_then_overwrite(lab, state_dir):
     import json
 
-    from click.testing import CliRunner
-
     from sanitize.cli import cli
+    from tests.support.clirunner import cli_runner
 
     dev = lab.loop("32M")
     key = lab.luks(dev, 2)
     name = os.path.basename(dev)
     before = device_sha256(dev)
-    dry = CliRunner().invoke(cli, ["erase", dev, "--method", "luks-crypto-erase", "--then", "overwrite", "--dry-run"])
+    dry = cli_runner().invoke(cli, ["erase", dev, "--method", "luks-crypto-erase", "--then", "overwrite", "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert device_sha256(dev) == before and not os.path.exists(state_dir)
     forget_capabilities()
-    out = CliRunner().invoke(
+    out = cli_runner().invoke(
         cli,
         ["erase", dev, "--method", "luks-crypto-erase", "--then", "overwrite", "--confirm", name, "--yes", "--json"],
     )
@@ -199,7 +197,7 @@ def test_erase_cli_luks_with_then_overwrite(lab, state_dir):
     # The chained overwrite's journal (it holds the pattern key) is gone with the run.
     journal_dir = os.path.join(state_dir, "journal")
     assert not os.path.isdir(journal_dir) or not os.listdir(journal_dir)
-    bad = CliRunner().invoke(cli, ["erase", dev, "--method", "overwrite", "--then", "overwrite", "--dry-run"])
+    bad = cli_runner().invoke(cli, ["erase", dev, "--method", "overwrite", "--then", "overwrite", "--dry-run"])
     assert bad.exit_code == 3
 
 

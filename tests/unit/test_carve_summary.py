@@ -5,7 +5,6 @@ from __future__ import annotations
 from pathlib import Path
 
 import numpy as np
-from click.testing import CliRunner
 
 from sanitize.carve.floats import RunTracker
 from sanitize.carve.model import Allocation, CarveResult, Hit
@@ -14,6 +13,7 @@ from sanitize.carve.scanner import PAGE_KIND, Carver, HitSink, _consume
 from sanitize.carve.summary import risk_phrase
 from sanitize.cli import cli
 from sanitize.errors import ExitCode
+from tests.support.clirunner import cli_runner
 
 
 def page(offset: int, dim: int = 384) -> Hit:
@@ -65,7 +65,7 @@ def test_hit_dict_has_no_content_fields() -> None:
 
 
 def test_cli_rejects_missing_and_regular_files(tmp_path: Path) -> None:
-    runner = CliRunner()
+    runner = cli_runner()
     res = runner.invoke(cli, ["carve", str(tmp_path / "nope")])
     assert res.exit_code == ExitCode.BAD_INPUT and "no such device" in res.stderr
     regular = tmp_path / "file.img"

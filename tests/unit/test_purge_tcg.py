@@ -12,7 +12,6 @@ import logging
 import os
 
 import pytest
-from click.testing import CliRunner
 
 from sanitize.cli import cli
 from sanitize.erase.context import using_host
@@ -21,6 +20,7 @@ from sanitize.errors import BadInput, Unsupported
 from sanitize.inventory.model import DeviceTree
 from sanitize.purge.planner import plan_device
 from sanitize.purge.testing import FakeAta, FakeDrives, FakeNvme, FakeSed, fixture
+from tests.support.clirunner import cli_runner
 from tests.unit.purge_support import data_file, device, host_for, run_method
 
 PSID = "0123456789ABCDEFGHIJKLMNOPQRSTUV"
@@ -134,7 +134,7 @@ def test_planner_prefers_the_revert_to_a_clear_only_method_once_the_psid_is_give
     ],
 )
 def test_psid_option_misuse_is_bad_input(args, message):
-    out = CliRunner().invoke(cli, ["erase", *args, "--psid", PSID, "--dry-run"])
+    out = cli_runner().invoke(cli, ["erase", *args, "--psid", PSID, "--dry-run"])
     assert out.exit_code == 3 and message in out.stderr
 
 
@@ -185,7 +185,7 @@ def test_decommission_psid_file_errors_are_bad_input(tmp_path, content):
         os.mkfifo(path)
     else:
         path.write_text(content)
-    out = CliRunner().invoke(cli, ["decommission", "--dry-run", "--psid-file", str(path)])
+    out = cli_runner().invoke(cli, ["decommission", "--dry-run", "--psid-file", str(path)])
     assert out.exit_code == 3, out.output
     assert PSID not in out.output
 

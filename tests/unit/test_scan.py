@@ -10,13 +10,13 @@ import threading
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from sanitize.cli import cli
 from sanitize.detect import registry
 from sanitize.detect.base import Category, DirContext, FileContext, Finding
 from sanitize.errors import BadInput, ExitCode
 from sanitize.scan import Scanner
+from tests.support.clirunner import cli_runner
 
 
 def _gguf_bytes() -> bytes:
@@ -198,7 +198,7 @@ def test_location_hint_added_to_content_match_only(tmp_path: Path) -> None:
 
 
 def _run(*args: str) -> object:
-    return CliRunner().invoke(cli, ["--state-dir", "/nonexistent-state", *args])
+    return cli_runner().invoke(cli, ["--state-dir", "/nonexistent-state", *args])
 
 
 def test_cli_json_document(tmp_path: Path) -> None:

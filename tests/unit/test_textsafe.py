@@ -8,10 +8,9 @@ import os
 import struct
 from pathlib import Path
 
-from click.testing import CliRunner
-
 from sanitize.cli import cli
 from sanitize.textsafe import json_safe, printable
+from tests.support.clirunner import cli_runner
 
 GGUF = b"GGUF" + struct.pack("<IQQ", 3, 0, 0) + bytes(64)
 
@@ -45,14 +44,14 @@ def test_scan_json_stays_utf8_and_the_table_one_line_per_artifact(tmp_path: Path
         with open(os.path.join(root, raw), "wb") as fh:
             fh.write(GGUF)
 
-    out = CliRunner().invoke(cli, ["scan", "--json", str(tmp_path)])
+    out = cli_runner().invoke(cli, ["scan", "--json", str(tmp_path)])
     assert out.exit_code == 0, out.output
     doc = json.loads(out.stdout_bytes.decode("utf-8"))  # strict UTF-8, as jq and other languages read it
     by_path = {a["path"]: a for a in doc["artifacts"]}
     assert set(by_path) == {"model\\xff.gguf", "line\nbreak.gguf", "\u202eflig.gguf"}
     assert base64.b64decode(by_path["model\\xff.gguf"]["path_b64"]) == b"model\xff.gguf"
 
-    table = CliRunner().invoke(cli, ["scan", str(tmp_path)])
+    table = cli_runner().invoke(cli, ["scan", str(tmp_path)])
     rows = [line for line in table.stdout.splitlines() if "gguf-magic" in line]
     assert len(rows) == 3
     assert any(r.startswith("line\\x0abreak.gguf") for r in rows) and "\u202e" not in table.stdout
