@@ -1,18 +1,24 @@
 #!/usr/bin/env python3
-"""Overwrite (Clear) throughput: sanitize against dd and nwipe on the same device.
+"""Overwrite (Clear) throughput: sanitize against dd (and nwipe) on the same device, whole process.
 
-Run as root from the repository:  .venv/bin/python benchmarks/overwrite.py [--size 2G] [--rounds 3]
+Run as root from the repository:
+    .venv/bin/python benchmarks/overwrite.py [--size 4G] [--rounds 3] [--no-nwipe]
+        [--compare before=/path/to/old/tree/.venv/bin/python]
 
 One preallocated file (fallocate) on the root filesystem is attached as a loop device
-with --direct-io=on, and every round runs, on that device:
+with --direct-io=on, and every round runs, on that device, in turn:
   dd if=/dev/zero of=DEV bs=4M oflag=direct            (baseline write)
-  sanitize erase DEV --method overwrite --pattern random --verify none --confirm NAME
-  nwipe --autonuke --nogui --method=random --verify=off --noblank DEV
+  sanitize erase DEV --pattern random --verify none --carve-check none --confirm NAME
   dd if=DEV of=/dev/null bs=4M iflag=direct            (baseline read)
-  sanitize erase DEV --method overwrite --pattern random --verify full --confirm NAME
-Each tool's best round counts (the machine is shared, so slow rounds are noise). For
-sanitize both the whole command (process start to exit) and the engine's own phase
-time (the result document's `timing`) are reported; peak RSS comes from wait4().
+  sanitize erase DEV --pattern random --verify full --carve-check none --confirm NAME
+  nwipe --autonuke --nogui --method=random --verify=off --noblank DEV   (first round only)
+Whole process = process start to exit (interpreter, CLI, inventory probe included). The
+random write is the `--verify none` command against dd's write. Verification has no
+command of its own, so its whole-process time is the `--verify full` command minus the
+`--verify none` command of the same round, against dd's read. The engine's own phase times
+(the result's `timing`) are reported beside them. Each `--compare LABEL=PYTHON` runs the two
+sanitize commands again with another interpreter, from the tree that holds its venv (e.g.
+the code before a change), in the same rounds. Best round per command; all samples to stderr.
 Prints a markdown section for docs/benchmarks.md.
 """
 
@@ -49,14 +55,18 @@ def _write_bytes(pid: int) -> int:
 
 
 def timed(
-    argv: list[str], env: dict[str, str] | None = None, limit: float | None = None, total: int = 0
+    argv: list[str],
+    env: dict[str, str] | None = None,
+    limit: float | None = None,
+    total: int = 0,
+    cwd: str = ROOT,
 ) -> tuple[Sample, str]:
     """Run argv; with `limit`, stop it after that many seconds and extrapolate from the bytes
     it had written (/proc/PID/io), so a slow tool cannot stall the benchmark."""
     start = time.monotonic()
     out_file = tempfile.TemporaryFile()  # noqa: SIM115 (read back below)
     proc = subprocess.Popen(
-        argv, stdin=subprocess.DEVNULL, stdout=out_file, stderr=subprocess.DEVNULL, env=env, cwd=ROOT
+        argv, stdin=subprocess.DEVNULL, stdout=out_file, stderr=subprocess.DEVNULL, env=env, cwd=cwd
     )
     written, stopped = 0, False
     # wait4 (not Popen.poll, which would reap the child) so its rusage is ours to read.
@@ -83,17 +93,26 @@ def timed(
     return Sample(seconds, usage.ru_maxrss, {"stopped": stopped}), out_file.read().decode(errors="replace")
 
 
+def _tree_of(python: str) -> str:
+    """The source tree whose venv holds `python` (TREE/.venv/bin/python)."""
+    return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(python))))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--size", default="2G")
+    parser.add_argument("--size", default="4G")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-nwipe", action="store_true", help="skip nwipe (about 28 MB/s: minutes per GiB)")
     parser.add_argument("--nwipe-limit", type=float, default=900.0, help="stop nwipe after this many seconds")
+    parser.add_argument("--compare", action="append", default=[], metavar="LABEL=PYTHON")
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root")
-    for tool in ("dd", "nwipe", "losetup", "fallocate"):
+    tools = ("dd", "losetup", "fallocate") if args.no_nwipe else ("dd", "nwipe", "losetup", "fallocate")
+    for tool in tools:
         if shutil.which(tool) is None:
-            raise SystemExit(f"{tool} is not installed")
+            raise SystemExit(f"{tool} is not installed" + (" (or pass --no-nwipe)" if tool == "nwipe" else ""))
+    variants = {"sanitize": PYTHON, **dict(c.split("=", 1) for c in args.compare)}
 
     work = tempfile.mkdtemp(prefix="sanitize-bench-", dir="/var/tmp")
     image = os.path.join(work, "disk.img")
@@ -104,34 +123,37 @@ def main() -> None:
     name = os.path.basename(dev)
     size = int(subprocess.run(["blockdev", "--getsize64", dev], check=True, capture_output=True, text=True).stdout)
     env = dict(os.environ, SANITIZE_STATE_DIR=os.path.join(work, "state"))
-    sanitize = [PYTHON, "-m", "sanitize", "erase", dev, "--method", "overwrite", "--pattern", "random"]
-    commands = {
-        "dd write": ["dd", "if=/dev/zero", f"of={dev}", "bs=4M", "oflag=direct", f"count={size // (4 << 20)}"],
-        "sanitize write": [*sanitize, "--verify", "none", "--confirm", name, "--json"],
-        "nwipe": [
-            "nwipe",
-            "--autonuke",
-            "--nogui",
-            "--method=random",
-            "--verify=off",
-            "--noblank",
-            f"--logfile={os.path.join(work, 'nwipe.log')}",
-            dev,
-        ],
-        "dd read": ["dd", f"if={dev}", "of=/dev/null", "bs=4M", "iflag=direct"],
-        "sanitize write+verify": [*sanitize, "--verify", "full", "--confirm", name, "--json"],
+    commands: dict[str, tuple[list[str], str]] = {
+        "dd write": (["dd", "if=/dev/zero", f"of={dev}", "bs=4M", "oflag=direct", f"count={size // (4 << 20)}"], ROOT)
     }
+    for label, python in variants.items():
+        erase = [python, "-m", "sanitize", "erase", dev, "--method", "overwrite", "--pattern", "random"]
+        tail = ["--carve-check", "none", "--confirm", name, "--json"]
+        commands[f"{label} write"] = ([*erase, "--verify", "none", *tail], _tree_of(python))
+    commands["dd read"] = (["dd", f"if={dev}", "of=/dev/null", "bs=4M", "iflag=direct"], ROOT)
+    for label, python in variants.items():
+        erase = [python, "-m", "sanitize", "erase", dev, "--method", "overwrite", "--pattern", "random"]
+        tail = ["--carve-check", "none", "--confirm", name, "--json"]
+        commands[f"{label} write+verify"] = ([*erase, "--verify", "full", *tail], _tree_of(python))
+    if not args.no_nwipe:
+        log = os.path.join(work, "nwipe.log")
+        nwipe = ["nwipe", "--autonuke", "--nogui", "--method=random", "--verify=off", "--noblank", f"--logfile={log}"]
+        commands["nwipe"] = ([*nwipe, dev], ROOT)
     samples: dict[str, list[Sample]] = {k: [] for k in commands}
+    loads: list[float] = []
     try:
         for round_no in range(args.rounds):
-            for label, argv in commands.items():
+            for label, (argv, cwd) in commands.items():
                 if label == "nwipe" and round_no > 0:
                     continue  # one round: it is the slowest by far
                 limit = args.nwipe_limit if label == "nwipe" else None
-                sample, out = timed(argv, env, limit=limit, total=size)
-                if label.startswith("sanitize"):
+                sample, out = timed(argv, env, limit=limit, total=size, cwd=cwd)
+                if " write" in label and not label.startswith("dd"):
                     sample.doc = json.loads(out)
+                    if sample.doc.get("status") not in ("verified", "unverified"):
+                        raise SystemExit(f"{label}: status {sample.doc.get('status')}: {sample.doc.get('notes')}")
                 samples[label].append(sample)
+                loads.append(os.getloadavg()[0])
     finally:
         subprocess.run(["losetup", "-d", dev], check=False)
         shutil.rmtree(work, ignore_errors=True)
@@ -141,49 +163,57 @@ def main() -> None:
             return min(s.seconds for s in samples[label])
         return min(s.doc["timing"][key] for s in samples[label])
 
+    def verify_seconds(label: str) -> float:
+        # whole-process verification: the full-verify command minus the no-verify one, same round
+        pairs = zip(samples[f"{label} write+verify"], samples[f"{label} write"], strict=True)
+        return min(full.seconds - none.seconds for full, none in pairs)
+
     mb = size / 1e6
     dd_w, dd_r = mb / best("dd write"), mb / best("dd read")
-    nw = mb / best("nwipe")
-    san_w_cmd, san_w_eng = mb / best("sanitize write"), mb / best("sanitize write", "write")
-    san_v_eng = mb / best("sanitize write+verify", "verify")
-    cli_rss = timed([PYTHON, "-m", "sanitize", "erase", "--help"], env)[0].rss_kib / 1024
-    rss_write = max(s.rss_kib for s in samples["sanitize write"]) / 1024
-    rss_verify = max(s.rss_kib for s in samples["sanitize write+verify"]) / 1024
-    nw_rss = max(s.rss_kib for s in samples["nwipe"]) / 1024
-    nwipe_note = (
-        f"stopped after {args.nwipe_limit:.0f} s, rate from its written bytes; "
-        if samples["nwipe"][0].doc.get("stopped")
-        else ""
-    )
-    nwipe_version = subprocess.run(["nwipe", "--version"], capture_output=True, text=True).stdout.strip()
-    load = os.getloadavg()
 
     def row(what: str, rate: float, base: float | None, note: str = "") -> str:
         ratio = f"{rate / base:.2f}x" if base else ""
         return f"| {what} | {rate:.0f} MB/s | {ratio} | {note} |"
 
+    rows = [row("`dd if=/dev/zero bs=4M oflag=direct`", dd_w, None, "write baseline")]
+    for label in variants:
+        rows.append(
+            row(f"{label}: random write, whole process", mb / best(f"{label} write"), dd_w, "target >= 0.95x dd write")
+        )
+        rows.append(row(f"{label}: random write, engine (`timing.write`)", mb / best(f"{label} write", "write"), dd_w))
+    rows.append(row("`dd of=/dev/null bs=4M iflag=direct`", dd_r, None, "read baseline"))
+    for label in variants:
+        rows.append(
+            row(
+                f"{label}: full verify, whole process (full minus none)",
+                mb / verify_seconds(label),
+                dd_r,
+                "target >= 0.95x dd read",
+            )
+        )
+        rows.append(
+            row(f"{label}: full verify, engine (`timing.verify`)", mb / best(f"{label} write+verify", "verify"), dd_r)
+        )
+    if not args.no_nwipe:
+        nw = mb / best("nwipe")
+        nwipe_version = subprocess.run(["nwipe", "--version"], capture_output=True, text=True).stdout.strip()
+        rows.append(row(f"nwipe random ({nwipe_version})", nw, dd_w))
+    rss = {label: max(s.rss_kib for s in samples[f"{label} write+verify"]) / 1024 for label in variants}
     lines = [
         "## Overwrite (Clear)",
         "",
-        f"Command: `sudo .venv/bin/python benchmarks/overwrite.py --size {args.size} --rounds {args.rounds}` "
-        f"({time.strftime('%Y-%m-%d', time.gmtime())}; {os.cpu_count()} vCPU VM, load average "
-        f"{load[0]:.1f} while running, shared with other jobs). Device: {size} bytes, a preallocated file on the "
-        "root filesystem attached with `losetup --direct-io=on`. Best of the rounds for each tool.",
+        f"Command: `sudo .venv/bin/python benchmarks/overwrite.py --size {args.size} --rounds {args.rounds}"
+        + (" --no-nwipe" if args.no_nwipe else "")
+        + "".join(f" --compare {c}" for c in args.compare)
+        + f"` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}; {os.cpu_count()} vCPU VM shared with other "
+        f"jobs, load average {min(loads):.1f}-{max(loads):.1f} during the run). Device: {size} bytes, a preallocated "
+        "file on the root filesystem attached with `losetup --direct-io=on`. Best round for each command.",
         "",
         "| run | rate | vs baseline | note |",
         "|---|---|---|---|",
-        row("`dd if=/dev/zero bs=4M oflag=direct`", dd_w, None, "write baseline"),
-        row("sanitize random, engine (`timing.write`)", san_w_eng, dd_w, "target >= 0.95x dd write"),
-        row("sanitize random, whole command", san_w_cmd, dd_w, "includes interpreter start, CLI import, inventory"),
-        row(
-            f"nwipe random ({nwipe_version})", nw, dd_w, f"{nwipe_note}sanitize engine / nwipe = {san_w_eng / nw:.2f}x"
-        ),
-        row("`dd of=/dev/null bs=4M iflag=direct`", dd_r, None, "read baseline"),
-        row("sanitize full verify, engine (`timing.verify`)", san_v_eng, dd_r, "target >= 0.95x dd read"),
+        *rows,
         "",
-        f"Peak RSS (target < 100 MiB): sanitize erase --verify none {rss_write:.0f} MiB; with --verify full "
-        f"{rss_verify:.0f} MiB (this run also does the default 1 % carve check after the verification, which "
-        f"loads numpy); `sanitize erase --help` alone {cli_rss:.0f} MiB; nwipe {nw_rss:.0f} MiB.",
+        "Peak RSS, `--verify full`: " + ", ".join(f"{label} {v:.0f} MiB" for label, v in rss.items()) + ".",
     ]
     print("\n".join(lines))
     print(json.dumps({k: [round(s.seconds, 3) for s in v] for k, v in samples.items()}), file=sys.stderr)
