@@ -1,9 +1,10 @@
 """Clear by overwrite: every user-addressable sector written, then read back.
 
-Speed: O_DIRECT writes of CHUNK bytes from page-aligned buffers, two requests in flight;
-each I/O thread generates its chunk's pattern (AES-256-CTR keystream, several GB/s, GIL
-released) and, when verifying, compares what it read, so neither the keystream nor the
-comparison waits for the calling thread, which only keeps the accounts. Memory stays at a few buffers whatever
+Speed: O_DIRECT writes of CHUNK bytes from page-aligned buffers, two requests in flight
+while the calling thread generates the next chunk's pattern (AES-256-CTR keystream,
+several GB/s). Verification reads with two threads, each comparing what it read with
+the regenerated pattern (AES and memcmp release the GIL, so both cores share it), and the
+calling thread only keeps the accounts. Memory stays at a few buffers whatever
 the device size.
 
 Honesty: a sector that cannot be written is retried at ever smaller sizes down to one
@@ -37,7 +38,7 @@ from sanitize.errors import Refused
 from sanitize.hw.blockio import OpenDevice
 from sanitize.inventory.model import Device
 
-CHUNK = 8 << 20  # large sequential requests; memory is (IO_DEPTH + 2) chunks at most
+CHUNK = 8 << 20  # large sequential requests; memory is (IO_DEPTH + 1) chunks at most
 # Each checkpoint flushes the device's write cache, which costs throughput; a crash
 # costs at most this much rewriting. Tests shrink it with SANITIZE_CHECKPOINT_MIB.
 CHECKPOINT_BYTES = int(os.environ.get("SANITIZE_CHECKPOINT_MIB", "1024")) << 20
@@ -432,9 +433,7 @@ class OverwriteMethod(Method):
             source.prepare(buf)
         synced = {"offset": cursor.offset, "time": time.monotonic()}
 
-        def fill_and_write(buf: AlignedBuffer, offset: int, length: int) -> tuple[int, list[ErrorRange]]:
-            # In the worker: AES releases the GIL, so both cores generate keystream.
-            source.fill(buf, offset, length)
+        def write(buf: AlignedBuffer, offset: int, length: int) -> tuple[int, list[ErrorRange]]:
             errors: list[ErrorRange] = []
             return write_range(od, buf, 0, offset, length, sector, errors), errors
 
@@ -451,7 +450,7 @@ class OverwriteMethod(Method):
         cursor.done = cursor.offset
         started = time.monotonic()
         try:
-            run_pipeline(_chunks(cursor.offset, size), bufs, fill_and_write, written, ctx.stop)
+            run_pipeline(_chunks(cursor.offset, size), bufs, write, written, ctx.stop, prepare=source.fill)
             self._checkpoint(od, journal, plan, ctx, cursor, cursor.done)
         finally:
             result.add_time("write", time.monotonic() - started)
