@@ -172,12 +172,15 @@ def main() -> None:
     mb = size / 1e6
     dd_w, dd_r = seconds("dd write"), seconds("dd read")
 
-    def row(what: str, times: list[float], base: list[float] | None, note: str = "") -> str:
+    def row(what: str, times: list[float], base: list[float] | None, note: str = "", paired: bool = False) -> str:
+        # A difference of two runs (`paired`) has no meaningful best: one slow run makes it tiny.
         best, median = mb / min(times), mb / statistics.median(times)
+        best_text = "-" if paired else f"{best:.0f}"
         if base is None:
-            return f"| {what} | {best:.0f} | {median:.0f} |  |  | {note} |"
+            return f"| {what} | {best_text} | {median:.0f} |  |  | {note} |"
         b_best, b_median = mb / min(base), mb / statistics.median(base)
-        return f"| {what} | {best:.0f} | {median:.0f} | {best / b_best:.2f}x | {median / b_median:.2f}x | {note} |"
+        ratio = "-" if paired else f"{best / b_best:.2f}x"
+        return f"| {what} | {best_text} | {median:.0f} | {ratio} | {median / b_median:.2f}x | {note} |"
 
     rows = [row("`dd if=/dev/zero bs=4M oflag=direct`", dd_w, None, "write baseline")]
     for label in variants:

@@ -20,6 +20,7 @@ interrupted verification continues where it stopped instead of reading everythin
 
 from __future__ import annotations
 
+import contextlib
 import errno
 import math
 import os
@@ -585,8 +586,16 @@ class OverwriteMethod(Method):
         started = time.monotonic()
         try:
             run_pipeline(chunks[state.chunks_done :], slots, read_and_check, account, ctx.stop)
-        finally:
+        except BaseException:
+            # Keep what was compared for --resume, but never let a failing save (a full state
+            # directory) replace the error that stopped the verification.
+            with contextlib.suppress(Exception):
+                save()
+            ctx.phase = "verify"
+            raise
+        else:
             save()
+        finally:
             ctx.result.add_time("verify", time.monotonic() - started)
             for slot in slots:
                 slot.close()
