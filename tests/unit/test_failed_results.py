@@ -1,0 +1,48 @@
+"""Exit codes and resume commands for failed, unverified and interrupted results (no root)."""
+
+from __future__ import annotations
+
+import os
+
+from sanitize.cli.erase import exit_code_for
+from sanitize.decommission import Decommission, exit_code
+from sanitize.erase import EraseOptions, Plan, new_result
+from sanitize.erase.plan import resume_command
+from sanitize.errors import ExitCode
+from sanitize.hw import Host
+from sanitize.inventory.model import DeviceTree
+from tests.unit.test_decommission_unit import device
+
+DEV = device("sdb", serial="WD-22", type="disk")
+PLAN = Plan(DEV, "overwrite", "clear", (), (), (), 1.0, "test", EraseOptions())
+
+
+def _result(status: str, internal: bool | None = None):  # type: ignore[no-untyped-def]
+    result = new_result(PLAN, Host())
+    result.status = status  # type: ignore[assignment]
+    if internal is not None:
+        result.failure = {"phase": "write", "error": "E", "message": "m", "internal": internal}
+    return result
+
+
+def test_erase_exit_codes_internal_first_then_failed_interrupted_ok() -> None:
+    assert exit_code_for([_result("verified"), _result("unverified")]) == ExitCode.OK  # --verify none: 0
+    assert exit_code_for([_result("verified"), _result("interrupted")]) == ExitCode.INTERRUPTED
+    assert exit_code_for([_result("interrupted"), _result("failed", internal=False)]) == ExitCode.FAILED
+    assert exit_code_for([_result("failed"), _result("failed", internal=True)]) == ExitCode.INTERNAL
+
+
+def test_decommission_exit_code_internal_errors_win() -> None:
+    dc = Decommission({}, DeviceTree((DEV,)), [], [PLAN], [], [])
+    dc.results = [_result("verified")]
+    assert exit_code(dc) == ExitCode.OK
+    dc.problems.append("archive: x")
+    assert exit_code(dc) == ExitCode.NOT_VERIFIED
+    dc.internal_errors.append("host summary: ValueError: x")
+    assert exit_code(dc) == ExitCode.INTERNAL
+
+
+def test_resume_command_names_confirm_and_a_non_default_state_dir() -> None:
+    assert resume_command(PLAN, "/var/lib/sanitize") == f"sanitize erase {DEV.path} --resume --confirm WD-22"
+    other = os.path.join("/srv", "my state")
+    assert resume_command(PLAN, other) == f"sanitize --state-dir '{other}' erase {DEV.path} --resume --confirm WD-22"
