@@ -172,6 +172,18 @@ class ScanResult:
     errors: list[ScanError]
     detector_load_errors: list[str]
 
+    def faults(self) -> list[str]:
+        """Why the scan did not examine everything it was given, through a fault of ours: a
+        detector module that did not load, a detector or walker that raised, a lost worker.
+        Unreadable files, budgets and skipped special files are reported but are not faults:
+        a command whose scan has faults must not exit 0."""
+        problems = [f"detector module failed to load: {message}" for message in self.detector_load_errors]
+        kinds = Counter(
+            e.kind for e in self.errors if e.kind in ("internal", "worker-lost") or e.kind.startswith("detector:")
+        )
+        problems.extend(f"{n} file(s) or directories not fully examined ({kind})" for kind, n in sorted(kinds.items()))
+        return problems
+
 
 @dataclass(frozen=True)
 class _Dir:

@@ -7,7 +7,7 @@ import os
 import click
 
 from sanitize.cli.app import App, emit_json, info, json_option, pass_app, warn
-from sanitize.errors import BadInput
+from sanitize.errors import BadInput, ExitCode
 from sanitize.hw import require_block_device
 from sanitize.inventory.host_identity import host_identity
 from sanitize.inventory.model import DeviceTree
@@ -78,3 +78,8 @@ def command(app: App, devices: tuple[str, ...], no_scan: bool, carve: bool, as_j
         emit_json(inventory_document(tree, host, extra))
     else:
         click.echo(render_tree(tree, host, volume_notes(reports)))
+    faults = [f"{r.device}: {fault}" for r in reports for fault in r.faults]
+    for fault in faults:
+        info(f"sanitize: internal error: scan of {fault} (a bug: please report it)")
+    if faults:  # a volume was not fully scanned: the inventory did not do what it says
+        raise click.exceptions.Exit(int(ExitCode.INTERNAL))

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections import Counter, defaultdict
+from collections import defaultdict
 from typing import Any
 
 import click
@@ -104,24 +104,10 @@ def command(
         emit_json(scan_document(result))
     else:
         click.echo(render_table(result))
-    problems = incomplete(result)
+    problems = result.faults()
     for problem in problems:
         click.echo(f"sanitize: internal error: {problem} (a bug: please report it)", err=True)
     if problems:  # the scan did not look at everything as it says: never exit 0
         ctx.exit(int(ExitCode.INTERNAL))
     if fail_on_found and result.artifacts:
         ctx.exit(int(ExitCode.FOUND))
-
-
-def incomplete(result: ScanResult) -> list[str]:
-    """Why the scan did not examine everything it was given, through a fault of ours: a
-    detector module that did not load, a detector or walker that raised, a lost worker.
-    Unreadable files, budgets and skipped special files are reported but are not faults."""
-    problems = [f"detector module failed to load: {message}" for message in result.detector_load_errors]
-    kinds = Counter(
-        e.kind for e in result.errors if e.kind in ("internal", "worker-lost") or e.kind.startswith("detector:")
-    )
-    problems.extend(
-        f"{count} file(s) or directories not fully examined ({kind})" for kind, count in sorted(kinds.items())
-    )
-    return problems

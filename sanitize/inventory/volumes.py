@@ -44,6 +44,7 @@ class VolumeReport:
     artifact_count: int = 0
     errors: int = 0
     files_seen: int = 0
+    faults: list[str] = field(default_factory=list)  # ScanResult.faults(): not fully scanned, a bug
     carve: dict[str, Any] | None = None  # raw-device findings (`inventory --carve`)
 
     @property
@@ -87,6 +88,7 @@ class VolumeReport:
             "world_readable": self.world_readable,
             "files_seen": self.files_seen,
             "errors": self.errors,
+            "faults": list(self.faults),
             "risk": self.risk,
             "carve": self.carve,
             "artifacts": [a.to_dict() for a in self.artifacts],
@@ -197,6 +199,7 @@ def _scan_into(report: VolumeReport, scanner: Scanner, mountpoint: str) -> None:
     report.artifact_count = result.stats.artifacts
     report.errors = result.stats.errors
     report.files_seen = result.stats.files_seen
+    report.faults = result.faults()
 
 
 def _rebase(art: Artifact, mountpoint: str, shown_root: str) -> Artifact:

@@ -293,14 +293,12 @@ def test_killed_worker_process_is_a_counted_error(tmp_path: Path, monkeypatch: p
 
 
 def test_a_detector_fault_makes_the_scan_command_incomplete_not_ok(tmp_path: Path) -> None:
-    from sanitize.cli.scan import incomplete
-
     root = _tree(tmp_path)
     clean = Scanner().scan([str(root)])
-    assert incomplete(clean) == []
+    assert clean.faults() == []
     reg = registry.Registry((_Raises(), _Greedy(), *registry.file_detectors()), (), (), ())
     faulty = Scanner(reg).scan([str(root)])
     raised = sum(e.kind == "detector:raises" for e in faulty.errors)
-    assert raised and incomplete(faulty) == [f"{raised} file(s) or directories not fully examined (detector:raises)"]
+    assert raised and faulty.faults() == [f"{raised} file(s) or directories not fully examined (detector:raises)"]
     faulty.detector_load_errors.append("sanitize.detect.broken: ImportError: x")
-    assert incomplete(faulty)[0] == "detector module failed to load: sanitize.detect.broken: ImportError: x"
+    assert faulty.faults()[0] == "detector module failed to load: sanitize.detect.broken: ImportError: x"
