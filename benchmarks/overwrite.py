@@ -189,7 +189,13 @@ def main() -> None:
     rows.append(row("`dd of=/dev/null bs=4M iflag=direct`", dd_r, None, "read baseline"))
     for label in variants:
         rows.append(
-            row(f"{label}: full verify, whole process (full - none)", verify_seconds(label), dd_r, "target >= 0.95x")
+            row(
+                f"{label}: full verify, whole process (full - none)",
+                verify_seconds(label),
+                dd_r,
+                "target >= 0.95x",
+                paired=True,
+            )
         )
         rows.append(
             row(f"{label}: full verify, engine (`timing.verify`)", seconds(f"{label} write+verify", "verify"), dd_r)
