@@ -32,6 +32,7 @@ from sanitize.certify.issue import IssuedDocument, issue_for_result, issue_host_
 from sanitize.certify.keys import have_keys
 from sanitize.erase import EraseOptions, EraseResult, ErrorRange, Plan, build_plan, new_result
 from sanitize.erase.plan import resume_command
+from sanitize.erase.runner import error_message
 from sanitize.errors import BadInput, ExitCode, Refused, SanitizeError
 from sanitize.hw import Host
 from sanitize.inventory.host_identity import host_identity
@@ -200,8 +201,7 @@ def prepare(
 
 
 def _describe(exc: BaseException) -> str:
-    text = exc.one_line() if isinstance(exc, SanitizeError) else " ".join(str(exc).split())
-    return f"{type(exc).__name__}: {text}"
+    return f"{type(exc).__name__}: {error_message(exc)}"
 
 
 def _refuse_overlaps(tree: DeviceTree, plans: Sequence[Plan]) -> None:

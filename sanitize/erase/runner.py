@@ -26,6 +26,7 @@ from sanitize.erase.result import EraseResult, Verification, device_identity, ho
 from sanitize.errors import SanitizeError
 from sanitize.hw import Host
 from sanitize.state import StateDir
+from sanitize.textsafe import printable
 
 log = logging.getLogger(__name__)
 
@@ -109,7 +110,7 @@ def failed_result(plan: Plan, ctx: ExecutionContext, exc: BaseException) -> Eras
     phase = ctx.phase
     internal = not isinstance(exc, SanitizeError)
     log.debug("%s: %s failed", plan.device.path, phase, exc_info=exc)  # -vv shows the traceback
-    message = exc.one_line() if isinstance(exc, SanitizeError) else " ".join(str(exc).split())
+    message = error_message(exc)
     result.failure = {"phase": phase, "error": type(exc).__name__, "message": message, "internal": internal}
     result.mark(phase, "failed", f"{type(exc).__name__}: {message}")
     progress = ctx.scratch.get("verify_progress")
@@ -138,6 +139,18 @@ def failed_result(plan: Plan, ctx: ExecutionContext, exc: BaseException) -> Eras
             "(it continues from the last checkpoint)"
         )
     return result.finish()
+
+
+MAX_MESSAGE = 240
+
+
+def error_message(exc: BaseException) -> str:
+    """One printable line, at most MAX_MESSAGE characters: what the exception says about
+    the operation. Exception texts are short (an errno, a key, a byte value), but one built
+    from data read off a device could quote it; the cap keeps any such quote to a fragment."""
+    text = exc.one_line() if isinstance(exc, SanitizeError) else " ".join(str(exc).split())
+    text = printable(text)
+    return text if len(text) <= MAX_MESSAGE else text[: MAX_MESSAGE - 1] + "…"
 
 
 def _skipped(plan: Plan, phase: str) -> bool:

@@ -46,3 +46,11 @@ def test_resume_command_names_confirm_and_a_non_default_state_dir() -> None:
     assert resume_command(PLAN, "/var/lib/sanitize") == f"sanitize erase {DEV.path} --resume --confirm WD-22"
     other = os.path.join("/srv", "my state")
     assert resume_command(PLAN, other) == f"sanitize --state-dir '{other}' erase {DEV.path} --resume --confirm WD-22"
+
+
+def test_error_messages_are_one_short_printable_line() -> None:
+    from sanitize.erase.runner import MAX_MESSAGE, error_message
+
+    assert error_message(OSError(28, "No space left on device")) == "[Errno 28] No space left on device"
+    long = error_message(ValueError("x\n\x1b[31m" + "y" * 1000))
+    assert len(long) == MAX_MESSAGE and "\n" not in long and "\x1b" not in long
