@@ -5,7 +5,7 @@ from __future__ import annotations
 import os
 
 from sanitize.cli.erase import exit_code_for
-from sanitize.decommission import Decommission, exit_code
+from sanitize.decommission import Decommission, exit_code, overall_status
 from sanitize.erase import EraseOptions, Plan, new_result
 from sanitize.erase.plan import resume_command
 from sanitize.errors import ExitCode
@@ -40,6 +40,9 @@ def test_decommission_exit_code_internal_errors_win() -> None:
     assert exit_code(dc) == ExitCode.NOT_VERIFIED
     dc.internal_errors.append("host summary: ValueError: x")
     assert exit_code(dc) == ExitCode.INTERNAL
+    assert overall_status(dc, dry_run=False) == "not-verified"  # the devices are clean, the paperwork is not
+    dc.results = [_result("failed", internal=True)]
+    assert overall_status(dc, dry_run=False) == "failed"
 
 
 def test_resume_command_names_confirm_and_a_non_default_state_dir() -> None:
