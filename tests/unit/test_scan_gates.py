@@ -138,7 +138,9 @@ class _ThreadSpy:
 
     def detect(self, ctx: FileContext) -> None:
         self.threads.add(threading.get_ident())
-        time.sleep(0.002)  # releases the GIL, as a read from a slow disk would
+        # Releases the GIL, as a read from a slow disk would; long enough (72 files: 0.7 s in one
+        # thread) that helper threads get a core even on a loaded CI machine (2 ms was not, at load 8).
+        time.sleep(0.01)
 
 
 def test_header_read_says_whether_it_came_from_the_page_cache(tmp_path: Path) -> None:
