@@ -14,8 +14,10 @@ with --direct-io=on, and every round runs, on that device, in turn:
   nwipe --autonuke --nogui --method=random --verify=off --noblank DEV   (first round only)
 Whole process = process start to exit (interpreter, CLI, inventory probe included). The
 random write is the `--verify none` command against dd's write. Verification has no
-command of its own, so its whole-process time is the `--verify full` command minus the
-`--verify none` command of the same round, against dd's read. The engine's own phase times
+command of its own; it is measured two ways against dd's read: alone, as the `--resume`
+of a `--verify full` erase stopped (SIGTERM) as soon as its verification began (that
+process only verifies), and as the `--verify full` command minus the `--verify none`
+command of the same round (which also carries the spread of two write passes). The engine's own phase times
 (the result's `timing`) are reported beside them. Each `--compare LABEL=PYTHON` runs the two
 sanitize commands again with another interpreter, from the tree that holds its venv (e.g.
 the code before a change), in the same rounds. Best round per command; all samples to stderr.
@@ -29,6 +31,7 @@ import contextlib
 import json
 import os
 import shutil
+import signal
 import statistics
 import subprocess
 import sys
@@ -94,6 +97,45 @@ def timed(
     return Sample(seconds, usage.ru_maxrss, {"stopped": stopped}), out_file.read().decode(errors="replace")
 
 
+def _journal(state: str) -> dict:
+    directory = os.path.join(state, "journal")
+    for name in os.listdir(directory) if os.path.isdir(directory) else []:
+        if name.endswith(".json"):
+            with contextlib.suppress(OSError, ValueError), open(os.path.join(directory, name)) as fh:
+                return json.load(fh)
+    return {}
+
+
+def verify_alone(python: str, dev: str, name: str, env: dict[str, str], cwd: str) -> tuple[float, int]:
+    """Whole-process verification alone: write with --verify full, stop it (SIGTERM) as soon as
+    its journal says verification began, then time the `--resume` that has only verification
+    left. Returns (seconds, bytes that run compared)."""
+    state = env["SANITIZE_STATE_DIR"]
+    erase = [python, "-m", "sanitize", "erase", dev, "--method", "overwrite", "--pattern", "random"]
+    argv = [*erase, "--verify", "full", "--carve-check", "none", "--confirm", name, "--json"]
+    proc = subprocess.Popen(
+        argv, stdin=subprocess.DEVNULL, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, env=env, cwd=cwd
+    )
+    try:
+        while proc.poll() is None and _journal(state).get("phase") != "verify":
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=120)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if proc.returncode != 8:
+        raise SystemExit(f"the erase was not interrupted during verification (exit {proc.returncode})")
+    before = int((_journal(state).get("verify_state") or {}).get("checked", 0))
+    resume = [python, "-m", "sanitize", "erase", dev, "--resume", "--confirm", name, "--json"]
+    sample, out = timed(resume, env, cwd=cwd)
+    doc = json.loads(out)
+    if doc.get("status") != "verified":
+        raise SystemExit(f"resumed verification: status {doc.get('status')}")
+    return sample.seconds, int(doc["verification"]["bytes_checked"]) - before
+
+
 def _tree_of(python: str) -> str:
     """The source tree whose venv holds `python` (TREE/.venv/bin/python)."""
     return os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(python))))
@@ -155,6 +197,10 @@ def main() -> None:
                         raise SystemExit(f"{label}: status {sample.doc.get('status')}: {sample.doc.get('notes')}")
                 samples[label].append(sample)
                 loads.append(os.getloadavg()[0])
+            for label, python in variants.items():
+                seconds_alone, compared = verify_alone(python, dev, name, env, _tree_of(python))
+                # the time that rate needs for the whole device (start-up included once)
+                samples.setdefault(f"{label} verify alone", []).append(Sample(seconds_alone * size / compared, 0))
     finally:
         subprocess.run(["losetup", "-d", dev], check=False)
         shutil.rmtree(work, ignore_errors=True)
@@ -188,6 +234,14 @@ def main() -> None:
         rows.append(row(f"{label}: random write, engine (`timing.write`)", seconds(f"{label} write", "write"), dd_w))
     rows.append(row("`dd of=/dev/null bs=4M iflag=direct`", dd_r, None, "read baseline"))
     for label in variants:
+        rows.append(
+            row(
+                f"{label}: verification alone, whole process (`--resume` after write)",
+                seconds(f"{label} verify alone"),
+                dd_r,
+                "target >= 0.95x",
+            )
+        )
         rows.append(
             row(
                 f"{label}: full verify, whole process (full - none)",

@@ -2,9 +2,9 @@
 
 Speed: O_DIRECT writes of CHUNK bytes from page-aligned buffers, two requests in flight
 while the calling thread generates the next chunk's pattern (AES-256-CTR keystream,
-several GB/s). Verification reads with two threads, each comparing what it read with
-the regenerated pattern (AES and memcmp release the GIL, so both cores share it), and the
-calling thread only keeps the accounts. Memory stays at a few buffers whatever
+several GB/s). Verification reads with two threads while a third compares what they read
+with the regenerated pattern (AES and memcmp release the GIL, so it runs on the other
+core), and the calling thread only keeps the accounts. Memory stays at a few buffers whatever
 the device size.
 
 Honesty: a sector that cannot be written is retried at ever smaller sizes down to one
@@ -39,13 +39,15 @@ from sanitize.errors import Refused
 from sanitize.hw.blockio import OpenDevice
 from sanitize.inventory.model import Device
 
-CHUNK = 8 << 20  # large sequential requests; memory is (IO_DEPTH + 1) chunks at most
+CHUNK = 8 << 20  # large sequential requests; memory is VERIFY_SLOTS chunks at most
 # Each checkpoint flushes the device's write cache, which costs throughput; a crash
 # costs at most this much rewriting. Tests shrink it with SANITIZE_CHECKPOINT_MIB.
 CHECKPOINT_BYTES = int(os.environ.get("SANITIZE_CHECKPOINT_MIB", "1024")) << 20
 CHECKPOINT_SECONDS = 10.0
 # Verification regenerates and compares the pattern in pieces that stay in the CPU cache.
 PIECE = 256 << 10
+# Read buffers for verification: IO_DEPTH at the device, one being compared, two spares.
+VERIFY_SLOTS = IO_DEPTH + 3
 SUBSECTIONS = 1000
 MAX_LISTED_MISMATCHES = 20
 FLASH_MEDIA = ("ssd", "nvme", "usb-flash")
@@ -204,18 +206,6 @@ class _Checked:
 
     read_errors: list[ErrorRange] = field(default_factory=list)
     mismatched: list[int] = field(default_factory=list)
-
-
-@dataclass
-class _ReadSlot:
-    """A read buffer and a PIECE-sized buffer for the pattern expected in it."""
-
-    got: AlignedBuffer
-    want: AlignedBuffer
-
-    def close(self) -> None:
-        self.got.close()
-        self.want.close()  # a shared one is closed once; later calls do nothing
 
 
 @dataclass
@@ -526,16 +516,14 @@ class OverwriteMethod(Method):
                 f"verification resumed after {state.checked} of {total} bytes: what the interrupted "
                 "run had already compared is not read again"
             )
-        # Each read slot has a small `want` buffer. The worker thread that read a chunk also
-        # checks it, piece by piece: regenerate the expected pattern for PIECE bytes (AES,
-        # which releases the GIL), memcmp it against the read-back while it is still in the
-        # CPU cache. So both cores share the checking, the calling thread only keeps the
-        # accounts, and it never delays the next read (see docs/benchmarks.md). A fixed
-        # pattern needs one shared, never-changing `want`.
-        shared_want = None if source.is_random else AlignedBuffer(PIECE)
-        if shared_want is not None:
-            source.prepare(shared_want)
-        slots = [_ReadSlot(AlignedBuffer(CHUNK), shared_want or AlignedBuffer(PIECE)) for _ in range(IO_DEPTH + 1)]
+        # Two readers keep reads at the device; one checking thread, behind them, compares each
+        # chunk with the pattern regenerated PIECE bytes at a time into `want` (AES and memcmp
+        # release the GIL, and the piece is still in the CPU cache when compared). Spare read
+        # buffers let reads go on while the check waits for a core; the calling thread only
+        # keeps the accounts (see docs/benchmarks.md). A fixed pattern fills `want` once.
+        want = AlignedBuffer(PIECE)
+        source.prepare(want)
+        slots = [AlignedBuffer(CHUNK) for _ in range(VERIFY_SLOTS)]
         last_save = {"checked": state.checked, "time": time.monotonic()}
 
         def save() -> None:
@@ -556,21 +544,25 @@ class OverwriteMethod(Method):
                 ctx.phase = "verify"
             last_save.update(checked=state.checked, time=time.monotonic())
 
-        def read_and_check(slot: _ReadSlot, offset: int, length: int) -> _Checked:
-            checked = _Checked()
-            read_range(od, slot.got, 0, offset, length, sector, checked.read_errors)
-            unreadable = {e.offset - offset for e in checked.read_errors}
+        def read(got: AlignedBuffer, offset: int, length: int) -> list[ErrorRange]:
+            errors: list[ErrorRange] = []
+            read_range(od, got, 0, offset, length, sector, errors)
+            return errors
+
+        def check(got: AlignedBuffer, offset: int, length: int, read_errors: list[ErrorRange]) -> _Checked:
+            checked = _Checked(read_errors=read_errors)
+            unreadable = {e.offset - offset for e in read_errors}
             for piece in range(0, length, PIECE):
                 n = min(PIECE, length - piece)
-                source.fill(slot.want, offset + piece, n)
-                if slot.got.equals(slot.want, n, piece, 0):
+                source.fill(want, offset + piece, n)
+                if got.equals(want, n, piece, 0):
                     continue
                 for boff in range(piece, piece + n, sector):
-                    if boff not in unreadable and not slot.got.equals(slot.want, sector, boff, boff - piece):
+                    if boff not in unreadable and not got.equals(want, sector, boff, boff - piece):
                         checked.mismatched.append(offset + boff)
             return checked
 
-        def account(slot: _ReadSlot, offset: int, length: int, checked: _Checked) -> None:
+        def account(got: AlignedBuffer, offset: int, length: int, checked: _Checked) -> None:
             state.read_errors.extend(checked.read_errors)
             state.mismatches += len(checked.mismatched)
             room = MAX_LISTED_MISMATCHES - len(state.first_mismatch_offsets)
@@ -585,7 +577,7 @@ class OverwriteMethod(Method):
         save()  # before the first read: a resumed run must find the same sample locations
         started = time.monotonic()
         try:
-            run_pipeline(chunks[state.chunks_done :], slots, read_and_check, account, ctx.stop)
+            run_pipeline(chunks[state.chunks_done :], slots, read, account, ctx.stop, then=check)
         except BaseException:
             # Keep what was compared for --resume, but never let a failing save (a full state
             # directory) replace the error that stopped the verification.
@@ -597,8 +589,9 @@ class OverwriteMethod(Method):
             save()
         finally:
             ctx.result.add_time("verify", time.monotonic() - started)
-            for slot in slots:
-                slot.close()
+            for got in slots:
+                got.close()
+            want.close()
         if ctx.stop.is_set():
             return Verification(method=state.method, outcome="skipped", details={"stopped": True})
         read_errors = merge_ranges(state.read_errors)

@@ -132,6 +132,29 @@ def test_pipeline_completes_in_order_and_stops() -> None:
     assert seen == sorted(seen) and seen[0] == 0 and 90 in seen and len(seen) < 20
 
 
+def test_pipeline_second_stage_sees_each_result_in_chunk_order_and_raises_here() -> None:
+    chunks = [(i * 10, 10) for i in range(30)]
+    staged: list[int] = []
+    done: list[int] = []
+
+    def then(slot: list[int], off: int, n: int, read: int) -> int:
+        staged.append(read)
+        if off == 250:
+            raise ValueError("injected")
+        return read + 1
+
+    with pytest.raises(ValueError, match="injected"):
+        run_pipeline(
+            chunks,
+            [[0] for _ in range(5)],
+            lambda s, o, n: o,
+            lambda s, o, n, r: done.append(r),
+            threading.Event(),
+            then=then,
+        )
+    assert staged == sorted(staged) and done == [o + 1 for o in range(0, 250, 10)]
+
+
 def test_journal_found_by_identity_after_rename(tmp_path: os.PathLike[str]) -> None:
     state = StateDir(os.path.join(str(tmp_path), "state"))
     Journal.create(state, "op2", SDA, {"phase": "write", "pass": 1, "offset": 0})
