@@ -44,6 +44,7 @@ from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from sanitize.detect.app_layout import AppScope, recognise
 from sanitize.detect.base import (
     BINARY,
     HEADER_BYTES,
@@ -191,6 +192,7 @@ class _Dir:
     top: str  # absolute path the walk started from
     path: str  # absolute path of this directory
     dev: int
+    app: AppScope | None = None  # the innermost recognised AI application directory above it
 
 
 @dataclass(frozen=True)
@@ -201,6 +203,7 @@ class _Listed:
     dir_fd: int
     files: list[str]
     names: frozenset[str]
+    app: AppScope | None  # the application layout that applies to these files
 
 
 def _default_processes() -> int:
@@ -355,6 +358,7 @@ class _Run:
         # are decided once here, not inside each detector.
         self.candidates = (_candidate_table(self.files, False), _candidate_table(self.files, True))
         self.dirs = scanner.registry.dir_detectors
+        self.apps = scanner.registry.apps
         self.on_artifact = on_artifact
         self.keep = keep
         self.artifacts: list[Artifact] = []
@@ -463,8 +467,8 @@ class _Run:
         ctx = multiprocessing.get_context("fork")
         self._pool = ctx.Pool(self.scanner.processes, initializer=_child_init, initargs=(self.scanner,))
 
-    def _submit_batch(self, d: _Dir, paths: list[str], siblings: frozenset[str]) -> None:
-        pending = self._pool.apply_async(_child_batch, (d.root, d.top, paths, siblings))
+    def _submit_batch(self, d: _Dir, paths: list[str], siblings: frozenset[str], app: AppScope | None) -> None:
+        pending = self._pool.apply_async(_child_batch, (d.root, d.top, paths, siblings, app))
         self._inflight.append((d, len(paths), pending))
         while len(self._inflight) > INFLIGHT_PER_PROCESS * self.scanner.processes:
             self._collect_batch()
@@ -513,7 +517,7 @@ class _Run:
             self._error(stats, d.root, d.top, d.path, _error_kind(exc))
             return None
         try:
-            files, names = self._list_open_dir(d, dir_fd, stats)
+            files, names, app = self._list_open_dir(d, dir_fd, stats)
         except BaseException:
             os.close(dir_fd)
             raise
@@ -522,18 +526,22 @@ class _Run:
             return None
         if self.readahead is not None and self._cold:
             self.readahead.submit(d.path, files)
-        return _Listed(d, dir_fd, files, names)
+        return _Listed(d, dir_fd, files, names, app)
 
-    def _list_open_dir(self, d: _Dir, dir_fd: int, stats: ScanStats) -> tuple[list[str], frozenset[str]]:
+    def _list_open_dir(
+        self, d: _Dir, dir_fd: int, stats: ScanStats
+    ) -> tuple[list[str], frozenset[str], AppScope | None]:
         try:
             with os.scandir(dir_fd) as it:  # entries carry bare names; types come from d_type
                 entries = list(it)
         except OSError as exc:
             self._error(stats, d.root, d.top, d.path, _error_kind(exc))
-            return [], frozenset()
+            return [], frozenset(), d.app
         names = frozenset(e.name for e in entries)
-        if self.dirs and self._claim_dir(d, names, stats):
-            return [], names
+        ctx = DirContext(d.path, names)
+        if (self.dirs or d.app is not None) and self._claim_dir(d, ctx, stats):
+            return [], names, d.app
+        app = self._recognise_app(d, ctx, stats) if self.apps else d.app
         prefix = d.path if d.path.endswith("/") else d.path + "/"
         subdirs: list[_Dir] = []
         files: list[str] = []
@@ -544,7 +552,7 @@ class _Run:
                     if self.scanner.one_filesystem and st.st_dev != d.dev:
                         stats.skipped["mountpoint"] += 1
                         continue
-                    subdirs.append(_Dir(d.root, d.top, prefix + entry.name, st.st_dev))
+                    subdirs.append(_Dir(d.root, d.top, prefix + entry.name, st.st_dev, app))
                 elif entry.is_file(follow_symlinks=False):
                     files.append(entry.name)
                 elif entry.is_symlink():
@@ -554,29 +562,41 @@ class _Run:
             except OSError as exc:
                 self._error(stats, d.root, d.top, prefix + entry.name, _error_kind(exc))
         self.push(subdirs)
-        return files, names
+        return files, names, app
+
+    def _recognise_app(self, d: _Dir, ctx: DirContext, stats: ScanStats) -> AppScope | None:
+        """The application layout for what is below `d`: its own if recognised, else its parent's."""
+        try:
+            layout = recognise(self.apps, ctx)
+        except BudgetExceeded:
+            self._error(stats, d.root, d.top, d.path, "budget:app-data")
+            return d.app
+        except Exception:
+            self._error(stats, d.root, d.top, d.path, "detector:app-data")
+            return d.app
+        return AppScope(layout, d.path) if layout is not None else d.app
 
     def _scan_listed(self, listed: _Listed, stats: ScanStats) -> None:
-        d, files, names = listed.d, listed.files, listed.names
+        d, files, names, app = listed.d, listed.files, listed.names, listed.app
         prefix = d.path if d.path.endswith("/") else d.path + "/"
         try:
             if self._pool_wanted and self._pool is None and self._files_inline >= POOL_AFTER_FILES:
                 self._start_pool()
             if self._pool is not None:
-                self._submit_batch(d, [prefix + name for name in files], names)
+                self._submit_batch(d, [prefix + name for name in files], names, app)
                 return
             self._files_inline += len(files)
             uncached = 0
             for name in files:
-                uncached += not self._scan_file(d.root, d.top, prefix + name, names, stats, name, listed.dir_fd)
+                uncached += not self._scan_file(d.root, d.top, prefix + name, names, stats, name, listed.dir_fd, app)
             if uncached:
                 self._cold = True
             self._set_parallel(uncached > 0)
         finally:
             os.close(listed.dir_fd)
 
-    def _claim_dir(self, d: _Dir, names: frozenset[str], stats: ScanStats) -> bool:
-        ctx = DirContext(d.path, names)
+    def _claim_dir(self, d: _Dir, ctx: DirContext, stats: ScanStats) -> bool:
+        """A directory reported as one unit: by a content detector, else by its application's layout."""
         for detector in self.dirs:
             try:
                 finding = detector.detect_dir(ctx)
@@ -588,15 +608,22 @@ class _Run:
                 continue
             if finding is None:
                 continue
-            files, size = self._measure_unit(d, stats)
-            try:
-                st = os.lstat(d.path)
-                mode, world = _mode_fields(st.st_mode)
-            except OSError:
-                mode, world = "0000", False
-            self._emit(stats, self._artifact(d.root, d.top, d.path, "directory", finding, size, mode, world, files))
+            self._emit_unit(d, finding, stats)
             return True
-        return False
+        finding = d.app.classify(d.path, True) if d.app is not None else None
+        if finding is None:
+            return False
+        self._emit_unit(d, finding, stats)
+        return True
+
+    def _emit_unit(self, d: _Dir, finding: Finding, stats: ScanStats) -> None:
+        files, size = self._measure_unit(d, stats)
+        try:
+            st = os.lstat(d.path)
+            mode, world = _mode_fields(st.st_mode)
+        except OSError:
+            mode, world = "0000", False
+        self._emit(stats, self._artifact(d.root, d.top, d.path, "directory", finding, size, mode, world, files))
 
     def _measure_unit(self, d: _Dir, stats: ScanStats) -> tuple[int, int]:
         """Count and size the regular files below a claimed directory without opening them."""
@@ -639,6 +666,7 @@ class _Run:
         stats: ScanStats,
         name: str | None = None,
         dir_fd: int | None = None,
+        app: AppScope | None = None,
     ) -> bool:
         """Scan one file: `path` in full, or `name` inside the open directory `dir_fd`.
 
@@ -661,6 +689,8 @@ class _Run:
             ctx = FileContext(path, size, header, fd, siblings=siblings, name=name)
             finding = self._detect(ctx, root, top, stats)
             stats.bytes_read += ctx.bytes_read
+            if finding is None and app is not None:
+                finding = app.classify(path, False)  # a documented file of a recognised application
             if finding is None:
                 return cached
             digest = self._hash(fd, stats) if self.scanner.hash_files else None
@@ -743,14 +773,14 @@ def _child_init(scanner: Scanner) -> None:
 
 
 def _child_batch(
-    root: str, top: str, paths: list[str], siblings: frozenset[str]
+    root: str, top: str, paths: list[str], siblings: frozenset[str], app: AppScope | None
 ) -> tuple[list[Artifact], ScanStats, list[ScanError]]:
     run = _CHILD
     assert run is not None, "worker process not initialised"
     run.artifacts, run.errors = [], []
     stats = ScanStats()
     for path in paths:
-        run._scan_file(root, top, path, siblings, stats)
+        run._scan_file(root, top, path, siblings, stats, app=app)
     return run.artifacts, stats, run.errors
 
 

@@ -15,6 +15,7 @@ import importlib
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+from sanitize.detect.app_layout import AppRecogniser
 from sanitize.detect.base import DirectoryDetector, FileDetector, HeaderSniffer
 
 DETECTOR_MODULES: list[str] = [
@@ -51,6 +52,10 @@ DETECTOR_MODULES: list[str] = [
     "sanitize.detect.chat_stores",
     "sanitize.detect.prompt_logs",
     "sanitize.detect.credentials",
+    # prompts and outputs written as text, caches and AI applications' data directories
+    "sanitize.detect.prompt_text",
+    "sanitize.detect.caches",
+    "sanitize.detect.app_data",
 ]
 
 
@@ -66,12 +71,16 @@ class Registry:
     dir_detectors: tuple[DirectoryDetector, ...]
     sniffers: tuple[HeaderSniffer, ...]
     errors: tuple[LoadError, ...]
+    # Recognisers of AI applications' data directories (see app_layout): asked about every
+    # directory; what they recognise classifies the documented paths below it.
+    apps: tuple[AppRecogniser, ...] = ()
 
 
 def build(modules: Sequence[str]) -> Registry:
     files: list[FileDetector] = []
     dirs: list[DirectoryDetector] = []
     sniffs: list[HeaderSniffer] = []
+    apps: list[AppRecogniser] = []
     errors: list[LoadError] = []
     for module_name in modules:
         try:
@@ -88,7 +97,9 @@ def build(modules: Sequence[str]) -> Registry:
                 dirs.append(detector)
             if callable(getattr(detector, "sniff", None)):
                 sniffs.append(detector)
-    return Registry(tuple(files), tuple(dirs), tuple(sniffs), tuple(errors))
+            if callable(getattr(detector, "recognise", None)):
+                apps.append(detector)
+    return Registry(tuple(files), tuple(dirs), tuple(sniffs), tuple(errors), tuple(apps))
 
 
 @functools.cache

@@ -62,10 +62,14 @@ KNOWN_SCHEMAS: tuple[KnownSchema, ...] = (
 )  # fmt: skip
 
 
+def tables_in_prefix(data: bytes) -> set[str]:
+    """Lower-cased names of the tables whose CREATE statements appear in these bytes."""
+    return {m.group(1).decode("ascii").lower() for m in _CREATE_TABLE.finditer(data)}
+
+
 def _schema_from_header(header: bytes) -> tuple[set[str], str]:
     """Table names and SQL text visible in page 1 (small schemas fit there entirely)."""
-    tables = {m.group(1).decode("ascii").lower() for m in _CREATE_TABLE.finditer(header)}
-    return tables, header.decode("latin-1")
+    return tables_in_prefix(header), header.decode("latin-1")
 
 
 def _virtual_kind(sql: str) -> tuple[str, int] | None:

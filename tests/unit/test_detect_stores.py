@@ -131,7 +131,7 @@ FILE_CASES = [
     ("prompts.csv", "prompt-log", "csv-prompt-log", "prompt-log-csv:prompt+completion"),
     ("requests.jsonl", "prompt-log", "jsonl-prompt-log", "prompt-log-jsonl:prompt+response"),
     ("finetune.jsonl", "prompt-log", "jsonl-prompt-log", "prompt-log-jsonl:messages"),
-    ("inference.log", "prompt-log", "jsonl-prompt-log", "prompt-log-jsonl:input+output"),
+    ("inference.log", "prompt-log", "jsonl-prompt-log", "prompt-log-jsonl:input+output:llm-fields"),
     ("token", "credential", "huggingface-token", "hf-token"),
     ("notes.txt", "credential", "huggingface-token", "hf-token"),
     (".env", "credential", "dotenv-api-keys", "dotenv-api-key"),
