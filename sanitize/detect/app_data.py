@@ -64,6 +64,7 @@ def _sqlite_tables(ctx: DirContext, name: str) -> set[str] | None:
 # -- Ollama -------------------------------------------------------------------------------------
 
 OPENSSH_KEY = b"-----BEGIN OPENSSH PRIVATE KEY-----"
+_SSH_FILES = frozenset({"known_hosts", "authorized_keys", "config", "known_hosts.old"})
 OLLAMA_MEDIA = "application/vnd.ollama.image."
 # Layer media types (server/images.go, server/create.go, manifest/layer.go) -> what the blob holds.
 OLLAMA_LAYERS: dict[str, tuple[Category, str]] = {
@@ -88,7 +89,9 @@ class OllamaHomeRecogniser:
     name = "ollama-home"
 
     def recognise(self, ctx: DirContext) -> AppLayout | None:
-        if "id_ed25519" not in ctx.entries or not ({"history", "models", "id_ed25519.pub"} & ctx.entries):
+        # ~/.ssh holds the same key pair: Ollama's home has its history or models beside it, and
+        # none of ssh's own files.
+        if "id_ed25519" not in ctx.entries or not ({"history", "models"} & ctx.entries) or _SSH_FILES & ctx.entries:
             return None
         key = ctx.read_member("id_ed25519", len(OPENSSH_KEY))
         if key != OPENSSH_KEY:

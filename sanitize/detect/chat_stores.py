@@ -21,6 +21,7 @@ from sanitize.detect.bounded_text import first_json_line, first_significant_byte
 from sanitize.detect.dir_files import read_head
 
 GPT4ALL_MAGIC = 0xF5D553CC
+_ARRAY_NEXT = frozenset(b'{["]')
 _ROLE_VALUE = re.compile(rb'"role"\s*:\s*"(user|assistant|system|human|ai|bot|model|tool)"', re.IGNORECASE)
 _MESSAGES_ARRAY = re.compile(rb'"messages"\s*:\s*\[')
 _TGWUI = re.compile(rb'\A\s*\{\s*"(internal|visible)"\s*:\s*\[\s*\[')
@@ -39,6 +40,8 @@ def classify_json_chat(prefix: bytes) -> Finding | None:
     first = first_significant_byte(prefix)
     if first not in (ord("{"), ord("[")):
         return None
+    if first == ord("[") and first_significant_byte(prefix.lstrip(b" \t\r\n\xef\xbb\xbf")[1:64]) not in _ARRAY_NEXT:
+        return None  # "[2024-06-01 10:00:00][INFO] ..." is a log line, not a JSON array
     if _TGWUI.match(prefix):
         return Finding(Category.CONVERSATION, "text-generation-webui-chat", "chat-json:internal-visible")
     jsonl = is_jsonl(prefix)

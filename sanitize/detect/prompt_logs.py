@@ -50,6 +50,11 @@ STRONG_WORDS = frozenset({"prompt", "prompts", "instruction", "instructions", "c
 LLM_FIELDS = frozenset({"model", "tokens", "prompt_tokens", "completion_tokens", "total_tokens", "usage",
                         "temperature", "max_tokens", "llm", "system_prompt", "finish_reason", "top_p",
                         "model_name", "latency_ms", "input_tokens", "output_tokens"})  # fmt: skip
+# Words that make a column a measurement or a key, never free text ("response_time_ms", "generated_at").
+NOT_TEXT_WORDS = frozenset({"at", "on", "date", "time", "ts", "timestamp", "id", "ids", "count", "len", "length",
+                            "code", "status", "ms", "sec", "secs", "seconds", "type", "hash", "url", "size", "bytes",
+                            "tokens", "score", "rate", "num", "number", "idx", "index", "flag", "version"})  # fmt: skip
+_NUMBER = re.compile(r"\A[-+]?[\d.,:eE%x]+\Z")
 _SPLIT = re.compile(r"[^A-Za-z0-9]+|(?<=[a-z])(?=[A-Z])")
 _IDENTIFIER = re.compile(r"\A[A-Za-z_][A-Za-z0-9_ .:/()-]{0,63}\Z")
 _TEMPLATE_MARKS = ("<|im_start|>", "<|start_header_id|>", "[INST]", "<start_of_turn>", "<|user|>",
@@ -67,6 +72,8 @@ def words(name: str) -> set[str]:
 
 def role(name: str) -> str | None:
     ws = words(name)
+    if ws & NOT_TEXT_WORDS:
+        return None
     if ws & OUTPUT_WORDS:
         return "output"
     if ws & PROMPT_WORDS:
@@ -98,6 +105,17 @@ def pairs(columns: Sequence[str]) -> list[Pair]:
 
 def _text(value: object) -> str:
     return value if isinstance(value, str) else ""
+
+
+def _text_cells(cells: list[str]) -> bool:
+    """Most cells are words (a letter and a space), not codes, numbers or single tokens."""
+    texts = [c for c in cells if c]
+    return bool(texts) and 2 * sum(1 for c in texts if " " in c.strip() and any(ch.isalpha() for ch in c)) > len(texts)
+
+
+def _numeric(cells: list[str]) -> bool:
+    texts = [c.strip() for c in cells if c.strip()]
+    return not texts or all(_NUMBER.match(c) for c in texts)
 
 
 def _long_text(cells: list[str]) -> bool:
@@ -133,6 +151,13 @@ def classify_rows(columns: Sequence[str], rows: list[dict[str, object]], kind: s
     lowered = {c.strip().lower() for c in columns}
     for pair in pairs(columns):
         prompt_cells = [_text(r.get(pair.prompt)) for r in rows]
+        output_cells = [_text(r.get(pair.output)) for r in rows]
+        if (
+            _numeric(prompt_cells)
+            or _numeric(output_cells)
+            or not (_text_cells(prompt_cells) or _text_cells(output_cells))
+        ):
+            continue  # an empty table, or columns of numbers and codes: no prompt and no answer
         evidence = None
         if pair.strong:
             evidence = "names"

@@ -49,11 +49,12 @@ DETECTOR_MODULES: list[str] = [
     "sanitize.detect.pgvector",
     "sanitize.detect.llamaindex",
     "sanitize.detect.annoy",
+    # prompts and outputs written as text (server logs and traces before generic JSON/table rules)
+    "sanitize.detect.prompt_text",
     "sanitize.detect.chat_stores",
     "sanitize.detect.prompt_logs",
     "sanitize.detect.credentials",
-    # prompts and outputs written as text, caches and AI applications' data directories
-    "sanitize.detect.prompt_text",
+    # caches and AI applications' data directories
     "sanitize.detect.caches",
     "sanitize.detect.app_data",
 ]
