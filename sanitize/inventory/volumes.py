@@ -23,6 +23,7 @@ ENCRYPTED = {"crypto_LUKS": "LUKS", "BitLocker": "BitLocker", "VeraCrypt": "Vera
 MEMBERS = {"LVM2_member": "LVM physical volume", "linux_raid_member": "md RAID member", "zfs_member": "ZFS vdev"}
 # Keys detectors use for "how many records" (embeddings, rows, messages), in order of
 # preference, for the risk line; tensor counts of a model are not records.
+PROMPT_LOG = "prompt-log"
 COUNT_KEYS = ("embeddings", "vectors", "ntotal", "rows", "count", "messages")
 ARTIFACTS_LISTED = 200  # per volume in JSON; the summary counts are always complete
 
@@ -40,6 +41,7 @@ class VolumeReport:
     summary: dict[str, dict[str, int]] = field(default_factory=dict)  # category -> {count, bytes}
     groups: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (category, format) -> [n, bytes, records]
     world_readable: int = 0
+    apps: dict[str, int] = field(default_factory=dict)  # AI application (recognised data directory) -> artifacts
     artifacts: list[Artifact] = field(default_factory=list)
     artifact_count: int = 0
     errors: int = 0
@@ -64,12 +66,24 @@ class VolumeReport:
             return f"{head}: {self.note}"
         if not self.artifact_count:
             return f"{head}: no AI artifacts found in {self.files_seen:,} files"
+        # What an operator must not miss comes first, however small: prompts and outputs written
+        # down, and what AI applications keep in their data directories.
         ranked = sorted(self.groups.items(), key=lambda kv: -kv[1][1])
-        phrases = [
+        prompts = [(fmt, n, size) for (category, fmt), (n, size, _) in ranked if category == PROMPT_LOG]
+        phrases = []
+        if prompts:
+            total = sum(size for _, _, size in prompts)
+            listed = ", ".join(f"{n:,} {fmt}" for fmt, n, _ in prompts)
+            phrases.append(f"prompt logs: {listed}, {human_size(total)}")
+        if self.apps:
+            apps = ", ".join(f"{app} ({n:,})" for app, n in sorted(self.apps.items(), key=lambda kv: (-kv[1], kv[0])))
+            phrases.append(f"AI app data: {apps}")
+        phrases += [
             f"{n:,} {fmt} {category}"
             + (f" ({records:,} record{'s' if records != 1 else ''})" if records else "")
             + f", {human_size(size)}"
             for (category, fmt), (n, size, records) in ranked
+            if category != PROMPT_LOG
         ]
         tail = f"; {self.world_readable:,} world-readable" if self.world_readable else ""
         return f"{head}: " + "; ".join(phrases) + tail
@@ -86,6 +100,7 @@ class VolumeReport:
             "summary": self.summary,
             "artifact_count": self.artifact_count,
             "world_readable": self.world_readable,
+            "apps": dict(sorted(self.apps.items())),
             "files_seen": self.files_seen,
             "errors": self.errors,
             "faults": list(self.faults),
@@ -188,6 +203,9 @@ def _scan_into(report: VolumeReport, scanner: Scanner, mountpoint: str) -> None:
         group[1] += art.size_bytes
         group[2] += _count(art)
         report.world_readable += art.world_readable
+        app = art.details.get("app")
+        if isinstance(app, str):
+            report.apps[app] = report.apps.get(app, 0) + 1
         if len(listed) < ARTIFACTS_LISTED:
             # Paths are reported relative to the volume, not to our private mountpoint.
             listed.append(_rebase(art, mountpoint, report.mounted_at or "/"))

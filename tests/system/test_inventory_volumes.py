@@ -36,6 +36,20 @@ def plant_ai_data(directory: str) -> None:
         fh.write(b"GGUF" + struct.pack("<IQQ", 3, 0, 1))
         fh.write(struct.pack("<Q", len(key)) + key + struct.pack("<I", 8) + struct.pack("<Q", len(value)) + value)
         fh.write(b"\0" * 64)
+    plant_prompts_and_app_data(directory)
+
+
+def plant_prompts_and_app_data(directory: str) -> None:
+    """A vLLM request log and an Ollama home (REPL history, server key) holding the secret."""
+    with open(os.path.join(directory, "vllm.log"), "w") as fh:
+        fh.write("INFO 06-01 10:00:00 [api_server.py:1024] vLLM API server version 0.9.1\n")
+        fh.write(f"INFO 06-01 10:00:01 [logger.py:39] Received request cmpl-1: prompt: '{SECRET}', params: x\n")
+    home = os.path.join(directory, "root", ".ollama")
+    os.makedirs(os.path.join(home, "models"))
+    with open(os.path.join(home, "id_ed25519"), "w") as fh:
+        fh.write("-----BEGIN OPENSSH PRIVATE KEY-----\nfixture\n-----END OPENSSH PRIVATE KEY-----\n")
+    with open(os.path.join(home, "history"), "w") as fh:
+        fh.write(f"{SECRET}\n")
 
 
 def plant_ordinary_tree(directory: str) -> None:
@@ -84,6 +98,8 @@ def test_unmounted_volume_is_scanned_read_only(lab: LoopLab, fstype: str, monkey
     assert any(c == "vector-store" and p == "cache.db" for c, _, p in formats)
     assert vol["summary"]["vector-store"]["count"] >= 1
     assert "not mounted" in vol["risk"] and "gguf" in vol["risk"]
+    assert "prompt logs: 1 vllm-log" in vol["risk"] and "AI app data: ollama (2)" in vol["risk"]
+    assert vol["apps"] == {"ollama": 2}
 
 
 def test_mounted_volume_is_scanned_in_place(lab: LoopLab) -> None:

@@ -217,3 +217,16 @@ def test_no_marker_in_any_output_log_state_or_report(tmp_path: Path) -> None:
     for blob in outputs + written:
         for marker in MARKERS:
             assert marker.encode() not in blob
+
+
+def test_volume_risk_line_names_prompt_logs_and_app_data_first() -> None:
+    from sanitize.inventory.volumes import VolumeReport
+
+    report = VolumeReport("/dev/x", "x", "ext4", "/srv", scanned=True, artifact_count=5, files_seen=100)
+    report.groups = {("model-weights", "gguf"): [2, 9 << 30, 0], ("prompt-log", "vllm-log"): [2, 4096, 0],
+                     ("prompt-log", "csv-prompt-log"): [1, 100, 0]}  # fmt: skip
+    report.apps = {"ollama": 2, "open-webui": 3}
+    assert report.risk == (
+        "x (ext4, mounted at /srv): prompt logs: 2 vllm-log, 1 csv-prompt-log, 4.1 KiB; "
+        "AI app data: open-webui (3), ollama (2); 2 gguf model-weights, 9.0 GiB"
+    )
