@@ -190,6 +190,7 @@ def classify_rows(columns: Sequence[str], rows: list[dict[str, object]], kind: s
 # -- CSV / TSV --------------------------------------------------------------------------------------
 
 _DELIMITERS = (",", "\t", ";", "|")
+_DELIMITER_BYTES = tuple(d.encode() for d in _DELIMITERS)
 _WORD = re.compile(rb"[A-Za-z]+")
 _ALL_WORDS = frozenset(w.encode() for w in PROMPT_WORDS | OUTPUT_WORDS | {"messages", "conversations"})
 
@@ -210,7 +211,7 @@ def _header_cells(line: str) -> tuple[list[str], str] | None:
 
 def _may_be_table(first_line: bytes, head: bytes) -> bool:
     """Cheap test before any parsing: a telling header word, or template marks in the rows."""
-    if len(first_line) > 4096 or not any(d.encode() in first_line for d in _DELIMITERS):
+    if len(first_line) > 4096 or not any(d in first_line for d in _DELIMITER_BYTES):
         return False
     if {w.lower() for w in _WORD.findall(first_line)} & _ALL_WORDS:
         return True

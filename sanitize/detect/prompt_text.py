@@ -46,7 +46,12 @@ _ROLE_LINE = re.compile(
     re.MULTILINE,
 )
 _ASSISTANT_ROLES = frozenset({b"Assistant", b"ASSISTANT", b"AI", b"Bot", b"GPT", b"Model", b"Claude", b"Llama"})
-_TEMPLATE_SYNTAX = (b"{{", b"{%")  # Jinja: a chat template definition, not a rendered prompt
+_TEMPLATE_SYNTAX = (b"{{", b"{%")
+_JSON_LOG_OPENINGS = (
+    b'{"tid":',
+    b'{"timestamp":',
+    b'{"message":',
+)  # llama.cpp, TGI, LiteLLM JSON logs  # Jinja: a chat template definition, not a rendered prompt
 
 
 def _first_line(head: bytes) -> bytes:
@@ -83,6 +88,9 @@ def classify_prompt_text(line: bytes, prefix: bytes) -> Finding | None:
     return None
 
 
+_OPENING_BYTES = frozenset(b"<[#BSUH")
+
+
 def _opens_like_prompt(line: bytes) -> bool:
     first = line[:1]
     if first == b"<" or first == b"[":
@@ -101,13 +109,13 @@ class PromptTextDetector:
             found = detect_trace(ctx)
             if found is not None or first == 0x7B:
                 # A JSON log line (TGI, LiteLLM, old llama.cpp server) also starts with "{".
-                family = log_family(head) if found is None else None
+                family = log_family(head) if found is None and head.startswith(_JSON_LOG_OPENINGS) else None
                 return found if family is None else detect_server_log(ctx, family)
         family = log_family(head)
         if family is not None:
             return detect_server_log(ctx, family)
         line = _first_line(head)
-        if not _opens_like_prompt(line):
+        if not line or line[0] not in _OPENING_BYTES or not _opens_like_prompt(line):
             return None
         return classify_prompt_text(line, read_prefix(ctx))
 

@@ -81,8 +81,11 @@ def classify_trace(data: bytes) -> Finding | None:
     return None
 
 
+PROBE_BYTES = 2048  # each schema's telling key is in its first record's first bytes
+
+
 def detect_trace(ctx: FileContext) -> Finding | None:
-    head = ctx.header
-    if not any(p in head for p in PROBES):
+    head = ctx.header[:PROBE_BYTES]
+    if b'"' not in head or not any(p in head for p in PROBES):
         return None
     return classify_trace(read_prefix(ctx))
