@@ -467,21 +467,23 @@ class _Run:
         ctx = multiprocessing.get_context("fork")
         self._pool = ctx.Pool(self.scanner.processes, initializer=_child_init, initargs=(self.scanner,))
 
-    def _submit_batch(self, d: _Dir, paths: list[str], siblings: frozenset[str], app: AppScope | None) -> None:
-        pending = self._pool.apply_async(_child_batch, (d.root, d.top, paths, siblings, app))
-        self._inflight.append((d, len(paths), pending))
+    def _submit_batch(self, d: _Dir, names: list[str], siblings: frozenset[str], app: AppScope | None) -> None:
+        pending = self._pool.apply_async(_child_batch, (d.root, d.top, d.path, names, siblings, app))
+        self._inflight.append((d, len(names), pending))
         while len(self._inflight) > INFLIGHT_PER_PROCESS * self.scanner.processes:
             self._collect_batch()
 
     def _collect_batch(self) -> None:
         d, n_files, pending = self._inflight.popleft()
         try:
-            artifacts, stats, errors = pending.get(timeout=BATCH_TIMEOUT)
+            artifacts, stats, errors, uncached = pending.get(timeout=BATCH_TIMEOUT)
         except Exception:  # a worker was killed (Pool would wait forever) or a result failed to pickle
             self._pool_stats.files_seen += n_files
             self._error(self._pool_stats, d.root, d.top, d.path, "worker-lost")
             return
         self._pool_stats.merge(stats)
+        if uncached:
+            self._cold = True  # the walk now lists ahead and the readahead helper starts
         with self._out:
             self.errors.extend(errors[: max(0, MAX_ERRORS_LISTED - len(self.errors))])
             for artifact in artifacts:
@@ -583,7 +585,7 @@ class _Run:
             if self._pool_wanted and self._pool is None and self._files_inline >= POOL_AFTER_FILES:
                 self._start_pool()
             if self._pool is not None:
-                self._submit_batch(d, [prefix + name for name in files], names, app)
+                self._submit_batch(d, files, names, app)
                 return
             self._files_inline += len(files)
             uncached = 0
@@ -773,15 +775,28 @@ def _child_init(scanner: Scanner) -> None:
 
 
 def _child_batch(
-    root: str, top: str, paths: list[str], siblings: frozenset[str], app: AppScope | None
-) -> tuple[list[Artifact], ScanStats, list[ScanError]]:
+    root: str, top: str, directory: str, names: list[str], siblings: frozenset[str], app: AppScope | None
+) -> tuple[list[Artifact], ScanStats, list[ScanError], int]:
+    """Scan one directory's files in a worker process: one directory fd, files opened by name under
+    it (as the threads do), and how many headers came from the disk rather than the page cache."""
     run = _CHILD
     assert run is not None, "worker process not initialised"
     run.artifacts, run.errors = [], []
     stats = ScanStats()
-    for path in paths:
-        run._scan_file(root, top, path, siblings, stats, app=app)
-    return run.artifacts, stats, run.errors
+    try:
+        dir_fd = open_directory(directory)
+    except OSError as exc:
+        stats.files_seen += len(names)
+        run._error(stats, root, top, directory, _error_kind(exc))
+        return run.artifacts, stats, run.errors, 0
+    prefix = directory if directory.endswith("/") else directory + "/"
+    uncached = 0
+    try:
+        for name in names:
+            uncached += not run._scan_file(root, top, prefix + name, siblings, stats, name, dir_fd, app)
+    finally:
+        os.close(dir_fd)
+    return run.artifacts, stats, run.errors, uncached
 
 
 def _relpath(path: str, top: str) -> str:

@@ -162,17 +162,20 @@ def _clean(line: bytes) -> bytes:
 
 def log_family(header: bytes) -> LogFamily | None:
     """The server whose line shape one of the header's first lines (after any preamble) has."""
-    tried = 0
-    for raw in header.split(b"\n", MAX_PREAMBLE)[:MAX_PREAMBLE]:
+    tried = skipped = pos = 0
+    end = len(header)
+    while pos < end and tried < HEAD_LINES and skipped < MAX_PREAMBLE:
+        nl = header.find(b"\n", pos)
+        raw = header[pos : nl if nl >= 0 else end]
+        pos = nl + 1 if nl >= 0 else end
         if not raw.strip() or raw.startswith(_PREAMBLE):
+            skipped += 1
             continue
+        tried += 1
         line = _clean(raw)
         for family in _BY_FIRST[line[0]] if line else ():
             if family.line.match(line):
                 return family
-        tried += 1
-        if tried >= HEAD_LINES:
-            break
     return None
 
 

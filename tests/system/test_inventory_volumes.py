@@ -36,7 +36,6 @@ def plant_ai_data(directory: str) -> None:
         fh.write(b"GGUF" + struct.pack("<IQQ", 3, 0, 1))
         fh.write(struct.pack("<Q", len(key)) + key + struct.pack("<I", 8) + struct.pack("<Q", len(value)) + value)
         fh.write(b"\0" * 64)
-    plant_prompts_and_app_data(directory)
 
 
 def plant_prompts_and_app_data(directory: str) -> None:
@@ -79,6 +78,7 @@ def test_unmounted_volume_is_scanned_read_only(lab: LoopLab, fstype: str, monkey
     lab.mkfs(dev, fstype, label="aux")
     mnt = lab.mount(dev)
     plant_ai_data(mnt)
+    plant_prompts_and_app_data(mnt)
     plant_ordinary_tree(mnt)
     lab.umount(mnt)
     before = device_sha256(dev)
