@@ -74,6 +74,7 @@ _NOWAIT = getattr(os, "RWF_NOWAIT", 0)  # Linux: a read that fails instead of wa
 # readahead helper has reads in flight (sanitize/readahead.py); it also bounds the memory used.
 LOOKAHEAD_FILES = 2000
 LOOKAHEAD_DIRS = 64  # directory fds held open per worker, at most
+PROBE_FILES = 4  # files per directory whose header read also tells whether the cache is cold
 POOL_AFTER_FILES = 2000  # small trees are scanned inline: forking workers would cost more than it saves
 
 
@@ -308,14 +309,17 @@ def _error_kind(exc: OSError) -> str:
     return "io"
 
 
-def _read_header(fd: int, length: int) -> tuple[bytes, bool]:
+def _read_header(fd: int, length: int, probe: bool = True) -> tuple[bytes, bool]:
     """The first `length` bytes of the file, and whether they were already in the page cache.
 
     Threads only pay off while reads wait for a disk: detection holds the GIL, and with the
     data cached, extra threads just pass the GIL back and forth at every syscall (measured:
     the 200k benchmark took 3.3 s with one thread, 3.3 to 7.3 s with four). A non-blocking
-    first try tells the scanner which case it is in, at no extra syscall when cached.
+    first try tells the scanner which case it is in, at no extra syscall when cached. Without
+    `probe` (a directory whose first headers were cached) it is a plain read, reported cached.
     """
+    if not probe:
+        return os.pread(fd, length, 0), True
     if _NOWAIT:
         buf = bytearray(length)
         try:
@@ -589,8 +593,13 @@ class _Run:
                 return
             self._files_inline += len(files)
             uncached = 0
-            for name in files:
-                uncached += not self._scan_file(d.root, d.top, prefix + name, names, stats, name, listed.dir_fd, app)
+            for i, name in enumerate(files):
+                # Whether headers come from the disk is asked of a directory's first files only:
+                # one cached directory rarely turns cold half-way, and the probe costs a copy.
+                probe = i < PROBE_FILES or uncached > 0
+                uncached += not self._scan_file(
+                    d.root, d.top, prefix + name, names, stats, name, listed.dir_fd, app, probe
+                )
             if uncached:
                 self._cold = True
             self._set_parallel(uncached > 0)
@@ -669,6 +678,7 @@ class _Run:
         name: str | None = None,
         dir_fd: int | None = None,
         app: AppScope | None = None,
+        probe: bool = True,
     ) -> bool:
         """Scan one file: `path` in full, or `name` inside the open directory `dir_fd`.
 
@@ -687,7 +697,7 @@ class _Run:
                 stats.empty_files += 1  # no content, nothing any detector could recognise
                 return True
             # Ask for no more than the file holds: no shrinking copy, and a full read is a cache hit.
-            header, cached = _read_header(fd, size if size < HEADER_BYTES else HEADER_BYTES)
+            header, cached = _read_header(fd, size if size < HEADER_BYTES else HEADER_BYTES, probe)
             ctx = FileContext(path, size, header, fd, siblings=siblings, name=name)
             finding = self._detect(ctx, root, top, stats)
             stats.bytes_read += ctx.bytes_read
@@ -792,8 +802,9 @@ def _child_batch(
     prefix = directory if directory.endswith("/") else directory + "/"
     uncached = 0
     try:
-        for name in names:
-            uncached += not run._scan_file(root, top, prefix + name, siblings, stats, name, dir_fd, app)
+        for i, name in enumerate(names):
+            probe = i < PROBE_FILES or uncached > 0
+            uncached += not run._scan_file(root, top, prefix + name, siblings, stats, name, dir_fd, app, probe)
     finally:
         os.close(dir_fd)
     return run.artifacts, stats, run.errors, uncached

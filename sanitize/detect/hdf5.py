@@ -9,7 +9,7 @@ would cost several extra reads on every large file of a tree, for a layout h5py 
 
 from __future__ import annotations
 
-from sanitize.detect.base import Category, Detail, FileContext, Finding
+from sanitize.detect.base import BINARY, Category, Detail, FileContext, Finding
 from sanitize.detect.ziplist import central_directory
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -36,6 +36,8 @@ def _finding(offset: int, peek: bytes) -> Finding:
 
 class HDF5Detector:
     name = "hdf5"
+    # The superblock follows its signature with version bytes and zero fields: NUL bytes in the header.
+    header_class = BINARY
 
     def sniff(self, header: bytes) -> Finding | None:
         offset = _superblock_in(header)

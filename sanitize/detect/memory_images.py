@@ -11,7 +11,7 @@ from __future__ import annotations
 
 import struct
 
-from sanitize.detect.base import Category, Detail, FileContext, Finding
+from sanitize.detect.base import BINARY, Category, Detail, FileContext, Finding
 
 _SWAP = {b"SWAPSPACE2": "linux-swap", b"SWAP-SPACE": "linux-swap-v0"}
 _HIBERNATION = (b"S1SUSPEND", b"S2SUSPEND", b"ULSUSPEND", b"LINHIB0001")
@@ -51,6 +51,8 @@ def sniff_memory_image(header: bytes) -> Finding | None:
 
 class MemoryImageDetector:
     name = "memory-image"
+    # Swap and hibernation headers are zero-filled pages; ELF headers hold small integers.
+    header_class = BINARY
 
     def sniff(self, header: bytes) -> Finding | None:
         return sniff_memory_image(header)

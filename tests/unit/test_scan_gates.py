@@ -162,7 +162,7 @@ def test_cached_tree_is_scanned_by_one_thread_however_many_workers(tmp_path: Pat
 
 def test_helper_threads_join_while_reads_wait_for_the_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     _spy_tree(tmp_path)
-    monkeypatch.setattr(scan, "_read_header", lambda fd, n: (os.pread(fd, n, 0), False))
+    monkeypatch.setattr(scan, "_read_header", lambda fd, n, probe=True: (os.pread(fd, n, 0), False))
     spy = _ThreadSpy()
     result = Scanner(registry.Registry((spy,), (), (), ()), workers=4, processes=0).scan([str(tmp_path)])
     assert result.stats.files_seen == 72 and len(spy.threads) > 1
