@@ -472,7 +472,9 @@ class _Run:
         self._pool = ctx.Pool(self.scanner.processes, initializer=_child_init, initargs=(self.scanner,))
 
     def _submit_batch(self, d: _Dir, names: list[str], siblings: frozenset[str], app: AppScope | None) -> None:
-        pending = self._pool.apply_async(_child_batch, (d.root, d.top, d.path, names, siblings, app))
+        # The sibling names are mostly the file names themselves: only the others are sent.
+        others = siblings.difference(names)
+        pending = self._pool.apply_async(_child_batch, (d.root, d.top, d.path, names, others, app))
         self._inflight.append((d, len(names), pending))
         while len(self._inflight) > INFLIGHT_PER_PROCESS * self.scanner.processes:
             self._collect_batch()
@@ -785,7 +787,7 @@ def _child_init(scanner: Scanner) -> None:
 
 
 def _child_batch(
-    root: str, top: str, directory: str, names: list[str], siblings: frozenset[str], app: AppScope | None
+    root: str, top: str, directory: str, names: list[str], others: frozenset[str], app: AppScope | None
 ) -> tuple[list[Artifact], ScanStats, list[ScanError], int]:
     """Scan one directory's files in a worker process: one directory fd, files opened by name under
     it (as the threads do), and how many headers came from the disk rather than the page cache."""
@@ -800,6 +802,7 @@ def _child_batch(
         run._error(stats, root, top, directory, _error_kind(exc))
         return run.artifacts, stats, run.errors, 0
     prefix = directory if directory.endswith("/") else directory + "/"
+    siblings = others.union(names)
     uncached = 0
     try:
         for i, name in enumerate(names):

@@ -190,9 +190,14 @@ def classify_rows(columns: Sequence[str], rows: list[dict[str, object]], kind: s
 # -- CSV / TSV --------------------------------------------------------------------------------------
 
 _DELIMITERS = (",", "\t", ";", "|")
-_DELIMITER_BYTES = tuple(d.encode() for d in _DELIMITERS)
-_WORD = re.compile(rb"[A-Za-z]+")
-_ALL_WORDS = frozenset(w.encode() for w in PROMPT_WORDS | OUTPUT_WORDS | {"messages", "conversations"})
+# Any telling word as a whole word of a header line (split at non-letters, camelCase humps).
+_LEXICON = re.compile(
+    rb"(?i)(?<![a-z])(?:"
+    + b"|".join(
+        sorted((w.encode() for w in PROMPT_WORDS | OUTPUT_WORDS | {"messages", "conversations"}), key=len, reverse=True)
+    )
+    + rb")(?![a-z])"
+)
 
 
 def _header_cells(line: str) -> tuple[list[str], str] | None:
@@ -211,9 +216,11 @@ def _header_cells(line: str) -> tuple[list[str], str] | None:
 
 def _may_be_table(first_line: bytes, head: bytes) -> bool:
     """Cheap test before any parsing: a telling header word, or template marks in the rows."""
-    if len(first_line) > 4096 or not any(d in first_line for d in _DELIMITER_BYTES):
+    if len(first_line) > 4096 or not (
+        b"," in first_line or b"\t" in first_line or b";" in first_line or b"|" in first_line
+    ):
         return False
-    if {w.lower() for w in _WORD.findall(first_line)} & _ALL_WORDS:
+    if _LEXICON.search(first_line):
         return True
     return (b"<" in head or b"[" in head or b"#" in head) and any(m.encode() in head for m in _TEMPLATE_MARKS)
 
