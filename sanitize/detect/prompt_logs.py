@@ -191,13 +191,8 @@ def classify_rows(columns: Sequence[str], rows: list[dict[str, object]], kind: s
 
 _DELIMITERS = (",", "\t", ";", "|")
 # Any telling word as a whole word of a header line (split at non-letters, camelCase humps).
-_LEXICON = re.compile(
-    rb"(?i)(?<![a-z])(?:"
-    + b"|".join(
-        sorted((w.encode() for w in PROMPT_WORDS | OUTPUT_WORDS | {"messages", "conversations"}), key=len, reverse=True)
-    )
-    + rb")(?![a-z])"
-)
+_LEXICON_WORDS = sorted(PROMPT_WORDS | OUTPUT_WORDS | {"messages", "conversations"}, key=len, reverse=True)
+_LEXICON = re.compile(rb"(?i)(?<![a-z])(?:" + "|".join(_LEXICON_WORDS).encode() + rb")(?![a-z])")
 
 
 def _header_cells(line: str) -> tuple[list[str], str] | None:
