@@ -58,6 +58,8 @@ def looks_like_text(data: bytes) -> bool:
     """No NUL byte and valid UTF-8 (ASCII included): what every text format's header looks like."""
     if not data or b"\x00" in data:
         return False
+    if data.isascii():  # most text, decided without decoding
+        return True
     try:
         data.decode("utf-8")
     except UnicodeDecodeError as exc:

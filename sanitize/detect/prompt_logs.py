@@ -190,6 +190,7 @@ def classify_rows(columns: Sequence[str], rows: list[dict[str, object]], kind: s
 # -- CSV / TSV --------------------------------------------------------------------------------------
 
 _DELIMITERS = (",", "\t", ";", "|")
+_LEADING_SPACE = (b" ", b"\t", b"\r", b"\n", b"\xef")
 # Any telling word as a whole word of a header line (split at non-letters, camelCase humps).
 _LEXICON_WORDS = sorted(PROMPT_WORDS | OUTPUT_WORDS | {"messages", "conversations"}, key=len, reverse=True)
 _LEXICON = re.compile(rb"(?i)(?<![a-z])(?:" + "|".join(_LEXICON_WORDS).encode() + rb")(?![a-z])")
@@ -276,7 +277,7 @@ class PromptLogDetector:
 
     def detect(self, ctx: FileContext) -> Finding | None:
         head = ctx.header
-        if first_significant_byte(head[:64]) == ord("{"):
+        if head[:1] == b"{" or (head[:1] in _LEADING_SPACE and first_significant_byte(head[:64]) == ord("{")):
             # Read further only when the first two records do not fit in the header.
             prefix = head if head.count(b"\n") >= 2 or ctx.size <= len(head) else read_prefix(ctx)
             # A single JSON document is left to the chat/store detectors; logs have one record per line.

@@ -54,8 +54,11 @@ _JSON_LOG_OPENINGS = (
 )  # llama.cpp, TGI, LiteLLM JSON logs  # Jinja: a chat template definition, not a rendered prompt
 
 
+_LEADING = re.compile(rb"[ \t\r\n\xef\xbb\xbf]*")
+
+
 def _first_line(head: bytes) -> bytes:
-    start = len(head) - len(head.lstrip(b" \t\r\n\xef\xbb\xbf"))
+    start = _LEADING.match(head).end()  # type: ignore[union-attr]  # matches the empty string at worst
     end = head.find(b"\n", start)
     return head[start : end if end >= 0 else start + 512]
 
@@ -89,6 +92,7 @@ def classify_prompt_text(line: bytes, prefix: bytes) -> Finding | None:
 
 
 _OPENING_BYTES = frozenset(b"<[#BSUH")
+_WHITESPACE = frozenset(b" \t\r\n\xef")
 
 
 def _opens_like_prompt(line: bytes) -> bool:
@@ -104,7 +108,7 @@ class PromptTextDetector:
 
     def detect(self, ctx: FileContext) -> Finding | None:
         head = ctx.header
-        first = first_significant_byte(head[:64])
+        first = head[0] if head and head[0] not in _WHITESPACE else first_significant_byte(head[:64])
         if first == 0x7B or first == 0x5B:  # { [
             found = detect_trace(ctx)
             if found is not None or first == 0x7B:
@@ -114,8 +118,10 @@ class PromptTextDetector:
         family = log_family(head)
         if family is not None:
             return detect_server_log(ctx, family)
+        if first not in _OPENING_BYTES:
+            return None
         line = _first_line(head)
-        if not line or line[0] not in _OPENING_BYTES or not _opens_like_prompt(line):
+        if not _opens_like_prompt(line):
             return None
         return classify_prompt_text(line, read_prefix(ctx))
 

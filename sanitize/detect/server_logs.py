@@ -40,7 +40,6 @@ from dataclasses import dataclass
 from sanitize.detect.base import Category, Detail, FileContext, Finding
 
 LOG_WINDOW = 64 * 1024  # read from the start and, for larger files, from the end
-HEAD_LINES = 3  # lines of the header (after a preamble) tried against the servers' line shapes
 _ANSI = re.compile(rb"\x1b\[[0-9;]*[A-Za-z]")
 _WRAPPER = re.compile(
     rb"(?:[\w.-]{1,64} {1,40}\| )?"  # docker compose
@@ -52,7 +51,6 @@ _WRAPPER = re.compile(
 @dataclass(frozen=True)
 class LogFamily:
     name: str
-    first: bytes  # every byte one of this server's lines can start with (after a collector's wrapper)
     line: re.Pattern[bytes]  # matches the start of any line this server writes
     probes: tuple[bytes, ...]  # a line that carries text contains one of these literals
     prompt: re.Pattern[bytes]  # searched in a probed line: the line records a prompt
@@ -64,7 +62,6 @@ _LEVEL = rb"(?:DEBUG|INFO|WARNING|WARN|ERROR|CRITICAL|TRACE)"
 FAMILIES: tuple[LogFamily, ...] = (
     LogFamily(
         "vllm",
-        b"(DIWECT",
         re.compile(rb"(?:\(\w+ pid=\d+\) )?" + _LEVEL + rb" \d\d-\d\d \d\d:\d\d:\d\d(?:\.\d+)? \[?[\w./-]+:\d+\] "),
         (b": prompt: ", b": output: "),
         re.compile(rb"(?:Received request \S+|Request \S+ details): prompt: (?:'|\")"),
@@ -72,7 +69,6 @@ FAMILIES: tuple[LogFamily, ...] = (
     ),
     LogFamily(
         "ollama",
-        b"t",
         re.compile(rb"time=\S+ level=" + _LEVEL + rb" source=[\w./-]+:\d+ msg="),
         (b' request"',),
         re.compile(
@@ -82,9 +78,11 @@ FAMILIES: tuple[LogFamily, ...] = (
     ),
     LogFamily(
         "llama-cpp-server",
-        b"sq{0123456789VIWE",
         re.compile(
-            rb"(?:\d+\.\d\d\.\d{3}\.\d{3} [IWED] )?(?:srv  |slot |que  ) *\w{1,25}: "
+            # The first lines llama-server prints (common.cpp, llama.cpp), then its SRV_/SLT_ prefixes.
+            rb"build: \d+ \([0-9a-f]+\) with |main: (?:HTTP server|server is listening|loading model)"
+            rb"|llama_model_loader: "
+            rb"|(?:\d+\.\d\d\.\d{3}\.\d{3} [IWED] )?(?:srv  |slot |que  ) *\w{1,25}: "
             rb"|\{\"tid\":\"\d+\",\"timestamp\":\d+,\"level\":\"\w+\",\"function\":\"\w+\""
             rb"|(?:VERB|INFO|WARN|ERR) \[ *\w+\] \w"
         ),
@@ -98,7 +96,6 @@ FAMILIES: tuple[LogFamily, ...] = (
     ),
     LogFamily(
         "tgi",
-        b" 0123456789TDIWE{",
         re.compile(
             rb" *(?:\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d+Z +)?"
             + _LEVEL
@@ -111,7 +108,6 @@ FAMILIES: tuple[LogFamily, ...] = (
     ),
     LogFamily(
         "litellm",
-        b"0123456789{",
         re.compile(
             rb"(?:\d{4}-\d\d-\d\d )?\d\d:\d\d:\d\d(?:,\d+)? - LiteLLM(?: Proxy| Router)?:" + _LEVEL + rb": "
             rb"|\{\"message\": \"[^\n]*\", \"level\": \"\w+\", \"timestamp\": "
@@ -122,7 +118,6 @@ FAMILIES: tuple[LogFamily, ...] = (
     ),
     LogFamily(
         "localai",
-        b"0123456789JFMASONDt",
         re.compile(
             rb"\d{1,2}:\d\d[AP]M (?:TRC|DBG|INF|WRN|ERR) "
             rb"|[A-Z][a-z]{2} \d\d \d\d:\d\d:\d\d (?:DEBUG|INFO |WARN |ERROR) "
@@ -134,49 +129,62 @@ FAMILIES: tuple[LogFamily, ...] = (
     ),
     LogFamily(
         "lm-studio-server",
-        b"[",
         re.compile(rb"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\]\[" + _LEVEL + rb"\]"),
         (b"with body",),
         re.compile(rb"Received (?:POST request to|request: POST to) /\S+ with body: *\{"),
     ),
 )
-# Asked about every text file: the families a line can belong to are looked up by its first
-# byte, so a line no server writes costs a table lookup, not a dozen failed matches.
-_BY_FIRST: tuple[tuple[LogFamily, ...], ...] = tuple(tuple(f for f in FAMILIES if b in f.first) for b in range(256))
-_WRAPPED_FIRST = frozenset(b"JFMASOND0123456789\x1b")  # journald month, RFC 3339 stamp, colour code
-# Lines some servers print before their first log line (a new key, a container banner).
+# Asked about every text file: one compiled alternation tried at the first line, so ordinary text
+# fails on its first character. A collector's wrapper or a preamble (a new key, a container
+# banner) is only looked for when the text starts like one.
+_FAMILY_LINE = re.compile(
+    b"|".join(b"(?P<%s>%s)" % (f.name.replace("-", "_").encode(), f.line.pattern) for f in FAMILIES)
+)
+_BY_GROUP = {f.name.replace("-", "_"): f for f in FAMILIES}
 _PREAMBLE = (b"=", b"*", b"Couldn't find", b"Your new public key", b"ssh-", b"NVIDIA", b"CUDA", b"Container image",
              b"This container", b"A copy of this", b"By pulling", b"WARNING: ")  # fmt: skip
 MAX_PREAMBLE = 24
+_SLOW_FIRST = frozenset(b"JFMASOND0123456789=*CYsNTBW \t\r\n\x1b")  # wrappers, preambles, colour codes
 
 
 def _clean(line: bytes) -> bytes:
     if b"\x1b" in line:
         line = _ANSI.sub(b"", line)
-    if (line and line[0] in _WRAPPED_FIRST) or b"| " in line[:80]:
-        m = _WRAPPER.match(line)
-        if m is not None and m.end():
-            return line[m.end() :]
-    return line
+    m = _WRAPPER.match(line)
+    return line[m.end() :] if m is not None and m.end() else line
+
+
+def _family_at(header: bytes, pos: int) -> LogFamily | None:
+    m = _FAMILY_LINE.match(header, pos)
+    if m is None and pos < len(header):
+        wrapped = _WRAPPER.match(header, pos)
+        if wrapped is not None and wrapped.end() > pos:
+            m = _FAMILY_LINE.match(header, wrapped.end())
+    return _BY_GROUP[m.lastgroup] if m is not None and m.lastgroup is not None else None
 
 
 def log_family(header: bytes) -> LogFamily | None:
-    """The server whose line shape one of the header's first lines (after any preamble) has."""
-    tried = skipped = pos = 0
-    end = len(header)
-    while pos < end and tried < HEAD_LINES and skipped < MAX_PREAMBLE:
+    """The server whose line shape the header's first line (after any preamble, behind any
+    collector's wrapper) has, or its second line when the first is not a log line."""
+    m = _FAMILY_LINE.match(header)
+    if m is not None:
+        return _BY_GROUP[m.lastgroup] if m.lastgroup is not None else None
+    if not header or (header[0] not in _SLOW_FIRST and b"| " not in header[:80]):
+        return None  # ordinary text: decided by one failed match
+    if b"\x1b" in header[:256]:
+        header = _ANSI.sub(b"", header)
+    pos = 0
+    for _ in range(MAX_PREAMBLE):
+        line_end = header.find(b"\n", pos)
+        line = header[pos : line_end if line_end >= 0 else len(header)]
+        if line_end < 0 or (line.strip() and not line.startswith(_PREAMBLE)):
+            break
+        pos = line_end + 1
+    found = _family_at(header, pos)
+    if found is None:
         nl = header.find(b"\n", pos)
-        raw = header[pos : nl if nl >= 0 else end]
-        pos = nl + 1 if nl >= 0 else end
-        if not raw.strip() or raw.startswith(_PREAMBLE):
-            skipped += 1
-            continue
-        tried += 1
-        line = _clean(raw)
-        for family in _BY_FIRST[line[0]] if line else ():
-            if family.line.match(line):
-                return family
-    return None
+        found = _family_at(header, nl + 1) if nl >= 0 else None
+    return found
 
 
 def _windows(ctx: FileContext) -> list[bytes]:
