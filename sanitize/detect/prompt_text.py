@@ -46,12 +46,9 @@ _ROLE_LINE = re.compile(
     re.MULTILINE,
 )
 _ASSISTANT_ROLES = frozenset({b"Assistant", b"ASSISTANT", b"AI", b"Bot", b"GPT", b"Model", b"Claude", b"Llama"})
-_TEMPLATE_SYNTAX = (b"{{", b"{%")
-_JSON_LOG_OPENINGS = (
-    b'{"tid":',
-    b'{"timestamp":',
-    b'{"message":',
-)  # llama.cpp, TGI, LiteLLM JSON logs  # Jinja: a chat template definition, not a rendered prompt
+_TEMPLATE_SYNTAX = (b"{{", b"{%")  # Jinja: a chat template definition, not a rendered prompt
+# JSON log lines (old llama.cpp server, TGI --json-output, LiteLLM JSON_LOGS) also start with "{".
+_JSON_LOG_OPENINGS = (b'{"tid":', b'{"timestamp":', b'{"message":')
 
 
 _LEADING = re.compile(rb"[ \t\r\n\xef\xbb\xbf]*")
