@@ -247,7 +247,6 @@ class JanRecogniser:
         ))  # fmt: skip
 
 
-GPT4ALL_CHAT_MAGIC = bytes.fromhex("f5d553cc")
 _LOCALDOCS = frozenset(f"localdocs_v{n}.db" for n in range(10))
 
 
@@ -255,17 +254,11 @@ class GPT4AllRecogniser:
     name = "gpt4all"
 
     def recognise(self, ctx: DirContext) -> AppLayout | None:
-        # Asked about every directory: known names first, a pass over the names only when small.
-        localdocs = _LOCALDOCS & ctx.entries
-        chats = [n for n in ctx.entries if n.endswith(".chat")] if not localdocs and len(ctx.entries) <= 512 else []
-        if not localdocs and not chats:
+        # The LocalDocs database is created at start-up; chats alone are found by their own magic.
+        localdocs = sorted(_LOCALDOCS & ctx.entries)
+        if not localdocs or not (ctx.read_member(localdocs[0], 100) or b"").startswith(b"SQLite format 3\0"):
             return None
-        if localdocs and (ctx.read_member(sorted(localdocs)[0], 100) or b"").startswith(b"SQLite format 3\0"):
-            evidence = "gpt4all-localdocs"
-        elif chats and ctx.read_member(sorted(chats)[0], 4) == GPT4ALL_CHAT_MAGIC:
-            evidence = "gpt4all-chat"
-        else:
-            return None
+        evidence = "gpt4all-localdocs"
         return AppLayout("gpt4all", evidence, (
             LayoutRule("*.chat", C.CONVERSATION, "gpt4all-chat"),
             LayoutRule("localdocs_v*.db", C.VECTOR_STORE, "gpt4all-localdocs"),
