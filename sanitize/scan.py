@@ -596,9 +596,9 @@ class _Run:
             self._files_inline += len(files)
             uncached = 0
             for i, name in enumerate(files):
-                # Whether headers come from the disk is asked of a directory's first files only:
-                # one cached directory rarely turns cold half-way, and the probe costs a copy.
-                probe = i < PROBE_FILES or uncached > 0
+                # On a warm tree, whether headers come from the disk is asked of a directory's first
+                # files only (the probe costs a copy); once anything came from the disk, of every file.
+                probe = i < PROBE_FILES or uncached > 0 or self._cold
                 uncached += not self._scan_file(
                     d.root, d.top, prefix + name, names, stats, name, listed.dir_fd, app, probe
                 )
@@ -806,10 +806,11 @@ def _child_batch(
     uncached = 0
     try:
         for i, name in enumerate(names):
-            probe = i < PROBE_FILES or uncached > 0
+            probe = i < PROBE_FILES or uncached > 0 or run._cold
             uncached += not run._scan_file(root, top, prefix + name, siblings, stats, name, dir_fd, app, probe)
     finally:
         os.close(dir_fd)
+    run._cold = run._cold or uncached > 0
     return run.artifacts, stats, run.errors, uncached
 
 
