@@ -28,6 +28,11 @@ Directory units: when a directory detector claims a directory (a Chroma persist 
 total size of the regular files below it. The files inside are counted in `stats` (files seen,
 `files_in_units`) but are not opened and not reported as separate artifacts: the unit is what
 an operator must deal with, and listing its blobs would bury other findings.
+
+AI applications' data directories: every directory is also shown to the application recognisers
+(detect/app_data.py). A recognised one passes its layout down the walk; below it, a documented
+directory (`uploads/`) is a unit and a documented file (`history`, a manifest-named blob) that no
+content detector recognised is reported by the layout (see detect/app_layout.py).
 """
 
 from __future__ import annotations
