@@ -29,7 +29,7 @@ from dataclasses import dataclass
 
 from sanitize.detect.base import TEXT, Category, Detail, FileContext, Finding
 from sanitize.detect.bounded_text import first_significant_byte, is_jsonl, read_prefix
-from sanitize.detect.parquet_footer import read_footer
+from sanitize.detect.parquet_footer import ParquetError, read_footer
 
 MAX_ROWS = 50
 MIN_ROWS = 2  # structure rules need at least this many rows
@@ -297,7 +297,10 @@ class ParquetPromptLogDetector:
     first_bytes = b"P"
 
     def detect(self, ctx: FileContext) -> Finding | None:
-        footer = read_footer(ctx)
+        try:
+            footer = read_footer(ctx)
+        except ParquetError:
+            return None  # a damaged or hostile footer: not a table we can read, and not a fault of the scan
         if footer is None:
             return None
         strings = [c for c in footer.columns if c.is_string]

@@ -14,7 +14,7 @@ from pathlib import Path
 import pytest
 
 from sanitize.detect.base import HEADER_BYTES, FileContext
-from sanitize.detect.parquet_footer import ParquetError
+from sanitize.detect.parquet_footer import ParquetError, read_footer
 from sanitize.detect.prompt_logs import ParquetPromptLogDetector, classify_csv, role
 from sanitize.detect.prompt_text import PromptTextDetector, classify_prompt_text
 from sanitize.scan import Scanner
@@ -151,7 +151,7 @@ def _ctx(path: Path, fds: list[int]) -> FileContext:
     return FileContext(str(path), os.fstat(fd).st_size, os.pread(fd, HEADER_BYTES, 0), fd)
 
 
-def test_hostile_parquet_footers_are_errors_not_crashes(tmp_path: Path) -> None:
+def test_hostile_parquet_footers_are_rejected_not_crashes(tmp_path: Path) -> None:
     fds: list[int] = []
     try:
         for name, data in {
@@ -160,10 +160,12 @@ def test_hostile_parquet_footers_are_errors_not_crashes(tmp_path: Path) -> None:
             "deep.parquet": b"PAR1" + b"\x1c" * 200 + (200).to_bytes(4, "little") + b"PAR1",
         }.items():
             (tmp_path / name).write_bytes(data)
+            ctx = _ctx(tmp_path / name, fds)
             with pytest.raises(ParquetError):
-                ParquetPromptLogDetector().detect(_ctx(tmp_path / name, fds))
+                read_footer(ctx)
+            assert ParquetPromptLogDetector().detect(ctx) is None
         result = Scanner(workers=1).scan([str(tmp_path)])
-        assert result.artifacts == [] and result.stats.errors == 3
+        assert result.artifacts == [] and result.stats.errors == 0
     finally:
         for fd in fds:
             os.close(fd)
