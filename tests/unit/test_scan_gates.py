@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import random
 import threading
-import time
 from pathlib import Path
 
 import pytest
@@ -135,12 +134,16 @@ class _ThreadSpy:
 
     def __init__(self) -> None:
         self.threads: set[int] = set()
+        self._second_thread = threading.Event()
 
     def detect(self, ctx: FileContext) -> None:
         self.threads.add(threading.get_ident())
-        # Releases the GIL, as a read from a slow disk would; long enough (72 files: 0.7 s in one
-        # thread) that helper threads get a core even on a loaded CI machine (2 ms was not, at load 8).
-        time.sleep(0.01)
+        if len(self.threads) > 1:
+            self._second_thread.set()
+        # Releases the GIL, as a read from a slow disk would. Waiting for a second thread rather
+        # than sleeping a fixed time keeps the test independent of the machine's load: a helper
+        # that joins ends the wait at once, and one that never joins leaves 72 x 50 ms to do so.
+        self._second_thread.wait(0.05)
 
 
 def test_header_read_says_whether_it_came_from_the_page_cache(tmp_path: Path) -> None:
