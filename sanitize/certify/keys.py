@@ -18,7 +18,7 @@ from cryptography.x509.oid import NameOID
 
 from sanitize.errors import BadInput, Refused
 from sanitize.inputs import read_input
-from sanitize.state import StateDir, write_private
+from sanitize.state import StateDir, read_private, write_private
 
 KEY_FILE = "signer.key"
 CERT_FILE = "signer.pem"
@@ -56,6 +56,7 @@ def cert_path(state: StateDir) -> str:
 
 
 def have_keys(state: StateDir) -> bool:
+    state.sub("keys", create=False)  # refuses a keys/ directory someone else could have written to
     return os.path.isfile(key_path(state)) and os.path.isfile(cert_path(state))
 
 
@@ -166,17 +167,25 @@ def import_pkcs12(state: StateDir, p12_file: str, *, password: bytes | None, for
 def load_signer(state: StateDir) -> Signer:
     if not have_keys(state):
         raise BadInput(f"no signing key in {state.path}/keys", hint="run `sanitize keys init --org NAME` first")
-    key = serialization.load_pem_private_key(read_input(key_path(state), "key"), password=None)
-    certs = load_certs(read_input(cert_path(state), "certificate"), cert_path(state))
+    key = serialization.load_pem_private_key(_read_state(key_path(state), "key"), password=None)
+    certs = load_certs(_read_state(cert_path(state), "certificate"), cert_path(state))
     return Signer(key=_check_key(key, key_path(state)), cert=certs[0], chain=tuple(certs[1:]))
 
 
 def load_signer_cert(state: StateDir) -> x509.Certificate | None:
     """The installation's own signer certificate, or None when keys were never set up here."""
     path = cert_path(state)
+    state.sub("keys", create=False)
     if not os.path.isfile(path):
         return None
-    return load_certs(read_input(path, "certificate"), path)[0]
+    return load_certs(_read_state(path, "certificate"), path)[0]
+
+
+def _read_state(path: str, what: str) -> bytes:
+    try:
+        return read_private(path)
+    except OSError as exc:
+        raise BadInput(f"{path}: cannot read {what} ({exc.strerror})") from None
 
 
 def load_cert_file(path: str) -> x509.Certificate:
