@@ -19,7 +19,6 @@ The workflow, in the order an operator lives it:
 
 from __future__ import annotations
 
-import json
 import os
 import uuid
 from collections.abc import Callable, Mapping, Sequence
@@ -32,6 +31,7 @@ from sanitize.certify.issue import IssuedDocument, issue_for_result, issue_host_
 from sanitize.certify.keys import have_keys
 from sanitize.erase import EraseOptions, EraseResult, ErrorRange, Plan, build_plan, new_result
 from sanitize.erase.plan import resume_command
+from sanitize.erase.record import record_result
 from sanitize.erase.runner import error_message
 from sanitize.errors import BadInput, ExitCode, Refused, SanitizeError
 from sanitize.hw import Host
@@ -41,7 +41,7 @@ from sanitize.inventory.probe import probe
 from sanitize.inventory.render import human_size, inventory_document
 from sanitize.inventory.volumes import VolumeReport, scan_volumes, volumes_document
 from sanitize.purge.methods.tcg import psid_for
-from sanitize.state import StateDir, write_private
+from sanitize.state import StateDir
 
 DECOMMISSION_SCHEMA = "sanitize.decommission/1"
 TARGET_TYPES = ("disk", "loop")  # whole devices; a partition only when named with --only
@@ -352,7 +352,7 @@ def execute(dc: Decommission, *, state: StateDir, host: Host, run_all: Runner) -
 
 
 def _save(state: StateDir, result: EraseResult) -> None:
-    write_private(state.file("results", f"{result.id}.json"), json.dumps(result.to_dict(), indent=2).encode())
+    record_result(state, result.to_dict())  # with its tag: the only results `cert issue` accepts
 
 
 def _guard(dc: Decommission, what: str, step: Callable[[], None]) -> None:
@@ -433,7 +433,9 @@ def render_summary(dc: Decommission) -> str:
         lines.append(f"  host summary: {dc.summary_pdf}")
     if dc.archive is not None:
         ok = "verified" if dc.archive.get("ok") else "DID NOT VERIFY"
-        lines.append(f"  archive: {dc.archive.get('path')} ({dc.archive.get('size')} entries, {ok})")
+        head = dc.archive.get("head") or {}
+        anchor = f"; head {head.get('size')}:{head.get('root')}, record it outside this server" if head else ""
+        lines.append(f"  archive: {dc.archive.get('path')} ({dc.archive.get('size')} entries, {ok}{anchor})")
     lines.extend(f"  problem: {p}" for p in dc.problems)
     lines.extend(f"  internal error: {p}" for p in dc.internal_errors if p not in " ".join(dc.problems))
     resume = "; ".join(

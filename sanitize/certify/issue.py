@@ -21,7 +21,11 @@ from sanitize.certify.canonical import canonical_bytes, sha256_hex
 from sanitize.certify.config import CertConfig, Person, load_config
 from sanitize.certify.document import build_document, check_erase_result, kind_of
 from sanitize.certify.keys import Signer, load_signer
+from sanitize.certify.plausible import check_plausible
 from sanitize.certify.signing import sign
+from sanitize.erase.record import check_recorded, issued_for, issuing, mark_issued
+from sanitize.errors import Refused
+from sanitize.outputs import make_output_dir
 from sanitize.state import StateDir, write_private
 
 SUMMARY_SCHEMA = "sanitize.host-summary/1"
@@ -39,6 +43,7 @@ class IssuedDocument:
     archive_index: int
     json_sha256: str
     document: dict[str, Any]
+    archive_head: dict[str, Any] | None = None  # {"size", "root"} of the signed head after the append
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -51,6 +56,7 @@ class IssuedDocument:
             "signer": self.signer_path,
             "archive_index": self.archive_index,
             "json_sha256": self.json_sha256,
+            "archive_head": self.archive_head,
         }
 
 
@@ -62,8 +68,7 @@ def _safe(value: Any) -> str:
 def _output_dir(state: StateDir, output_dir: str | None) -> str:
     if output_dir is None:
         return state.sub("certificates")
-    os.makedirs(output_dir, mode=0o700, exist_ok=True)
-    return output_dir
+    return make_output_dir(output_dir)
 
 
 def _write_signer(directory: str, signer: Signer) -> str:
@@ -82,10 +87,44 @@ def issue_for_result(
     config: CertConfig | None = None,
     signer: Signer | None = None,
 ) -> IssuedDocument:
-    """Certificate for a verified+passed result, failure report for failed/interrupted; Refused otherwise."""
+    """Certificate for a verified+passed result, failure report for failed/interrupted; Refused otherwise.
+
+    Only a result the erase engine recorded in `state` (unchanged since), plausible, and not
+    issued before is accepted; see sanitize.erase.record and sanitize.certify.plausible.
+    """
     config = config if config is not None else load_config(state)
     signer = signer or load_signer(state)
     doc = build_document(result, config=config, operator=operator, artifacts_before=artifacts_before)
+    check_recorded(state, result)
+    if kind_of(doc) == "certificate":
+        check_plausible(result)
+    with issuing(state):
+        first = issued_for(state, result)
+        if first is not None:
+            raise Refused(
+                f"result {result['id']} was already issued: {first.get('kind')} {first.get('certificate_id')} "
+                f"(archive entry {first.get('archive_index')}, {first.get('pdf')})",
+                hint="one document per result; check that one with `sanitize cert verify`",
+            )
+        issued = _sign_and_store(result, doc, state=state, output_dir=output_dir, signer=signer)
+        mark_issued(
+            state,
+            result,
+            {
+                "kind": issued.kind,
+                "certificate_id": issued.certificate_id,
+                "archive_index": issued.archive_index,
+                "issued_at": doc["issued_at"],
+                "json": issued.json_path,
+                "pdf": issued.pdf_path,
+            },
+        )
+    return issued
+
+
+def _sign_and_store(
+    result: dict[str, Any], doc: dict[str, Any], *, state: StateDir, output_dir: str | None, signer: Signer
+) -> IssuedDocument:
     json_bytes = canonical_bytes(doc)
     signature = sign(signer, json_bytes)
     pdf_bytes = pdf.document_pdf(doc, json_bytes, signature, signer)
@@ -100,7 +139,8 @@ def issue_for_result(
     write_private(f"{base}.json.sig", signature)
     write_private(f"{base}.pdf", pdf_bytes)
     signer_path = _write_signer(directory, signer)
-    index = Archive.of(state).append(
+    archive = Archive.of(state)
+    index = archive.append(
         signer,
         kind=kind,
         certificate_id=cid,
@@ -120,6 +160,7 @@ def issue_for_result(
         archive_index=index,
         json_sha256=sha256_hex(json_bytes),
         document=doc,
+        archive_head=archive.head_anchor(),
     )
 
 

@@ -15,6 +15,7 @@ from sanitize.certify.verify import load_any, verify_file
 from sanitize.cli.app import App, emit_json, info, json_option, pass_app
 from sanitize.errors import SanitizationFailed
 from sanitize.inputs import read_input
+from sanitize.outputs import check_output_dir
 
 
 @click.group("cert")
@@ -59,8 +60,13 @@ def issue(
 ) -> None:
     """Sign a certificate (verified results) or a failure report (failed/interrupted) for RESULT.json.
 
-    Exits 0 for a certificate and 7 when the result was a failure, after writing the failure report.
+    Only results the erase engine recorded in the state directory, unchanged, plausible and not
+    issued before are accepted (else exit 4). Exits 0 for a certificate and 7 when the result was
+    a failure, after writing the failure report. Prints the archive's new head (SIZE:ROOT) to
+    record outside this server (`archive verify --expect-head`).
     """
+    if output_dir is not None:
+        output_dir = check_output_dir(output_dir)
     result = _read_json(result_file, "result file")
     artifacts = _read_json(artifacts_file, "artifact summary") if artifacts_file else None
     config = load_config(app.state, config_file)
@@ -82,6 +88,8 @@ def issue(
         for label, path in (("json", issued.json_path), ("sig", issued.sig_path), ("pdf", issued.pdf_path)):
             click.echo(f"  {label:5} {path}")
         click.echo(f"  signer {issued.signer_path}")
+        if issued.archive_head:
+            click.echo(f"  archive head {issued.archive_head['anchor']} (record it outside this server)")
     if issued.kind != "certificate":
         raise SanitizationFailed(
             f"result {issued.result_id} is {result['status']}: FAILURE REPORT issued, not a certificate"

@@ -33,12 +33,13 @@ from sanitize.erase import (
 from sanitize.erase.confirm import confirm_devices
 from sanitize.erase.journal import Journal
 from sanitize.erase.plan import find_device, resume_plan
+from sanitize.erase.record import record_result
 from sanitize.erase.result import run_document
 from sanitize.erase.runner import failed_before_start
 from sanitize.errors import BadInput, ExitCode, SanitizeError
 from sanitize.inventory.model import DeviceTree
 from sanitize.inventory.probe import probe
-from sanitize.state import write_private
+from sanitize.outputs import check_output_file, write_output
 
 
 class BarProgress:
@@ -304,6 +305,8 @@ def command(
     )
     if not dry_run:
         require_root("erase")
+    if output:
+        output = check_output_file(output)  # before anything is erased, not after
     tree = probe(app.host)
     plans = _plans(app, tree, devices, method, options, resume)
     if dry_run:
@@ -321,39 +324,45 @@ def command(
     )
     app.state.ensure()
     results, errors = run_all(app, plans, resume)
-    unsaved = report_results(results, output=output, as_json=as_json, save=lambda r: save_result(app, r))
+    unsaved, output_error = report_results(results, output=output, as_json=as_json, save=lambda r: save_result(app, r))
     if errors:
         for extra in errors[1:]:
             info(f"sanitize: error: {extra.one_line()}")
         raise errors[0]
     code = ExitCode.INTERNAL if unsaved else exit_code_for(results)
+    if code == ExitCode.OK and output_error is not None:
+        code = output_error.exit_code  # every device is sanitized; only the --output file is missing
     if code != ExitCode.OK:
         raise click.exceptions.Exit(int(code))
 
 
 def save_result(app: App, result: EraseResult) -> None:
-    write_private(app.state.file("results", f"{result.id}.json"), json.dumps(result.to_dict(), indent=2).encode())
+    record_result(app.state, result.to_dict())  # with its tag: the only results `cert issue` accepts
 
 
 def report_results(
     results: Sequence[EraseResult], *, output: str | None, as_json: bool, save: Callable[[EraseResult], None]
-) -> list[str]:
-    """Save every result in the state directory and print them all (stdout).
+) -> tuple[list[str], SanitizeError | None]:
+    """Save every result in the state directory, write `output` and print them all (stdout).
 
     A save that fails (a full state directory) is reported on stderr and returned, so the
-    command exits 1, but it never stops the results from being printed."""
+    command exits 1, and so is an `output` file that cannot be written (exit 3 when nothing
+    else failed); neither stops the results from being printed."""
     unsaved: list[str] = []
+    output_error: SanitizeError | None = None
     for result in results:
         try:
             save(result)
-        except OSError as exc:
-            unsaved.append(f"{result.device['path']}: result {result.id} not saved: {type(exc).__name__}: {exc}")
+        except (OSError, SanitizeError) as exc:
+            why = exc.one_line() if isinstance(exc, SanitizeError) else f"{type(exc).__name__}: {exc}"
+            unsaved.append(f"{result.device['path']}: result {result.id} not saved: {why}")
     if results:
         document = run_document(list(results))
         if output:
-            with open(output, "w", encoding="utf-8") as fh:
-                json.dump(document, fh, indent=2)
-                fh.write("\n")
+            try:
+                write_output(output, (json.dumps(document, indent=2) + "\n").encode())
+            except SanitizeError as exc:  # the results are recorded; print them, then fail
+                output_error = exc
         if as_json:
             emit_json(document)
         else:
@@ -373,4 +382,6 @@ def report_results(
             )
     for problem in unsaved:
         info(f"sanitize: error: {problem}")
-    return unsaved
+    if output_error is not None:
+        info(f"sanitize: error: {output_error.one_line()}")
+    return unsaved, output_error

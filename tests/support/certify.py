@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import os
+import uuid
 from typing import Any
 
 from click.testing import Result
@@ -12,6 +13,7 @@ from click.testing import Result
 from sanitize.certify import keys
 from sanitize.certify.config import CertConfig, Person
 from sanitize.certify.issue import IssuedDocument, issue_for_result
+from sanitize.erase.record import record_result
 from sanitize.state import StateDir
 from tests.support.clirunner import cli_runner
 
@@ -30,6 +32,21 @@ def erase_result(name: str = "erase_verified.json", **changes: Any) -> dict[str,
     return result
 
 
+def recorded(state: StateDir, result: dict[str, Any], *, fresh_id: bool = True) -> dict[str, Any]:
+    """`result` as the erase engine records it in `state` (a new id unless asked otherwise), which
+    is what `cert issue` requires; the tests stand in for the engine here."""
+    if fresh_id:
+        result = {**result, "id": str(uuid.uuid4())}
+    record_result(state, result)
+    return result
+
+
+def recorded_file(state: StateDir, name: str = "erase_verified.json", **changes: Any) -> str:
+    """Path of a recorded copy of a fixture result (in the state directory's results/)."""
+    result = recorded(state, erase_result(name, **changes))
+    return os.path.join(state.path, "results", f"{result['id']}.json")
+
+
 def state_with_keys(path: str, org: str = "Example Corp") -> StateDir:
     state = StateDir(path)
     keys.init_keys(state, org)
@@ -38,7 +55,7 @@ def state_with_keys(path: str, org: str = "Example Corp") -> StateDir:
 
 def issue(state: StateDir, outdir: str, name: str = "erase_verified.json", **changes: Any) -> IssuedDocument:
     return issue_for_result(
-        erase_result(name, **changes),
+        recorded(state, erase_result(name, **changes)),
         state=state,
         operator=OPERATOR,
         artifacts_before=ARTIFACTS,

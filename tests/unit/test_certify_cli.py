@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from sanitize.certify import keys
-from tests.support.certify import DATA, issue, read_bytes, read_text, run_cli, state_with_keys
+from tests.support.certify import DATA, issue, read_bytes, read_text, recorded, recorded_file, run_cli, state_with_keys
 
 
 @pytest.fixture(scope="module")
@@ -32,7 +32,7 @@ def test_issue_certificate_exit_0_and_files(setup, tmp_path):
         state,
         "cert",
         "issue",
-        f"{DATA}/erase_verified.json",
+        recorded_file(state),
         "--output-dir",
         str(tmp_path),
         "--json",
@@ -51,7 +51,7 @@ def test_issue_certificate_exit_0_and_files(setup, tmp_path):
 
 def test_issue_failure_report_exit_7(setup, tmp_path):
     state, _ = setup
-    result = run_cli(state, "cert", "issue", f"{DATA}/erase_failed.json", "--output-dir", str(tmp_path))
+    result = run_cli(state, "cert", "issue", recorded_file(state, "erase_failed.json"), "--output-dir", str(tmp_path))
     assert result.exit_code == 7
     assert "FAILURE REPORT issued, not a certificate" in one_line_error(result)
     assert "failure-report" in result.stdout

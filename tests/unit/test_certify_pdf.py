@@ -153,7 +153,10 @@ def test_summary_pdf_verifies(issued, tmp_path):
 
     state, doc = issued
     path = issue_host_summary(
-        [erase_result(), erase_result("erase_failed.json")], state=state, issued=[doc], output_dir=str(tmp_path)
+        [erase_result(id=doc.result_id), erase_result("erase_failed.json")],
+        state=state,
+        issued=[doc],
+        output_dir=str(tmp_path),
     )
     result = verify_file(path, state=state)
     assert result.kind == "host-summary"
