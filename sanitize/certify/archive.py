@@ -21,8 +21,10 @@ import contextlib
 import datetime as dt
 import fcntl
 import hashlib
+import io
 import os
-from collections.abc import Iterator
+import zipfile
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,7 +37,7 @@ from sanitize.certify.keys import Signer, cert_pem, load_certs, load_signer_cert
 from sanitize.certify.signing import sign, signature_valid
 from sanitize.errors import BadInput, VerificationError
 from sanitize.inputs import read_input, read_regular
-from sanitize.state import StateDir, write_private
+from sanitize.state import StateDir, make_private_dir, write_private
 
 HEAD_SCHEMA = "sanitize.archive-head/1"
 ZERO_HASH = "0" * 64
@@ -106,12 +108,13 @@ class Report:
 
 
 class Archive:
-    def __init__(self, path: str) -> None:
+    def __init__(self, path: str, state: StateDir | None = None) -> None:
         self.path = path
+        self._state = state  # set for the live archive: its directories are the state directory's
 
     @classmethod
     def of(cls, state: StateDir) -> Archive:
-        return cls(archive_dir(state))
+        return cls(archive_dir(state), state)
 
     # --- paths -----------------------------------------------------------------------
     def p(self, *parts: str) -> str:
@@ -157,6 +160,21 @@ class Archive:
             return None
         return read_input(head, "archive head"), read_input(sig, "archive head signature")
 
+    def head_anchor(self) -> dict[str, Any] | None:
+        """The signed head's size and Merkle root as found on disk (check with `verify`), to be
+        recorded outside this server: `archive verify --expect-head SIZE:ROOT` then detects a
+        rollback to any earlier state."""
+        raw = self.read_head()
+        if raw is None:
+            return None
+        try:
+            head = parse_json_bytes(raw[0], what="head.json")
+        except BadInput:
+            return None
+        if not isinstance(head, dict) or not isinstance(head.get("size"), int) or not isinstance(head.get("root"), str):
+            return None
+        return {"size": head["size"], "root": head["root"], "anchor": f"{head['size']}:{head['root']}"}
+
     def signer_cert(self, fingerprint_hex: str) -> x509.Certificate | None:
         path = self.p("signers", f"{fingerprint_hex}.pem")
         if not os.path.isfile(path):
@@ -165,13 +183,17 @@ class Archive:
 
     # --- writing -----------------------------------------------------------------------
     def _ensure_dirs(self) -> None:
-        for sub in ("", "docs", "signers"):
-            os.makedirs(self.p(sub), mode=0o700, exist_ok=True)
+        if self._state is not None:
+            self._state.sub("archive")
+        else:
+            make_private_dir(self.path)
+        for sub in ("docs", "signers"):
+            make_private_dir(self.p(sub))
 
     @contextlib.contextmanager
     def locked(self) -> Iterator[None]:
         self._ensure_dirs()
-        fd = os.open(self.p(".lock"), os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = os.open(self.p(".lock"), os.O_RDWR | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600)
         try:
             fcntl.flock(fd, fcntl.LOCK_EX)
             yield
@@ -215,7 +237,8 @@ class Archive:
                 signer=fp,
                 prev=sha256_hex(lines[-1]) if lines else ZERO_HASH,
             )
-            fd = os.open(self.log_path, os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC, 0o600)
+            flags = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_NOFOLLOW | os.O_CLOEXEC
+            fd = os.open(self.log_path, flags, 0o600)
             try:
                 os.write(fd, entry.line() + b"\n")
                 os.fsync(fd)
@@ -250,7 +273,8 @@ class Archive:
         return True
 
     # --- verification ------------------------------------------------------------------
-    def verify(self, trusted: x509.Certificate | None) -> Report:
+    def verify(self, trusted: x509.Certificate | None, anchors: Sequence[Anchor] = ()) -> Report:
+        """Every check; `anchors` are heads recorded outside (the archive must extend each one)."""
         report = Report()
         lines = self.raw_lines()
         entries = self.entries()
@@ -261,6 +285,10 @@ class Archive:
         head = self._check_head(lines, entries, trusted, report)
         self._check_documents(entries, problems, head)
         self._check_orphans(entries, problems)
+        for anchor in anchors:
+            problem = anchor.check(lines)
+            if problem:
+                problems.append(Problem(None, None, problem))
         return report
 
     def _check_chain(self, lines: list[bytes], entries: list[dict[str, Any]], problems: list[Problem]) -> None:
@@ -386,6 +414,77 @@ class Archive:
                 problems.append(
                     Problem(None, name[: -len(".json")], "in archive/docs but not in the log (entry removed)")
                 )
+
+
+@dataclass(frozen=True)
+class Anchor:
+    """A signed head's (size, Merkle root) recorded outside the archive: a ticket, the central
+    store, the Ansible controller, or an earlier export bundle."""
+
+    size: int
+    root: str
+    source: str
+
+    @classmethod
+    def parse(cls, text: str, source: str) -> Anchor:
+        size, sep, root = text.strip().partition(":")
+        if not sep or not size.isdigit() or len(root) != 64 or any(c not in "0123456789abcdef" for c in root):
+            got = text.strip()[:80]
+            raise BadInput(f"{source}: expected a head as SIZE:ROOT (entries, 64 hex digits), got {got!r}")
+        return cls(int(size), root, source)
+
+    def check(self, lines: list[bytes]) -> str | None:
+        """Why the archive with these log lines does not extend this head, or None."""
+        if len(lines) < self.size:
+            return (
+                f"rolled back: {len(lines)} entries, but the head recorded in {self.source} has {self.size} "
+                f"(root {self.root[:16]}...); the archive was restored from an older state"
+            )
+        if merkle.root(lines[: self.size]).hex() != self.root:
+            return f"history rewritten: its first {self.size} entries differ from the head recorded in {self.source}"
+        return None
+
+
+def read_witness(path: str, trusted: x509.Certificate | None) -> list[Anchor]:
+    """Heads from a witness: lines of SIZE:ROOT (as `cert issue` and `archive list` print them),
+    a head.json, `archive list --json` output, or an export bundle (.zip or unzipped) whose signed
+    head must verify against `trusted`."""
+    if os.path.isdir(path):
+        return [_bundle_anchor(Archive(path).read_head(), path, trusted)]
+    data = read_input(path, "witness file")
+    if data.startswith(b"PK\x03\x04"):
+        try:
+            with zipfile.ZipFile(io.BytesIO(data)) as bundle:
+                raw = (bundle.read("head.json"), bundle.read("head.json.sig"))
+        except (zipfile.BadZipFile, KeyError, OSError) as exc:
+            raise BadInput(f"{path}: not an archive export bundle ({exc})") from None
+        return [_bundle_anchor(raw, path, trusted)]
+    if data.lstrip().startswith(b"{"):
+        doc = parse_json_bytes(data, what=path)
+        head = doc.get("head") if isinstance(doc, dict) and isinstance(doc.get("head"), dict) else doc
+        if not isinstance(head, dict):
+            raise BadInput(f"{path}: no archive head in this JSON")
+        return [Anchor.parse(f"{head.get('size')}:{head.get('root')}", path)]
+    try:
+        text = data.decode("ascii")
+    except UnicodeDecodeError:
+        raise BadInput(f"{path}: a witness file holds SIZE:ROOT lines (ASCII)") from None
+    lines = [line.split("#", 1)[0].split()[0] for line in text.splitlines() if line.split("#", 1)[0].strip()]
+    if not lines:
+        raise BadInput(f"{path}: the witness file holds no head")
+    return [Anchor.parse(line, path) for line in lines]
+
+
+def _bundle_anchor(raw: tuple[bytes, bytes] | None, path: str, trusted: x509.Certificate | None) -> Anchor:
+    if raw is None:
+        raise BadInput(f"{path}: no signed head (head.json, head.json.sig) in this bundle")
+    data, sig = raw
+    if trusted is None or not signature_valid(trusted, data, sig):
+        raise VerificationError(f"{path}: the bundle's head is not signed by the trusted signer")
+    head = parse_json_bytes(data, what=f"{path}: head.json")
+    if not isinstance(head, dict):
+        raise BadInput(f"{path}: head.json is not an archive head")
+    return Anchor.parse(f"{head.get('size')}:{head.get('root')}", f"{path} (export bundle)")
 
 
 def _file_sha256(path: str) -> str:

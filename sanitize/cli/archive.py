@@ -9,11 +9,12 @@ import zipfile
 import click
 
 from sanitize.certify import keys as keystore
-from sanitize.certify.archive import Archive
+from sanitize.certify.archive import Anchor, Archive, read_witness
 from sanitize.certify.verify import resolve_trust
 from sanitize.cli.app import App, emit_json, info, json_option, pass_app, warn
 from sanitize.errors import BadInput, VerificationError
-from sanitize.state import write_private
+from sanitize.outputs import check_output_file, write_output
+from sanitize.state import TMP_INFIX
 
 
 @click.group("archive")
@@ -39,27 +40,57 @@ _dir_option = click.option(
 @pass_app
 def list_(app: App, directory: str | None, as_json: bool) -> None:
     """List archive entries (unverified; use `archive verify`)."""
-    entries = _archive(app, directory).entries()
+    archive = _archive(app, directory)
+    entries = archive.entries()
+    head = archive.head_anchor()
     if as_json:
-        emit_json({"schema": "sanitize.archive-list/1", "entries": entries})
+        emit_json({"schema": "sanitize.archive-list/1", "entries": entries, "head": head})
         return
     for e in entries:
         click.echo(f"{e.get('index')!s:>5}  {e.get('issued_at')}  {e.get('kind')!s:15}  {e.get('certificate_id')}")
+    if head is not None:
+        click.echo(f"head {head['anchor']}")
 
 
 @command.command("verify")
 @_dir_option
 @click.option("--trust", "trust_file", type=click.Path(), help="The signer certificate to trust.")
+@click.option(
+    "--expect-head",
+    "expect_heads",
+    multiple=True,
+    metavar="SIZE:ROOT",
+    help="A head recorded outside this server (printed by `cert issue`, `archive list`): "
+    "the archive must still extend it, else it was rolled back or rewritten.",
+)
+@click.option(
+    "--witness",
+    "witnesses",
+    multiple=True,
+    type=click.Path(),
+    help="A file of SIZE:ROOT lines, a head.json, or an earlier export bundle (.zip or directory) "
+    "that the archive must extend.",
+)
 @json_option
 @pass_app
-def verify(app: App, directory: str | None, trust_file: str | None, as_json: bool) -> None:
+def verify(
+    app: App,
+    directory: str | None,
+    trust_file: str | None,
+    expect_heads: tuple[str, ...],
+    witnesses: tuple[str, ...],
+    as_json: bool,
+) -> None:
     """Check the chain, the Merkle root, the signed head and every document; name what is wrong."""
+    anchors = [Anchor.parse(text, "--expect-head") for text in expect_heads]
     archive = _archive(app, directory)
     trust = resolve_trust(app.state, trust_file, directory)
     trusted = trust.certs[0] if trust.certs else None
     if trusted is None and directory:  # an unzipped export carries its signer; untrusted unless --trust
         raise VerificationError("no trusted signer for this archive — pass --trust signer.pem")
-    report = archive.verify(trusted)
+    for witness in witnesses:
+        anchors.extend(read_witness(witness, trusted))
+    report = archive.verify(trusted, anchors)
     if as_json:
         emit_json(report.to_dict())
     else:
@@ -69,7 +100,9 @@ def verify(app: App, directory: str | None, trust_file: str | None, as_json: boo
         more = f" (+{len(report.problems) - 1} more)" if len(report.problems) > 1 else ""
         raise VerificationError(f"archive does not verify: {report.problems[0]}{more}")
     if not as_json:
-        click.echo(f"archive intact: {report.size} entries, root {report.head and report.head.get('root')}")
+        extends = f"; extends {len(anchors)} recorded head(s)" if anchors else ""
+        root = report.head.get("root") if report.head else None
+        click.echo(f"archive intact: {report.size} entries, head {report.size}:{root}{extends}")
 
 
 VERIFY_TXT = """\
@@ -115,6 +148,7 @@ With the sanitize tool: `sanitize archive verify --dir . --trust signer.pem` and
 @pass_app
 def export(app: App, directory: str | None, output: str) -> None:
     """Write certificates, signatures, PDFs, log, signed head, signer certificate and VERIFY.txt to a zip."""
+    output = check_output_file(output)
     archive = _archive(app, directory)
     own = keystore.load_signer_cert(app.state)
     report = archive.verify(own)
@@ -124,15 +158,13 @@ def export(app: App, directory: str | None, output: str) -> None:
     with archive.locked(), zipfile.ZipFile(buffer, "w", compression=zipfile.ZIP_DEFLATED) as bundle:
         for root, _dirs, files in os.walk(archive.path):
             for name in sorted(files):
-                if name == ".lock" or ".tmp." in name:
+                if name == ".lock" or TMP_INFIX in name:
                     continue
                 path = os.path.join(root, name)
                 bundle.write(path, os.path.relpath(path, archive.path))
         if own is not None:
             bundle.writestr("signer.pem", keystore.cert_pem(own))
         bundle.writestr("VERIFY.txt", VERIFY_TXT)
-    try:
-        write_private(output, buffer.getvalue())
-    except OSError as exc:
-        raise BadInput(f"{output}: cannot write ({exc.strerror})") from None
-    click.echo(f"{output}: {report.size} entries exported")
+    write_output(output, buffer.getvalue())
+    head = archive.head_anchor()
+    click.echo(f"{output}: {report.size} entries exported" + (f", head {head['anchor']}" if head else ""))
