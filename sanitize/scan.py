@@ -552,7 +552,7 @@ class _Run:
             return [], frozenset(), d.app
         names = frozenset(e.name for e in entries)
         ctx = DirContext(d.path, names)
-        if (self.dirs or d.app is not None) and self._claim_dir(d, ctx, stats):
+        if (self.dirs or d.app is not None) and self._claim_dir(d, dir_fd, ctx, stats):
             return [], names, d.app
         app = self._recognise_app(d, ctx, stats) if self.apps else d.app
         prefix = d.path if d.path.endswith("/") else d.path + "/"
@@ -613,7 +613,7 @@ class _Run:
         finally:
             os.close(listed.dir_fd)
 
-    def _claim_dir(self, d: _Dir, ctx: DirContext, stats: ScanStats) -> bool:
+    def _claim_dir(self, d: _Dir, dir_fd: int, ctx: DirContext, stats: ScanStats) -> bool:
         """A directory reported as one unit: by a content detector, else by its application's layout."""
         for detector in self.dirs:
             try:
@@ -626,19 +626,18 @@ class _Run:
                 continue
             if finding is None:
                 continue
-            self._emit_unit(d, finding, stats)
+            self._emit_unit(d, dir_fd, finding, stats)
             return True
         finding = d.app.classify(d.path, True) if d.app is not None else None
         if finding is None:
             return False
-        self._emit_unit(d, finding, stats)
+        self._emit_unit(d, dir_fd, finding, stats)
         return True
 
-    def _emit_unit(self, d: _Dir, finding: Finding, stats: ScanStats) -> None:
+    def _emit_unit(self, d: _Dir, dir_fd: int, finding: Finding, stats: ScanStats) -> None:
         files, size = self._measure_unit(d, stats)
         try:
-            st = os.lstat(d.path)
-            mode, world = _mode_fields(st.st_mode)
+            mode, world = _mode_fields(os.fstat(dir_fd).st_mode)  # the directory listed, not its path again
         except OSError:
             mode, world = "0000", False
         self._emit(stats, self._artifact(d.root, d.top, d.path, "directory", finding, size, mode, world, files))
@@ -650,11 +649,16 @@ class _Run:
         while stack:
             path = stack.pop()
             try:
-                with os.scandir(path) as it:
+                dir_fd = open_directory(path)  # no symlink followed anywhere in the path
+            except OSError as exc:
+                self._error(stats, d.root, d.top, path, _error_kind(exc))
+                continue
+            try:
+                with os.scandir(dir_fd) as it:
                     for entry in it:
                         if entry.is_dir(follow_symlinks=False):
                             stats.dirs_seen += 1
-                            stack.append(entry.path)
+                            stack.append(os.path.join(path, entry.name))
                         elif entry.is_file(follow_symlinks=False):
                             files += 1
                             size += entry.stat(follow_symlinks=False).st_size
@@ -664,6 +668,8 @@ class _Run:
                             stats.skipped["special"] += 1
             except OSError as exc:
                 self._error(stats, d.root, d.top, path, _error_kind(exc))
+            finally:
+                os.close(dir_fd)
         stats.files_seen += files
         stats.files_in_units += files
         return files, size

@@ -17,6 +17,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Protocol, runtime_checkable
 
+from sanitize.detect.dir_files import list_dir, open_file
+from sanitize.detect.nofollow import open_no_symlinks
+
 HEADER_BYTES = 4096
 READ_BUDGET = 1 << 20  # most any detector may read from one file beyond the header
 
@@ -103,6 +106,12 @@ class FileContext:
         return self._name
 
     @property
+    def fd(self) -> int | None:
+        """The descriptor the scanner opened (no-follow, non-blocking): a detector that needs more
+        than `read_at` (SQLite) works from it and never opens the path again."""
+        return self._fd
+
+    @property
     def is_text(self) -> bool:
         """`looks_like_text(header)`, computed once per file however many detectors ask."""
         if self._is_text is None:
@@ -132,15 +141,23 @@ OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXE
 _NOATIME = getattr(os, "O_NOATIME", 0)
 
 
+def _open(path: str, flags: int, dir_fd: int | None) -> int:
+    # A name under an open directory is one component (O_NOFOLLOW covers it); a path is
+    # resolved without following a symlink anywhere in it (see sanitize.detect.nofollow).
+    if dir_fd is None and "/" in path:
+        return open_no_symlinks(path, flags)
+    return os.open(path, flags, dir_fd=dir_fd)
+
+
 def _open_noatime(path: str, flags: int, dir_fd: int | None) -> int:
     """O_NOATIME is refused (EPERM) on files the caller does not own unless it has CAP_FOWNER,
     so it is tried first and dropped on EPERM."""
     try:
-        return os.open(path, flags | _NOATIME, dir_fd=dir_fd)
+        return _open(path, flags | _NOATIME, dir_fd)
     except PermissionError as exc:
         if not _NOATIME or exc.errno != errno.EPERM:  # EACCES is a real refusal, not O_NOATIME's
             raise
-        return os.open(path, flags, dir_fd=dir_fd)
+        return _open(path, flags, dir_fd)
 
 
 def open_directory(path: str) -> int:
@@ -190,12 +207,8 @@ class DirContext:
             return None
         if self._spent[0] + length > READ_BUDGET:
             raise BudgetExceeded(os.path.join(self.path, relpath))
-        try:
-            st = os.lstat(os.path.join(self.path, relpath))
-            if not stat.S_ISREG(st.st_mode):
-                return None
-            fd, _ = open_regular(os.path.join(self.path, relpath))
-        except OSError:
+        fd = open_file(os.path.join(self.path, relpath))
+        if fd is None:
             return None
         try:
             data = os.pread(fd, length, offset)
@@ -210,19 +223,7 @@ class DirContext:
         """Names inside a subdirectory (not following symlinks); empty if absent. At most `limit`."""
         if ".." in relpath.split("/"):
             return frozenset()
-        full = os.path.join(self.path, relpath)
-        try:
-            if not stat.S_ISDIR(os.lstat(full).st_mode):
-                return frozenset()
-            names: list[str] = []
-            with os.scandir(full) as it:
-                for entry in it:
-                    names.append(entry.name)
-                    if len(names) >= limit:
-                        break
-            return frozenset(names)
-        except OSError:
-            return frozenset()
+        return frozenset(list_dir(os.path.join(self.path, relpath), limit))
 
 
 @runtime_checkable

@@ -11,8 +11,8 @@ import os
 import re
 
 from sanitize.detect.base import Category, DirContext, Finding
-from sanitize.detect.dir_files import is_file, read_head
-from sanitize.detect.sqlite_readonly import SqliteUnreadable, has_sqlite_header, open_readonly, read_schema
+from sanitize.detect.dir_files import is_file, open_file
+from sanitize.detect.sqlite_readonly import SqliteUnreadable, has_sqlite_header, open_fd, read_schema
 
 _UUID = re.compile(r"\A[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}\Z")
 CHROMA_TABLES = frozenset({"embeddings_queue", "collections", "segments"})
@@ -36,13 +36,18 @@ class ChromaDirDetector:
 
 def _is_chroma_db(path: str) -> bool:
     """The name is a hint only: the database must have Chroma's own tables."""
-    if not is_file(path) or not has_sqlite_header(read_head(path, 100)):
+    fd = open_file(path)  # one open, no symlink followed; SQLite reads through it
+    if fd is None:
         return False
     try:
-        with open_readonly(path) as conn:
+        if not has_sqlite_header(os.pread(fd, 100, 0)):
+            return False
+        with open_fd(fd) as conn:
             tables = {e.name for e in read_schema(conn) if e.type == "table"}
-    except SqliteUnreadable:
+    except (OSError, SqliteUnreadable):
         return False
+    finally:
+        os.close(fd)
     return tables >= CHROMA_TABLES
 
 

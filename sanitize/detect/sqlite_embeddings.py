@@ -11,11 +11,10 @@ from __future__ import annotations
 
 import json
 import math
-import sqlite3
 import struct
 from dataclasses import dataclass
 
-from sanitize.detect.sqlite_readonly import quote_ident
+from sanitize.detect.sqlite_readonly import Connection, quote_ident
 
 SAMPLE_ROWS = 50
 EMBEDDING_DIMS = frozenset({256, 384, 512, 768, 1024, 1536, 2048, 3072, 4096})
@@ -62,7 +61,7 @@ def _binary_layout(length: int) -> list[tuple[str, int]]:
     return layouts
 
 
-def _candidate_columns(conn: sqlite3.Connection, table: str) -> list[tuple[str, str]]:
+def _candidate_columns(conn: Connection, table: str) -> list[tuple[str, str]]:
     cols = conn.execute(f"PRAGMA table_info({quote_ident(table)})").fetchall()
     out = []
     for _cid, name, decl, *_ in cols:
@@ -73,7 +72,7 @@ def _candidate_columns(conn: sqlite3.Connection, table: str) -> list[tuple[str, 
     return out
 
 
-def _check_column(conn: sqlite3.Connection, table: str, column: str) -> EmbeddingColumn | None:
+def _check_column(conn: Connection, table: str, column: str) -> EmbeddingColumn | None:
     t, c = quote_ident(table), quote_ident(column)
     sample = conn.execute(
         f"SELECT typeof({c}), length({c}) FROM {t} WHERE {c} IS NOT NULL LIMIT ?", (SAMPLE_ROWS,)
@@ -84,9 +83,12 @@ def _check_column(conn: sqlite3.Connection, table: str, column: str) -> Embeddin
     lengths = {length for _, length in sample}
     if kinds == {"blob"} and len(lengths) == 1:
         (length,) = lengths
-        for element, dim in _binary_layout(int(length)):
+        if not isinstance(length, int):
+            return None
+        for element, dim in _binary_layout(length):
             rows = conn.execute(f"SELECT {c} FROM {t} WHERE {c} IS NOT NULL LIMIT 3").fetchall()
-            if all(_plausible_vector(_decode_binary(bytes(r[0]), element, dim)) for r in rows):
+            blobs = [r[0] for r in rows if isinstance(r[0], bytes)]
+            if len(blobs) == len(rows) and all(_plausible_vector(_decode_binary(b, element, dim)) for b in blobs):
                 return EmbeddingColumn(table, column, element, dim)
         return None
     if kinds == {"text"}:
@@ -99,7 +101,7 @@ def _check_column(conn: sqlite3.Connection, table: str, column: str) -> Embeddin
         dims = set()
         for (text,) in rows:
             try:
-                values = json.loads(text)
+                values = json.loads(str(text))
             except (ValueError, RecursionError):
                 return None
             if not isinstance(values, list) or not _plausible_vector(values):
@@ -112,7 +114,7 @@ def _check_column(conn: sqlite3.Connection, table: str, column: str) -> Embeddin
     return None
 
 
-def find_embedding_columns(conn: sqlite3.Connection, tables: list[str], limit: int = 4) -> list[EmbeddingColumn]:
+def find_embedding_columns(conn: Connection, tables: list[str], limit: int = 4) -> list[EmbeddingColumn]:
     found: list[EmbeddingColumn] = []
     for table in tables:
         for column, _decl in _candidate_columns(conn, table):

@@ -1,23 +1,41 @@
-"""Open a SQLite file for inspection without changing anything on disk.
+"""Read a SQLite file the scanner already opened, without SQLite opening anything itself.
 
-`mode=ro&immutable=1` makes SQLite skip locking and never create `-wal`/`-shm`/`-journal`
-files, so a scan leaves the volume byte-identical (and ignores any uncommitted WAL, which is
-acceptable for identification). `query_only` refuses writes even from a hostile schema, and a
-progress handler aborts any statement that runs too long, so a huge or crafted database costs
-a bounded amount of work.
+Python's sqlite3 can only open by name, and even `file:/proc/self/fd/N` is re-opened by name:
+SQLite resolves symlinks itself (readlink of the magic link gives the file's current path,
+or "<path> (deleted)"), then open()s that path without O_NONBLOCK. Whoever can write in the
+scanned tree can therefore swap in a FIFO (the scan hangs in open) or a symlink out of the
+tree between the scanner's checks and SQLite's open; tests/system/test_trust_boundaries.py
+shows both. So databases are read through APSW with a small VFS that serves exactly one
+already-open descriptor per connection: SQLite sees a name that maps to that descriptor,
+reads pages with pread, and cannot open, create or delete any file (journals, WAL, temp
+files, other names all fail).
+
+`mode=ro&immutable=1` makes SQLite skip locking and never look for `-wal`/`-journal` files
+(so it ignores an uncommitted WAL, which is acceptable for identification). `query_only`
+refuses writes even from a hostile schema, temp storage stays in memory, and a progress
+handler aborts any statement that runs too long, so a huge or crafted database costs a
+bounded amount of work.
 """
 
 from __future__ import annotations
 
+import itertools
 import os
-import sqlite3
-import urllib.parse
+import threading
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 
+import apsw
+
+from sanitize.detect.base import FileContext
+
+Connection = apsw.Connection
+SqliteError = apsw.Error  # what queries on an open connection raise
+
 SQLITE_MAGIC = b"SQLite format 3\x00"
-BUSY_TIMEOUT_S = 0.5
+VFS_NAME = "sanitize-fd"
 # The progress handler runs every _OPS_PER_TICK virtual-machine instructions; a connection
 # may spend _MAX_TICKS of them in total (tens of millions of instructions, well under a second).
 _OPS_PER_TICK = 10_000
@@ -36,8 +54,150 @@ def has_sqlite_header(header: bytes) -> bool:
     return page_size == 1 or (512 <= page_size <= 32768 and page_size & (page_size - 1) == 0)
 
 
-def readonly_uri(path: str) -> str:
-    return "file:" + urllib.parse.quote(os.path.abspath(path)) + "?mode=ro&immutable=1"
+class _DescriptorFile:
+    """The VFS file: reads from a descriptor the caller owns (and closes)."""
+
+    def __init__(self, fd: int) -> None:
+        self.fd = fd
+
+    def xRead(self, amount: int, offset: int) -> bytes:
+        return os.pread(self.fd, amount, offset)  # a short read is zero-filled by APSW, as SQLite expects
+
+    def xFileSize(self) -> int:
+        return os.fstat(self.fd).st_size
+
+    def xWrite(self, data: bytes, offset: int) -> None:
+        raise apsw.ReadOnlyError("read-only")
+
+    def xTruncate(self, newsize: int) -> None:
+        raise apsw.ReadOnlyError("read-only")
+
+    def xSync(self, flags: int) -> None:
+        raise apsw.ReadOnlyError("read-only")
+
+    def xClose(self) -> None:
+        pass
+
+    def xLock(self, level: int) -> None:
+        pass
+
+    def xUnlock(self, level: int) -> None:
+        pass
+
+    def xCheckReservedLock(self) -> bool:
+        return False
+
+    def xFileControl(self, op: int, ptr: int) -> bool:
+        return False
+
+    def xSectorSize(self) -> int:
+        return 512
+
+    def xDeviceCharacteristics(self) -> int:
+        return 0
+
+
+class _DescriptorVFS(apsw.VFS):
+    """Names `/sanitize-fd/<n>` registered by `open_fd`; every other open fails."""
+
+    def __init__(self) -> None:
+        self.files: dict[str, int] = {}
+        self.lock = threading.Lock()
+        self.counter = itertools.count()
+        super().__init__(VFS_NAME, base="")
+
+    def add(self, fd: int) -> str:
+        with self.lock:
+            name = f"/{VFS_NAME}/{next(self.counter)}"
+            self.files[name] = fd
+        return name
+
+    def remove(self, name: str) -> None:
+        with self.lock:
+            self.files.pop(name, None)
+
+    # APSW accepts any object with the VFSFile methods; its stub names VFSFile.
+    def xOpen(self, name: str | apsw.URIFilename | None, flags: list[int]) -> _DescriptorFile:  # type: ignore[override]
+        key = name.filename() if isinstance(name, apsw.URIFilename) else name
+        with self.lock:
+            fd = self.files.get(key) if key is not None else None
+        if fd is None:  # a journal, WAL, temp file or any other name: nothing is opened
+            raise apsw.CantOpenError(f"{key}: not a descriptor handed to the scan")
+        return _DescriptorFile(fd)
+
+    def xAccess(self, pathname: str, flags: int) -> bool:
+        return False
+
+    def xFullPathname(self, name: str) -> str:
+        return name
+
+    def xDelete(self, filename: str, syncdir: bool) -> None:
+        raise apsw.ReadOnlyError("read-only")
+
+    def xRandomness(self, numbytes: int) -> bytes:
+        return os.urandom(numbytes)
+
+    def xSleep(self, microseconds: int) -> int:
+        return 0
+
+    def xCurrentTime(self) -> float:
+        return 2440587.5 + time.time() / 86400.0
+
+    def xGetLastError(self) -> tuple[int, str]:
+        return 0, ""
+
+
+_vfs: _DescriptorVFS | None = None
+_vfs_lock = threading.Lock()
+
+
+def _the_vfs() -> _DescriptorVFS:
+    global _vfs
+    with _vfs_lock:
+        if _vfs is None:
+            _vfs = _DescriptorVFS()
+        return _vfs
+
+
+@contextmanager
+def open_fd(fd: int) -> Iterator[apsw.Connection]:
+    """A read-only, budgeted connection to the database behind `fd` (which the caller closes)."""
+    ticks = 0
+
+    def budget() -> bool:
+        nonlocal ticks
+        ticks += 1
+        return ticks > _MAX_TICKS  # true aborts the running statement
+
+    vfs = _the_vfs()
+    name = vfs.add(fd)
+    conn: apsw.Connection | None = None
+    try:
+        conn = apsw.Connection(
+            f"file:{name}?mode=ro&immutable=1",
+            flags=apsw.SQLITE_OPEN_READONLY | apsw.SQLITE_OPEN_URI,
+            vfs=VFS_NAME,
+        )
+        conn.set_progress_handler(budget, _OPS_PER_TICK)
+        conn.execute("PRAGMA query_only = ON")
+        conn.execute("PRAGMA trusted_schema = OFF")
+        conn.execute("PRAGMA temp_store = MEMORY")
+        yield conn
+    except apsw.Error as exc:
+        raise SqliteUnreadable(f"{type(exc).__name__}: {exc}") from None
+    finally:
+        if conn is not None:
+            conn.close()
+        vfs.remove(name)
+
+
+@contextmanager
+def open_context(ctx: FileContext) -> Iterator[apsw.Connection]:
+    """The database a file detector was handed, through the scanner's own descriptor."""
+    if ctx.fd is None:
+        raise SqliteUnreadable("no open descriptor for this file")
+    with open_fd(ctx.fd) as conn:
+        yield conn
 
 
 @dataclass(frozen=True)
@@ -47,33 +207,7 @@ class SchemaEntry:
     sql: str
 
 
-@contextmanager
-def open_readonly(path: str) -> Iterator[sqlite3.Connection]:
-    ticks = 0
-
-    def budget() -> int:
-        nonlocal ticks
-        ticks += 1
-        return 1 if ticks > _MAX_TICKS else 0  # non-zero aborts the running statement
-
-    try:
-        conn = sqlite3.connect(
-            readonly_uri(path), uri=True, timeout=BUSY_TIMEOUT_S, isolation_level=None, check_same_thread=False
-        )
-    except sqlite3.Error as exc:
-        raise SqliteUnreadable(f"{type(exc).__name__}: {exc}") from None
-    try:
-        conn.set_progress_handler(budget, _OPS_PER_TICK)
-        conn.execute("PRAGMA query_only = ON")
-        conn.execute("PRAGMA trusted_schema = OFF")
-        yield conn
-    except sqlite3.Error as exc:
-        raise SqliteUnreadable(f"{type(exc).__name__}: {exc}") from None
-    finally:
-        conn.close()
-
-
-def read_schema(conn: sqlite3.Connection) -> list[SchemaEntry]:
+def read_schema(conn: apsw.Connection) -> list[SchemaEntry]:
     rows = conn.execute(
         "SELECT type, name, sql FROM sqlite_master WHERE type IN ('table', 'view') LIMIT ?", (MAX_SCHEMA_ROWS,)
     ).fetchall()
@@ -84,7 +218,8 @@ def quote_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
-def capped_count(conn: sqlite3.Connection, table: str, cap: int) -> tuple[int, bool]:
+def capped_count(conn: apsw.Connection, table: str, cap: int) -> tuple[int, bool]:
     """Rows in `table`, counting at most `cap` of them; True when the cap was reached."""
-    (count,) = conn.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {quote_ident(table)} LIMIT ?)", (cap,)).fetchone()
-    return int(count), int(count) >= cap
+    row = conn.execute(f"SELECT COUNT(*) FROM (SELECT 1 FROM {quote_ident(table)} LIMIT ?)", (cap,)).fetchone()
+    count = int(row[0]) if row is not None and isinstance(row[0], int) else 0
+    return count, count >= cap

@@ -9,18 +9,19 @@ vector dimensions, never a row's content.
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 
 from sanitize.detect.base import Category, Detail, FileContext, Finding
 from sanitize.detect.sqlite_embeddings import find_embedding_columns
 from sanitize.detect.sqlite_readonly import (
+    Connection,
     SchemaEntry,
+    SqliteError,
     SqliteUnreadable,
     capped_count,
     has_sqlite_header,
-    open_readonly,
+    open_context,
     quote_ident,
     read_schema,
 )
@@ -121,7 +122,7 @@ _CHAT_PAIRS: tuple[tuple[str, frozenset[str]], ...] = (
 )
 
 
-def _chat_table(conn: sqlite3.Connection, tables: list[str]) -> tuple[str, str] | None:
+def _chat_table(conn: Connection, tables: list[str]) -> tuple[str, str] | None:
     for table in tables:
         cols = {str(r[1]).lower() for r in conn.execute(f"PRAGMA table_info({quote_ident(table)})")}
         for rule, needed in _CHAT_PAIRS:
@@ -132,10 +133,10 @@ def _chat_table(conn: sqlite3.Connection, tables: list[str]) -> tuple[str, str] 
     return None
 
 
-def _count_details(conn: sqlite3.Connection, table: str, key: str) -> dict[str, Detail]:
+def _count_details(conn: Connection, table: str, key: str) -> dict[str, Detail]:
     try:
         count, capped = capped_count(conn, table, COUNT_CAP)
-    except sqlite3.Error:
+    except SqliteError:
         return {}
     details: dict[str, Detail] = {key: count}
     if capped:
@@ -158,14 +159,14 @@ class SqliteStoreDetector:
         if not has_sqlite_header(ctx.header):
             return None
         try:
-            with open_readonly(ctx.path) as conn:
+            with open_context(ctx) as conn:
                 return self._inspect(conn)
         except SqliteUnreadable:
             raise
-        except sqlite3.Error as exc:  # an error raised outside the connection block
+        except SqliteError as exc:  # an error raised outside the connection block
             raise SqliteUnreadable(f"{type(exc).__name__}: {exc}") from None
 
-    def _inspect(self, conn: sqlite3.Connection) -> Finding | None:
+    def _inspect(self, conn: Connection) -> Finding | None:
         schema = read_schema(conn)
         tables = {e.name.lower() for e in schema if e.type == "table"}
         known = _classify_known(tables, [e.sql for e in schema if e.type == "table"])
