@@ -4,8 +4,10 @@ Linux file names are bytes. Python decodes the bytes that are not UTF-8 to lone 
 (surrogateescape), which a JSON document must not contain (RFC 8259 requires UTF-8), and a
 terminal would show a name with a newline, an escape sequence or a right-to-left override as
 something else. So:
-- `json_safe` gives each such string as text with every undecodable byte written `\\xNN`, and
-  keeps the exact bytes, base64, in a sibling field `<name>_b64` (see docs/schemas.md);
+- `json_safe` gives each such string as text with every undecodable byte written `\\xNN` and
+  every backslash doubled (so the text of a name that holds a literal `\\xff` cannot be the
+  text of one that holds the byte 0xff), and keeps the exact bytes, base64, in a sibling field
+  `<name>_b64` whenever the text is not the name itself (see docs/schemas.md);
 - `printable` escapes control and formatting characters for human output.
 """
 
@@ -17,11 +19,13 @@ import unicodedata
 from typing import Any
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
+_NEEDS_ESCAPE = re.compile("[\ud800-\udfff\\\\]")  # undecodable bytes, and the escape character itself
 _UNPRINTABLE_CATEGORIES = frozenset({"Cc", "Cf", "Cs", "Co", "Cn", "Zl", "Zp"})
 
 
 def _text(value: str) -> str:
-    return value.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    doubled = value.replace("\\", "\\\\")
+    return doubled.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
 
 
 def _raw_b64(value: str) -> str:
@@ -31,12 +35,12 @@ def _raw_b64(value: str) -> str:
 def json_safe(value: Any) -> Any:
     """`value` with every string valid UTF-8; a dict field `k` that needed it gains `k_b64`."""
     if isinstance(value, str):
-        return _text(value) if _SURROGATES.search(value) else value
+        return _text(value) if _NEEDS_ESCAPE.search(value) else value
     if isinstance(value, dict):
         out: dict[Any, Any] = {}
         for key, item in value.items():
             safe_key = json_safe(key)
-            if isinstance(item, str) and _SURROGATES.search(item):
+            if isinstance(item, str) and _NEEDS_ESCAPE.search(item):
                 out[safe_key] = _text(item)
                 out[f"{safe_key}_b64"] = _raw_b64(item)
             else:

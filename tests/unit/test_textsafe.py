@@ -55,3 +55,13 @@ def test_scan_json_stays_utf8_and_the_table_one_line_per_artifact(tmp_path: Path
     rows = [line for line in table.stdout.splitlines() if "gguf-magic" in line]
     assert len(rows) == 3
     assert any(r.startswith("line\\x0abreak.gguf") for r in rows) and "\u202e" not in table.stdout
+
+
+def test_a_literal_escape_and_the_bytes_it_spells_never_share_a_json_path() -> None:
+    raw = os.fsdecode(b"\xff\xfe.gguf")  # the bytes 0xff 0xfe
+    literal = "\\xff\\xfe.gguf"  # the eight characters backslash, x, f, f, ...
+    a, b = json_safe({"path": raw}), json_safe({"path": literal})
+    assert a["path"] != b["path"]
+    assert base64.b64decode(a["path_b64"]) == b"\xff\xfe.gguf"
+    assert base64.b64decode(b["path_b64"]) == literal.encode()
+    assert json_safe({"path": "plain.gguf"}) == {"path": "plain.gguf"}  # no _b64 when the text is the name
