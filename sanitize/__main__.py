@@ -1,4 +1,4 @@
-from sanitize.cli import main
+from sanitize.entry import main
 
 if __name__ == "__main__":
     main()

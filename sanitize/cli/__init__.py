@@ -65,6 +65,7 @@ def cli(ctx: click.Context, state_dir: str, verbose: int, debug: bool) -> None:
       4 refused (protected, in use, read-only, not confirmed)
       9 certificate, signature or archive did not verify
      10 artifacts found (only with --fail-on-found)
+    130/143/129 stopped by SIGINT (Ctrl-C) / SIGTERM / SIGHUP
     """
     configure_logging(verbose)
     # The machine is this one unless the caller hands in its own Host (tests put a faulty
