@@ -11,6 +11,7 @@ before this module runs, is out of reach.
 
 from __future__ import annotations
 
+import contextlib
 import signal
 import sys
 from types import FrameType
@@ -47,15 +48,11 @@ def main() -> None:
         signum = exc.signum if isinstance(exc, Stopped) else int(signal.SIGINT)
         for sig in STOP_SIGNALS:
             signal.signal(sig, signal.SIG_IGN)
-        try:
+        with contextlib.suppress(OSError, ValueError):
             sys.stdout.flush()
-        except (OSError, ValueError):
-            pass
-        try:
+        with contextlib.suppress(OSError, ValueError):
             sys.stderr.write(f"sanitize: stopped by {signal.Signals(signum).name}\n")
             sys.stderr.flush()
-        except (OSError, ValueError):
-            pass
         sys.exit(128 + signum)
 
 

@@ -89,9 +89,50 @@ def _set_ro(path: str, read_only: bool) -> bool:
         os.close(fd)
 
 
+EXT_MAGIC = 0xEF53
+_EXT4_INCOMPAT = 0x40 | 0x80 | 0x200  # extents, 64bit, flex_bg
+_EXT3_COMPAT = 0x4  # has_journal
+
+
+def ext_backup_superblock(device: str) -> tuple[str, int] | None:
+    """An ext2/3/4 whose primary superblock is unreadable: (fstype, `sb=` mount option in 1 KiB
+    units) of its first backup superblock (block group 1), or None when there is none.
+
+    Reads 1 KiB at three offsets (one per block size mke2fs uses), nothing else; blkid finds
+    no filesystem on such a volume (or only its journal, "jbd"), so without this it would be
+    reported as empty and never scanned.
+    """
+    fd = os.open(device, os.O_RDONLY | os.O_CLOEXEC)
+    try:
+        size = os.lseek(fd, 0, os.SEEK_END)
+        for block_size in (1024, 2048, 4096):
+            per_group = 8 * block_size  # blocks per group: one bitmap block's worth of bits
+            offset = (per_group + (1 if block_size == 1024 else 0)) * block_size
+            if offset + 1024 > size:
+                continue
+            sb = os.pread(fd, 1024, offset)
+            if len(sb) < 1024:
+                continue
+            magic, group_nr = struct.unpack_from("<H", sb, 56)[0], struct.unpack_from("<H", sb, 90)[0]
+            log_block, blocks_per_group = struct.unpack_from("<II", sb, 24)[0], struct.unpack_from("<I", sb, 32)[0]
+            if magic != EXT_MAGIC or group_nr != 1 or 1024 << min(log_block, 16) != block_size:
+                continue
+            if blocks_per_group != per_group:
+                continue
+            compat, incompat = struct.unpack_from("<II", sb, 92)
+            fstype = "ext4" if incompat & _EXT4_INCOMPAT else "ext3" if compat & _EXT3_COMPAT else "ext2"
+            return fstype, offset // 1024
+        return None
+    finally:
+        os.close(fd)
+
+
 @contextmanager
-def mounted_readonly(device: str, fstype: str) -> Iterator[str]:
-    """Mount `device` read-only without journal replay on a private mountpoint; yield it."""
+def mounted_readonly(device: str, fstype: str, *, superblock: int | None = None) -> Iterator[str]:
+    """Mount `device` read-only without journal replay on a private mountpoint; yield it.
+
+    `superblock`: an ext2/3/4 backup superblock (`sb=`, 1 KiB units) when the primary is damaged.
+    """
     if fstype not in NO_REPLAY_OPTIONS:
         raise Unsupported(f"{device}: no read-only mount without journal replay is known for {fstype}")
     os.makedirs(RUN_DIR, mode=0o700, exist_ok=True)
@@ -99,7 +140,8 @@ def mounted_readonly(device: str, fstype: str) -> Iterator[str]:
     mountpoint = tempfile.mkdtemp(prefix="scan-", dir=RUN_DIR)
     was_ro = _set_ro(device, True)
     try:
-        mount(device, mountpoint, fstype=fstype, options=f"{NO_REPLAY_OPTIONS[fstype]},{HARDENING}")
+        extra = f",sb={superblock}" if superblock is not None else ""
+        mount(device, mountpoint, fstype=fstype, options=f"{NO_REPLAY_OPTIONS[fstype]},{HARDENING}{extra}")
         try:
             yield mountpoint
         finally:

@@ -14,8 +14,8 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sanitize.errors import SanitizeError
-from sanitize.hw.mount import NO_REPLAY_OPTIONS, mounted_readonly
-from sanitize.inventory.model import DeviceTree
+from sanitize.hw.mount import NO_REPLAY_OPTIONS, ext_backup_superblock, mounted_readonly
+from sanitize.inventory.model import Device, DeviceTree
 from sanitize.inventory.render import human_size
 from sanitize.scan import Artifact, Scanner
 
@@ -37,6 +37,7 @@ class VolumeReport:
     scanned: bool = False
     mounted_by_sanitize: bool = False
     encrypted: str | None = None
+    damaged: bool = False  # an ext2/3/4 found through a backup superblock (the primary is damaged)
     note: str | None = None
     summary: dict[str, dict[str, int]] = field(default_factory=dict)  # category -> {count, bytes}
     groups: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (category, format) -> [n, bytes, records]
@@ -59,7 +60,8 @@ class VolumeReport:
 
     def _contents_risk(self) -> str:
         where = f"mounted at {self.mounted_at}" if self.mounted_at else "not mounted"
-        head = f"{self.name} ({self.fstype or 'no filesystem'}, {where})"
+        damaged = ", DAMAGED primary superblock" if self.damaged else ""
+        head = f"{self.name} ({self.fstype or 'no filesystem'}{damaged}, {where})"
         if self.encrypted:
             return f"{head}: encrypted ({self.encrypted}); contents unreadable without the key"
         if self.note and not self.scanned:
@@ -96,6 +98,7 @@ class VolumeReport:
             "mounted_by_sanitize": self.mounted_by_sanitize,
             "scanned": self.scanned,
             "encrypted": self.encrypted,
+            "damaged": self.damaged,
             "note": self.note,
             "summary": self.summary,
             "artifact_count": self.artifact_count,
@@ -133,10 +136,14 @@ def scan_volumes(
     scanner = scanner or Scanner()
     reports = []
     for dev in tree:
-        if not dev.fstype:
+        backup = _damaged_ext(tree, dev) if mount_unmounted else None
+        if not dev.fstype and backup is None:
             continue
         report = VolumeReport(dev.path, dev.name, dev.fstype, dev.mountpoints[0] if dev.mountpoints else None)
         reports.append(report)
+        if backup is not None:
+            _scan_damaged_ext(report, scanner, backup, scan=scan)
+            continue
         if dev.fstype in ENCRYPTED:
             report.encrypted = ENCRYPTED[dev.fstype]
             continue
@@ -170,6 +177,37 @@ def scan_volumes(
         if progress and report.scanned:
             progress(f"  {dev.name}: {report.files_seen:,} files, {report.artifact_count:,} AI artifacts")
     return reports
+
+
+def _damaged_ext(tree: DeviceTree, dev: Device) -> tuple[str, int] | None:
+    """An unmounted, unclaimed volume with no filesystem signature (or only an ext journal's)
+    that has an ext2/3/4 backup superblock: its primary superblock was damaged."""
+    if dev.fstype not in (None, "", "jbd") or dev.mountpoints or tree.children_of(dev):
+        return None
+    try:
+        return ext_backup_superblock(dev.path)
+    except OSError:
+        return None
+
+
+def _scan_damaged_ext(report: VolumeReport, scanner: Scanner, backup: tuple[str, int], *, scan: bool) -> None:
+    """Report it truthfully: damaged; scanned read-only through the backup superblock if it mounts."""
+    fstype, superblock = backup
+    damaged = f"{fstype} with a damaged primary superblock (backup at sb={superblock})"
+    report.fstype, report.damaged = fstype, True
+    if not scan:
+        report.note = f"{damaged}: contents not scanned (--no-scan)"
+        return
+    try:
+        with mounted_readonly(report.device, fstype, superblock=superblock) as mnt:
+            report.mounted_by_sanitize = True
+            _scan_into(report, scanner, mnt)
+        report.note = f"{damaged}: scanned read-only through the backup superblock"
+    except SanitizeError as exc:
+        report.note = (
+            f"{damaged}: not scanned, it does not mount even read-only ({exc.one_line()}); "
+            "its data may still be on the device: `sanitize carve` it"
+        )
 
 
 def add_carve(

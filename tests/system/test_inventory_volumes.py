@@ -167,3 +167,51 @@ def test_carve_without_scan_still_describes_volumes(lab: LoopLab) -> None:
     (vol,) = inventory("--no-scan", "--carve", dev)["volumes"]
     assert not vol["scanned"] and vol["carve"]["hits"] == 0
     assert vol["risk"].endswith("raw device: nothing recognisable in free space")
+
+
+def _wipe(dev: str, offset: int, length: int) -> None:
+    fd = os.open(dev, os.O_WRONLY)
+    try:
+        os.pwrite(fd, bytes(length), offset)
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+    subprocess.run(["blockdev", "--flushbufs", dev], check=False)
+    subprocess.run(["udevadm", "settle"], check=False)
+
+
+def test_ext4_with_a_damaged_primary_superblock_is_scanned_through_its_backup(lab: LoopLab) -> None:
+    dev = lab.loop("64M")
+    lab.mkfs(dev, "ext4")
+    mnt = lab.mount(dev)
+    plant_ai_data(mnt)
+    lab.umount(mnt)
+    _wipe(dev, 1024, 1024)  # the primary superblock; blkid now finds no filesystem at all
+    before = device_sha256(dev)
+
+    (vol,) = inventory(dev)["volumes"]
+
+    assert device_sha256(dev) == before, "looking through the backup superblock must not write"
+    assert getro(dev) == "0"
+    assert vol["fstype"] == "ext4" and vol["damaged"] and vol["scanned"] and vol["mounted_by_sanitize"]
+    assert "damaged primary superblock" in vol["note"] and "DAMAGED" in vol["risk"]
+    assert ("model-weights", "gguf", "model.bin") in {(a["category"], a["format"], a["path"]) for a in vol["artifacts"]}
+
+
+def test_ext4_damaged_beyond_mounting_is_reported_not_scanned(lab: LoopLab) -> None:
+    dev = lab.loop("64M")
+    lab.mkfs(dev, "ext4")
+    mnt = lab.mount(dev)
+    plant_ai_data(mnt)
+    lab.umount(mnt)
+    _wipe(dev, 1024, 1024)
+    # Group descriptors, bitmaps and inode tables of group 1 go too: the backup superblock
+    # is still found, but nothing mounts.
+    backup = 8193 * 1024
+    _wipe(dev, backup + 1024, 4 << 20)
+    _wipe(dev, 2048, 4 << 20)
+
+    (vol,) = inventory(dev)["volumes"]
+
+    assert vol["damaged"] and not vol["scanned"]
+    assert "not scanned" in vol["note"] and "sanitize carve" in vol["note"]

@@ -9,7 +9,7 @@ import shutil
 import pytest
 
 from sanitize.certify import keys
-from tests.support.certify import DATA, issue, read_bytes, read_text, recorded, recorded_file, run_cli, state_with_keys
+from tests.support.certify import DATA, issue, read_bytes, read_text, recorded_file, run_cli, state_with_keys
 
 
 @pytest.fixture(scope="module")
