@@ -124,4 +124,14 @@ def test_playbook_dry_run_then_confirmed_real_run(lab: labmod.LabState, wheel: s
     assert any(n.startswith("summary-") for n in collected)
     with zipfile.ZipFile(os.path.join(work, "certificates", "localhost", "archive.zip")) as bundle:
         assert any(name.endswith("log.jsonl") for name in bundle.namelist())
+    witness = os.path.join(work, "certificates", "localhost", "archive-head.txt")
+    with open(witness, encoding="utf-8") as fh:
+        assert fh.read().strip() == f"{done['archive']['head']['size']}:{done['archive']['head']['root']}"
+    check = subprocess.run(
+        [sys.executable, "-m", "sanitize", "--state-dir", state, "archive", "verify", "--witness", witness],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert check.returncode == 0, check.stderr
     assert all(device_sha256(dev) != digest for dev, digest in hashes.items())
