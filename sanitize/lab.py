@@ -37,7 +37,7 @@ from typing import Any
 from sanitize.errors import BadInput, Refused
 from sanitize.hw import commands, loop
 from sanitize.hw.mount import is_mounted, mount, umount
-from sanitize.state import write_private
+from sanitize.state import make_private_dir, write_private
 
 LAB_SCHEMA = "sanitize.lab/1"
 LAB_FILE = "lab.json"
@@ -145,8 +145,8 @@ def _layout(directory: str) -> list[Volume]:
 
 
 def _private_dir(path: str) -> None:
-    os.makedirs(path, mode=0o700, exist_ok=True)
-    os.chmod(path, 0o700)
+    os.makedirs(os.path.dirname(os.path.abspath(path)), mode=0o755, exist_ok=True)
+    make_private_dir(path)  # refuses one that another user owns or could write
 
 
 def up(directory: str, say: Say = lambda _m: None) -> LabState:

@@ -103,6 +103,8 @@ def resolve_trust(state: StateDir, trust_path: str | None, archive_path: str | N
         certs.append(own)
         # Earlier keys of this installation (rotated with `keys init --force`) signed older entries.
         signers_dir = os.path.join(archive_path or archive_dir(state), "signers")
+        if archive_path is None:
+            state.sub("archive", "signers", create=False)  # trusted only if nobody else could add to it
         if os.path.isdir(signers_dir) and archive_path is None:
             for name in sorted(os.listdir(signers_dir)):
                 certs.extend(load_certs(read_input(os.path.join(signers_dir, name), "certificate"), name)[:1])
