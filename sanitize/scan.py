@@ -41,6 +41,7 @@ import errno
 import hashlib
 import multiprocessing
 import os
+import signal
 import stat
 import threading
 import time
@@ -793,6 +794,11 @@ _CHILD: _Run | None = None
 
 
 def _child_init(scanner: Scanner) -> None:
+    # Ctrl-C reaches the whole process group: the parent stops the scan and terminates the
+    # pool (SIGTERM, left at its default here), so a worker neither reacts nor prints a traceback.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGHUP, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
     global _CHILD
     _CHILD = _Run(scanner, None, True)
 
