@@ -176,13 +176,15 @@ def test_a_hand_made_result_is_not_certified(erased: tuple[str, dict, str]) -> N
     assert "not a result recorded by the erase engine" in one_line_error(result)
 
 
-def test_an_edited_failed_result_is_not_certified(lab: LoopLab, tmp_path: Path) -> None:
-    state = str(tmp_path / "state")
+def test_an_edited_failed_result_is_not_certified(
+    lab: LoopLab, state_dir: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = state_dir
     assert cli(state, "keys", "init", "--org", "Example Corp").returncode == 0
-    dev = lab.loop("256M")
-    code, out = interrupt_during_write(
-        ["--state-dir", state, "erase", dev, "--confirm", os.path.basename(dev), "--json"], state
-    )
+    monkeypatch.setenv("SANITIZE_CHECKPOINT_MIB", "32")  # a checkpoint (and the signal) early in the pass
+    dev = lab.loop("256M", preallocate=True)
+    argv = ["erase", dev, "--passes", "3", "--pattern", "zeros", "--confirm", os.path.basename(dev), "--json"]
+    code, out = interrupt_during_write(argv, state)
     assert code == 8
     failed = json.loads(out)
     assert failed["status"] == "interrupted"
