@@ -49,8 +49,8 @@ def check_private_dir(path: str, *, readers_ok: bool = False) -> os.stat_result:
     st = os.lstat(path)
     if stat.S_ISLNK(st.st_mode):
         raise _unsafe(path, "it is a symbolic link")
-    if not stat.S_ISDIR(st.st_mode):
-        raise _unsafe(path, "it is not a directory")
+    if not stat.S_ISDIR(st.st_mode):  # broken rather than hostile: the same error os.makedirs gave
+        raise NotADirectoryError(errno.ENOTDIR, "not a directory (a file is in the way)", path)
     owners = {os.geteuid(), 0} if readers_ok else {os.geteuid()}
     if st.st_uid not in owners:
         raise _unsafe(path, f"it belongs to uid {st.st_uid}, not to uid {os.geteuid()} running sanitize")
