@@ -3,12 +3,12 @@ imported in a fresh interpreter with Python's default warning filters, as a comm
 
 from __future__ import annotations
 
-import json
 import os
 import subprocess
 import sys
 
-from tests.support.certify import erase_result
+from sanitize.state import StateDir
+from tests.support.certify import recorded_file
 
 IMPORT_ALL = """
 import importlib, pkgutil, sanitize
@@ -29,9 +29,7 @@ def test_importing_every_module_prints_nothing() -> None:
 
 def test_signing_and_verifying_print_no_warning(tmp_path: os.PathLike[str]) -> None:
     state = os.path.join(str(tmp_path), "state")
-    result = os.path.join(str(tmp_path), "result.json")
-    with open(result, "w", encoding="utf-8") as fh:
-        json.dump(erase_result(), fh)
+    result = recorded_file(StateDir(state))  # as the erase engine records it: what `cert issue` requires
     env = {k: v for k, v in os.environ.items() if k != "PYTHONWARNINGS"}
     env["SANITIZE_STATE_DIR"] = state
     for argv in (["keys", "init", "--org", "Warning Test"], ["cert", "issue", result], ["archive", "verify"]):
