@@ -75,7 +75,7 @@ def assert_failure_report(result: dict[str, Any], phase: str, error: str) -> dic
 @pytest.fixture
 def no_stray_tmp(state_dir: str) -> Iterator[None]:
     yield
-    assert not glob.glob(os.path.join(state_dir, "**", "*.tmp.*"), recursive=True)
+    assert not glob.glob(os.path.join(state_dir, "**", "*.tmp.*"), recursive=True, include_hidden=True)
 
 
 # phase -> (the fault on that device, extra erase options, journal kept for --resume)
@@ -224,7 +224,7 @@ def test_a_full_state_directory_while_saving_the_journal(
     assert doc["failure"]["error"] == "OSError" and "No space left" in doc["failure"]["message"]
     assert 0 < doc["bytes_written"] < 64 * MiB
     assert "not saved" in run.stderr and "Traceback" not in run.stderr
-    assert not glob.glob(os.path.join(small_state_fs, "**", "*.tmp.*"), recursive=True)
+    assert not glob.glob(os.path.join(small_state_fs, "**", "*.tmp.*"), recursive=True, include_hidden=True)
     journal = journal_in(small_state_fs)  # the last good checkpoint, intact
     assert journal is not None and journal["phase"] == "write" and 0 < journal["offset"] <= doc["bytes_written"]
 
