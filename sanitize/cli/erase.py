@@ -3,7 +3,8 @@
 Exit codes: 0 every device verified (or, with `--verify none`, written without an error:
 `unverified`), 1 an internal error (that device's result is `failed` and says where),
 7 any failed, 8 any interrupted (and none failed; continue with the `--resume` command the
-result prints), 4 refused, 3 bad input.
+result prints), 4 refused, 3 bad input (also, after the results are recorded and printed, an
+`--output` file that could not be written when every device is done).
 """
 
 from __future__ import annotations

@@ -244,6 +244,33 @@ def test_verify_none_is_unverified_and_exits_0(lab: LoopLab, state_dir: str) -> 
     assert build_document(doc)["schema"] == "sanitize.failure-report/1"  # never a certificate
 
 
+# --- --output: checked up front, but its directory can still vanish during the erase ---------
+
+
+@pytest.mark.parametrize("device_fails", [False, True])
+def test_an_output_file_that_cannot_be_written_after_the_erase(
+    lab: LoopLab, state_dir: str, tmp_path_factory: pytest.TempPathFactory, device_fails: bool
+) -> None:
+    """Every result is still recorded and printed; exit 3 when that file is all that is missing,
+    and a device's own failure (here an internal error, 1) goes first, as docs/exit-codes.md says."""
+    dev = lab.loop("32M", preallocate=True)
+    outdir = str(tmp_path_factory.mktemp("out"))
+    output = os.path.join(outdir, "result.json")
+    faults = [Fault("write", action=lambda: os.rmdir(outdir), device=dev, after_bytes=8 * MiB)]
+    if device_fails:
+        faults.append(Fault("write", OSError(errno.EINVAL, "injected: write"), device=dev, after_bytes=16 * MiB))
+
+    run = run_cli(FaultyHost(faults=faults), *erase_args(dev, "--output", output))
+
+    assert faults[0].fired and not os.path.exists(outdir)
+    assert run.code == (ExitCode.INTERNAL if device_fails else ExitCode.BAD_INPUT), run.stderr
+    doc = run.doc()  # printed although the file could not be written
+    assert doc["status"] == ("failed" if device_fails else "verified")
+    assert saved_result(state_dir, doc["id"]) == doc  # and recorded, so `cert issue` can use it
+    assert f"sanitize: error: --output: cannot write {output}" in run.stderr
+    assert "Traceback" not in run.stderr
+
+
 # --- plan, LUKS ------------------------------------------------------------------------------
 
 
