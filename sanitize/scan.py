@@ -12,6 +12,11 @@ How the walk stays safe and bounded:
   read more through FileContext, capped at READ_BUDGET. Python threads cannot be timed out,
   so detectors are bounded by construction (capped reads, capped loops); a detector that
   raises or exceeds its budget becomes a counted error.
+- A damaged file is input, not a bug: a detector that recognises its format in a file it then
+  cannot parse (a truncated SQLite database) raises `DamagedFile`, and the file is listed as
+  an artifact (category `damaged`, or what the detector still recognised, with
+  `details.damage`) plus an error `damaged:<detector>`. Any other exception from a detector
+  is a bug (`detector:<detector>`, see `ScanResult.faults`).
 - Speed: which detectors are asked about a file is a table lookup on its first byte and on
   whether its header looks like text (computed once per file), see FileDetector.
 - Cold cache: once a header comes from the disk rather than the page cache, the walk lists
@@ -56,6 +61,7 @@ from sanitize.detect.base import (
     HEADER_BYTES,
     TEXT,
     BudgetExceeded,
+    DamagedFile,
     Detail,
     DirContext,
     FileContext,
@@ -126,7 +132,8 @@ class Artifact:
 class ScanError:
     root: str
     path: str
-    kind: str  # vanished, permission, io, changed-type, budget:<d>, detector:<d>, internal, worker-lost
+    # vanished, permission, io, changed-type, budget:<d>, damaged:<d>, detector:<d>, internal, worker-lost
+    kind: str
 
     def to_dict(self) -> dict[str, str]:
         return {"root": self.root, "path": self.path, "kind": self.kind}
@@ -183,8 +190,8 @@ class ScanResult:
     def faults(self) -> list[str]:
         """Why the scan did not examine everything it was given, through a fault of ours: a
         detector module that did not load, a detector or walker that raised, a lost worker.
-        Unreadable files, budgets and skipped special files are reported but are not faults:
-        a command whose scan has faults must not exit 0."""
+        Unreadable or damaged files, budgets and skipped special files are reported but are not
+        faults: a command whose scan has faults must not exit 0."""
         problems = [f"detector module failed to load: {message}" for message in self.detector_load_errors]
         kinds = Counter(
             e.kind for e in self.errors if e.kind in ("internal", "worker-lost") or e.kind.startswith("detector:")
@@ -622,6 +629,9 @@ class _Run:
             except BudgetExceeded:
                 self._error(stats, d.root, d.top, d.path, f"budget:{detector.name}")
                 continue
+            except DamagedFile:  # its files are scanned one by one instead, the damaged one included
+                self._error(stats, d.root, d.top, d.path, f"damaged:{detector.name}")
+                continue
             except Exception:
                 self._error(stats, d.root, d.top, d.path, f"detector:{detector.name}")
                 continue
@@ -739,6 +749,9 @@ class _Run:
             except BudgetExceeded:
                 self._error(stats, root, top, ctx.path, f"budget:{detector.name}")
                 continue
+            except DamagedFile as exc:  # its format, damaged: listed, since it may hold anything
+                self._error(stats, root, top, ctx.path, f"damaged:{detector.name}")
+                return exc.finding()
             except OSError:
                 raise  # the file itself failed (vanished, EIO): reported once by the caller
             except Exception:

@@ -47,7 +47,9 @@ def render_table(result: ScanResult) -> str:
         shown = printable(a.path if len(result.roots) == 1 else f"{a.root}:{a.path}")
         if a.unit == "directory":
             shown += "/"
-        rows.append((shown, a.category, a.format, human_size(a.size_bytes), a.evidence))
+        damage = a.details.get("damage")
+        evidence = a.evidence + (f" (DAMAGED: {damage}, not fully examined)" if damage else "")
+        rows.append((shown, a.category, a.format, human_size(a.size_bytes), evidence))
     lines: list[str] = []
     if len(rows) > 1:
         widths = [max(len(r[i]) for r in rows) for i in range(4)]
@@ -98,8 +100,11 @@ def command(
     """
     scanner = Scanner(workers=workers, hash_files=hash_files, one_filesystem=not cross_mounts)
     result = scanner.scan(paths)
-    if result.stats.errors:
-        warn(f"{result.stats.errors} file(s) or directories could not be read (see errors)")
+    damaged = sum(1 for a in result.artifacts if "damage" in a.details)
+    if damaged:
+        warn(f"{damaged} damaged file(s) recognised but not examined: listed as artifacts, they may hold data")
+    if result.stats.errors > damaged:
+        warn(f"{result.stats.errors - damaged} file(s) or directories could not be read (see errors)")
     if as_json:
         emit_json(scan_document(result))
     else:

@@ -40,6 +40,9 @@ class Category(enum.StrEnum):
     TOKENIZER = "tokenizer"
     CREDENTIAL = "credential"
     MEMORY_IMAGE = "memory-image"
+    # A file in a format a detector knows (a SQLite database) that it could not examine because
+    # the file is damaged: it may hold anything, so it is listed rather than passed over.
+    DAMAGED = "damaged"
 
 
 Detail = str | int | float | bool
@@ -55,6 +58,32 @@ class Finding:
 
 class BudgetExceeded(Exception):
     """A detector asked for more bytes than READ_BUDGET allows."""
+
+
+class DamagedFile(Exception):
+    """The file is in the detector's format but cannot be examined: truncated, overwritten,
+    a header that contradicts itself. A damaged file on a scanned disk is input, not a bug.
+
+    A detector raises it only when the file is recognisably its own (a SQLite header) and
+    parsing then fails; for a file that is merely not its format it returns None. The scanner
+    lists the file as an artifact (`finding()`: what the detector still recognised, else
+    category `damaged`, with `details.damage` = `reason`) and reports an error
+    `damaged:<detector>` for it; neither makes the command fail. Any other exception a
+    detector raises is a bug (`detector:<detector>`, exit 1). `reason` is a short fixed word
+    (`corrupt`, `header`...), never content.
+    """
+
+    def __init__(self, reason: str, *, fmt: str, recognised: Finding | None = None) -> None:
+        super().__init__(f"damaged {fmt} file: {reason}")
+        self.reason = reason
+        self.fmt = fmt
+        self.recognised = recognised
+
+    def finding(self) -> Finding:
+        if self.recognised is not None:
+            found = self.recognised
+            return Finding(found.category, found.format, found.evidence, {**found.details, "damage": self.reason})
+        return Finding(Category.DAMAGED, self.fmt, f"{self.fmt}-magic", {"damage": self.reason})
 
 
 def looks_like_text(data: bytes) -> bool:
@@ -228,7 +257,8 @@ class DirContext:
 
 @runtime_checkable
 class FileDetector(Protocol):
-    """`detect` returns a Finding or None ("not mine"). It is never called for an empty file.
+    """`detect` returns a Finding or None ("not mine"), or raises `DamagedFile` for a file of its
+    format that it cannot parse; any other exception is a bug. It is never called for an empty file.
 
     Two optional class attributes let the scanner skip a detector with a table lookup, decided
     once per file instead of inside every detector; that matters at 200,000 files:

@@ -92,17 +92,22 @@ def _check_column(conn: Connection, table: str, column: str) -> EmbeddingColumn 
                 return EmbeddingColumn(table, column, element, dim)
         return None
     if kinds == {"text"}:
+        # As bytes: SQLite stores whatever bytes an application gave it, and a value that is not
+        # valid UTF-8 is simply not a JSON vector (APSW would raise decoding it as text).
         rows = conn.execute(
-            f"SELECT {c} FROM {t} WHERE {c} IS NOT NULL AND substr({c}, 1, 1) = '[' AND length({c}) <= ? LIMIT 3",
+            f"SELECT CAST({c} AS BLOB) FROM {t} WHERE {c} IS NOT NULL AND substr({c}, 1, 1) = '[' "
+            f"AND length({c}) <= ? LIMIT 3",
             (_MAX_JSON_VECTOR_CHARS,),
         ).fetchall()
         if not rows:
             return None
         dims = set()
-        for (text,) in rows:
+        for (raw,) in rows:
+            if not isinstance(raw, bytes):
+                return None
             try:
-                values = json.loads(str(text))
-            except (ValueError, RecursionError):
+                values = json.loads(raw.decode("utf-8"))
+            except (ValueError, RecursionError):  # UnicodeDecodeError is a ValueError
                 return None
             if not isinstance(values, list) or not _plausible_vector(values):
                 return None

@@ -15,6 +15,12 @@ files, other names all fail).
 refuses writes even from a hostile schema, temp storage stays in memory, and a progress
 handler aborts any statement that runs too long, so a huge or crafted database costs a
 bounded amount of work.
+
+Errors: a file that is not a well-formed database (a header that contradicts itself, pages
+SQLite finds corrupt, a truncated file, text that is not in the declared encoding) raises
+`SqliteDamaged`, a `DamagedFile`: the scan lists it as a damaged database and goes on. A query
+stopped by the budget raises `SqliteBudgetExceeded`, a `BudgetExceeded`. Any other SQLite
+error is `SqliteUnreadable` itself: unexpected, so the scan reports it as a detector bug.
 """
 
 from __future__ import annotations
@@ -29,7 +35,7 @@ from dataclasses import dataclass
 
 import apsw
 
-from sanitize.detect.base import FileContext
+from sanitize.detect.base import BudgetExceeded, DamagedFile, FileContext, Finding
 
 Connection = apsw.Connection
 SqliteError = apsw.Error  # what queries on an open connection raise
@@ -44,7 +50,29 @@ MAX_SCHEMA_ROWS = 5_000
 
 
 class SqliteUnreadable(Exception):
-    """A file with a SQLite header that SQLite cannot read (corrupt, truncated, encrypted)."""
+    """SQLite could not read a file with a SQLite header; the subclasses below say why, and
+    this class itself means an error nobody expected (a bug, or a kind of database not handled)."""
+
+
+class SqliteDamaged(SqliteUnreadable, DamagedFile):
+    """Not a well-formed database: corrupt or overwritten pages, truncated, a bad header."""
+
+    def __init__(self, reason: str, *, recognised: Finding | None = None) -> None:
+        DamagedFile.__init__(self, reason, fmt="sqlite", recognised=recognised)
+
+
+class SqliteBudgetExceeded(SqliteUnreadable, BudgetExceeded):
+    """A statement ran past the connection's budget (see `open_fd`)."""
+
+
+# SQLite errors that describe the file, not the query (https://sqlite.org/rescode.html).
+_DAMAGE = (
+    (apsw.CorruptError, "corrupt"),
+    (apsw.NotADBError, "not-a-database"),
+    (apsw.IOError, "unreadable"),  # e.g. a short read past the end of a truncated file
+    (apsw.TooBigError, "corrupt"),  # a record claiming a size no row can have
+)
+DAMAGE_ERRORS = tuple(kind for kind, _ in _DAMAGE)
 
 
 def has_sqlite_header(header: bytes) -> bool:
@@ -52,6 +80,31 @@ def has_sqlite_header(header: bytes) -> bool:
         return False
     page_size = int.from_bytes(header[16:18], "big")
     return page_size == 1 or (512 <= page_size <= 32768 and page_size & (page_size - 1) == 0)
+
+
+def header_damage(header: bytes) -> str | None:
+    """Why a file starting with the SQLite magic cannot be a well-formed database, judged from
+    its 100-byte header (https://sqlite.org/fileformat2.html#the_database_header), or None."""
+    if len(header) < 100:
+        return "truncated"
+    if not has_sqlite_header(header):
+        return "header"  # the page size is not one SQLite can write
+    if header[18] not in (1, 2) or header[19] not in (1, 2) or header[21:24] != b"\x40\x20\x20":
+        return "header"  # file format versions and payload fractions have fixed values
+    if int.from_bytes(header[44:48], "big") > 4:  # schema formats 1-4 (0 for an empty database)
+        return "header"
+    return None
+
+
+def _classify(exc: BaseException) -> SqliteUnreadable:
+    if isinstance(exc, apsw.InterruptError):  # our progress handler stopped the statement
+        return SqliteBudgetExceeded("the statement ran past the scan's budget")
+    if isinstance(exc, UnicodeDecodeError):  # a name or SQL text not in the database's declared encoding
+        return SqliteDamaged("text-encoding")
+    for kind, reason in _DAMAGE:
+        if isinstance(exc, kind):
+            return SqliteDamaged(reason)
+    return SqliteUnreadable(f"{type(exc).__name__}: {exc}")
 
 
 class _DescriptorFile:
@@ -183,8 +236,8 @@ def open_fd(fd: int) -> Iterator[apsw.Connection]:
         conn.execute("PRAGMA trusted_schema = OFF")
         conn.execute("PRAGMA temp_store = MEMORY")
         yield conn
-    except apsw.Error as exc:
-        raise SqliteUnreadable(f"{type(exc).__name__}: {exc}") from None
+    except (apsw.Error, UnicodeDecodeError) as exc:
+        raise _classify(exc) from None
     finally:
         if conn is not None:
             conn.close()

@@ -1,9 +1,11 @@
 """SQLite files that hold AI data: known vector-store and chat-app schemas, then generic
 embedding columns and chat-shaped tables.
 
-Only files whose first bytes are a SQLite header ever reach sqlite3, and they are opened
+Only files whose first bytes are a SQLite header ever reach SQLite, and they are opened
 read-only and immutable (see `sqlite_readonly`). Reports carry table names, row counts and
-vector dimensions, never a row's content.
+vector dimensions, never a row's content. A file with the SQLite magic that is not a
+well-formed database (truncated, overwritten pages, a bad header) raises `SqliteDamaged`: the
+scan lists it as damaged, as what page 1 still shows (a known schema) when it shows one.
 """
 
 from __future__ import annotations
@@ -15,12 +17,15 @@ from dataclasses import dataclass
 from sanitize.detect.base import Category, Detail, FileContext, Finding
 from sanitize.detect.sqlite_embeddings import find_embedding_columns
 from sanitize.detect.sqlite_readonly import (
+    DAMAGE_ERRORS,
+    SQLITE_MAGIC,
     Connection,
     SchemaEntry,
+    SqliteDamaged,
     SqliteError,
-    SqliteUnreadable,
     capped_count,
     has_sqlite_header,
+    header_damage,
     open_context,
     quote_ident,
     read_schema,
@@ -71,6 +76,12 @@ def tables_in_prefix(data: bytes) -> set[str]:
 def _schema_from_header(header: bytes) -> tuple[set[str], str]:
     """Table names and SQL text visible in page 1 (small schemas fit there entirely)."""
     return tables_in_prefix(header), header.decode("latin-1")
+
+
+def _known_in_page_one(header: bytes) -> Finding | None:
+    tables, text = _schema_from_header(header)
+    known = _classify_known(tables, [text])
+    return known[0] if known else None
 
 
 def _virtual_kind(sql: str) -> tuple[str, int] | None:
@@ -134,8 +145,12 @@ def _chat_table(conn: Connection, tables: list[str]) -> tuple[str, str] | None:
 
 
 def _count_details(conn: Connection, table: str, key: str) -> dict[str, Detail]:
+    """The row count, or nothing when it cannot be had (the budget ran out, an odd table);
+    a damaged page raises, so the file is reported as damaged."""
     try:
         count, capped = capped_count(conn, table, COUNT_CAP)
+    except DAMAGE_ERRORS:
+        raise
     except SqliteError:
         return {}
     details: dict[str, Detail] = {key: count}
@@ -149,29 +164,29 @@ class SqliteStoreDetector:
     first_bytes = b"S"  # "SQLite format 3\0"
 
     def sniff(self, header: bytes) -> Finding | None:
-        if not has_sqlite_header(header):
-            return None
-        tables, text = _schema_from_header(header)
-        known = _classify_known(tables, [text])
-        return known[0] if known else None
+        return _known_in_page_one(header) if has_sqlite_header(header) else None
 
     def detect(self, ctx: FileContext) -> Finding | None:
-        if not has_sqlite_header(ctx.header):
+        if not ctx.header.startswith(SQLITE_MAGIC):
             return None
+        damage = header_damage(ctx.header)
+        if damage is not None:
+            raise SqliteDamaged(damage, recognised=_known_in_page_one(ctx.header))
+        seen: list[Finding] = []  # what the schema showed before a damaged page was met
         try:
             with open_context(ctx) as conn:
-                return self._inspect(conn)
-        except SqliteUnreadable:
+                return self._inspect(conn, seen)
+        except SqliteDamaged as exc:
+            exc.recognised = seen[-1] if seen else _known_in_page_one(ctx.header)
             raise
-        except SqliteError as exc:  # an error raised outside the connection block
-            raise SqliteUnreadable(f"{type(exc).__name__}: {exc}") from None
 
-    def _inspect(self, conn: Connection) -> Finding | None:
+    def _inspect(self, conn: Connection, seen: list[Finding]) -> Finding | None:
         schema = read_schema(conn)
         tables = {e.name.lower() for e in schema if e.type == "table"}
         known = _classify_known(tables, [e.sql for e in schema if e.type == "table"])
         if known is not None:
             finding, spec = known
+            seen.append(finding)
             details = dict(finding.details)
             if spec is not None:
                 details.update(_count_details(conn, _actual_name(schema, spec.count_table), spec.count_key))
@@ -184,15 +199,23 @@ class SqliteStoreDetector:
         if columns:
             first = columns[0]
             details = {"dimension": first.dim, "element": first.element, "embedding_columns": len(columns)}
-            details.update(_count_details(conn, first.table, "rows"))
-            return Finding(Category.VECTOR_STORE, "sqlite-embeddings", first.evidence, details)
+            found = Finding(Category.VECTOR_STORE, "sqlite-embeddings", first.evidence, details)
+            return _with_rows(conn, found, first.table, seen)
         chat = _chat_table(conn, ordinary)
         if chat is not None:
             table, rule = chat
-            details = {"chat_tables": 1}
-            details.update(_count_details(conn, table, "rows"))
-            return Finding(Category.CONVERSATION, "sqlite-chat", f"sqlite-chat-columns:{rule}", details)
+            found = Finding(Category.CONVERSATION, "sqlite-chat", f"sqlite-chat-columns:{rule}", {"chat_tables": 1})
+            return _with_rows(conn, found, table, seen)
         return None
+
+
+def _with_rows(conn: Connection, found: Finding, table: str, seen: list[Finding]) -> Finding:
+    """`found` with the rows of `table` counted; noted in `seen` first, so that a damaged table
+    still reports what the file is."""
+    seen.append(found)
+    return Finding(
+        found.category, found.format, found.evidence, {**found.details, **_count_details(conn, table, "rows")}
+    )
 
 
 WAL_MAGICS = (b"\x37\x7f\x06\x82", b"\x37\x7f\x06\x83")

@@ -13,6 +13,8 @@ import pytest
 
 from sanitize.cli import cli
 from tests.support.clirunner import cli_runner
+from tests.support.damaged_sqlite import SECRET as DAMAGED_SECRET
+from tests.support.damaged_sqlite import damaged_tree
 from tests.support.lab import LoopLab, device_sha256
 from tests.support.readahead import ReadaheadSpy
 
@@ -134,6 +136,26 @@ def test_human_report_leads_with_risk_lines(lab: LoopLab) -> None:
     assert result.exit_code == 0, result.stderr
     assert f"AI DATA: {os.path.basename(dev)} (ext4, not mounted)" in result.stdout
     assert SECRET not in result.stdout
+
+
+def test_damaged_databases_on_a_volume_are_listed_and_the_inventory_exits_0(lab: LoopLab) -> None:
+    """A damaged file on the disk is what the inventory reports, not a bug of the scan."""
+    dev = lab.loop("64M")
+    lab.mkfs(dev, "ext4")
+    mnt = lab.mount(dev)
+    expected = damaged_tree(mnt)
+    lab.umount(mnt)
+    result = cli_runner().invoke(cli, ["inventory", "--json", dev])
+    assert result.exit_code == 0, result.stderr
+    assert DAMAGED_SECRET not in result.stdout + result.stderr and "internal error" not in result.stderr
+    (vol,) = json.loads(result.stdout)["volumes"]
+    assert vol["scanned"] and vol["faults"] == []
+    damaged = {name for name, (_c, _f, damage) in expected.items() if damage}
+    assert vol["errors"] == len(damaged)
+    listed = {a["path"]: (a["category"], a["details"].get("damage")) for a in vol["artifacts"]}
+    assert {p for p, (_c, damage) in listed.items() if damage} == damaged
+    assert listed["zeroed-header.db"] == ("damaged", "header")
+    assert vol["summary"]["damaged"]["count"] == 3 and "sqlite damaged" in vol["risk"]
 
 
 def test_no_scan_skips_volumes(lab: LoopLab) -> None:

@@ -18,9 +18,8 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from sanitize.detect.base import HEADER_BYTES, DirContext, FileContext, Finding
+from sanitize.detect.base import HEADER_BYTES, BudgetExceeded, DamagedFile, DirContext, FileContext, Finding
 from sanitize.detect.registry import build
-from sanitize.detect.sqlite_readonly import SqliteUnreadable
 from sanitize.detect.sqlite_stores import SqliteStoreDetector
 from sanitize.scan import Scanner
 
@@ -320,18 +319,20 @@ def test_non_sqlite_never_reaches_sqlite(open_ctx, tmp_path: Path, monkeypatch: 
     assert SqliteStoreDetector().detect(open_ctx(path)) is None
 
 
-def test_corrupt_sqlite_is_an_error_not_a_crash(open_ctx, tmp_path: Path) -> None:
+def test_corrupt_sqlite_is_damaged_not_a_crash(open_ctx, tmp_path: Path) -> None:
     good = (STORES / "rag_float32.db").read_bytes()
     corrupt = tmp_path / "corrupt.db"
     corrupt.write_bytes(good[:100] + random.Random(5).randbytes(len(good) - 100))
-    with pytest.raises(SqliteUnreadable):
+    with pytest.raises(DamagedFile):
         SqliteStoreDetector().detect(open_ctx(corrupt))
     truncated = tmp_path / "truncated.db"
     truncated.write_bytes((STORES / "chroma_persist" / "chroma.sqlite3").read_bytes()[:6000])
-    with contextlib.suppress(SqliteUnreadable):
+    with contextlib.suppress(DamagedFile):
         SqliteStoreDetector().detect(open_ctx(truncated))
     result = Scanner(REGISTRY, workers=1).scan([str(tmp_path)])
     assert result.stats.errors >= 1  # counted, and the scan finished
+    assert {e.kind for e in result.errors} == {"damaged:sqlite-stores"} and result.faults() == []
+    assert "corrupt.db" in {a.path for a in result.artifacts if a.details.get("damage")}
 
 
 def test_million_row_table_is_sampled_and_count_capped(open_ctx, tmp_path: Path,
@@ -410,7 +411,7 @@ def test_truncated_and_empty_files(open_ctx, tmp_path: Path) -> None:
         for cut in (0, 3, 11, 40):
             path = tmp_path / f"cut{cut}.bin"
             path.write_bytes(data[:cut])
-            with contextlib.suppress(SqliteUnreadable):
+            with contextlib.suppress(DamagedFile):
                 detect_file(open_ctx(path))
 
 
@@ -478,11 +479,14 @@ def test_wal_file_of_a_live_chat_database(open_ctx, tmp_path: Path) -> None:
     # No header sniff here: page 1's schema cells sit at the end of the page, past the first 4 KiB.
 
 
-def test_runaway_query_is_aborted_and_reported(open_ctx, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_runaway_query_is_aborted_and_reported(open_ctx, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setattr("sanitize.detect.sqlite_readonly._MAX_TICKS", 0)
     monkeypatch.setattr("sanitize.detect.sqlite_readonly._OPS_PER_TICK", 1)
-    with pytest.raises(SqliteUnreadable):
+    with pytest.raises(BudgetExceeded):  # a limit of the scan, not damage and not a bug
         SqliteStoreDetector().detect(open_ctx(STORES / "rag_float32.db"))
+    shutil.copyfile(STORES / "rag_float32.db", tmp_path / "rag.db")
+    result = Scanner(REGISTRY, workers=1).scan([str(tmp_path)])
+    assert [e.kind for e in result.errors] == ["budget:sqlite-stores"] and result.faults() == []
 
 
 @pytest.mark.parametrize(
@@ -519,7 +523,7 @@ def test_file_detectors_never_raise_on_garbage(open_ctx, tmp_path: Path, prefix:
     path.write_bytes(prefix + body)
     ctx = open_ctx(path)
     for detector in REGISTRY.file_detectors:
-        with contextlib.suppress(SqliteUnreadable):  # the one expected, counted failure
+        with contextlib.suppress(DamagedFile):  # the one expected, reported outcome; anything else is a bug
             detector.detect(ctx)
 
 
