@@ -40,7 +40,7 @@ class Category(enum.StrEnum):
     TOKENIZER = "tokenizer"
     CREDENTIAL = "credential"
     MEMORY_IMAGE = "memory-image"
-    # A file in a format a detector knows (a SQLite database) that it could not examine because
+    # A file in a format a detector knows (SQLite, Parquet) that it could not examine because
     # the file is damaged: it may hold anything, so it is listed rather than passed over.
     DAMAGED = "damaged"
 

@@ -6,7 +6,7 @@ it holds strings, and its value count and uncompressed size summed over row grou
 average bytes per value, which tells long free text from codes and numbers). Column statistics
 (min/max values, which are content) are skipped unread. The reader is bounded: one footer of at
 most MAX_FOOTER bytes, nesting depth and collection sizes capped; malformed input raises
-`ParquetError`.
+`ParquetError`, and a footer past the size bounds `ParquetTooLarge`.
 """
 
 from __future__ import annotations
@@ -28,7 +28,11 @@ _BOOL_TRUE, _BOOL_FALSE, _I8, _I16, _I32, _I64, _DOUBLE, _BINARY, _LIST, _SET, _
 
 
 class ParquetError(Exception):
-    pass
+    """The file starts and ends like Parquet but its footer is malformed: damaged (or hostile)."""
+
+
+class ParquetTooLarge(ParquetError):
+    """A footer beyond the reader's bounds (MAX_FOOTER bytes, MAX_ITEMS values): not read, maybe valid."""
 
 
 class _Reader:
@@ -62,8 +66,10 @@ class _Reader:
 
     def value(self, ttype: int, path: tuple[int, ...], depth: int) -> object:
         self.items += 1
-        if self.items > MAX_ITEMS or depth > MAX_DEPTH:
-            raise ParquetError("footer too complex")
+        if self.items > MAX_ITEMS:
+            raise ParquetTooLarge("footer too large")
+        if depth > MAX_DEPTH:  # FileMetaData nests a few levels deep; deeper is not Parquet's
+            raise ParquetError("footer nested too deep")
         if ttype in (_BOOL_TRUE, _BOOL_FALSE):
             return ttype == _BOOL_TRUE
         if ttype == _I8:
@@ -146,8 +152,10 @@ def read_footer(ctx: FileContext) -> Footer | None:
     if tail[4:] != MAGIC:
         return None
     (length,) = struct.unpack("<I", tail[:4])
-    if length == 0 or length > min(MAX_FOOTER, ctx.size - 12):
+    if length == 0 or length > ctx.size - 12:
         raise ParquetError("footer length out of range")
+    if length > MAX_FOOTER:
+        raise ParquetTooLarge("footer too large")
     meta = _Reader(ctx.read_at(ctx.size - 8 - length, length), _KEEP).struct()
     return _summarise(meta)
 

@@ -27,9 +27,9 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sanitize.detect.base import TEXT, Category, Detail, FileContext, Finding
+from sanitize.detect.base import TEXT, BudgetExceeded, Category, DamagedFile, Detail, FileContext, Finding
 from sanitize.detect.bounded_text import first_significant_byte, is_jsonl, read_prefix
-from sanitize.detect.parquet_footer import ParquetError, read_footer
+from sanitize.detect.parquet_footer import ParquetError, ParquetTooLarge, read_footer
 
 MAX_ROWS = 50
 MIN_ROWS = 2  # structure rules need at least this many rows
@@ -299,8 +299,10 @@ class ParquetPromptLogDetector:
     def detect(self, ctx: FileContext) -> Finding | None:
         try:
             footer = read_footer(ctx)
-        except ParquetError:
-            return None  # a damaged or hostile footer: not a table we can read, and not a fault of the scan
+        except ParquetTooLarge:
+            raise BudgetExceeded(ctx.path) from None  # reported as a limit of the scan, not read
+        except ParquetError:  # a Parquet file whose footer cannot be read: listed as damaged, not a fault
+            raise DamagedFile("footer", fmt="parquet") from None
         if footer is None:
             return None
         strings = [c for c in footer.columns if c.is_string]

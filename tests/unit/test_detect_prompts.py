@@ -13,8 +13,8 @@ from pathlib import Path
 
 import pytest
 
-from sanitize.detect.base import HEADER_BYTES, FileContext
-from sanitize.detect.parquet_footer import ParquetError, read_footer
+from sanitize.detect.base import HEADER_BYTES, DamagedFile, FileContext
+from sanitize.detect.parquet_footer import MAX_FOOTER, ParquetError, read_footer
 from sanitize.detect.prompt_logs import ParquetPromptLogDetector, classify_csv, role
 from sanitize.detect.prompt_text import PromptTextDetector, classify_prompt_text
 from sanitize.scan import Scanner
@@ -151,7 +151,7 @@ def _ctx(path: Path, fds: list[int]) -> FileContext:
     return FileContext(str(path), os.fstat(fd).st_size, os.pread(fd, HEADER_BYTES, 0), fd)
 
 
-def test_hostile_parquet_footers_are_rejected_not_crashes(tmp_path: Path) -> None:
+def test_damaged_and_hostile_parquet_footers_are_damaged_files_not_faults(tmp_path: Path) -> None:
     fds: list[int] = []
     try:
         for name, data in {
@@ -163,12 +163,25 @@ def test_hostile_parquet_footers_are_rejected_not_crashes(tmp_path: Path) -> Non
             ctx = _ctx(tmp_path / name, fds)
             with pytest.raises(ParquetError):
                 read_footer(ctx)
-            assert ParquetPromptLogDetector().detect(ctx) is None
+            with pytest.raises(DamagedFile):
+                ParquetPromptLogDetector().detect(ctx)
         result = Scanner(workers=1).scan([str(tmp_path)])
-        assert result.artifacts == [] and result.stats.errors == 0
+        assert result.faults() == []  # the files' fault, not the scan's
+        assert sorted((a.path, a.category, a.format) for a in result.artifacts) == [
+            (n, "damaged", "parquet") for n in ("deep.parquet", "garbage.parquet", "len.parquet")
+        ]
+        assert {e.kind for e in result.errors} == {"damaged:parquet-prompt-log"}
     finally:
         for fd in fds:
             os.close(fd)
+
+
+def test_a_parquet_footer_past_the_readers_bound_is_a_budget_not_damage(tmp_path: Path) -> None:
+    length = MAX_FOOTER + 1
+    (tmp_path / "wide.parquet").write_bytes(b"PAR1" + bytes(length) + length.to_bytes(4, "little") + b"PAR1")
+    result = Scanner(workers=1).scan([str(tmp_path)])
+    assert result.artifacts == [] and result.faults() == []
+    assert [e.kind for e in result.errors] == ["budget:parquet-prompt-log"]
 
 
 def test_server_log_counted_in_its_first_and_last_windows(tmp_path: Path) -> None:
