@@ -62,9 +62,5 @@ class SanitizationFailed(SanitizeError):
     exit_code = ExitCode.FAILED
 
 
-class Interrupted(SanitizeError):
-    exit_code = ExitCode.INTERRUPTED
-
-
 class VerificationError(SanitizeError):
     exit_code = ExitCode.NOT_VERIFIED

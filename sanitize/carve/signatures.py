@@ -227,13 +227,6 @@ _FAISS_MARK = 1 << 20
 STRUCTURAL: Mapping[str, Confirm] = {"safetensors": _safetensors, "faiss": _faiss, "hnswlib": _hnswlib}
 
 
-def confirm_rule(kind: str) -> Confirm:
-    for k, rule in MAGIC4.values():
-        if k == kind:
-            return rule
-    return STRUCTURAL[kind]
-
-
 def sector_candidates(sectors: np.ndarray) -> list[tuple[int, str, Confirm]]:
     """Sectors whose first bytes fit a signature: [(sector index, kind, confirm rule)].
 

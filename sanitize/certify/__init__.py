@@ -11,7 +11,7 @@ from cryptography.utils import CryptographyDeprecationWarning
 # silenced for pyHanko's own modules only: our code, and other categories, still warn.
 warnings.filterwarnings("ignore", category=CryptographyDeprecationWarning, module=r"pyhanko(_certvalidator)?(\..*)?$")
 
-from sanitize.certify.config import Operator, Person  # noqa: E402  (after the filter, on purpose)
+from sanitize.certify.config import Person  # noqa: E402  (after the filter, on purpose)
 from sanitize.certify.issue import IssuedDocument, issue_for_result, issue_host_summary  # noqa: E402
 
-__all__ = ["IssuedDocument", "Operator", "Person", "issue_for_result", "issue_host_summary"]
+__all__ = ["IssuedDocument", "Person", "issue_for_result", "issue_host_summary"]

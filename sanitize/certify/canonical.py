@@ -37,7 +37,3 @@ def parse_json_bytes(data: bytes, *, what: str) -> Any:
 
 def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed")
-
-
-def is_canonical(data: bytes, document: Any) -> bool:
-    return canonical_bytes(document) == data

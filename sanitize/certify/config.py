@@ -48,12 +48,6 @@ class Person:
     def merged(self, **overrides: str | None) -> Person:
         return replace(self, **{k: v for k, v in overrides.items() if v})
 
-    def is_empty(self) -> bool:
-        return not any(asdict(self).values())
-
-
-Operator = Person  # the name the decommission workflow uses
-
 
 @dataclass(frozen=True)
 class CertConfig:

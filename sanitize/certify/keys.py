@@ -188,9 +188,5 @@ def _read_state(path: str, what: str) -> bytes:
         raise BadInput(f"{path}: cannot read {what} ({exc.strerror})") from None
 
 
-def load_cert_file(path: str) -> x509.Certificate:
-    return load_certs(read_input(path, "certificate"), path)[0]
-
-
 def cert_pem(cert: x509.Certificate) -> bytes:
     return cert.public_bytes(serialization.Encoding.PEM)

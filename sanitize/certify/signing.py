@@ -12,7 +12,6 @@ from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import ec, padding, rsa
 
 from sanitize.certify.keys import Signer
-from sanitize.errors import VerificationError
 
 
 def sign(signer: Signer, data: bytes) -> bytes:
@@ -33,8 +32,3 @@ def signature_valid(cert: x509.Certificate, data: bytes, signature: bytes) -> bo
     except (InvalidSignature, ValueError):
         return False
     return True
-
-
-def verify_detached(cert: x509.Certificate, data: bytes, signature: bytes, *, what: str) -> None:
-    if not signature_valid(cert, data, signature):
-        raise VerificationError(f"{what}: signature does not verify")

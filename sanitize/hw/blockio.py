@@ -17,12 +17,8 @@ from dataclasses import dataclass
 from sanitize.errors import BadInput, PermissionDenied, Refused
 
 BLKROGET = 0x125E
-BLKFLSBUF = 0x1261
 BLKSSZGET = 0x1268
 BLKDISCARD = 0x1277
-BLKPBSZGET = 0x127B
-BLKSECDISCARD = 0x127D
-BLKZEROOUT = 0x127F
 BLKGETSIZE64 = 0x80081272
 
 
@@ -90,24 +86,13 @@ class OpenDevice:
         fcntl.ioctl(self.fd, BLKSSZGET, buf)
         return int(struct.unpack("=i", buf)[0])
 
-    def physical_sector_size(self) -> int:
-        buf = bytearray(4)
-        fcntl.ioctl(self.fd, BLKPBSZGET, buf)
-        return int(struct.unpack("=I", buf)[0])
-
     def read_only(self) -> bool:
         buf = bytearray(4)
         fcntl.ioctl(self.fd, BLKROGET, buf)
         return bool(struct.unpack("=i", buf)[0])
 
-    def flush_buffers(self) -> None:
-        fcntl.ioctl(self.fd, BLKFLSBUF, 0)
-
-    def discard(self, offset: int, length: int, *, secure: bool = False) -> None:
-        fcntl.ioctl(self.fd, BLKSECDISCARD if secure else BLKDISCARD, struct.pack("=QQ", offset, length))
-
-    def zero_out(self, offset: int, length: int) -> None:
-        fcntl.ioctl(self.fd, BLKZEROOUT, struct.pack("=QQ", offset, length))
+    def discard(self, offset: int, length: int) -> None:
+        fcntl.ioctl(self.fd, BLKDISCARD, struct.pack("=QQ", offset, length))
 
 
 def open_device(path: str, *, write: bool = False, direct: bool = False, exclusive: bool = False) -> OpenDevice:

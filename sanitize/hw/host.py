@@ -122,9 +122,6 @@ class Host:
         lines = self.read_proc("swaps").splitlines()[1:]
         return [_unescape_mount(line.split()[0]) for line in lines if line.strip()]
 
-    def kernel_cmdline(self) -> str:
-        return self.read_proc("cmdline").strip()
-
     def running_from(self) -> set[str]:
         """major:minor of the filesystems this tool runs from (interpreter, package, prefix)."""
         out = set()

@@ -42,10 +42,6 @@ def backing_file(dev: str) -> str | None:
         return None
 
 
-def rescan_partitions(dev: str) -> None:
-    commands.run(["partx", "-u", dev], timeout=30)
-
-
 def detach(dev: str, *, attempts: int = 20) -> None:
     """Drop partitions, then detach; udev or a closing mount can hold the device briefly."""
     commands.run(["partx", "-d", dev], timeout=30)

@@ -43,10 +43,6 @@ NO_REPLAY_OPTIONS: dict[str, str] = {
 HARDENING = "nosuid,nodev,noexec,noatime"
 
 
-def read_only_options(fstype: str) -> str:
-    return NO_REPLAY_OPTIONS.get(fstype, "ro")
-
-
 def mount(dev: str, target: str, *, fstype: str | None = None, options: str | None = None) -> None:
     argv = ["mount"]
     if fstype:

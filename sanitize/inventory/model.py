@@ -57,10 +57,6 @@ class Device:
         return doc
 
     @property
-    def is_whole_disk(self) -> bool:
-        return self.type in ("disk", "loop") and self.parent is None
-
-    @property
     def identity(self) -> str:
         """What a person types to confirm this device: its serial, else its kernel name."""
         return self.serial or self.name
@@ -87,12 +83,6 @@ class DeviceTree:
             if dev.wwn and key.lower() in (dev.wwn.lower(), dev.wwn.lower().removeprefix("0x")):
                 return dev
         return None
-
-    def by_serial(self, serial: str) -> list[Device]:
-        return [d for d in self.devices if d.serial == serial]
-
-    def by_wwn(self, wwn: str) -> list[Device]:
-        return [d for d in self.devices if d.wwn and d.wwn.lower() == wwn.lower()]
 
     def roots(self) -> list[Device]:
         """Top-level devices: those with no parent and built on no other device."""
@@ -126,7 +116,3 @@ class DeviceTree:
             out[path] = found
             stack.extend(p for p in (found.parent, *found.slaves) if p)
         return list(out.values())
-
-    def whole_disk_of(self, dev: Device) -> Device:
-        parent = self.get(dev.parent) if dev.parent else None
-        return parent if parent is not None else dev

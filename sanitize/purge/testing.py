@@ -425,9 +425,6 @@ class FileDevice(blockio.OpenDevice):
     def logical_sector_size(self) -> int:
         return 512
 
-    def physical_sector_size(self) -> int:
-        return 4096
-
 
 class FileHost(Host):
     """A Host whose devices may be regular files (everything else unchanged)."""

@@ -36,16 +36,6 @@ def parse_sedutil_query(text: str) -> SedInfo:
     )
 
 
-def parse_sedutil_scan(text: str) -> dict[str, bool]:
-    """`/dev/sda  2  Model ...` -> {"/dev/sda": True}; "No" means not Opal."""
-    out = {}
-    for line in text.splitlines():
-        match = re.match(r"^(/dev/\S+)\s+(No|[12E]+)\b", line)
-        if match:
-            out[match.group(1)] = match.group(2) != "No"
-    return out
-
-
 def probe(host: Host, device: str) -> SedInfo | None:
     """Raises ToolMissing when sedutil-cli is not installed (callers treat it as optional)."""
     res = host.run(["sedutil-cli", "--query", device], timeout=30)
