@@ -30,7 +30,7 @@ import random
 import shutil
 import sqlite3
 import struct
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -421,16 +421,3 @@ def _remove_empty_tree(path: str) -> None:
                 os.rmdir(os.path.join(root, d))
     with contextlib.suppress(OSError):
         os.rmdir(path)
-
-
-@contextlib.contextmanager
-def mounted_for_inspection(lab: LabState, role: str) -> Iterator[str]:
-    """Mount an unmounted lab volume read-write for a moment (tests plant files with it)."""
-    vol = lab.volume(role)
-    if not vol.loop or not vol.mountpoint:
-        raise BadInput(f"lab volume {role} has no filesystem")
-    mount(vol.loop, vol.mountpoint, fstype="ext4")
-    try:
-        yield vol.mountpoint
-    finally:
-        umount(vol.mountpoint)

@@ -184,50 +184,45 @@ def carve(
     if options.max_hits < 0:
         raise BadInput("--max-hits must not be negative")
     started = time.monotonic()
-    sink = HitSink(options.max_hits)
-    tracker = RunTracker(options.min_float_blocks)
     with (host or Host()).open_device(device, direct=True) as dev:
         size = dev.size_bytes()
         seed = options.seed if options.seed is not None else secrets.randbelow(1_000_000)
         chunks = plan_chunks(size, options.buffer, options.sample, seed)
         reader = DirectReader(dev, chunks, options.buffer)
-        carver = Carver(
-            lambda off, n: reader.read_span(off, n, size),
-            size,
-            registry_sniffers() if sniffers is None else sniffers,
-            sink,
-        )
         result = CarveResult(device=device, size=size, sample_fraction=options.sample)
         try:
-            _consume(reader, reader.planned, carver, tracker, result, progress)
+            scan_chunks(
+                reader,
+                result,
+                lambda off, n: reader.read_span(off, n, size),
+                options,
+                registry_sniffers() if sniffers is None else sniffers,
+                reader.planned,
+                progress,
+            )
         finally:
             reader.close()
     result.seconds = time.monotonic() - started
     return result
 
 
-def carve_bytes(
-    data: bytes, options: CarveOptions = CarveOptions(), sniffers: Sequence[HeaderSniffer] = ()
-) -> CarveResult:
-    """Carve an in-memory image with the same pipeline (tests, and images already read)."""
-    sink = HitSink(options.max_hits)
-    view = memoryview(data)
-    carver = Carver(lambda off, n: bytes(view[off : off + n]), len(data), sniffers, sink)
-    chunks = [Chunk(off, view[off : off + options.buffer]) for off in range(0, len(data), options.buffer)]
-    result = CarveResult(device="<memory>", size=len(data))
-    _consume(chunks, len(data), carver, RunTracker(options.min_float_blocks), result, None)
-    return result
-
-
-def _consume(
+def scan_chunks(
     chunks: Iterable[Chunk],
-    planned: int,
-    carver: Carver,
-    tracker: RunTracker,
     result: CarveResult,
-    progress: Progress | None,
+    read_span: SpanReader,
+    options: CarveOptions,
+    sniffers: Sequence[HeaderSniffer],
+    planned: int,
+    progress: Progress | None = None,
 ) -> None:
-    sink = carver.sink
+    """The carve itself, over chunks of any source (a device reader, or bytes in memory).
+
+    `read_span` serves data that straddles a chunk boundary; `planned` is the total the
+    progress callback is told about. Fills `result`'s hits, counts and bytes read.
+    """
+    sink = HitSink(options.max_hits)
+    carver = Carver(read_span, result.size, sniffers, sink)
+    tracker = RunTracker(options.min_float_blocks)
     expected = 0
     for chunk in chunks:
         if chunk.offset != expected:  # a sampled jump (or a failed read): runs and page groups end here

@@ -27,6 +27,7 @@ from __future__ import annotations
 import importlib
 import importlib.util
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -71,6 +72,14 @@ class NullProgress:
 
 
 @dataclass
+class Clock:
+    """Time as a method waiting for a drive sees it (tests pass one that advances when slept)."""
+
+    now: Callable[[], float] = time.monotonic
+    sleep: Callable[[float], None] = time.sleep
+
+
+@dataclass
 class ExecutionContext:
     """Everything a method needs while it runs on one device."""
 
@@ -80,6 +89,7 @@ class ExecutionContext:
     stop: threading.Event = field(default_factory=threading.Event)
     progress: Progress = field(default_factory=NullProgress)
     resume: bool = False
+    clock: Clock = field(default_factory=Clock)
     # Method-private data that must survive from execute() to verify() (e.g. the last
     # pass's keystream key); never serialised into the result.
     scratch: dict[str, Any] = field(default_factory=dict)

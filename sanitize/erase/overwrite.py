@@ -41,8 +41,8 @@ from sanitize.inventory.model import Device
 
 CHUNK = 8 << 20  # large sequential requests; memory is VERIFY_SLOTS chunks at most
 # Each checkpoint flushes the device's write cache, which costs throughput; a crash
-# costs at most this much rewriting. Tests shrink it with SANITIZE_CHECKPOINT_MIB.
-CHECKPOINT_BYTES = int(os.environ.get("SANITIZE_CHECKPOINT_MIB", "1024")) << 20
+# costs at most this much rewriting.
+CHECKPOINT_BYTES = 1 << 30
 CHECKPOINT_SECONDS = 10.0
 # Verification regenerates and compares the pattern in pieces that stay in the CPU cache.
 PIECE = 256 << 10

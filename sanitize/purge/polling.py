@@ -1,31 +1,10 @@
-"""Waiting for a device-side operation: a clock that tests can replace, and a deadline."""
+"""Waiting for a device-side operation: progress from the device's own counters."""
 
 from __future__ import annotations
-
-import time
-from collections.abc import Callable
-from dataclasses import dataclass
 
 from sanitize.erase.method import Progress
 
 PROGRESS_TOTAL = 65535  # NVMe SPROG and ATA/SCSI progress are all out of 65535/65536
-
-
-@dataclass
-class Clock:
-    now: Callable[[], float] = time.monotonic
-    sleep: Callable[[float], None] = time.sleep
-
-
-class FakeClock(Clock):
-    """Time that advances only when slept: tests of hour-long sanitizes run instantly."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-        super().__init__(now=lambda: self.t, sleep=self._sleep)
-
-    def _sleep(self, seconds: float) -> None:
-        self.t += seconds
 
 
 class ProgressBar:

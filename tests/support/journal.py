@@ -9,6 +9,8 @@ import subprocess
 import sys
 import time
 
+REPO = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+
 
 def journal_in(state_dir: str) -> dict | None:
     """The one journal in STATE/journal, or None (none yet, or caught mid-rename: poll again)."""
@@ -23,13 +25,22 @@ def journal_in(state_dir: str) -> dict | None:
     return None
 
 
-def interrupt_during_write(argv: list[str], state_dir: str, sig: int = signal.SIGTERM) -> tuple[int, str]:
+def interrupt_during_write(
+    argv: list[str], state_dir: str, sig: int = signal.SIGTERM, *, checkpoint_mib: int | None = None
+) -> tuple[int, str]:
     """Run `sanitize` with `argv`, send `sig` once its journal shows a pass part written.
 
-    Returns the exit code and stdout. The process never outlives the call, even on failure.
+    `checkpoint_mib`: journal that often (tests/support/small_checkpoints.py), so a small
+    device is caught mid-pass. Returns the exit code and stdout. The process never outlives
+    the call, even on failure.
     """
+    program = ["tests.support.small_checkpoints", str(checkpoint_mib)] if checkpoint_mib else ["sanitize"]
     proc = subprocess.Popen(
-        [sys.executable, "-m", "sanitize", *argv], stdout=subprocess.PIPE, stderr=subprocess.DEVNULL, text=True
+        [sys.executable, "-m", *program, *argv],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.DEVNULL,
+        text=True,
+        cwd=REPO,  # where `tests` is importable
     )
     try:
         deadline = time.monotonic() + 120

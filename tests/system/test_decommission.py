@@ -6,6 +6,7 @@ devices on this machine at the same time) and uses a state dir of its own.
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import signal
@@ -18,9 +19,21 @@ from collections.abc import Iterator
 import pytest
 
 from sanitize import lab as labmod
-from tests.support.lab import LoopLab, device_sha256
+from tests.support.lab import LoopLab, device_sha256, sh
 
 pytestmark = pytest.mark.root
+
+
+@contextlib.contextmanager
+def mounted_for_inspection(lab: labmod.LabState, role: str) -> Iterator[str]:
+    """Mount an unmounted lab volume read-write for a moment, to plant a file on it."""
+    vol = lab.volume(role)
+    assert vol.loop and vol.mountpoint
+    sh("mount", "-t", "ext4", vol.loop, vol.mountpoint)
+    try:
+        yield vol.mountpoint
+    finally:
+        sh("umount", vol.mountpoint)
 
 
 def sanitize(*args: str, state: str, check_rc: int | None = None) -> subprocess.CompletedProcess[str]:
@@ -121,7 +134,7 @@ def test_lab_refuses_a_second_up_in_the_same_dir(lab: labmod.LabState) -> None:
 def test_dry_run_reports_the_cache_volume_and_writes_nothing(lab: labmod.LabState, tmp_path: os.PathLike[str]) -> None:
     planted = f"planted-{uuid.uuid4().hex}"
     with (
-        labmod.mounted_for_inspection(lab, "cache") as root,
+        mounted_for_inspection(lab, "cache") as root,
         open(os.path.join(root, "models", "planted.gguf"), "wb") as fh,
     ):
         fh.write(labmod.tiny_gguf(name=planted))
@@ -162,7 +175,7 @@ def test_wrong_or_partial_confirmation_is_refused_and_writes_nothing(lab: labmod
 def test_real_run_sanitizes_all_but_the_protected_device_and_certifies(lab: labmod.LabState) -> None:
     planted = f"planted-{uuid.uuid4().hex}".encode()
     with (
-        labmod.mounted_for_inspection(lab, "cache") as root,
+        mounted_for_inspection(lab, "cache") as root,
         open(os.path.join(root, "models", "planted.gguf"), "wb") as fh,
     ):
         fh.write(labmod.tiny_gguf(name=planted.decode()))

@@ -222,12 +222,11 @@ def test_dry_run_writes_nothing(lab: LoopLab, state_dir: str) -> None:
 # --- interruption and resume ---------------------------------------------------------
 
 
-def test_kill_9_then_resume(lab: LoopLab, state_dir: str, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("SANITIZE_CHECKPOINT_MIB", "32")  # journal often enough to catch mid-pass
+def test_kill_9_then_resume(lab: LoopLab, state_dir: str) -> None:
     size = 512 * MiB
     dev = lab.loop("512M", preallocate=True)
     argv = ["erase", dev, "--passes", "2", "--verify", "full", "--confirm", name(dev), "--json"]
-    interrupt_during_write(argv, state_dir, signal.SIGKILL)
+    interrupt_during_write(argv, state_dir, signal.SIGKILL, checkpoint_mib=32)  # caught mid-pass
     journal = _journal(state_dir)
     assert journal is not None and journal["phase"] == "write"
     done_pass, done_offset, done_bytes = journal["pass"], journal["offset"], journal["bytes_written"]
@@ -247,13 +246,10 @@ def test_kill_9_then_resume(lab: LoopLab, state_dir: str, monkeypatch: pytest.Mo
     assert _journal(state_dir) is None
 
 
-def test_signal_interrupts_with_exit_8_then_resume(
-    lab: LoopLab, state_dir: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setenv("SANITIZE_CHECKPOINT_MIB", "32")
+def test_signal_interrupts_with_exit_8_then_resume(lab: LoopLab, state_dir: str) -> None:
     dev = lab.loop("256M", preallocate=True)
     argv = ["erase", dev, "--passes", "3", "--pattern", "zeros", "--confirm", name(dev), "--json"]
-    code, out = interrupt_during_write(argv, state_dir)
+    code, out = interrupt_during_write(argv, state_dir, checkpoint_mib=32)
     assert code == 8
     doc = json.loads(out)
     assert doc["status"] == "interrupted" and doc["phases"]["write"]["status"] == "interrupted"

@@ -201,17 +201,18 @@ def test_erase_cli_luks_with_then_overwrite(lab, state_dir):
     assert bad.exit_code == 3
 
 
-def test_luks_then_overwrite_interrupted_during_the_overwrite_resumes_it(lab, state_dir, monkeypatch):
+def test_luks_then_overwrite_interrupted_during_the_overwrite_resumes_it(lab, state_dir):
     """The keyslots and header are gone once the overwrite starts: --resume continues the overwrite."""
     import json
     import sys
 
-    monkeypatch.setenv("SANITIZE_CHECKPOINT_MIB", "32")
     dev = lab.loop("256M", preallocate=True)
     key = lab.luks(dev, 2)
     name = os.path.basename(dev)
     argv = ["erase", dev, "--method", "luks-crypto-erase", "--then", "overwrite", "--pattern", "zeros"]
-    code, out = interrupt_during_write([*argv, "--passes", "3", "--confirm", name, "--yes", "--json"], state_dir)
+    code, out = interrupt_during_write(
+        [*argv, "--passes", "3", "--confirm", name, "--yes", "--json"], state_dir, checkpoint_mib=32
+    )
     assert code == 8, out
     first = json.loads(out)
     assert first["status"] == "interrupted" and not unlocks(dev, key)

@@ -16,9 +16,11 @@ from sanitize.hw.commands import CommandLog
 from sanitize.inventory.model import Device, DeviceTree
 from sanitize.purge.methods.base import forget_capabilities
 from sanitize.purge.planner import make_plan
-from sanitize.purge.testing import FakeDrives, FileHost
 from sanitize.state import StateDir
+from tests.support.clock import FakeClock
 from tests.support.devices import make_device
+from tests.support.fake_drives import FakeDrives
+from tests.support.fake_host import FileHost
 
 
 def data_file(path: Path, size: int = 4 << 20) -> str:
@@ -67,7 +69,11 @@ def run_method(
     with using_host(host):
         plan = make_plan(tree, dev, method, options)
         ctx = ExecutionContext(
-            host=host, state=StateDir(str(tmp / "state")), result=new_result(plan, host), stop=threading.Event()
+            host=host,
+            state=StateDir(str(tmp / "state")),
+            result=new_result(plan, host),
+            stop=threading.Event(),
+            clock=FakeClock(),  # hour-long sanitizes run instantly
         )
         if progress is not None:
             ctx.progress = progress

@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 from sanitize.carve.model import Hit
-from sanitize.carve.scanner import CarveOptions, carve_bytes, registry_sniffers
+from sanitize.carve.scanner import CarveOptions, registry_sniffers
+from tests.support.carve import carve_bytes
 from tests.support.carve_artifacts import write_gguf, write_safetensors, write_sqlite_store
 
 SECTOR = 4096  # where a filesystem would start each file

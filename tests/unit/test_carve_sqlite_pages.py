@@ -11,8 +11,8 @@ from pathlib import Path
 import numpy as np
 
 from sanitize.carve.model import Detail
-from sanitize.carve.scanner import carve_bytes
 from sanitize.carve.sqlite_pages import inspect_page, page_candidates
+from tests.support.carve import carve_bytes
 from tests.support.carve_artifacts import float32_bytes, unit_vector, write_sqlite_store
 
 

@@ -6,10 +6,9 @@ from pathlib import Path
 
 import numpy as np
 
-from sanitize.carve.floats import RunTracker
 from sanitize.carve.model import Allocation, CarveResult, Hit
 from sanitize.carve.reader import Chunk, plan_chunks
-from sanitize.carve.scanner import PAGE_KIND, Carver, HitSink, _consume
+from sanitize.carve.scanner import PAGE_KIND, CarveOptions, HitSink, scan_chunks
 from sanitize.carve.summary import risk_phrase
 from sanitize.cli import cli
 from sanitize.errors import ExitCode
@@ -80,9 +79,8 @@ def test_unreadable_chunks_are_recorded_and_break_runs() -> None:
     vectors = np.random.default_rng(2).normal(0, 0.05, 8 * 1024).astype("<f4").tobytes()  # 8 blocks
     chunks = [Chunk(0, memoryview(vectors)), Chunk(len(vectors), memoryview(b""), "Input/output error")]
     chunks.append(Chunk(2 * len(vectors), memoryview(vectors)))
-    sink = HitSink(10)
     result = CarveResult(device="<test>", size=3 * len(vectors))
-    _consume(chunks, result.size, Carver(lambda o, n: b"", result.size, (), sink), RunTracker(8), result, None)
+    scan_chunks(chunks, result, lambda o, n: b"", CarveOptions(max_hits=10, min_float_blocks=8), (), result.size)
     assert result.unreadable == [(len(vectors), "Input/output error")]
     assert result.bytes_read == 2 * len(vectors)
     assert [(h.kind, h.offset) for h in result.hits] == [("float32-run", 0), ("float32-run", 2 * len(vectors))]

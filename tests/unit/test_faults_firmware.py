@@ -11,16 +11,8 @@ import pytest
 from sanitize.certify.document import build_document
 from sanitize.hw.commands import CommandResult
 from sanitize.inventory.model import DeviceTree
-from sanitize.purge.polling import FakeClock
-from sanitize.purge.testing import FakeAta, FakeDrives, FakeNvme, fixture
+from tests.support.fake_drives import FakeAta, FakeDrives, FakeNvme, fixture
 from tests.unit.purge_support import data_file, device, host_for, run_method
-
-
-@pytest.fixture(autouse=True)
-def instant_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    from sanitize.purge.methods.base import FirmwareMethod
-
-    monkeypatch.setattr(FirmwareMethod, "clock", FakeClock())
 
 
 class FailingPolls:

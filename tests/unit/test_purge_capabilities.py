@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from sanitize.purge.capabilities import ata, luks, nvme, scsi, sed
-from sanitize.purge.testing import fixture
+from tests.support.fake_drives import fixture
 
 
 def test_nvme_1x_json_sanicap_crypto_block():

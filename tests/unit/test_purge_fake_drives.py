@@ -12,16 +12,8 @@ from sanitize.inventory.model import DeviceTree
 from sanitize.purge.methods import ata as ata_methods
 from sanitize.purge.methods import nvme as nvme_methods
 from sanitize.purge.methods import scsi as scsi_methods
-from sanitize.purge.polling import FakeClock
-from sanitize.purge.testing import FakeAta, FakeDrives, FakeNvme, FakeScsi, fixture
+from tests.support.fake_drives import FakeAta, FakeDrives, FakeNvme, FakeScsi, fixture
 from tests.unit.purge_support import data_file, device, host_for, run_method
-
-
-@pytest.fixture(autouse=True)
-def instant_time(monkeypatch: pytest.MonkeyPatch) -> None:
-    from sanitize.purge.methods.base import FirmwareMethod
-
-    monkeypatch.setattr(FirmwareMethod, "clock", FakeClock())
 
 
 def nvme_setup(tmp_path, id_ctrl="nvme-id-ctrl__sn730-sanicap-crypto-block.json", **kw):

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from sanitize.inventory.model import DeviceTree
 from sanitize.purge.planner import plan_device, plan_document
-from sanitize.purge.testing import FakeAta, FakeDrives, FakeNvme, FakeScsi, fixture
+from tests.support.fake_drives import FakeAta, FakeDrives, FakeNvme, FakeScsi, fixture
 from tests.unit.purge_support import data_file, device, host_for
 
 

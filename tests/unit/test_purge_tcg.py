@@ -19,8 +19,8 @@ from sanitize.erase.plan import EraseOptions
 from sanitize.errors import BadInput, Unsupported
 from sanitize.inventory.model import DeviceTree
 from sanitize.purge.planner import plan_device
-from sanitize.purge.testing import FakeAta, FakeDrives, FakeNvme, FakeSed, fixture
 from tests.support.clirunner import cli_runner
+from tests.support.fake_drives import FakeAta, FakeDrives, FakeNvme, FakeSed, fixture
 from tests.unit.purge_support import data_file, device, host_for, run_method
 
 PSID = "0123456789ABCDEFGHIJKLMNOPQRSTUV"
@@ -196,7 +196,7 @@ def test_planning_a_revert_sends_nothing_to_the_drive_and_refuses_protected_driv
 
     from sanitize.errors import Refused
     from sanitize.purge.planner import make_plan
-    from sanitize.purge.testing import PSID_FLAG
+    from tests.support.fake_drives import PSID_FLAG
 
     drives, sed, dev, tree = opal_ata(tmp_path)
     before = hashlib.sha256(Path(dev.path).read_bytes()).hexdigest()

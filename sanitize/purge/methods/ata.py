@@ -142,7 +142,7 @@ class AtaSanitize(AtaMethod):
         timeout = float(plan.options.extra.get("timeout") or DEFAULT_TIMEOUT[self.action])
         ctx.enter("polling")  # waiting for the device to report completion
         bar = ProgressBar(ctx.progress, f"{dev.path} {self.name}", plan.device.size_bytes)
-        deadline = self.clock.now() + timeout
+        deadline = ctx.clock.now() + timeout
         while True:
             # Polls are not each recorded (a long overwrite would add thousands); the final one is.
             status = ata.read_sanitize_status(ctx.host, dev.path)
@@ -150,10 +150,10 @@ class AtaSanitize(AtaMethod):
                 bar.set_fraction((status.progress or 0) / 0xFFFF)
             else:
                 break
-            if ctx.stop.is_set() or self.clock.now() >= deadline:
+            if ctx.stop.is_set() or ctx.clock.now() >= deadline:
                 device_verdict(ctx, False, f"sanitize still in progress after {timeout:.0f} s (do not power off)")
                 return
-            self.clock.sleep(self.poll_seconds)
+            ctx.clock.sleep(self.poll_seconds)
         final = run_recorded(ctx, ["hdparm", "--sanitize-status", dev.path], timeout=30)
         status = ata.parse_sanitize_status(final.stdout + "\n" + final.stderr)
         if status.succeeded:

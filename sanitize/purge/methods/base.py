@@ -23,7 +23,6 @@ from sanitize.inventory.model import Device, DeviceTree
 from sanitize.purge import snapshot
 from sanitize.purge.capabilities import Capabilities, probe_device
 from sanitize.purge.levels import is_flash, level_of
-from sanitize.purge.polling import Clock
 
 _CACHE: dict[tuple[int, str], Capabilities] = {}
 
@@ -44,7 +43,6 @@ class FirmwareMethod(Method):
     interface = ""  # nvme | ata | scsi
     interfaces: tuple[str, ...] = ()  # instead of `interface`, for a method that works on several
     controller_wide = False  # erases every namespace on the controller
-    clock: Clock = Clock()
 
     def nist_level(self, device: Device) -> str:
         return level_of(self.name, device.media_type)

@@ -139,7 +139,7 @@ class NvmeSanitize(FirmwareMethod):
 
     def wait(self, ctx: ExecutionContext, ctrl: str, timeout: float, bar: ProgressBar) -> SanitizeLog | None:
         """Poll until the log shows a finished operation; None on timeout or if it never started."""
-        clock = self.clock
+        clock = ctx.clock
         deadline = clock.now() + timeout
         seen_progress = False
         while True:

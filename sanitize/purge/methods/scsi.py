@@ -68,17 +68,17 @@ class ScsiSanitize(FirmwareMethod):
         timeout = float(plan.options.extra.get("timeout") or DEFAULT_TIMEOUT[self.action])
         ctx.enter("polling")  # waiting for the device to report completion
         bar = ProgressBar(ctx.progress, f"{dev.path} {self.name}", plan.device.size_bytes)
-        deadline = self.clock.now() + timeout
+        deadline = ctx.clock.now() + timeout
         while True:
             res = ctx.host.run(["sg_requests", "--progress", dev.path], timeout=60)
             prog = scsi.parse_requests_progress(res.stdout + res.stderr)
             if prog.fraction is None:
                 break
             bar.set_fraction(prog.fraction)
-            if ctx.stop.is_set() or self.clock.now() >= deadline:
+            if ctx.stop.is_set() or ctx.clock.now() >= deadline:
                 device_verdict(ctx, False, f"sanitize still in progress after {timeout:.0f} s")
                 return
-            self.clock.sleep(self.poll_seconds)
+            ctx.clock.sleep(self.poll_seconds)
         sense = run_recorded(ctx, ["sg_requests", dev.path], timeout=60)
         text = sense.stdout + sense.stderr
         if _FAILED.search(text):

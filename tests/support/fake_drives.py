@@ -7,7 +7,8 @@ Security (frozen, enabled, locked, count expired) and ATA Sanitize (including th
 where hdparm prints "bad/missing sense data" and the drive stays idle), SCSI SANITIZE, and
 a TCG Opal drive's locking state and PSID revert through `sedutil-cli`.
 A successful erase really changes the bytes of the drive's data file (or loop device), so
-the read-back verification runs for real. Plug in with `FileHost(runner=FakeDrives(...))`.
+the read-back verification runs for real. Plug in with `FileHost(runner=FakeDrives(...))`
+(tests/support/fake_host.py).
 Other programs (cryptsetup, blkid, ...) go to the real runner.
 """
 
@@ -16,15 +17,13 @@ from __future__ import annotations
 import json
 import os
 import re
-import stat
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from sanitize.errors import ToolMissing
-from sanitize.hw import blockio, commands
+from sanitize.hw import commands
 from sanitize.hw.commands import CommandLog, CommandResult
-from sanitize.hw.host import Host
 from sanitize.purge.capabilities.nvme import parse_id_ctrl
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "devices"
@@ -414,25 +413,3 @@ class FakeDrives:
 def _pair(result: tuple[int, str]) -> tuple[int, str, str]:
     rc, text = result
     return (rc, "", text) if rc else (rc, text, "")
-
-
-class FileDevice(blockio.OpenDevice):
-    """A regular file opened like a block device, for tests without loop devices."""
-
-    def size_bytes(self) -> int:
-        return os.fstat(self.fd).st_size
-
-    def logical_sector_size(self) -> int:
-        return 512
-
-
-class FileHost(Host):
-    """A Host whose devices may be regular files (everything else unchanged)."""
-
-    def open_device(
-        self, path: str, *, write: bool = False, direct: bool = False, exclusive: bool = False
-    ) -> blockio.OpenDevice:
-        if os.path.exists(path) and stat.S_ISREG(os.stat(path).st_mode):
-            fd = os.open(path, (os.O_RDWR if write else os.O_RDONLY) | os.O_CLOEXEC)
-            return FileDevice(path, fd, write)
-        return super().open_device(path, write=write, direct=direct, exclusive=exclusive)
