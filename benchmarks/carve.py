@@ -38,7 +38,8 @@ SLOT = 64 * MiB
 LIBRARY_SNIPPET = """
 import json, sys
 from sanitize.carve import CarveOptions, carve
-r = carve(sys.argv[1], CarveOptions())
+from sanitize.hw.linux import LinuxHost
+r = carve(LinuxHost(), sys.argv[1], CarveOptions())
 print(json.dumps({"seconds": r.seconds, "hits": [h.to_dict() for h in r.hits]}))
 """
 

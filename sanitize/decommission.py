@@ -2,7 +2,7 @@
 
 The workflow, in the order an operator lives it:
 
-1. `prepare`: probe every device, scan every volume for AI artifacts (unmounted ones
+1. `prepare`: given the inventory of every device, scan every volume for AI artifacts (unmounted ones
    read-only, see `sanitize.inventory.volumes`), and plan every whole disk that is not
    protected. Devices that cannot be sanitized from here (the disk the running system is
    on, anything mounted or held) are listed with what to do instead. Nothing is written.
@@ -34,10 +34,9 @@ from sanitize.erase.plan import resume_command
 from sanitize.erase.record import record_result
 from sanitize.erase.runner import error_message
 from sanitize.errors import BadInput, ExitCode, Refused, SanitizeError
-from sanitize.hw import Host
+from sanitize.hw.host import Host
 from sanitize.inventory.host_identity import host_identity
 from sanitize.inventory.model import Device, DeviceTree
-from sanitize.inventory.probe import probe
 from sanitize.inventory.render import human_size, inventory_document
 from sanitize.inventory.volumes import VolumeReport, scan_volumes, volumes_document
 from sanitize.purge.methods.tcg import psid_for
@@ -134,6 +133,7 @@ def advice_for(dev: Device) -> str:
 
 def prepare(
     host: Host,
+    full: DeviceTree,
     *,
     only: Sequence[str] = (),
     exclude: Sequence[str] = (),
@@ -143,13 +143,12 @@ def prepare(
     scan: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> Decommission:
-    """Inventory, artifact scan and plans; writes nothing anywhere.
+    """Artifact scan and plans for the inventory `full` of `host`; writes nothing anywhere.
 
     `psids`: PSIDs of self-encrypting drives by serial (or path, or kernel name), which lets
     the planner choose their TCG PSID revert (see purge/methods/tcg.py).
     """
     options = options or EraseOptions()
-    full = probe(host)
     named = select(full, only)
     excluded = select(full, exclude)
     excluded_paths = {p for d in excluded for p in (d.path, *(x.path for x in full.descendants(d)))}
@@ -188,7 +187,7 @@ def prepare(
             blocked.append(Blocked(dev, why, f"report this bug; see `sanitize -vv plan {dev.path}`"))
             internal.append(f"{dev.path}: {why}")
     _refuse_overlaps(full, plans)
-    volumes = scan_volumes(tree, mount_unmounted=os.geteuid() == 0, progress=progress) if scan else []
+    volumes = scan_volumes(host, tree, mount_unmounted=host.is_root(), progress=progress) if scan else []
     return Decommission(
         host=host_identity(host),
         tree=tree,

@@ -35,7 +35,8 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from sanitize.errors import BadInput, Refused
-from sanitize.hw import commands, loop
+from sanitize.hw import loop
+from sanitize.hw.host import Host
 from sanitize.hw.mount import is_mounted, mount, umount
 from sanitize.state import make_private_dir, write_private
 
@@ -102,11 +103,12 @@ class LabState:
         doc |= {"complete": self.complete, "volumes": [asdict(v) for v in self.volumes]}
         write_private(self.path, (json.dumps(doc, indent=2) + "\n").encode())
 
-    def to_dict(self) -> dict[str, Any]:
+    def to_dict(self, host: Host) -> dict[str, Any]:
+        """The lab file's record, and whether each volume is attached and mounted right now."""
         vols = []
         for v in self.volumes:
-            attached = bool(v.loop) and loop.backing_file(v.loop or "") == v.image
-            mounted = bool(v.mountpoint) and is_mounted(v.mountpoint or "")
+            attached = bool(v.loop) and loop.backing_file(host, v.loop or "") == v.image
+            mounted = bool(v.mountpoint) and is_mounted(host, v.mountpoint or "")
             vols.append(asdict(v) | {"identity": v.identity, "attached": attached, "mounted": mounted})
         return {
             "schema": LAB_SCHEMA,
@@ -149,7 +151,7 @@ def _private_dir(path: str) -> None:
     make_private_dir(path)  # refuses one that another user owns or could write
 
 
-def up(directory: str, say: Say = lambda _m: None) -> LabState:
+def up(host: Host, directory: str, say: Say = lambda _m: None) -> LabState:
     """Build the lab; refuse when one is already up in `directory` (run `down` first)."""
     existing = load(directory)
     if existing is not None:
@@ -161,28 +163,28 @@ def up(directory: str, say: Say = lambda _m: None) -> LabState:
     lab.save()  # before any image exists, so `down` after a crash knows where to look
     try:
         for vol in lab.volumes:
-            _build(lab, vol, say)
+            _build(host, lab, vol, say)
     except BaseException:
         say("lab: setup failed, removing what was made")
         with contextlib.suppress(Exception):
-            down(directory, say)
+            down(host, directory, say)
         raise
     lab.complete = True
     lab.save()
     return lab
 
 
-def _build(lab: LabState, vol: Volume, say: Say) -> None:
+def _build(host: Host, lab: LabState, vol: Volume, say: Say) -> None:
     with open(vol.image, "wb"):
         pass
     os.chmod(vol.image, 0o600)
-    commands.run(["truncate", "-s", vol.size, vol.image], check=True)
-    vol.loop = loop.attach(vol.image)
+    host.run(["truncate", "-s", vol.size, vol.image], check=True)
+    vol.loop = loop.attach(host, vol.image)
     lab.save()
     say(f"lab: {vol.role}: {vol.loop} ({vol.size}, {vol.kind})")
     if vol.kind == "luks2":
         _write_key(vol)
-        commands.run(
+        host.run(
             [
                 "cryptsetup", "luksFormat", "-q", "--type", "luks2", "--pbkdf", "pbkdf2",
                 "--pbkdf-force-iterations", "1000", "--key-file", str(vol.keyfile), vol.loop,
@@ -195,17 +197,17 @@ def _build(lab: LabState, vol: Volume, say: Say) -> None:
     # No lazy init: ext4 would otherwise keep writing inode tables after mount, and the
     # dry-run test compares device hashes.
     mkfs = ["mkfs.ext4", "-q", "-F", "-E", "lazy_itable_init=0,lazy_journal_init=0", "-L", f"lab-{vol.role}"]
-    commands.run([*mkfs, vol.loop], timeout=120, check=True)
+    host.run([*mkfs, vol.loop], timeout=120, check=True)
     vol.mountpoint = os.path.join(lab.directory, "mnt", vol.role)
     _private_dir(vol.mountpoint)
-    mount(vol.loop, vol.mountpoint, fstype="ext4", options="noatime")
+    mount(host, vol.loop, vol.mountpoint, fstype="ext4", options="noatime")
     vol.mounted = True
     lab.save()
     vol.contents = POPULATE[vol.role](vol.mountpoint)
     # Flush now, so a mounted lab volume is quiet afterwards (tests hash it across a dry run).
-    commands.run(["sync", "-f", vol.mountpoint], timeout=60, check=True)
+    host.run(["sync", "-f", vol.mountpoint], timeout=60, check=True)
     if not vol.stays_mounted:
-        umount(vol.mountpoint)
+        umount(host, vol.mountpoint)
         vol.mounted = False
     lab.save()
 
@@ -351,7 +353,7 @@ POPULATE: dict[str, Callable[[str], list[str]]] = {
 # --- teardown ---------------------------------------------------------------------------
 
 
-def down(directory: str, say: Say = lambda _m: None, *, remove_state: bool = False) -> list[str]:
+def down(host: Host, directory: str, say: Say = lambda _m: None, *, remove_state: bool = False) -> list[str]:
     """Undo `up`: unmount, drop partitions, detach, delete images. Returns what was removed."""
     lab = load(directory)
     # Without the lab file (a crash, or a hand-deleted file) only the lab's own layout is
@@ -361,12 +363,12 @@ def down(directory: str, say: Say = lambda _m: None, *, remove_state: bool = Fal
     if lab is None and not images:
         raise BadInput(f"{directory}: no lab here (no {LAB_FILE}, no lab images): nothing removed")
     done: list[str] = []
-    for target in _lab_mounts(directory):
-        umount(target)
+    for target in lab_mounts(host, directory):
+        umount(host, target)
         done.append(f"unmounted {target}")
     for image in sorted(images):
-        for dev in _loops_of(image, volumes):
-            loop.detach(dev)
+        for dev in _loops_of(host, image, volumes):
+            loop.detach(host, dev)
             done.append(f"detached {dev}")
     for image in sorted(images):
         with contextlib.suppress(FileNotFoundError):
@@ -392,23 +394,19 @@ def down(directory: str, say: Say = lambda _m: None, *, remove_state: bool = Fal
     return done
 
 
-def _lab_mounts(directory: str, mountinfo: str | None = None) -> list[str]:
+def lab_mounts(host: Host, directory: str) -> list[str]:
     """Mountpoints below the lab's mnt/ directory, deepest first."""
     base = os.path.join(os.path.realpath(directory), "mnt") + "/"
-    if mountinfo is None:
-        with open("/proc/self/mountinfo", encoding="utf-8", errors="replace") as fh:
-            mountinfo = fh.read()
-    targets = [line.split()[4] for line in mountinfo.splitlines() if len(line.split()) > 4]
-    ours = [t for t in targets if t.startswith(base)]
+    ours = [m.mountpoint for m in host.mounts() if m.mountpoint.startswith(base)]
     return sorted(set(ours), key=len, reverse=True)
 
 
-def _loops_of(image: str, volumes: list[Volume]) -> list[str]:
-    found = set(loop.loops_backed_by(image))
+def _loops_of(host: Host, image: str, volumes: list[Volume]) -> list[str]:
+    found = set(loop.loops_backed_by(host, image))
     for vol in volumes:
         # Only a device that is still backed by this very image: after a reboot the number
         # recorded may belong to somebody else now.
-        if vol.image == image and vol.loop and loop.backing_file(vol.loop) == image:
+        if vol.image == image and vol.loop and loop.backing_file(host, vol.loop) == image:
             found.add(vol.loop)
     return sorted(found)
 

@@ -33,6 +33,7 @@ import sys
 import threading
 
 from sanitize.detect.base import open_directory, open_regular_fd
+from sanitize.hw.host import Host
 
 THREADS = 16  # reads the helper keeps in flight, about: enough for an SSD's queue
 CHUNK = 16  # names per task inside the helper: spreads one directory over its threads
@@ -42,9 +43,10 @@ MAX_BACKLOG = 1 << 20  # bytes of unsent work; beyond it new directories are not
 
 
 class Readahead:
-    """The scanner's side: a helper process, started on first use, fed without ever blocking."""
+    """The scanner's side: a helper process, started on first use through `host`, fed without ever blocking."""
 
-    def __init__(self, length: int) -> None:
+    def __init__(self, host: Host, length: int) -> None:
+        self.host = host
         self.length = length
         self.command = [sys.executable, "-m", "sanitize.readahead", str(length)]
         self._proc: subprocess.Popen[bytes] | None = None
@@ -65,6 +67,16 @@ class Readahead:
                 self._backlog += record
                 self._flush()
 
+    @property
+    def failed(self) -> bool:
+        """The helper could not start, died, or was stopped: nothing more is sent to it."""
+        return self._failed
+
+    @property
+    def backlog_bytes(self) -> int:
+        """Work queued for the helper that its pipe has not taken yet."""
+        return len(self._backlog)
+
     def close(self) -> None:
         """Stop the helper: whatever it has not prefetched yet is no longer needed."""
         with self._lock:
@@ -78,13 +90,7 @@ class Readahead:
 
     def _start(self) -> bool:
         try:
-            self._proc = subprocess.Popen(
-                self.command,
-                stdin=subprocess.PIPE,
-                stdout=subprocess.DEVNULL,
-                stderr=subprocess.DEVNULL,
-                close_fds=True,
-            )
+            self._proc = self.host.spawn(self.command)
         except OSError:
             self._failed = True
             return False

@@ -74,6 +74,7 @@ from sanitize.detect.locations import location_hint
 from sanitize.detect.registry import Registry
 from sanitize.detect.registry import default as default_registry
 from sanitize.errors import BadInput
+from sanitize.hw.host import Host
 from sanitize.readahead import Readahead
 
 MAX_ERRORS_LISTED = 1000  # the count is exact; the list keeps the first ones only
@@ -244,8 +245,9 @@ class Scanner:
     a batch, to that many forked worker processes (default: CPUs - 1 from 4 CPUs up, else 0).
     `processes=0`: the walk and detection run in `workers` threads of this process; all but
     the first take directories only while file reads wait for the disk (see _read_header).
-    `readahead`: once a header has to come from the disk, the walk runs ahead of detection and
-    a helper process asks the kernel for the coming headers, many at once (sanitize/readahead.py).
+    `host`: once a header has to come from the disk, the walk runs ahead of detection and a
+    helper process, started through this host, asks the kernel for the coming headers, many at
+    once (sanitize/readahead.py). Without a host no helper is started.
     """
 
     def __init__(
@@ -256,14 +258,14 @@ class Scanner:
         processes: int | None = None,
         hash_files: bool = False,
         one_filesystem: bool = True,
-        readahead: bool = True,
+        host: Host | None = None,
     ) -> None:
         self.registry = registry or default_registry()
         self.workers = workers or min(4, (os.cpu_count() or 1) * 2)
         self.processes = _default_processes() if processes is None else processes
         self.hash_files = hash_files
         self.one_filesystem = one_filesystem
-        self.readahead = readahead
+        self.host = host
 
     # -- public ----------------------------------------------------------------------------
 
@@ -394,7 +396,7 @@ class _Run:
         self._inflight: deque[tuple[_Dir, int, Any]] = deque()
         self._pool_stats = ScanStats()
         self._cold = False
-        self.readahead = Readahead(HEADER_BYTES) if scanner.readahead else None
+        self.readahead = Readahead(scanner.host, HEADER_BYTES) if scanner.host is not None else None
 
     # -- work distribution -----------------------------------------------------------------
 

@@ -13,6 +13,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 from sanitize.carve.model import Allocation, CarveResult, Hit
+from sanitize.errors import SanitizeError
+from sanitize.hw.blkid import probe_filesystem
 from sanitize.hw.fsmap import BlockState, FsMap, open_fsmap
 from sanitize.hw.host import Host
 
@@ -29,10 +31,9 @@ class Volume:
 
 def is_mounted(host: Host, device: str) -> bool:
     try:
-        rdev = os.stat(device).st_rdev
-    except OSError:
+        devno = host.block_device_number(device)
+    except SanitizeError:
         return False
-    devno = f"{os.major(rdev)}:{os.minor(rdev)}"
     return any(m.devno == devno for m in host.mounts())
 
 
@@ -51,11 +52,11 @@ def _partitions(host: Host, device: str) -> list[tuple[str, int, int]]:
 
 
 def volumes(host: Host, device: str, size: int) -> list[Volume]:
-    fstype = host.probe_filesystem(device).get("TYPE")
+    fstype = probe_filesystem(host, device).get("TYPE")
     if fstype or not (parts := _partitions(host, device)):
-        return [Volume(device, 0, size, open_fsmap(device, fstype))]
+        return [Volume(device, 0, size, open_fsmap(host, device, fstype))]
     return [
-        Volume(node, start, psize, open_fsmap(node, host.probe_filesystem(node).get("TYPE")))
+        Volume(node, start, psize, open_fsmap(host, node, probe_filesystem(host, node).get("TYPE")))
         for node, start, psize in parts
     ]
 

@@ -1,6 +1,6 @@
 """Sequential O_DIRECT reading into a few reused, page-aligned buffers.
 
-Reader threads fill the next buffers while the caller scans the current one (os.preadv
+Reader threads fill the next buffers while the caller scans the current one (preadv
 releases the GIL), so the device never waits for the scan. O_DIRECT bypasses the page cache:
 a multi-TB carve neither evicts the server's cache nor reports cached data instead of what
 is on the medium. Memory is bounded by `depth` buffers whatever the device size.
@@ -16,7 +16,7 @@ from collections.abc import Iterator, Sequence
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass
 
-from sanitize.hw.blockio import OpenDevice
+from sanitize.hw.host import OpenDevice
 
 DEFAULT_BUFFER = 8 << 20
 
@@ -64,7 +64,7 @@ class DirectReader:
 
     def _read(self, buf: mmap.mmap, offset: int, length: int) -> tuple[int, str | None]:
         try:
-            return _read_full(self.dev.fd, buf, offset, length), None
+            return _read_full(self.dev, buf, offset, length), None
         except OSError as exc:
             return 0, f"{os.strerror(exc.errno or 0)} reading {length} bytes"
 
@@ -105,7 +105,7 @@ class DirectReader:
         end = min(device_size, -(-(offset + min(length, len(self._span) - self.align)) // self.align) * self.align)
         if end <= start:
             return b""
-        got = _read_full(self.dev.fd, self._span, start, end - start)
+        got = _read_full(self.dev, self._span, start, end - start)
         return bytes(self._span[offset - start : min(got, offset - start + length)])
 
     def close(self) -> None:
@@ -115,15 +115,7 @@ class DirectReader:
                 m.close()
 
 
-def _read_full(fd: int, buf: mmap.mmap, offset: int, length: int) -> int:
-    view = memoryview(buf)
-    done = 0
-    try:
-        while done < length:
-            n = os.preadv(fd, [view[done:length]], offset + done)
-            if n <= 0:
-                break
-            done += n
-    finally:
-        view.release()
-    return done
+def _read_full(dev: OpenDevice, buf: mmap.mmap, offset: int, length: int) -> int:
+    with memoryview(buf) as view:
+        dev.read_into(view[:length], offset)
+    return length

@@ -24,7 +24,7 @@ from sanitize.carve.signatures import HEADER, SECTOR, Confirm, sector_candidates
 from sanitize.carve.sqlite_pages import LOG_WALKERS, MAX_PAGE, inspect_page, page_candidates
 from sanitize.detect.base import HeaderSniffer
 from sanitize.errors import BadInput
-from sanitize.hw import Host
+from sanitize.hw.host import Host
 
 log = logging.getLogger("sanitize.carve")
 
@@ -171,12 +171,12 @@ class Carver:
 
 
 def carve(
+    host: Host,
     device: str,
     options: CarveOptions = CarveOptions(),
     *,
     progress: Progress | None = None,
     sniffers: Sequence[HeaderSniffer] | None = None,
-    host: Host | None = None,
 ) -> CarveResult:
     """Read `device` read-only with O_DIRECT and return every hit (allocation not yet placed)."""
     if not 0 < options.sample <= 1:
@@ -184,7 +184,7 @@ def carve(
     if options.max_hits < 0:
         raise BadInput("--max-hits must not be negative")
     started = time.monotonic()
-    with (host or Host()).open_device(device, direct=True) as dev:
+    with host.open_device(device, direct=True) as dev:
         size = dev.size_bytes()
         seed = options.seed if options.seed is not None else secrets.randbelow(1_000_000)
         chunks = plan_chunks(size, options.buffer, options.sample, seed)

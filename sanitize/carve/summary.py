@@ -62,10 +62,9 @@ def _deleted(parts: list[str]) -> str:
     return ", ".join([f"{number} deleted {noun}", *rest])
 
 
-def carve_summary(device: str, *, sample: float = 1.0, host: Host | None = None) -> dict[str, Any]:
+def carve_summary(host: Host, device: str, *, sample: float = 1.0) -> dict[str, Any]:
     """Counts per kind in free / allocated / unknown space and a risk phrase, for `inventory --carve`."""
-    host = host or Host()
-    result = carve(device, CarveOptions(sample=sample), host=host)
+    result = carve(host, device, CarveOptions(sample=sample))
     place_hits(result, host)
     by_place: dict[str, dict[str, int]] = {a.value: {} for a in Allocation}
     for hit in result.hits:
@@ -86,12 +85,12 @@ def carve_summary(device: str, *, sample: float = 1.0, host: Host | None = None)
     }
 
 
-def carve_verify(device_path: str, sample_fraction: float = 0.01, *, host: Host | None = None) -> dict[str, Any]:
+def carve_verify(host: Host, device_path: str, sample_fraction: float = 0.01) -> dict[str, Any]:
     """A (sampled) carve after sanitization, for `verification.details.carve` on the certificate.
 
     No allocation lookup: after an erase there is no filesystem, and every hit counts.
     """
-    result = carve(device_path, CarveOptions(sample=sample_fraction, max_hits=100), host=host)
+    result = carve(host, device_path, CarveOptions(sample=sample_fraction, max_hits=100))
     kinds: dict[str, int] = {}
     for hit in result.hits:
         kinds[hit.kind] = kinds.get(hit.kind, 0) + 1

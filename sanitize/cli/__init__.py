@@ -8,7 +8,7 @@ import click
 
 from sanitize import __version__
 from sanitize.cli.app import App, SanitizeGroup, configure_logging
-from sanitize.hw import Host
+from sanitize.hw.linux import LinuxHost
 from sanitize.state import StateDir, default_state_dir
 
 # Command name -> module defining it as attribute `command`. Modules are imported only
@@ -68,9 +68,9 @@ def cli(ctx: click.Context, state_dir: str, verbose: int, debug: bool) -> None:
     130/143/129 stopped by SIGINT (Ctrl-C) / SIGTERM / SIGHUP
     """
     configure_logging(verbose)
-    # The machine is this one unless the caller hands in its own Host (tests put a faulty
-    # one behind the hardware boundary this way: `cli.main(args, obj=App(host=...))`).
-    host = ctx.obj.host if isinstance(ctx.obj, App) else Host()
+    # The one place the tool builds the real machine; everything below is handed this host.
+    # (A caller may hand in its own, as tests do: `cli.main(args, obj=App(host=...))`.)
+    host = ctx.obj.host if isinstance(ctx.obj, App) else LinuxHost()
     ctx.obj = App(host=host, state=StateDir(state_dir), debug=debug)
 
 

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import sys
 from dataclasses import dataclass, field
 from typing import Any
@@ -16,19 +15,21 @@ from typing import Any
 import click
 
 from sanitize.errors import ExitCode, PermissionDenied, SanitizeError
-from sanitize.hw import Host
-from sanitize.state import StateDir
+from sanitize.hw.host import Host
+from sanitize.state import DEFAULT_STATE_DIR, StateDir
 from sanitize.textsafe import json_safe
 
 
 @dataclass
 class App:
-    host: Host = field(default_factory=Host)
-    state: StateDir = field(default_factory=lambda: StateDir("/var/lib/sanitize"))
+    """What every command is handed: the machine, the state directory, and --debug."""
+
+    host: Host
+    state: StateDir = field(default_factory=lambda: StateDir(DEFAULT_STATE_DIR))  # the group passes --state-dir's
     debug: bool = False
 
 
-pass_app = click.make_pass_decorator(App, ensure=True)
+pass_app = click.make_pass_decorator(App)
 
 
 def emit_json(document: dict[str, Any]) -> None:
@@ -44,8 +45,8 @@ def warn(message: str) -> None:
     click.echo(f"sanitize: warning: {message}", err=True)
 
 
-def require_root(what: str) -> None:
-    if os.geteuid() != 0:
+def require_root(host: Host, what: str) -> None:
+    if not host.is_root():
         raise PermissionDenied(f"{what} needs root", hint="run with sudo")
 
 

@@ -112,7 +112,7 @@ def command(
         bar.update(done)
 
     try:
-        result = carve(device, options, progress=progress if bar is not None else None, host=app.host)
+        result = carve(app.host, device, options, progress=progress if bar is not None else None)
     finally:
         if bar is not None:
             bar.close()

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Sequence
 
@@ -24,6 +23,7 @@ from sanitize.decommission import (
 from sanitize.erase import EraseOptions, EraseResult, Plan
 from sanitize.errors import ExitCode, Refused, SanitizeError
 from sanitize.inputs import read_text_input
+from sanitize.inventory.probe import probe
 from sanitize.purge.methods.tcg import parse_psid_file
 
 EPILOG = """\b
@@ -156,13 +156,22 @@ def command(
     screen to stderr.
     """
     if dry_run:
-        if os.geteuid() != 0:
+        if not app.host.is_root():
             warn("not running as root: unmounted volumes are not scanned and nothing could be erased")
     else:
-        require_root("decommission")
+        require_root(app.host, "decommission")
     options = EraseOptions(verify=verify)
     psids = parse_psid_file(read_text_input(psid_file, "PSID file"), psid_file) if psid_file else None
-    dc = prepare(app.host, only=only, exclude=exclude, method=method, options=options, psids=psids, progress=info)
+    dc = prepare(
+        app.host,
+        probe(app.host),
+        only=only,
+        exclude=exclude,
+        method=method,
+        options=options,
+        psids=psids,
+        progress=info,
+    )
     screen = render_screen(dc, dry_run=dry_run)
     click.echo(screen, err=as_json)
     if dry_run:

@@ -87,7 +87,7 @@ def _plans(
     plans: list[Plan] = []
     for path in devices:
         if resume:
-            journal = Journal.find(app.state, find_device(tree, path))
+            journal = Journal.find(app.state, find_device(app.host, tree, path))
             plans.append(resume_plan(tree, path, journal.data, host=app.host))
         else:
             plans.append(build_plan(tree, path, method, options, host=app.host))
@@ -305,7 +305,7 @@ def command(
         extra=method_extra,
     )
     if not dry_run:
-        require_root("erase")
+        require_root(app.host, "erase")
     if output:
         output = check_output_file(output)  # before anything is erased, not after
     tree = probe(app.host)

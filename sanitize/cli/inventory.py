@@ -2,13 +2,11 @@
 
 from __future__ import annotations
 
-import os
-
 import click
 
 from sanitize.cli.app import App, emit_json, info, json_option, pass_app, warn
 from sanitize.errors import BadInput, ExitCode
-from sanitize.hw import require_block_device
+from sanitize.hw.host import Host
 from sanitize.inventory.host_identity import host_identity
 from sanitize.inventory.model import DeviceTree
 from sanitize.inventory.probe import probe
@@ -16,7 +14,7 @@ from sanitize.inventory.render import inventory_document, render_tree
 from sanitize.inventory.volumes import add_carve, scan_volumes, volume_notes, volumes_document
 
 
-def select(tree: DeviceTree, names: tuple[str, ...]) -> DeviceTree:
+def select(host: Host, tree: DeviceTree, names: tuple[str, ...]) -> DeviceTree:
     """The named devices with everything built on them; unknown names are bad input."""
     if not names:
         return tree
@@ -25,7 +23,7 @@ def select(tree: DeviceTree, names: tuple[str, ...]) -> DeviceTree:
         dev = tree.get(name)
         if dev is None:
             if name.startswith("/"):
-                require_block_device(name)  # says "no such device" or "regular file" precisely
+                host.block_device_number(name)  # says "no such device" or "regular file" precisely
             raise BadInput(f"{name}: not a block device known to this machine")
         keep[dev.path] = None
         keep.update((d.path, None) for d in tree.descendants(dev))
@@ -61,18 +59,18 @@ def command(app: App, devices: tuple[str, ...], no_scan: bool, carve: bool, as_j
     DEVICES limits the report to those devices and what is built on them (/dev paths,
     kernel names, serials or WWNs).
     """
-    root = os.geteuid() == 0
+    root = app.host.is_root()
     if not root:
         warn("not running as root: unmounted filesystems are neither probed nor scanned")
-    tree = select(probe(app.host), devices)
+    tree = select(app.host, probe(app.host), devices)
     host = host_identity(app.host)
-    reports = [] if no_scan else scan_volumes(tree, mount_unmounted=root, progress=info)
+    reports = [] if no_scan else scan_volumes(app.host, tree, mount_unmounted=root, progress=info)
     if carve:
         from sanitize.carve import carve_summary  # numpy: loaded only when carving
 
         if no_scan:
-            reports = scan_volumes(tree, mount_unmounted=False, scan=False)
-        add_carve(reports, lambda path: carve_summary(path, host=app.host), progress=info)
+            reports = scan_volumes(app.host, tree, mount_unmounted=False, scan=False)
+        add_carve(reports, lambda path: carve_summary(app.host, path), progress=info)
     if as_json:
         extra = {"volumes": volumes_document(reports)} if reports or not no_scan else None
         emit_json(inventory_document(tree, host, extra))

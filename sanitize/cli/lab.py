@@ -12,6 +12,7 @@ from sanitize.cli.app import App, emit_json, info, json_option, pass_app, requir
 from sanitize.cli.decommission import run_decommission
 from sanitize.decommission import document, prepare, render_screen, render_summary
 from sanitize.errors import BadInput, ExitCode
+from sanitize.inventory.probe import probe
 from sanitize.state import StateDir
 
 DEMO_ORG = "sanitize lab demo (not a real organisation)"
@@ -65,10 +66,10 @@ def command() -> None:
 @pass_app
 def up(app: App, directory: str | None, as_json: bool) -> None:
     """Build the lab (refused when one is already up in the same directory)."""
-    require_root("lab up")
-    lab = labmod.up(_lab_dir(app, directory, create=True), say=info)
+    require_root(app.host, "lab up")
+    lab = labmod.up(app.host, _lab_dir(app, directory, create=True), say=info)
     if as_json:
-        emit_json(lab.to_dict())
+        emit_json(lab.to_dict(app.host))
         return
     click.echo(f"lab is up in {lab.directory}")
     for vol in lab.volumes:
@@ -86,7 +87,7 @@ def up(app: App, directory: str | None, as_json: bool) -> None:
 def status(app: App, directory: str | None, as_json: bool) -> None:
     """Show the lab's devices and whether each is still attached and mounted."""
     lab = _require(_lab_dir(app, directory))
-    doc = lab.to_dict()
+    doc = lab.to_dict(app.host)
     if as_json:
         emit_json(doc)
         return
@@ -102,11 +103,11 @@ def status(app: App, directory: str | None, as_json: bool) -> None:
 @pass_app
 def down(app: App, directory: str | None, remove_all: bool) -> None:
     """Unmount, drop partitions, detach and delete exactly what `lab up` made."""
-    require_root("lab down")
+    require_root(app.host, "lab down")
     path = _lab_dir(app, directory)
     if not os.path.isdir(path):
         raise BadInput(f"no lab in {path}")
-    done = labmod.down(path, say=info, remove_state=remove_all)
+    done = labmod.down(app.host, path, say=info, remove_state=remove_all)
     kept = os.path.join(path, "state")
     click.echo(
         f"lab removed ({len(done)} step(s))" + (f"; demo certificates kept in {kept}" if os.path.isdir(kept) else "")
@@ -124,14 +125,14 @@ def demo(app: App, directory: str | None, as_json: bool) -> None:
     confirmed with their kernel names from that file; it uses the lab's own state
     directory (<lab>/state, with a demo signing key), never the operator's real one.
     """
-    require_root("lab demo")
+    require_root(app.host, "lab demo")
     path = _lab_dir(app, directory, create=True)
-    lab = labmod.load(path) or labmod.up(path, say=info)
+    lab = labmod.load(path) or labmod.up(app.host, path, say=info)
     state = StateDir(lab.state_dir)
     if not have_keys(state):
         init_keys(state, DEMO_ORG)
     lab_app = App(host=app.host, state=state, debug=app.debug)
-    dc = prepare(lab_app.host, only=lab.devices(), progress=info)
+    dc = prepare(lab_app.host, probe(lab_app.host), only=lab.devices(), progress=info)
     click.echo(render_screen(dc, dry_run=False), err=as_json)
     confirm = [",".join(v.identity for v in lab.erasable() if v.identity)]
     info(f"lab demo: confirming with the lab file's kernel names: {confirm[0]}")

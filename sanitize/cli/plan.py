@@ -66,7 +66,7 @@ def command(app: App, devices: tuple[str, ...], as_json: bool) -> None:
     named the devices, any refusal also makes the exit code 4.
     """
     tree = probe(app.host)
-    targets = [find_device(tree, path) for path in devices] if devices else default_devices(tree)
+    targets = [find_device(app.host, tree, path) for path in devices] if devices else default_devices(tree)
     results = [plan_device(app.host, tree, dev, EraseOptions()) for dev in targets]
     if as_json:
         emit_json(plan_document(results))

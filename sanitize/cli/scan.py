@@ -8,7 +8,7 @@ from typing import Any
 import click
 
 from sanitize import tool_identity
-from sanitize.cli.app import emit_json, json_option, warn
+from sanitize.cli.app import App, emit_json, json_option, pass_app, warn
 from sanitize.errors import ExitCode
 from sanitize.scan import Artifact, Scanner, ScanResult
 from sanitize.textsafe import printable
@@ -83,9 +83,11 @@ def render_table(result: ScanResult) -> str:
     "--cross-mounts", is_flag=True, help="Descend into other filesystems mounted below a PATH (default: stay on one)."
 )
 @click.option("--workers", type=click.IntRange(1, 64), default=None, help="Walker threads (default: 2 x CPUs, max 4).")
+@pass_app
 @click.pass_context
 def command(
     ctx: click.Context,
+    app: App,
     paths: tuple[str, ...],
     as_json: bool,
     fail_on_found: bool,
@@ -98,7 +100,7 @@ def command(
     Reads only the first few KiB of each file; never follows symlinks, never opens FIFOs or
     device nodes, writes nothing. Prints paths, sizes and kinds only, never content.
     """
-    scanner = Scanner(workers=workers, hash_files=hash_files, one_filesystem=not cross_mounts)
+    scanner = Scanner(workers=workers, hash_files=hash_files, one_filesystem=not cross_mounts, host=app.host)
     result = scanner.scan(paths)
     damaged = sum(1 for a in result.artifacts if "damage" in a.details)
     if damaged:

@@ -3,7 +3,7 @@
 `Method.check/plan_steps/notes` receive no Host (the interface predates firmware methods), yet
 a firmware method must read the device's capabilities while planning. `plan_for`,
 `build_plan` and the purge planner bind the host they are given for the duration of the
-planning; methods read it with `current_host()`. Code that binds nothing gets the real machine.
+planning; methods read it with `current_host()`, which refuses when nothing is bound.
 """
 
 from __future__ import annotations
@@ -20,17 +20,13 @@ _current: contextvars.ContextVar[Host | None] = contextvars.ContextVar("sanitize
 def current_host() -> Host:
     host = _current.get()
     if host is None:
-        host = Host()
-        _current.set(host)
+        raise RuntimeError("planning without a host: pass the Host to build_plan/plan_for")
     return host
 
 
 @contextlib.contextmanager
-def using_host(host: Host | None) -> Iterator[Host]:
-    """Bind `host` while planning (None: keep whatever is bound, or the real machine)."""
-    if host is None:
-        yield current_host()
-        return
+def using_host(host: Host) -> Iterator[Host]:
+    """Bind `host` while planning."""
     token = _current.set(host)
     try:
         yield host

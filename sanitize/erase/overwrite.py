@@ -36,7 +36,7 @@ from sanitize.erase.pipeline import IO_DEPTH, run_pipeline
 from sanitize.erase.plan import EraseOptions, Plan, Step, resume_command
 from sanitize.erase.result import EraseResult, ErrorRange, Verification, merge_ranges
 from sanitize.errors import Refused
-from sanitize.hw.blockio import OpenDevice
+from sanitize.hw.host import OpenDevice
 from sanitize.inventory.model import Device
 
 CHUNK = 8 << 20  # large sequential requests; memory is VERIFY_SLOTS chunks at most

@@ -23,7 +23,6 @@ from sanitize.erase.context import using_host
 from sanitize.erase.method import choose_auto, get_method
 from sanitize.erase.result import device_identity
 from sanitize.errors import BadInput, Refused
-from sanitize.hw.blockio import require_block_device
 from sanitize.hw.host import Host
 from sanitize.inventory.model import Device, DeviceTree
 from sanitize.state import DEFAULT_STATE_DIR
@@ -139,10 +138,9 @@ def plan_document(plans: list[Plan]) -> dict[str, Any]:
     return {"schema": PLAN_SCHEMA, "plans": [p.to_dict() for p in plans]}
 
 
-def find_device(tree: DeviceTree, device_path: str) -> Device:
+def find_device(host: Host, tree: DeviceTree, device_path: str) -> Device:
     """The inventory's device for a path (symlinks such as /dev/disk/by-id/... resolved)."""
-    st = require_block_device(device_path)
-    devno = f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}"
+    devno = host.block_device_number(device_path)
     for candidate in (device_path, os.path.realpath(device_path)):
         dev = tree.get(candidate)
         if dev is not None:
@@ -189,7 +187,7 @@ def plan_for(
     *,
     reason: str | None = None,
     notes: tuple[str, ...] = (),
-    host: Host | None = None,
+    host: Host,
 ) -> Plan:
     """Check `dev` for `method` and describe what it would do; writes nothing.
 
@@ -219,11 +217,9 @@ def _describe(
     )
 
 
-def build_plan(
-    tree: DeviceTree, device_path: str, method: str, options: EraseOptions, *, host: Host | None = None
-) -> Plan:
+def build_plan(tree: DeviceTree, device_path: str, method: str, options: EraseOptions, *, host: Host) -> Plan:
     """The plan for the device at `device_path` (`auto` resolved to a method); writes nothing."""
-    dev = find_device(tree, device_path)
+    dev = find_device(host, tree, device_path)
     if method != "auto":
         return plan_for(tree, dev, method, options, host=host)
     check_erasable(tree, dev)  # refuse before probing the device's capabilities
@@ -232,7 +228,7 @@ def build_plan(
     return plan_for(tree, dev, chosen, options, reason=reason, notes=(reason,), host=host)
 
 
-def resume_plan(tree: DeviceTree, device_path: str, journal: Mapping[str, Any], *, host: Host | None = None) -> Plan:
+def resume_plan(tree: DeviceTree, device_path: str, journal: Mapping[str, Any], *, host: Host) -> Plan:
     """The plan that continues the interrupted erase recorded in `journal` (its `data`).
 
     Only a device-level method keeps a journal. When it ran chained after another method
@@ -254,5 +250,5 @@ def resume_plan(tree: DeviceTree, device_path: str, journal: Mapping[str, Any], 
     header = rest.get("header")
     if header and os.path.exists(str(header)):
         notes.append(f"the detached header {header} was overwritten in that run but not removed: delete it")
-    dev = find_device(tree, device_path)
+    dev = find_device(host, tree, device_path)
     return plan_for(tree, dev, str(chained), replace(options, extra=rest), notes=tuple(notes), host=host)

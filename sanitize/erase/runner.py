@@ -55,7 +55,7 @@ def check_nothing_recognisable(plan: Plan, verification: Verification, host: Hos
         return
     from sanitize.carve import carve_verify  # numpy: loaded only when a carve runs
 
-    found = carve_verify(plan.device.path, fraction, host=host)
+    found = carve_verify(host, plan.device.path, fraction)
     verification.details["carve"] = found
     verification.details["carve_hits"] = found["hits"]
     if found["hits"]:

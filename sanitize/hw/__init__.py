@@ -1,18 +1,11 @@
-"""The hardware boundary: everything that touches the machine lives in this package."""
+"""The hardware boundary: everything that touches the machine goes through a `Host` (host.py).
 
-from sanitize.hw.blockio import OpenDevice, open_device, require_block_device
-from sanitize.hw.commands import CommandFailed, CommandLog, CommandResult, run, which
-from sanitize.hw.host import Host, Mount
+`linux.LinuxHost` is the real machine; the other modules here are operations built from a
+host's primitives (mounts, loop devices, allocation maps, blkid) and the command runner.
+This package imports nothing of the tool but `sanitize.errors`.
+"""
 
-__all__ = [
-    "CommandFailed",
-    "CommandLog",
-    "CommandResult",
-    "Host",
-    "Mount",
-    "OpenDevice",
-    "open_device",
-    "require_block_device",
-    "run",
-    "which",
-]
+from sanitize.hw.commands import CommandFailed, CommandLog, CommandResult
+from sanitize.hw.host import Host, Mount, OpenDevice
+
+__all__ = ["CommandFailed", "CommandLog", "CommandResult", "Host", "Mount", "OpenDevice"]

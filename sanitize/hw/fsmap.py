@@ -2,7 +2,7 @@
 
 Used by `sanitize carve` to tell a live file from what a deleted one left behind. Every
 query is read-only: debugfs without -w (commands fed on stdin, never through a temp file),
-xfs_db -r and `btrfs inspect-internal dump-*`. On a mounted filesystem the on-disk bitmaps
+xfs_db -r and `btrfs inspect-internal dump-*`, all run through the `Host`. On a mounted filesystem the on-disk bitmaps
 may lag the page cache, so the answer can be stale; callers say so.
 """
 
@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 from sanitize.errors import ToolMissing
 from sanitize.hw import commands
+from sanitize.hw.host import Host
 
 BATCH = 2000  # debugfs commands per invocation: bounded stdin, bounded output
 
@@ -42,10 +43,11 @@ class FsMap:
 class Ext4Map(FsMap):
     """ext2/3/4 through debugfs: testb for free/used, icheck + ncheck for the owning path."""
 
-    def __init__(self, device: str, fstype: str) -> None:
+    def __init__(self, host: Host, device: str, fstype: str) -> None:
+        self.host = host
         self.device = device
         self.fstype = fstype
-        res = commands.run(["debugfs", "-R", "show_super_stats -h", device], timeout=60)
+        res = host.run(["debugfs", "-R", "show_super_stats -h", device], timeout=60)
         m = re.search(r"^Block size:\s+(\d+)", res.stdout, re.M)
         if not res.ok or not m:
             raise commands.CommandFailed(res)
@@ -53,7 +55,7 @@ class Ext4Map(FsMap):
 
     def _debugfs(self, lines: Iterable[str]) -> str:
         script = "".join(f"{line}\n" for line in lines)
-        res = commands.run(["debugfs", "-f", "-", self.device], input=script, timeout=600)
+        res = self.host.run(["debugfs", "-f", "-", self.device], input=script, timeout=600)
         return res.stdout
 
     def lookup(self, offsets: Sequence[int]) -> dict[int, BlockState]:
@@ -87,11 +89,12 @@ class Ext4Map(FsMap):
 class XfsMap(FsMap):
     """XFS through xfs_db -r: blockget + blockuse for owner paths, the free-extent list as fallback."""
 
-    def __init__(self, device: str) -> None:
+    def __init__(self, host: Host, device: str) -> None:
+        self.host = host
         self.device = device
         self.fstype = "xfs"
         argv = ["xfs_db", "-r", "-c", "sb 0", "-c", "print agblocks agblklog blocksize", "-c", "freesp -d", device]
-        res = commands.run(argv)
+        res = host.run(argv)
         fields = dict(re.findall(r"^(agblocks|agblklog|blocksize) = (\d+)", res.stdout, re.M))
         if not res.ok or len(fields) != 3:
             raise commands.CommandFailed(res)
@@ -117,7 +120,7 @@ class XfsMap(FsMap):
     def _owners(self, fsblocks: Sequence[int]) -> dict[int, tuple[bool, str | None]]:
         """fsblock -> (free, path) from one `blockget -n` pass (commands on stdin)."""
         script = "blockget -n\n" + "".join(f"fsblock {b}\nblockuse -n\n" for b in fsblocks)
-        res = commands.run(["xfs_db", "-r", self.device], input=script, timeout=1800)
+        res = self.host.run(["xfs_db", "-r", self.device], input=script, timeout=1800)
         owners: dict[int, tuple[bool, str | None]] = {}
         for m in re.finditer(r"^block (\d+) \(\d+/\d+\) type (\S+)(?: inode \d+(?: (.+))?)?$", res.stdout, re.M):
             path = m.group(3)
@@ -148,7 +151,8 @@ class BtrfsMap(FsMap):
     resolving them needs the filesystem mounted.
     """
 
-    def __init__(self, device: str) -> None:
+    def __init__(self, host: Host, device: str) -> None:
+        self.host = host
         self.device = device
         self.fstype = "btrfs"
         self.note = "btrfs: free/allocated from the free-space tree; owning paths are not resolved"
@@ -178,7 +182,7 @@ class BtrfsMap(FsMap):
         self._free = free
 
     def _dump(self, args: list[str]) -> str:
-        res = commands.run(["btrfs", "inspect-internal", *args], timeout=600)
+        res = self.host.run(["btrfs", "inspect-internal", *args], timeout=600)
         if not res.ok:
             raise commands.CommandFailed(res)
         return res.stdout
@@ -206,15 +210,15 @@ class BtrfsMap(FsMap):
         return result
 
 
-def open_fsmap(device: str, fstype: str | None) -> FsMap:
+def open_fsmap(host: Host, device: str, fstype: str | None) -> FsMap:
     """The allocation map for `device`'s filesystem, or a map that answers "unknown"."""
     try:
         if fstype in ("ext2", "ext3", "ext4"):
-            return Ext4Map(device, fstype)
+            return Ext4Map(host, device, fstype)
         if fstype == "xfs":
-            return XfsMap(device)
+            return XfsMap(host, device)
         if fstype == "btrfs":
-            return BtrfsMap(device)
+            return BtrfsMap(host, device)
     except (commands.CommandFailed, ToolMissing, Unmappable) as exc:
         fallback = FsMap()
         fallback.fstype = fstype or "unknown"

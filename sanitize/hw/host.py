@@ -1,22 +1,26 @@
-"""The machine as the rest of the tool sees it: sysfs, udev, /proc, DMI and commands.
+"""`Host`: the one way from `sanitize` to the machine.
 
-`Host` is the one interface between `sanitize` and the machine. Tests point it at a
-recorded sysfs tree (`sys_root=`), recorded udev properties (`udev=`) and a fake
-command runner (`runner=`); production uses the defaults.
+Everything that reads or changes the machine goes through a `Host` that the caller was given:
+sysfs, /proc and udev reads, device nodes and opens (and with them every ioctl), external
+commands (and so every mount, loop device and filesystem query), helper processes, and the
+question whether we run as root. Nothing in the tool builds one for itself: the command line
+builds the real one (`sanitize.hw.linux.LinuxHost`) once, and tests pass a fake
+(tests/support/fake_host.py) or the real one pointed at a recorded sysfs tree. Code under
+test therefore cannot reach the real machine by accident.
+
+Operations built from these primitives (mounting read-only, loop devices, filesystem
+allocation maps, blkid) are functions in this package that take the host.
 """
 
 from __future__ import annotations
 
-import os
-import socket
-import stat
-import sys
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+import subprocess
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Protocol, Self
 
-from sanitize.hw import blockio, commands
-
-UdevSource = Callable[[str], Mapping[str, str]]
+from sanitize.hw.commands import REDACTED, CommandLog, CommandResult
 
 
 @dataclass(frozen=True)
@@ -28,8 +32,126 @@ class Mount:
     options: tuple[str, ...]
 
 
-def _unescape_mount(path: str) -> str:
-    # mountinfo escapes space, tab, newline and backslash as octal.
+class OpenDevice(Protocol):
+    """An open block device (or a file standing in for one); use it as a context manager.
+
+    `read_into` and `write_at` move the whole view at `offset` (a short transfer is
+    continued, none at all is EIO); the ioctls are the only other ways to talk to the device.
+    """
+
+    path: str
+
+    def __enter__(self) -> Self: ...
+
+    def __exit__(
+        self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None
+    ) -> None: ...
+
+    def close(self) -> None: ...
+
+    def size_bytes(self) -> int: ...
+
+    def logical_sector_size(self) -> int: ...
+
+    def read_only(self) -> bool: ...
+
+    def set_read_only(self, read_only: bool) -> bool:
+        """Set the kernel's read-only flag for the device; returns the previous value."""
+        ...
+
+    def discard(self, offset: int, length: int) -> None: ...
+
+    def read_into(self, view: memoryview, offset: int) -> None: ...
+
+    def write_at(self, view: memoryview, offset: int) -> None: ...
+
+    def sync(self) -> None:
+        """Flush the device's write cache: after it, what was written is on the medium."""
+        ...
+
+
+class Host(Protocol):
+    command_log: CommandLog  # every command run through this host, for results and logs
+
+    # --- what the kernel says about the machine -----------------------------------------
+    def read_sys(self, *parts: str) -> str | None:
+        """A sysfs attribute, stripped; None when it does not exist or cannot be read."""
+        ...
+
+    def read_sys_bytes(self, *parts: str, limit: int = 4096) -> bytes | None: ...
+
+    def list_sys(self, *parts: str) -> list[str]: ...
+
+    def sys_realpath(self, *parts: str) -> str: ...
+
+    def sys_is_dir(self, *parts: str) -> bool: ...
+
+    def read_proc(self, *parts: str) -> str: ...
+
+    def udev(self, name: str) -> Mapping[str, str]:
+        """udev properties of block device `name` (only uevent keys when udevd is not running)."""
+        ...
+
+    def mounts(self) -> list[Mount]: ...
+
+    def swaps(self) -> list[str]: ...
+
+    def running_from(self) -> set[str]:
+        """major:minor of the filesystems this tool runs from (interpreter, package, prefix)."""
+        ...
+
+    def hostname(self) -> str: ...
+
+    def machine_id(self) -> str | None: ...
+
+    def kernel_release(self) -> str: ...
+
+    def is_root(self) -> bool: ...
+
+    # --- commands and processes -------------------------------------------------------------
+    def run(
+        self,
+        argv: Sequence[str],
+        *,
+        timeout: float | None = 120,
+        input: str | bytes | None = None,
+        check: bool = False,
+        secret: str | None = None,
+        redacted_as: str = REDACTED,
+    ) -> CommandResult:
+        """Run argv with LC_ALL=C, log it to `command_log` (see `sanitize.hw.commands.run`)."""
+        ...
+
+    def have(self, program: str) -> bool: ...
+
+    def spawn(self, argv: Sequence[str]) -> subprocess.Popen[bytes]:
+        """Start a helper process fed on its stdin (stdout and stderr discarded)."""
+        ...
+
+    # --- device nodes -----------------------------------------------------------------------
+    def devnode(self, name: str) -> str: ...
+
+    def block_device_number(self, path: str) -> str:
+        """ "major:minor" of the block device at `path`; BadInput (or PermissionDenied) otherwise."""
+        ...
+
+    def open_device(
+        self, path: str, *, write: bool = False, direct: bool = False, exclusive: bool = False
+    ) -> OpenDevice:
+        """Open a block device; writing always implies O_EXCL (refused while mounted or held)."""
+        ...
+
+    def open_file(self, path: str, *, write: bool = False) -> OpenDevice:
+        """A regular file the user named (a detached LUKS header), opened like a device."""
+        ...
+
+    def busy_for_exclusive_open(self, path: str) -> bool:
+        """True when the kernel refuses an exclusive open: something else holds the device."""
+        ...
+
+
+def unescape_mount(path: str) -> str:
+    """mountinfo and /proc/swaps escape space, tab, newline and backslash as octal."""
     out, i = [], 0
     while i < len(path):
         if path[i] == "\\" and len(path[i + 1 : i + 4]) == 3 and path[i + 1 : i + 4].isdigit():
@@ -41,157 +163,24 @@ def _unescape_mount(path: str) -> str:
     return "".join(out)
 
 
-def pyudev_properties(name: str) -> Mapping[str, str]:
-    """udev properties of block device `name`; only uevent keys when udevd is not running."""
-    try:
-        import pyudev
-
-        context = pyudev.Context()
-        device = pyudev.Devices.from_name(context, "block", name)
-        return {str(k): str(v) for k, v in device.properties.items()}
-    except Exception:  # pyudev raises several unrelated types for a vanished device
-        return {}
-
-
-@dataclass
-class Host:
-    sys_root: str = "/sys"
-    proc_root: str = "/proc"
-    dev_root: str = "/dev"
-    udev: UdevSource = pyudev_properties
-    runner: commands.Runner = commands.run
-    command_log: commands.CommandLog = field(default_factory=commands.CommandLog)
-
-    # --- sysfs -----------------------------------------------------------------------
-    def sys_path(self, *parts: str) -> str:
-        return os.path.join(self.sys_root, *parts)
-
-    def read_sys(self, *parts: str) -> str | None:
-        try:
-            with open(self.sys_path(*parts), encoding="utf-8", errors="replace") as fh:
-                return fh.read().strip()
-        except OSError:
-            return None
-
-    def read_sys_bytes(self, *parts: str, limit: int = 4096) -> bytes | None:
-        try:
-            with open(self.sys_path(*parts), "rb") as fh:
-                return fh.read(limit)
-        except OSError:
-            return None
-
-    def list_sys(self, *parts: str) -> list[str]:
-        try:
-            return sorted(os.listdir(self.sys_path(*parts)))
-        except OSError:
-            return []
-
-    def sys_realpath(self, *parts: str) -> str:
-        return os.path.realpath(self.sys_path(*parts))
-
-    def block_names(self) -> list[str]:
-        return self.list_sys("class", "block")
-
-    # --- /proc -------------------------------------------------------------------------
-    def read_proc(self, *parts: str) -> str:
-        try:
-            with open(os.path.join(self.proc_root, *parts), encoding="utf-8", errors="replace") as fh:
-                return fh.read()
-        except OSError:
-            return ""
-
-    def mounts(self) -> list[Mount]:
-        result = []
-        for line in self.read_proc("self", "mountinfo").splitlines():
-            left, _, right = line.partition(" - ")
-            fields, rest = left.split(), right.split()
-            if len(fields) < 6 or len(rest) < 2:
-                continue
-            result.append(
-                Mount(
-                    devno=fields[2],
-                    source=_unescape_mount(rest[1]),
-                    mountpoint=_unescape_mount(fields[4]),
-                    fstype=rest[0],
-                    options=tuple(fields[5].split(",")),
-                )
+def parse_mountinfo(text: str) -> list[Mount]:
+    result = []
+    for line in text.splitlines():
+        left, _, right = line.partition(" - ")
+        fields, rest = left.split(), right.split()
+        if len(fields) < 6 or len(rest) < 2:
+            continue
+        result.append(
+            Mount(
+                devno=fields[2],
+                source=unescape_mount(rest[1]),
+                mountpoint=unescape_mount(fields[4]),
+                fstype=rest[0],
+                options=tuple(fields[5].split(",")),
             )
-        return result
+        )
+    return result
 
-    def swaps(self) -> list[str]:
-        lines = self.read_proc("swaps").splitlines()[1:]
-        return [_unescape_mount(line.split()[0]) for line in lines if line.strip()]
 
-    def running_from(self) -> set[str]:
-        """major:minor of the filesystems this tool runs from (interpreter, package, prefix)."""
-        out = set()
-        for path in (sys.executable, os.path.dirname(os.path.abspath(__file__)), sys.prefix):
-            try:
-                st = os.stat(path)
-            except OSError:
-                continue
-            out.add(f"{os.major(st.st_dev)}:{os.minor(st.st_dev)}")
-        return out
-
-    # --- identity ----------------------------------------------------------------------
-    def dmi(self) -> dict[str, str | None]:
-        keys = {
-            "system_vendor": "sys_vendor",
-            "product_name": "product_name",
-            "product_serial": "product_serial",
-            "product_uuid": "product_uuid",
-            "chassis_asset_tag": "chassis_asset_tag",
-            "board_serial": "board_serial",
-        }
-        return {ours: self.read_sys("class", "dmi", "id", theirs) or None for ours, theirs in keys.items()}
-
-    def hostname(self) -> str:
-        return socket.gethostname()
-
-    def machine_id(self) -> str | None:
-        for path in ("/etc/machine-id", "/var/lib/dbus/machine-id"):
-            try:
-                with open(path, encoding="ascii") as fh:
-                    return fh.read().strip() or None
-            except OSError:
-                continue
-        return None
-
-    # --- commands and devices ----------------------------------------------------------
-    def run(self, argv: list[str], **kwargs: object) -> commands.CommandResult:
-        return self.runner(argv, log_to=self.command_log, **kwargs)
-
-    def have(self, program: str) -> bool:
-        try:
-            commands.which(program)
-        except commands.ToolMissing:
-            return False
-        return True
-
-    def probe_filesystem(self, devpath: str) -> dict[str, str]:
-        """Low-level blkid probe (reads superblocks, writes nothing) for when udev has no data.
-
-        Only as root and only on an existing block device node: otherwise nothing is known.
-        """
-        try:
-            if not stat.S_ISBLK(os.stat(devpath).st_mode) or os.geteuid() != 0:
-                return {}
-        except OSError:
-            return {}
-        if not self.have("blkid"):
-            return {}
-        res = self.run(["blkid", "-p", "-o", "export", devpath], timeout=30)
-        props: dict[str, str] = {}
-        for line in res.stdout.splitlines():
-            key, sep, value = line.partition("=")
-            if sep:
-                props[key.strip()] = value.strip()
-        return props
-
-    def devnode(self, name: str) -> str:
-        return os.path.join(self.dev_root, name)
-
-    def open_device(
-        self, path: str, *, write: bool = False, direct: bool = False, exclusive: bool = False
-    ) -> blockio.OpenDevice:
-        return blockio.open_device(path, write=write, direct=direct, exclusive=exclusive)
+def parse_swaps(text: str) -> list[str]:
+    return [unescape_mount(line.split()[0]) for line in text.splitlines()[1:] if line.strip()]

@@ -1,4 +1,4 @@
-"""Mounting and unmounting filesystems (argv lists through `hw.commands`).
+"""Mounting and unmounting filesystems (argv lists run through the `Host`).
 
 `mounted_readonly` is how the tool looks inside an unmounted volume. Forensic rule:
 looking must not change the evidence. Before mounting we set the block device itself
@@ -12,7 +12,6 @@ read-only flag, which is restored to what it was.
 from __future__ import annotations
 
 import contextlib
-import fcntl
 import os
 import struct
 import tempfile
@@ -20,11 +19,8 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 
 from sanitize.errors import Unsupported
-from sanitize.hw import commands
 from sanitize.hw.host import Host
 
-BLKROSET = 0x125D
-BLKROGET = 0x125E
 RUN_DIR = "/run/sanitize"
 
 # Options that mount without replaying a journal or log (each replay would write).
@@ -43,46 +39,34 @@ NO_REPLAY_OPTIONS: dict[str, str] = {
 HARDENING = "nosuid,nodev,noexec,noatime"
 
 
-def mount(dev: str, target: str, *, fstype: str | None = None, options: str | None = None) -> None:
+def mount(host: Host, dev: str, target: str, *, fstype: str | None = None, options: str | None = None) -> None:
     argv = ["mount"]
     if fstype:
         argv += ["-t", fstype]
     if options:
         argv += ["-o", options]
-    commands.run([*argv, dev, target], timeout=60, check=True)
+    host.run([*argv, dev, target], timeout=60, check=True)
 
 
-def umount(target: str, *, lazy_fallback: bool = True) -> bool:
+def umount(host: Host, target: str, *, lazy_fallback: bool = True) -> bool:
     """Unmount; returns False when only a lazy unmount succeeded (something still held it)."""
-    if commands.run(["umount", target], timeout=60).ok:
+    if host.run(["umount", target], timeout=60).ok:
         return True
     if lazy_fallback:
-        commands.run(["umount", "-l", target], timeout=60, check=True)
+        host.run(["umount", "-l", target], timeout=60, check=True)
         return False
-    commands.run(["umount", target], timeout=60, check=True)
+    host.run(["umount", target], timeout=60, check=True)
     return True
 
 
-def mounted_targets() -> set[str]:
-    """Every mountpoint currently mounted in our namespace."""
-    return {m.mountpoint for m in Host().mounts()}
+def is_mounted(host: Host, target: str) -> bool:
+    return os.path.realpath(target) in {m.mountpoint for m in host.mounts()}
 
 
-def is_mounted(target: str) -> bool:
-    return os.path.realpath(target) in mounted_targets()
-
-
-def _set_ro(path: str, read_only: bool) -> bool:
+def _set_read_only(host: Host, device: str, read_only: bool) -> bool:
     """Set the device's kernel read-only flag; return the previous value."""
-    fd = os.open(path, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        buf = bytearray(4)
-        fcntl.ioctl(fd, BLKROGET, buf)
-        previous = bool(struct.unpack("=i", buf)[0])
-        fcntl.ioctl(fd, BLKROSET, struct.pack("=i", 1 if read_only else 0))
-        return previous
-    finally:
-        os.close(fd)
+    with host.open_device(device) as dev:
+        return dev.set_read_only(read_only)
 
 
 EXT_MAGIC = 0xEF53
@@ -90,7 +74,7 @@ _EXT4_INCOMPAT = 0x40 | 0x80 | 0x200  # extents, 64bit, flex_bg
 _EXT3_COMPAT = 0x4  # has_journal
 
 
-def ext_backup_superblock(device: str) -> tuple[str, int] | None:
+def ext_backup_superblock(host: Host, device: str) -> tuple[str, int] | None:
     """An ext2/3/4 whose primary superblock is unreadable: (fstype, `sb=` mount option in 1 KiB
     units) of its first backup superblock (block group 1), or None when there is none.
 
@@ -98,17 +82,16 @@ def ext_backup_superblock(device: str) -> tuple[str, int] | None:
     no filesystem on such a volume (or only its journal, "jbd"), so without this it would be
     reported as empty and never scanned.
     """
-    fd = os.open(device, os.O_RDONLY | os.O_CLOEXEC)
-    try:
-        size = os.lseek(fd, 0, os.SEEK_END)
+    with host.open_device(device) as dev:
+        size = dev.size_bytes()
         for block_size in (1024, 2048, 4096):
             per_group = 8 * block_size  # blocks per group: one bitmap block's worth of bits
             offset = (per_group + (1 if block_size == 1024 else 0)) * block_size
             if offset + 1024 > size:
                 continue
-            sb = os.pread(fd, 1024, offset)
-            if len(sb) < 1024:
-                continue
+            buf = bytearray(1024)
+            dev.read_into(memoryview(buf), offset)
+            sb = bytes(buf)
             magic, group_nr = struct.unpack_from("<H", sb, 56)[0], struct.unpack_from("<H", sb, 90)[0]
             log_block, blocks_per_group = struct.unpack_from("<II", sb, 24)[0], struct.unpack_from("<I", sb, 32)[0]
             if magic != EXT_MAGIC or group_nr != 1 or 1024 << min(log_block, 16) != block_size:
@@ -119,12 +102,10 @@ def ext_backup_superblock(device: str) -> tuple[str, int] | None:
             fstype = "ext4" if incompat & _EXT4_INCOMPAT else "ext3" if compat & _EXT3_COMPAT else "ext2"
             return fstype, offset // 1024
         return None
-    finally:
-        os.close(fd)
 
 
 @contextmanager
-def mounted_readonly(device: str, fstype: str, *, superblock: int | None = None) -> Iterator[str]:
+def mounted_readonly(host: Host, device: str, fstype: str, *, superblock: int | None = None) -> Iterator[str]:
     """Mount `device` read-only without journal replay on a private mountpoint; yield it.
 
     `superblock`: an ext2/3/4 backup superblock (`sb=`, 1 KiB units) when the primary is damaged.
@@ -134,16 +115,16 @@ def mounted_readonly(device: str, fstype: str, *, superblock: int | None = None)
     os.makedirs(RUN_DIR, mode=0o700, exist_ok=True)
     os.chmod(RUN_DIR, 0o700)
     mountpoint = tempfile.mkdtemp(prefix="scan-", dir=RUN_DIR)
-    was_ro = _set_ro(device, True)
+    was_ro = _set_read_only(host, device, True)
     try:
         extra = f",sb={superblock}" if superblock is not None else ""
-        mount(device, mountpoint, fstype=fstype, options=f"{NO_REPLAY_OPTIONS[fstype]},{HARDENING}{extra}")
+        mount(host, device, mountpoint, fstype=fstype, options=f"{NO_REPLAY_OPTIONS[fstype]},{HARDENING}{extra}")
         try:
             yield mountpoint
         finally:
-            umount(mountpoint)
+            umount(host, mountpoint)
     finally:
         if not was_ro:
-            _set_ro(device, False)
+            _set_read_only(host, device, False)
         with contextlib.suppress(OSError):
             os.rmdir(mountpoint)  # never rmtree: if the umount failed this is still the mounted volume

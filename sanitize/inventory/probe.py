@@ -11,7 +11,8 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from sanitize.hw import Host, Mount
+from sanitize.hw.blkid import probe_filesystem
+from sanitize.hw.host import Host, Mount
 from sanitize.hw.nvme_sysfs import controller_of_namespace
 from sanitize.inventory.model import Device, DeviceTree
 from sanitize.inventory.protect import protect
@@ -31,9 +32,8 @@ class _Raw:
     props: Mapping[str, str]
 
 
-def probe(host: Host | None = None) -> DeviceTree:
-    host = host or Host()
-    raws = [raw for name in host.block_names() if (raw := _read_raw(host, name)) is not None]
+def probe(host: Host) -> DeviceTree:
+    raws = [raw for name in host.list_sys("class", "block") if (raw := _read_raw(host, name)) is not None]
     by_name = {r.name: r for r in raws}
     mounts = host.mounts()
     swaps = set(host.swaps())
@@ -42,9 +42,9 @@ def probe(host: Host | None = None) -> DeviceTree:
 
 
 def _read_raw(host: Host, name: str) -> _Raw | None:
-    sysdir = host.sys_realpath("class", "block", name)
-    if not os.path.isdir(sysdir):
+    if not host.sys_is_dir("class", "block", name):
         return None
+    sysdir = host.sys_realpath("class", "block", name)
     if _absent(host, name):
         return None
     parent_name = None
@@ -81,7 +81,7 @@ def _device(host: Host, raw: _Raw, by_name: Mapping[str, _Raw], mounts: list[Mou
     devno = rd("dev") or ""
     dtype = _type(name, raw.parent_name is not None, rd)
     rotational = _flag(wd("queue", "rotational"))
-    fs = dict(props) if _udev_initialized(props) else host.probe_filesystem(path)
+    fs = dict(props) if _udev_initialized(props) else probe_filesystem(host, path)
     identity = _identity(host, whole, props, wd)
     transport = _transport(whole, raw.sysdir if raw.parent_name is None else os.path.dirname(raw.sysdir), props)
     children = [r.name for r in by_name.values() if r.parent_name == name]

@@ -12,8 +12,7 @@ from __future__ import annotations
 import os
 from dataclasses import replace
 
-from sanitize.hw import Host
-from sanitize.hw.blockio import busy_for_exclusive_open
+from sanitize.hw.host import Host
 from sanitize.inventory.model import Device, DeviceTree
 
 SYSTEM_MOUNTS = ("/", "/boot", "/boot/efi", "/efi", "/usr", "/var")
@@ -40,9 +39,9 @@ def direct_reasons(dev: Device, *, swaps: set[str], self_devnos: set[str]) -> li
 
 def protect(tree: DeviceTree, host: Host, *, swaps: set[str], self_devnos: set[str]) -> DeviceTree:
     reasons: dict[str, list[str]] = {d.path: direct_reasons(d, swaps=swaps, self_devnos=self_devnos) for d in tree}
-    if os.geteuid() == 0:
+    if host.is_root():
         for dev in tree:
-            if not reasons[dev.path] and not tree.children_of(dev) and busy_for_exclusive_open(dev.path):
+            if not reasons[dev.path] and not tree.children_of(dev) and host.busy_for_exclusive_open(dev.path):
                 reasons[dev.path].append("in use by another program (exclusive open refused)")
 
     direct = {path: list(r) for path, r in reasons.items() if r}

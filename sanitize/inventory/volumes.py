@@ -14,6 +14,7 @@ from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sanitize.errors import SanitizeError
+from sanitize.hw.host import Host
 from sanitize.hw.mount import NO_REPLAY_OPTIONS, ext_backup_superblock, mounted_readonly
 from sanitize.inventory.model import Device, DeviceTree
 from sanitize.inventory.render import human_size
@@ -122,6 +123,7 @@ def _count(art: Artifact) -> int:
 
 
 def scan_volumes(
+    host: Host,
     tree: DeviceTree,
     *,
     scanner: Scanner | None = None,
@@ -133,16 +135,16 @@ def scan_volumes(
 
     With `scan=False` the reports only describe the volumes (for `--no-scan --carve`).
     """
-    scanner = scanner or Scanner()
+    scanner = scanner or Scanner(host=host)
     reports = []
     for dev in tree:
-        backup = _damaged_ext(tree, dev) if mount_unmounted else None
+        backup = _damaged_ext(host, tree, dev) if mount_unmounted else None
         if not dev.fstype and backup is None:
             continue
         report = VolumeReport(dev.path, dev.name, dev.fstype, dev.mountpoints[0] if dev.mountpoints else None)
         reports.append(report)
         if backup is not None:
-            _scan_damaged_ext(report, scanner, backup, scan=scan)
+            _scan_damaged_ext(host, report, scanner, backup, scan=scan)
             continue
         if dev.fstype in ENCRYPTED:
             report.encrypted = ENCRYPTED[dev.fstype]
@@ -169,7 +171,7 @@ def scan_volumes(
             elif dev.fstype not in NO_REPLAY_OPTIONS:
                 report.note = f"not scanned: no safe read-only mount is known for {dev.fstype}"
             else:
-                with mounted_readonly(dev.path, dev.fstype) as mnt:
+                with mounted_readonly(host, dev.path, dev.fstype) as mnt:
                     report.mounted_by_sanitize = True
                     _scan_into(report, scanner, mnt)
         except SanitizeError as exc:
@@ -179,18 +181,20 @@ def scan_volumes(
     return reports
 
 
-def _damaged_ext(tree: DeviceTree, dev: Device) -> tuple[str, int] | None:
+def _damaged_ext(host: Host, tree: DeviceTree, dev: Device) -> tuple[str, int] | None:
     """An unmounted, unclaimed volume with no filesystem signature (or only an ext journal's)
     that has an ext2/3/4 backup superblock: its primary superblock was damaged."""
     if dev.fstype not in (None, "", "jbd") or dev.mountpoints or tree.children_of(dev):
         return None
     try:
-        return ext_backup_superblock(dev.path)
+        return ext_backup_superblock(host, dev.path)
     except OSError:
         return None
 
 
-def _scan_damaged_ext(report: VolumeReport, scanner: Scanner, backup: tuple[str, int], *, scan: bool) -> None:
+def _scan_damaged_ext(
+    host: Host, report: VolumeReport, scanner: Scanner, backup: tuple[str, int], *, scan: bool
+) -> None:
     """Report it truthfully: damaged; scanned read-only through the backup superblock if it mounts."""
     fstype, superblock = backup
     damaged = f"{fstype} with a damaged primary superblock (backup at sb={superblock})"
@@ -199,7 +203,7 @@ def _scan_damaged_ext(report: VolumeReport, scanner: Scanner, backup: tuple[str,
         report.note = f"{damaged}: contents not scanned (--no-scan)"
         return
     try:
-        with mounted_readonly(report.device, fstype, superblock=superblock) as mnt:
+        with mounted_readonly(host, report.device, fstype, superblock=superblock) as mnt:
             report.mounted_by_sanitize = True
             _scan_into(report, scanner, mnt)
         report.note = f"{damaged}: scanned read-only through the backup superblock"

@@ -120,9 +120,11 @@ def candidates(device: Device, caps: Capabilities) -> list[str]:
     return [*purge, *luks, *clear, *([OVERWRITE] if OVERWRITE in known else [])]
 
 
-def make_plan(tree: DeviceTree, device: Device, method: str, options: EraseOptions, reason: str | None = None) -> Plan:
+def make_plan(
+    host: Host, tree: DeviceTree, device: Device, method: str, options: EraseOptions, reason: str | None = None
+) -> Plan:
     """`erase.build_plan` without the path lookup: checks, then describes (writes nothing)."""
-    return plan_for(tree, device, method, options, reason=reason)
+    return plan_for(tree, device, method, options, reason=reason, host=host)
 
 
 def plan_device(host: Host, tree: DeviceTree, device: Device, options: EraseOptions | None = None) -> DevicePlan:
@@ -138,7 +140,7 @@ def plan_device(host: Host, tree: DeviceTree, device: Device, options: EraseOpti
         first_error: str | None = None
         for name in candidates(device, caps):
             try:
-                plan = make_plan(tree, device, name, options)
+                plan = make_plan(host, tree, device, name, options)
             except SanitizeError as exc:
                 alternatives.append({"method": name, "available": False, "why_not": exc.one_line()})
                 if first_error is None and exc.exit_code == 4:  # Refused: e.g. a busy shared controller

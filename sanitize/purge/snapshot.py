@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import hashlib
 import mmap
-import os
 import secrets
 from dataclasses import dataclass, field
 from typing import Any
@@ -60,11 +59,11 @@ def _read_blocks(host: Host, device: str, offsets: list[int], block: int) -> lis
         view = memoryview(buf)
         for off in offsets:
             try:
-                n = os.preadv(dev.fd, [view], off)
+                dev.read_into(view, off)
             except OSError:
                 out.append(None)
                 continue
-            out.append(bytes(view[:n]))
+            out.append(bytes(view))
         view.release()
     buf.close()
     return out

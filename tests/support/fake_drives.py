@@ -7,9 +7,9 @@ Security (frozen, enabled, locked, count expired) and ATA Sanitize (including th
 where hdparm prints "bad/missing sense data" and the drive stays idle), SCSI SANITIZE, and
 a TCG Opal drive's locking state and PSID revert through `sedutil-cli`.
 A successful erase really changes the bytes of the drive's data file (or loop device), so
-the read-back verification runs for real. Plug in with `FileHost(runner=FakeDrives(...))`
-(tests/support/fake_host.py).
-Other programs (cryptsetup, blkid, ...) go to the real runner.
+the read-back verification runs for real. Plug in with `FakeHost(runner=FakeDrives(...))`
+(tests/support/fake_host.py). Other programs go to `others`, which refuses them unless the
+test passes a runner.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ from sanitize.errors import ToolMissing
 from sanitize.hw import commands
 from sanitize.hw.commands import CommandLog, CommandResult
 from sanitize.purge.capabilities.nvme import parse_id_ctrl
+from tests.support.fake_host import no_commands
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "devices"
 FAKED = {"nvme", "hdparm", "sg_opcodes", "sg_inq", "sg_readcap", "sg_sanitize", "sg_requests", "sedutil-cli"}
@@ -333,6 +334,7 @@ class FakeDrives:
     sed: dict[str, FakeSed] = field(default_factory=dict)
     calls: list[list[str]] = field(default_factory=list)
     missing: set[str] = field(default_factory=lambda: {"sedutil-cli"})  # programs reported as not installed
+    others: commands.Runner = no_commands  # what runs any program not faked here
 
     def add(self, drive: FakeNvme | FakeAta | FakeScsi | FakeSed) -> Any:
         if isinstance(drive, FakeSed):
@@ -362,7 +364,7 @@ class FakeDrives:
             package = commands.PACKAGES.get(argv[0], argv[0])
             raise ToolMissing(f"{argv[0]} is not installed", hint=f"apt-get install {package}")
         if argv[0] not in FAKED:
-            return commands.run(
+            return self.others(
                 argv, timeout=timeout, input=input, check=check, log_to=log_to, secret=secret, redacted_as=redacted_as
             )
         self.calls.append(argv)

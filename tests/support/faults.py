@@ -14,8 +14,9 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
-from sanitize.hw import Host, OpenDevice
 from sanitize.hw.commands import CommandResult
+from sanitize.hw.host import OpenDevice
+from sanitize.hw.linux import LinuxHost
 
 
 @dataclass
@@ -50,12 +51,26 @@ class Fault:
             raise self.error
 
 
-@dataclass
-class FaultyDevice(OpenDevice):
+class FaultyDevice:
     """An opened device that counts the bytes it moves and meets the host's faults."""
 
-    host: Any = None
-    moved: dict[str, int] = field(default_factory=lambda: {"write": 0, "read": 0})
+    def __init__(self, inner: OpenDevice, host: FaultyHost) -> None:
+        self.inner = inner
+        self.host = host
+        self.path = inner.path
+        self.moved: dict[str, int] = {"write": 0, "read": 0}
+
+    def __getattr__(self, name: str) -> Any:  # sizes, flags, discard: the real device's
+        return getattr(self.inner, name)
+
+    def __enter__(self) -> FaultyDevice:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.inner.close()
+
+    def close(self) -> None:
+        self.inner.close()
 
     def _check(self, where: str, n: int) -> None:
         with self.host.lock:
@@ -71,36 +86,37 @@ class FaultyDevice(OpenDevice):
 
     def write_at(self, view: memoryview, offset: int) -> None:
         self._check("write", len(view))
-        super().write_at(view, offset)
+        self.inner.write_at(view, offset)
 
     def read_into(self, view: memoryview, offset: int) -> None:
         self._check("read", len(view))
-        super().read_into(view, offset)
+        self.inner.read_into(view, offset)
 
     def sync(self) -> None:
         due = [f for f in self.host.faults if f.where == "sync" and f.device in (None, self.path)]
         for fault in due:
             fault.trigger()
-        super().sync()
+        self.inner.sync()
 
 
 @dataclass
-class FaultyHost(Host):
+class FaultyHost(LinuxHost):
+    """The real machine, with faults injected at its boundary: opens, device I/O, commands."""
+
     faults: list[Fault] = field(default_factory=list)
     lock: Any = field(default_factory=threading.Lock)
 
-    def open_device(
+    def open_device(  # type: ignore[override]
         self, path: str, *, write: bool = False, direct: bool = False, exclusive: bool = False
-    ) -> OpenDevice:
+    ) -> FaultyDevice:
         for fault in self.faults:
             if fault.where == "open" and fault.device in (None, path) and fault.write in (None, write):
                 fault.seen += 1
                 if fault.seen == fault.nth:
                     fault.trigger()
-        od = super().open_device(path, write=write, direct=direct, exclusive=exclusive)
-        return FaultyDevice(od.path, od.fd, od.writable, host=self)
+        return FaultyDevice(super().open_device(path, write=write, direct=direct, exclusive=exclusive), self)
 
-    def run(self, argv: list[str], **kwargs: object) -> CommandResult:
+    def run(self, argv: Sequence[str], **kwargs: Any) -> CommandResult:
         for fault in self.faults:
             if fault.where == "run" and list(argv[: len(fault.argv)]) == list(fault.argv):
                 fault.seen += 1

@@ -1,24 +1,24 @@
-"""Watch whether a scan started its readahead helper (sanitize/readahead.py)."""
+"""Watch whether a scan started its readahead helper (sanitize/readahead.py) on the real machine."""
 
 from __future__ import annotations
 
-import pytest
+import subprocess
+from collections.abc import Sequence
+from dataclasses import dataclass, field
 
-from sanitize import scan
-from sanitize.readahead import Readahead
+from sanitize.hw.linux import LinuxHost
 
 
-class ReadaheadSpy:
-    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.runs: list[Readahead] = []
-        real = scan.Readahead
+@dataclass
+class SpawnRecorder(LinuxHost):
+    """The real machine, noting every helper process the tool starts on it."""
 
-        def spy(length: int) -> Readahead:
-            self.runs.append(real(length))
-            return self.runs[-1]
+    spawned: list[list[str]] = field(default_factory=list)
 
-        monkeypatch.setattr(scan, "Readahead", spy)
+    def spawn(self, argv: Sequence[str]) -> subprocess.Popen[bytes]:
+        self.spawned.append(list(argv))
+        return super().spawn(argv)
 
     @property
-    def started(self) -> bool:
-        return any(r.started for r in self.runs)
+    def started_readahead(self) -> bool:
+        return any("sanitize.readahead" in argv for argv in self.spawned)

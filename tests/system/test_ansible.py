@@ -19,6 +19,7 @@ from typing import Any
 import pytest
 
 from sanitize import lab as labmod
+from sanitize.hw.linux import LinuxHost
 from tests.support.lab import device_sha256
 
 pytestmark = pytest.mark.root
@@ -48,11 +49,11 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> str:
 @pytest.fixture
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[labmod.LabState]:
     directory = str(tmp_path_factory.mktemp("ansiblelab") / "lab")
-    state = labmod.up(directory)
+    state = labmod.up(LinuxHost(), directory)
     try:
         yield state
     finally:
-        labmod.down(directory, remove_state=True)
+        labmod.down(LinuxHost(), directory, remove_state=True)
 
 
 def playbook(extra: dict[str, Any], workdir: str) -> subprocess.CompletedProcess[str]:

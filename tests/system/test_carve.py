@@ -17,6 +17,7 @@ from typing import Any
 import pytest
 
 from sanitize.carve import carve_summary, carve_verify
+from sanitize.hw.linux import LinuxHost
 from tests.support.carve_artifacts import fsync_file, write_gguf, write_safetensors, write_sqlite_store
 from tests.support.lab import LoopLab, device_sha256, sh
 
@@ -115,7 +116,7 @@ def test_live_then_deleted_artifacts_are_found_at_their_offsets(lab: LoopLab) ->
     assert_found(deleted, where, "free")
     assert "deleted" in deleted["risk"] and "SQLite pages with embedding BLOBs" in deleted["risk"]
 
-    summary = carve_summary(dev)
+    summary = carve_summary(LinuxHost(), dev)
     assert summary["free"]["gguf"] == 1 and summary["free"]["sqlite-embedding-pages"] >= SQLITE_ROWS // 2
     assert summary["risk"] == deleted["risk"]
 
@@ -184,7 +185,7 @@ def test_after_erase_carve_finds_nothing(lab: LoopLab, state_dir: str) -> None:
     assert doc["hits"] == [] and doc["hits_total"] == 0
     assert doc["filesystem"] == "none"
 
-    verify = carve_verify(dev, 0.5)
+    verify = carve_verify(LinuxHost(), dev, 0.5)
     assert verify["hits"] == 0 and 0.4 < verify["coverage"] <= 1.0
 
 

@@ -19,6 +19,7 @@ from collections.abc import Iterator
 import pytest
 
 from sanitize import lab as labmod
+from sanitize.hw.linux import LinuxHost
 from tests.support.lab import LoopLab, device_sha256, sh
 
 pytestmark = pytest.mark.root
@@ -76,11 +77,11 @@ def raw_contains(dev: str, needle: bytes) -> bool:
 @pytest.fixture
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[labmod.LabState]:
     directory = str(tmp_path_factory.mktemp("declab") / "lab")
-    state = labmod.up(directory)
+    state = labmod.up(LinuxHost(), directory)
     try:
         yield state
     finally:
-        labmod.down(directory, remove_state=True)
+        labmod.down(LinuxHost(), directory, remove_state=True)
         assert lab_loop_lines(directory) == []
         assert lab_mount_lines(directory) == []
 
@@ -97,14 +98,14 @@ def test_lab_up_down_leaves_no_loop_device_or_mount(tmp_path: os.PathLike[str]) 
     directory = os.path.join(str(tmp_path), "lab")
     before_loops = lab_loop_lines(directory)
     before_mounts = lab_mount_lines(directory)
-    lab = labmod.up(directory)
+    lab = labmod.up(LinuxHost(), directory)
     try:
         assert len(lab_loop_lines(directory)) == 4
         assert len(lab_mount_lines(directory)) == 1  # only the system volume stays mounted
         assert os.stat(directory).st_mode & 0o777 == 0o700
         assert lab.volume("system").mounted and not lab.volume("cache").mounted
     finally:
-        labmod.down(directory)
+        labmod.down(LinuxHost(), directory)
     assert lab_loop_lines(directory) == before_loops == []
     assert lab_mount_lines(directory) == before_mounts == []
     assert not os.path.exists(directory)
@@ -112,7 +113,7 @@ def test_lab_up_down_leaves_no_loop_device_or_mount(tmp_path: os.PathLike[str]) 
 
 def test_lab_down_after_a_crash_finds_unrecorded_loops_and_mounts(tmp_path: os.PathLike[str]) -> None:
     directory = os.path.join(str(tmp_path), "lab")
-    lab = labmod.up(directory)
+    lab = labmod.up(LinuxHost(), directory)
     try:
         # A crash right after losetup, before the lab file was written, and a volume left mounted.
         cache = lab.volume("cache")
@@ -120,7 +121,7 @@ def test_lab_down_after_a_crash_finds_unrecorded_loops_and_mounts(tmp_path: os.P
         subprocess.run(["mount", cache.loop, cache.mountpoint], check=True)
         os.unlink(os.path.join(directory, labmod.LAB_FILE))
     finally:
-        labmod.down(directory)
+        labmod.down(LinuxHost(), directory)
     assert lab_loop_lines(directory) == []
     assert lab_mount_lines(directory) == []
 

@@ -13,7 +13,7 @@ import pytest
 from sanitize.erase import EraseOptions, build_plan
 from sanitize.erase.result import Verification
 from sanitize.erase.runner import check_nothing_recognisable
-from sanitize.hw import Host
+from sanitize.hw.linux import LinuxHost
 from sanitize.inventory.probe import probe
 from tests.support.lab import LoopLab
 
@@ -52,9 +52,9 @@ def test_anything_recognisable_left_fails_verification(lab: LoopLab) -> None:
     with open(dev, "r+b") as fh:
         fh.seek(8 << 20)
         fh.write(gguf_header())
-    plan = build_plan(probe(Host()), dev, "overwrite", EraseOptions(carve_check="full"))
+    plan = build_plan(probe(LinuxHost()), dev, "overwrite", EraseOptions(carve_check="full"), host=LinuxHost())
     verification = Verification(method="sample", coverage=0.1, outcome="passed")
-    check_nothing_recognisable(plan, verification, Host())
+    check_nothing_recognisable(plan, verification, LinuxHost())
     assert verification.outcome == "failed"
     assert verification.details["carve_hits"] >= 1
     assert verification.details["carve"]["first_offsets"][0] == 8 << 20
@@ -62,7 +62,7 @@ def test_anything_recognisable_left_fails_verification(lab: LoopLab) -> None:
 
 def test_carve_check_none_skips_it(lab: LoopLab) -> None:
     dev = lab.loop("16M")
-    plan = build_plan(probe(Host()), dev, "overwrite", EraseOptions(carve_check="none"))
+    plan = build_plan(probe(LinuxHost()), dev, "overwrite", EraseOptions(carve_check="none"), host=LinuxHost())
     verification = Verification(method="sample", coverage=0.1, outcome="passed")
-    check_nothing_recognisable(plan, verification, Host())
+    check_nothing_recognisable(plan, verification, LinuxHost())
     assert verification.outcome == "passed" and "carve" not in verification.details

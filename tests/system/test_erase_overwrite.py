@@ -15,7 +15,7 @@ import pytest
 
 from sanitize.erase import EraseOptions, ExecutionContext, build_plan, new_result, run_plan
 from sanitize.erase.overwrite import OverwriteMethod, sample_ranges
-from sanitize.hw import Host
+from sanitize.hw.linux import LinuxHost
 from sanitize.inventory.probe import probe
 from sanitize.state import StateDir
 from tests.support.journal import interrupt_during_write
@@ -321,8 +321,8 @@ def test_injected_io_error_fails_with_the_range(faulty_loop: tuple[str, int, int
 
 
 def _ctx(plan_dev: str, state_dir: str, **opts: object) -> tuple[object, ExecutionContext]:
-    host = Host()
-    plan = build_plan(probe(host), plan_dev, "overwrite", EraseOptions(**opts))  # type: ignore[arg-type]
+    host = LinuxHost()
+    plan = build_plan(probe(host), plan_dev, "overwrite", EraseOptions(**opts), host=host)  # type: ignore[arg-type]
     return plan, ExecutionContext(host=host, state=StateDir(state_dir), result=new_result(plan, host))
 
 

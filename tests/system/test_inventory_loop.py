@@ -12,7 +12,7 @@ from collections.abc import Iterator
 import pytest
 
 from sanitize.cli import cli
-from sanitize.hw import Host
+from sanitize.hw.linux import LinuxHost
 from sanitize.inventory.probe import probe
 from tests.support.clirunner import cli_runner
 from tests.support.lab import LoopLab, device_sha256, system_devno
@@ -79,7 +79,7 @@ def test_tree_fields_and_protection(server: dict[str, str]) -> None:
 
 def test_unmount_clears_protection(lab: LoopLab, server: dict[str, str]) -> None:
     lab.umount(server["mnt"])
-    tree = probe(Host())
+    tree = probe(LinuxHost())
     for key in ("disk", "p1"):
         dev = tree.get(server[key])
         assert dev is not None and not dev.protected, dev.protected_reasons
@@ -89,7 +89,7 @@ def test_exclusive_open_elsewhere_is_in_use(lab: LoopLab) -> None:
     disk = lab.loop("16M")
     fd = os.open(disk, os.O_RDONLY | os.O_EXCL)
     try:
-        dev = probe(Host()).get(disk)
+        dev = probe(LinuxHost()).get(disk)
         assert dev is not None and dev.protected
         assert dev.protected_reasons == ("in use by another program (exclusive open refused)",)
     finally:
@@ -113,7 +113,7 @@ def test_inventory_writes_nothing(server: dict[str, str]) -> None:
 
 def test_read_only_loop_is_reported(lab: LoopLab) -> None:
     dev = lab.loop("8M", read_only=True)
-    found = probe(Host()).get(dev)
+    found = probe(LinuxHost()).get(dev)
     assert found is not None and found.read_only
 
 
@@ -148,9 +148,9 @@ def test_with_udevd_running(lab: LoopLab, udevd: None) -> None:
     lab.mkfs(p2, "xfs", label="aux")
     subprocess.run(["udevadm", "trigger", "--action=add", "--subsystem-match=block"], check=True)
     subprocess.run(["udevadm", "settle", "-t", "20"], check=True)
-    props = Host().udev(os.path.basename(p2))
+    props = LinuxHost().udev(os.path.basename(p2))
     assert props.get("ID_FS_TYPE") == "xfs"  # the data really came from udev
-    tree = probe(Host())
+    tree = probe(LinuxHost())
     got = {d.name: (d.fstype, d.label, d.uuid is not None) for d in tree if d.path in (p1, p2)}
     assert got == {
         os.path.basename(p1): ("ext4", "sysvol", True),

@@ -12,11 +12,13 @@ from pathlib import Path
 import pytest
 
 from sanitize.cli import cli
+from sanitize.cli.app import App
+from sanitize.hw.host import Host
 from tests.support.clirunner import cli_runner
 from tests.support.damaged_sqlite import SECRET as DAMAGED_SECRET
 from tests.support.damaged_sqlite import damaged_tree
 from tests.support.lab import LoopLab, device_sha256
-from tests.support.readahead import ReadaheadSpy
+from tests.support.readahead import SpawnRecorder
 
 pytestmark = pytest.mark.root
 
@@ -63,8 +65,9 @@ def plant_ordinary_tree(directory: str) -> None:
                 fh.write(f"meeting note {i}.{j}\n" * 400)
 
 
-def inventory(*args: str) -> dict:
-    result = cli_runner().invoke(cli, ["inventory", "--json", *args])
+def inventory(*args: str, host: Host | None = None) -> dict:
+    """`sanitize inventory --json ARGS` in this process (on `host`, the real machine by default)."""
+    result = cli_runner().invoke(cli, ["inventory", "--json", *args], obj=App(host=host) if host else None)
     assert result.exit_code == 0, result.stderr
     assert SECRET not in result.stdout and SECRET not in result.stderr
     return json.loads(result.stdout)
@@ -75,7 +78,7 @@ def getro(dev: str) -> str:
 
 
 @pytest.mark.parametrize("fstype", ["ext4", "xfs", "btrfs"])
-def test_unmounted_volume_is_scanned_read_only(lab: LoopLab, fstype: str, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_unmounted_volume_is_scanned_read_only(lab: LoopLab, fstype: str) -> None:
     dev = lab.loop(SIZES[fstype])
     lab.mkfs(dev, fstype, label="aux")
     mnt = lab.mount(dev)
@@ -84,11 +87,11 @@ def test_unmounted_volume_is_scanned_read_only(lab: LoopLab, fstype: str, monkey
     plant_ordinary_tree(mnt)
     lab.umount(mnt)
     before = device_sha256(dev)
-    readahead = ReadaheadSpy(monkeypatch)
+    host = SpawnRecorder()
 
-    doc = inventory(dev)
+    doc = inventory(dev, host=host)
 
-    assert readahead.started, "a freshly mounted volume is cold: the readahead helper must be covered here"
+    assert host.started_readahead, "a freshly mounted volume is cold: the readahead helper must be covered here"
     assert device_sha256(dev) == before
     assert getro(dev) == "0", "the device's read-only flag must be restored"
     assert "/run/sanitize" not in Path("/proc/mounts").read_text()

@@ -12,7 +12,7 @@ from sanitize.erase.context import using_host
 from sanitize.erase.method import ExecutionContext
 from sanitize.erase.plan import EraseOptions
 from sanitize.erase.runner import new_result, run_plan
-from sanitize.hw import Host
+from sanitize.hw.linux import LinuxHost
 from sanitize.inventory.probe import probe
 from sanitize.purge.methods.base import forget_capabilities
 from sanitize.purge.planner import make_plan, plan_device
@@ -44,12 +44,12 @@ def unlocks(dev: str, keyfile: str, header: str | None = None) -> bool:
 
 def erase(dev: str, tmp_path, options: EraseOptions | None = None, dry_run: bool = False):
     forget_capabilities()
-    host = Host()
+    host = LinuxHost()
     options = options or EraseOptions(verify="sample")
     with using_host(host):
         tree = probe(host)
         device = next(d for d in tree if d.path == dev)
-        plan = make_plan(tree, device, "luks-crypto-erase", options)
+        plan = make_plan(host, tree, device, "luks-crypto-erase", options)
         if dry_run:
             return plan
         ctx = ExecutionContext(
@@ -104,7 +104,7 @@ def test_planner_picks_luks_for_a_luks_loop_device(lab, tmp_path):
     dev = lab.loop("32M")
     lab.luks(dev, 2)
     forget_capabilities()
-    host = Host()
+    host = LinuxHost()
     tree = probe(host)
     result = plan_device(host, tree, next(d for d in tree if d.path == dev))
     assert result.plan and result.plan.method == "luks-crypto-erase", result.to_dict()
@@ -138,7 +138,7 @@ def test_protected_or_open_volume_refused(lab, tmp_path):
     dev = lab.loop("32M")
     lab.luks(dev, 2)
     forget_capabilities()
-    host = Host()
+    host = LinuxHost()
     tree = probe(host)
     device = next(d for d in tree if d.path == dev)
     import dataclasses
@@ -147,7 +147,7 @@ def test_protected_or_open_volume_refused(lab, tmp_path):
     from sanitize.inventory.model import DeviceTree
 
     with using_host(host), pytest.raises(Refused, match="protected"):
-        make_plan(DeviceTree((protected,)), protected, "luks-crypto-erase", EraseOptions())
+        make_plan(host, DeviceTree((protected,)), protected, "luks-crypto-erase", EraseOptions())
 
 
 def test_plan_cli_json_lists_luks_and_refuses_root(lab):
@@ -166,7 +166,7 @@ def test_plan_cli_json_lists_luks_and_refuses_root(lab):
     by_path = {d["device"]: d for d in doc["devices"]}
     assert by_path[dev]["method"] == "luks-crypto-erase" and by_path[dev]["nist_level"] == "purge"
     assert ["cryptsetup", "erase", "-q", dev] in by_path[dev]["argv"]
-    system = {d.path for d in probe(Host()) if d.devno == system_devno()}
+    system = {d.path for d in probe(LinuxHost()) if d.devno == system_devno()}
     refused = {d["device"] for d in doc["devices"] if d["status"] == "refused"}
     assert system and system <= refused, "the disk the system runs on must be listed as refused"
 

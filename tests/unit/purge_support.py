@@ -20,7 +20,7 @@ from sanitize.state import StateDir
 from tests.support.clock import FakeClock
 from tests.support.devices import make_device
 from tests.support.fake_drives import FakeDrives
-from tests.support.fake_host import FileHost
+from tests.support.fake_host import FakeHost
 
 
 def data_file(path: Path, size: int = 4 << 20) -> str:
@@ -51,13 +51,13 @@ def device(
     return make_device(path, **fields)
 
 
-def host_for(drives: FakeDrives) -> FileHost:
+def host_for(drives: FakeDrives) -> FakeHost:
     forget_capabilities()
-    return FileHost(runner=drives, command_log=CommandLog())
+    return FakeHost(runner=drives, command_log=CommandLog())
 
 
 def run_method(
-    host: FileHost,
+    host: FakeHost,
     tree: DeviceTree,
     dev: Device,
     method: str,
@@ -67,7 +67,7 @@ def run_method(
 ) -> EraseResult:
     options = options or EraseOptions()
     with using_host(host):
-        plan = make_plan(tree, dev, method, options)
+        plan = make_plan(host, tree, dev, method, options)
         ctx = ExecutionContext(
             host=host,
             state=StateDir(str(tmp / "state")),

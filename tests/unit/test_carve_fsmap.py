@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-import pytest
-
+from sanitize.errors import ToolMissing
 from sanitize.hw import commands, fsmap
+from tests.support.fake_host import FakeHost
 
 SUPER = "Filesystem volume name:   <none>\nBlock size:               1024\nBlock count:              65536\n"
 TESTB = "debugfs: testb 9563\nBlock 9563 not in use\ndebugfs: testb 100\nBlock 100 marked in use\n"
@@ -18,7 +18,7 @@ XFS_SB = "agblocks = 20480\nagblklog = 15\nblocksize = 4096\n    agno    agbno  
 XFS_USE = "block 24 (0/24) type data inode 132 d/a.bin\nblock 32768 (1/0) type free2\n"
 
 
-def fake_runner(outputs: dict[str, str], calls: list[tuple[Sequence[str], object]]) -> object:
+def fake_host(outputs: dict[str, str], calls: list[tuple[Sequence[str], object]]) -> FakeHost:
     def run(argv: Sequence[str], *, input: object = None, **_: object) -> commands.CommandResult:
         calls.append((tuple(argv), input))
         text = str(input or "") + " ".join(argv)
@@ -27,14 +27,13 @@ def fake_runner(outputs: dict[str, str], calls: list[tuple[Sequence[str], object
                 return commands.CommandResult(tuple(argv), 0, out, "", 0.0)
         return commands.CommandResult(tuple(argv), 0, "", "", 0.0)
 
-    return run
+    return FakeHost(runner=run)
 
 
-def test_ext4_lookup_batches_testb_icheck_ncheck_on_stdin(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_ext4_lookup_batches_testb_icheck_ncheck_on_stdin() -> None:
     calls: list[tuple[Sequence[str], object]] = []
     outputs = {"show_super_stats": SUPER, "testb": TESTB, "icheck": ICHECK, "ncheck": NCHECK}
-    monkeypatch.setattr(commands, "run", fake_runner(outputs, calls))
-    m = fsmap.open_fsmap("/dev/fake", "ext4")
+    m = fsmap.open_fsmap(fake_host(outputs, calls), "/dev/fake", "ext4")
     states = m.lookup([9563 * 1024 + 512, 100 * 1024, 8451 * 1024])
     assert states[9563 * 1024 + 512] == fsmap.BlockState(False)
     assert states[100 * 1024] == fsmap.BlockState(True, None)  # metadata: in use, no file
@@ -44,10 +43,9 @@ def test_ext4_lookup_batches_testb_icheck_ncheck_on_stdin(monkeypatch: pytest.Mo
     assert "-w" not in {a for argv, _ in calls for a in argv}
 
 
-def test_xfs_lookup_uses_blockget_and_falls_back_to_free_extents(monkeypatch: pytest.MonkeyPatch) -> None:
+def test_xfs_lookup_uses_blockget_and_falls_back_to_free_extents() -> None:
     calls: list[tuple[Sequence[str], object]] = []
-    monkeypatch.setattr(commands, "run", fake_runner({"blockget": XFS_USE, "freesp": XFS_SB}, calls))
-    m = fsmap.open_fsmap("/dev/fake", "xfs")
+    m = fsmap.open_fsmap(fake_host({"blockget": XFS_USE, "freesp": XFS_SB}, calls), "/dev/fake", "xfs")
     ag1 = 20480 * 4096  # first byte of AG 1: fsblock 1 << 15
     states = m.lookup([24 * 4096, ag1, 600 * 4096])
     assert states[24 * 4096] == fsmap.BlockState(True, "/d/a.bin")
@@ -57,9 +55,13 @@ def test_xfs_lookup_uses_blockget_and_falls_back_to_free_extents(monkeypatch: py
     assert all(argv[:2] == ("xfs_db", "-r") for argv, _ in calls)
 
 
-def test_unknown_filesystems_and_failures_answer_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
-    assert fsmap.open_fsmap("/dev/fake", "btrfs").lookup([0]) == {0: fsmap.BlockState(None)}
-    assert fsmap.open_fsmap("/dev/fake", None).note
-    monkeypatch.setattr(commands, "run", lambda argv, **_: commands.CommandResult(tuple(argv), 1, "", "bad magic", 0.0))
-    broken = fsmap.open_fsmap("/dev/fake", "ext4")
+def test_unknown_filesystems_and_failures_answer_unknown() -> None:
+    def not_installed(argv: Sequence[str], **_: object) -> commands.CommandResult:
+        raise ToolMissing(f"{argv[0]} is not installed")
+
+    no_btrfs = FakeHost(runner=not_installed)
+    assert fsmap.open_fsmap(no_btrfs, "/dev/fake", "btrfs").lookup([0]) == {0: fsmap.BlockState(None)}
+    assert fsmap.open_fsmap(FakeHost(), "/dev/fake", None).note
+    failing = FakeHost(runner=lambda argv, **_: commands.CommandResult(tuple(argv), 1, "", "bad magic", 0.0))
+    broken = fsmap.open_fsmap(failing, "/dev/fake", "ext4")
     assert broken.lookup([4096]) == {4096: fsmap.BlockState(None)} and "unreadable" in (broken.note or "")

@@ -9,10 +9,10 @@ from sanitize.certify.keys import init_keys
 from sanitize.decommission import Decommission, document, execute, exit_code
 from sanitize.erase import EraseOptions, EraseResult, Plan, Verification, new_result
 from sanitize.errors import ExitCode, SanitizeError
-from sanitize.hw import Host
 from sanitize.inventory.model import DeviceTree
 from sanitize.inventory.volumes import VolumeReport
 from sanitize.state import StateDir
+from tests.support.fake_host import FakeHost
 from tests.unit.test_decommission_unit import device
 
 
@@ -27,7 +27,7 @@ def test_one_verified_one_not_started_gives_a_certificate_a_failure_report_and_e
     cache = VolumeReport("/dev/sdb", "sdb", "ext4", None, scanned=True, artifact_count=1)
     cache.summary = {"vector-store": {"count": 1, "bytes": 4096}}
     dc = Decommission({"hostname": "gpu-07"}, DeviceTree((good, bad)), [cache], plans, [], [])
-    host = Host()
+    host = FakeHost()
 
     def fake_run_all(to_run: Sequence[Plan]) -> tuple[list[EraseResult], list[SanitizeError]]:
         result = new_result(to_run[0], host)

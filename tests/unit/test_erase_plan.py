@@ -1,33 +1,40 @@
-"""Plan-time refusals and the plan document, on hand-built device trees (no root needed)."""
+"""Plan-time refusals and the plan document, on hand-built device trees (no root needed).
+
+The device is a regular file of a FakeHost: planning reads nothing of it but its node.
+"""
 
 from __future__ import annotations
 
 import os
-import stat
+from collections.abc import Iterator
 from dataclasses import replace
+from pathlib import Path
 
 import pytest
 
-from sanitize.erase import EraseOptions, build_plan, plan_document
+from sanitize.erase import EraseOptions, Plan, plan_document
+from sanitize.erase import build_plan as build
 from sanitize.erase.plan import parse_pattern
 from sanitize.errors import BadInput, Refused
+from sanitize.hw.linux import LinuxHost
 from sanitize.inventory.model import Device, DeviceTree
 from tests.support.devices import make_device
+from tests.support.fake_host import FakeHost
+
+HOST = FakeHost()
+DISK = ""
 
 
-def _block_device() -> str:
-    """Any block device node that exists here; plans only stat it, never open it."""
-    for name in sorted(os.listdir("/dev")):
-        path = os.path.join("/dev", name)
-        try:
-            if stat.S_ISBLK(os.stat(path).st_mode):
-                return path
-        except OSError:
-            continue
-    raise RuntimeError("no block device node in /dev")
+@pytest.fixture(autouse=True)
+def disk(tmp_path: Path) -> Iterator[str]:
+    global DISK
+    DISK = str(tmp_path / "disk")
+    Path(DISK).write_bytes(bytes(1 << 20))
+    yield DISK
 
 
-DISK = _block_device()
+def build_plan(tree: DeviceTree, path: str, method: str, options: EraseOptions) -> Plan:
+    return build(tree, path, method, options, host=HOST)
 
 
 def tree_with(disk: Device, *others: Device) -> DeviceTree:
@@ -82,8 +89,8 @@ def test_missing_path_and_regular_file_are_bad_input(tmp_path: os.PathLike[str])
         build_plan(tree, "/dev/does-not-exist", "overwrite", EraseOptions())
     regular = os.path.join(str(tmp_path), "file.img")
     open(regular, "wb").close()
-    with pytest.raises(BadInput, match="regular file"):
-        build_plan(tree, regular, "overwrite", EraseOptions())
+    with pytest.raises(BadInput, match="regular file"):  # the real machine's rule: only block devices
+        build(tree, regular, "overwrite", EraseOptions(), host=LinuxHost())
 
 
 def test_unknown_method_and_auto_fallback() -> None:
@@ -95,8 +102,7 @@ def test_unknown_method_and_auto_fallback() -> None:
 
 
 def test_device_found_by_devno_when_tree_uses_another_name() -> None:
-    st = os.stat(DISK)
-    devno = f"{os.major(st.st_rdev)}:{os.minor(st.st_rdev)}"
+    devno = HOST.block_device_number(DISK)
     dev = make_device("/dev/by-other-name", devno=devno)
     plan = build_plan(tree_with(dev), DISK, "overwrite", EraseOptions())
     assert plan.device == dev

@@ -9,8 +9,8 @@ from sanitize.decommission import Decommission, exit_code, overall_status
 from sanitize.erase import EraseOptions, Plan, new_result
 from sanitize.erase.plan import resume_command
 from sanitize.errors import ExitCode
-from sanitize.hw import Host
 from sanitize.inventory.model import DeviceTree
+from tests.support.fake_host import FakeHost
 from tests.unit.test_decommission_unit import device
 
 DEV = device("sdb", serial="WD-22", type="disk")
@@ -18,7 +18,7 @@ PLAN = Plan(DEV, "overwrite", "clear", (), (), (), 1.0, "test", EraseOptions())
 
 
 def _result(status: str, internal: bool | None = None):  # type: ignore[no-untyped-def]
-    result = new_result(PLAN, Host())
+    result = new_result(PLAN, FakeHost())
     result.status = status  # type: ignore[assignment]
     if internal is not None:
         result.failure = {"phase": "write", "error": "E", "message": "m", "internal": internal}

@@ -6,8 +6,6 @@ from __future__ import annotations
 import subprocess
 from typing import Any
 
-import pytest
-
 from sanitize.certify.document import build_document
 from sanitize.hw.commands import CommandResult
 from sanitize.inventory.model import DeviceTree

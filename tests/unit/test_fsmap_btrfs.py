@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import pytest
 
 from sanitize.hw import fsmap
-from sanitize.hw.fsmap import BtrfsMap, open_fsmap
+from sanitize.hw.commands import CommandResult
+from sanitize.hw.fsmap import open_fsmap
+from tests.support.fake_host import FakeHost
 
 SUPER = (
     "csum_type\t\t0 (crc32c)\nnum_devices\t\t{n}\n"
@@ -32,18 +36,24 @@ FREE = """free space tree key (FREE_SPACE_TREE ROOT_ITEM 0)
 """
 
 
-def fake(monkeypatch: pytest.MonkeyPatch, *, devices: int = 1, valid: bool = True, bitmap: bool = False) -> None:
+def fake(*, devices: int = 1, valid: bool = True, bitmap: bool = False) -> FakeHost:
+    """A host whose `btrfs inspect-internal` prints the recorded forms."""
     outputs = {
         "dump-super": SUPER.format(n=devices, valid="FREE_SPACE_TREE_VALID" if valid else ""),
         "chunk": CHUNKS,
         "10": FREE.format(flags=1 if bitmap else 0),
     }
-    monkeypatch.setattr(BtrfsMap, "_dump", lambda self, args: outputs[args[-2] if args[0] == "dump-tree" else args[0]])
+
+    def btrfs(argv: Sequence[str], **_: object) -> CommandResult:
+        assert list(argv[:2]) == ["btrfs", "inspect-internal"]
+        key = argv[-2] if argv[2] == "dump-tree" else argv[2]
+        return CommandResult(tuple(argv), 0, outputs[key], "", 0.0)
+
+    return FakeHost(runner=btrfs)
 
 
-def test_offsets_map_through_chunks_to_the_free_space_tree(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake(monkeypatch)
-    found = open_fsmap("/dev/x", "btrfs").lookup([13631488, 13651968, 4096, 38797312 + 16384, 72351744 + 16384])
+def test_offsets_map_through_chunks_to_the_free_space_tree() -> None:
+    found = open_fsmap(fake(), "/dev/x", "btrfs").lookup([13631488, 13651968, 4096, 38797312 + 16384, 72351744 + 16384])
     assert found[13631488].allocated is True  # a live data extent
     assert found[13651968].allocated is False  # inside a free extent: deleted data
     assert found[4096].allocated is False  # no chunk uses this device space
@@ -51,15 +61,13 @@ def test_offsets_map_through_chunks_to_the_free_space_tree(monkeypatch: pytest.M
     assert found[38797312 + 16384].allocated is True and found[72351744 + 16384].allocated is True
 
 
-def test_a_block_group_kept_as_a_bitmap_answers_unknown(monkeypatch: pytest.MonkeyPatch) -> None:
-    fake(monkeypatch, bitmap=True)
-    found = open_fsmap("/dev/x", "btrfs").lookup([38797312 + 16384, 13651968])
+def test_a_block_group_kept_as_a_bitmap_answers_unknown() -> None:
+    found = open_fsmap(fake(bitmap=True), "/dev/x", "btrfs").lookup([38797312 + 16384, 13651968])
     assert found[38797312 + 16384].allocated is None and found[13651968].allocated is False
 
 
 @pytest.mark.parametrize(("kw", "why"), [({"devices": 2}, "several devices"), ({"valid": False}, "space_cache v1")])
-def test_layouts_it_cannot_map_say_so(monkeypatch: pytest.MonkeyPatch, kw: dict, why: str) -> None:
-    fake(monkeypatch, **kw)
-    fs = open_fsmap("/dev/x", "btrfs")
+def test_layouts_it_cannot_map_say_so(kw: dict, why: str) -> None:
+    fs = open_fsmap(fake(**kw), "/dev/x", "btrfs")
     assert type(fs) is fsmap.FsMap and why in (fs.note or "")
     assert fs.lookup([0])[0].allocated is None

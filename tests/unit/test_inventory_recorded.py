@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sanitize.hw import Host
+from sanitize.hw.linux import LinuxHost
 from sanitize.inventory.model import DeviceTree
 from sanitize.inventory.probe import probe
 
@@ -25,7 +25,7 @@ def replay(*, with_udev: bool, tmp_path: Path) -> DeviceTree:
     def udev(name: str) -> dict[str, str]:
         return props.get(name, {}) if with_udev else {}
 
-    host = Host(sys_root=str(REC / "sys"), proc_root=str(REC / "proc"), dev_root="/dev", udev=udev)
+    host = LinuxHost(sys_root=str(REC / "sys"), proc_root=str(REC / "proc"), dev_root="/dev", udev_source=udev)
     # No device nodes of the recording exist here, so blkid is never run against this machine.
     host.dev_root = str(tmp_path / "dev")
     return probe(host)
@@ -79,7 +79,7 @@ def test_without_udev_mounted_fs_type_comes_from_mountinfo(tmp_path: Path) -> No
 
 
 def test_swap_is_protected(tmp_path: Path) -> None:
-    host = Host(sys_root=str(REC / "sys"), proc_root=str(REC / "proc"), dev_root=str(tmp_path / "dev"))
+    host = LinuxHost(sys_root=str(REC / "sys"), proc_root=str(REC / "proc"), dev_root=str(tmp_path / "dev"))
     host.udev = lambda name: {}
     swaps = tmp_path / "proc"
     (swaps / "self").mkdir(parents=True)

@@ -12,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from sanitize.hw import Host
+from sanitize.hw.linux import LinuxHost
 from sanitize.inventory.model import DeviceTree
 from sanitize.inventory.probe import probe
 
@@ -23,11 +23,11 @@ REC = Path(__file__).resolve().parents[2] / "fixtures" / "sysfs" / "qemu-nvme-sa
 def tree(request: pytest.FixtureRequest, tmp_path: Path) -> DeviceTree:
     props = json.loads((REC / "udev.json").read_text())
     with_udev = request.param
-    host = Host(
+    host = LinuxHost(
         sys_root=str(REC / "sys"),
         proc_root=str(REC / "proc"),
         dev_root=str(tmp_path / "dev"),  # no node exists: blkid never runs against this machine
-        udev=lambda name: props.get(name, {}) if with_udev else {},
+        udev_source=lambda name: props.get(name, {}) if with_udev else {},
     )
     return probe(host)
 

@@ -9,6 +9,8 @@ import pytest
 
 from sanitize import lab as labmod
 from sanitize.errors import BadInput
+from sanitize.hw.host import parse_mountinfo
+from tests.support.fake_host import FakeHost
 
 
 @pytest.mark.parametrize("contents", ["empty", "other-images"])
@@ -25,7 +27,7 @@ def test_down_on_a_directory_that_is_no_lab_removes_nothing(tmp_path: Path, cont
         kept.append(target / "vault.key")
 
     with pytest.raises(BadInput, match="no lab here"):
-        labmod.down(str(target), remove_state=True)
+        labmod.down(FakeHost(), str(target), remove_state=True)
 
     assert target.is_dir()
     assert all(p.exists() for p in kept)
@@ -38,4 +40,5 @@ def test_lab_mounts_are_only_those_under_its_mnt_directory(tmp_path: Path) -> No
         f"37 25 0:33 / {base}/lab/data rw - ext4 /dev/sdb1 rw\n"  # somebody else's, inside the dir
         "38 25 0:34 / /srv rw - ext4 /dev/sdc1 rw\n"
     )
-    assert labmod._lab_mounts(os.path.join(base, "lab"), mountinfo) == [f"{base}/lab/mnt/system"]
+    host = FakeHost(mount_table=parse_mountinfo(mountinfo))
+    assert labmod.lab_mounts(host, os.path.join(base, "lab")) == [f"{base}/lab/mnt/system"]

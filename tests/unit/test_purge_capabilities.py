@@ -168,7 +168,7 @@ def test_sedutil():
 
 
 def test_controller_and_namespaces_from_sysfs_with_native_multipath(tmp_path):
-    from sanitize.hw.host import Host
+    from sanitize.hw.linux import LinuxHost
 
     sys = tmp_path / "sys"
     subsys = sys / "devices/virtual/nvme-subsystem/nvme-subsys0"
@@ -184,7 +184,7 @@ def test_controller_and_namespaces_from_sysfs_with_native_multipath(tmp_path):
     (sys / "class/nvme-subsystem/nvme-subsys0").symlink_to(subsys)
     (sys / "class/block/nvme0n1").symlink_to(subsys / "nvme0n1")
     (subsys / "nvme0n1/device").symlink_to(subsys)
-    host = Host(sys_root=str(sys))
+    host = LinuxHost(sys_root=str(sys))
     assert nvme.resolve_controller(host, "nvme0n1") == "/dev/nvme0"  # the inventory resolves the subsystem
     assert nvme.resolve_controller(host, "nvme0n1", "/dev/nvme3") == "/dev/nvme3"
     assert nvme.namespaces_of(host, "/dev/nvme0") == ("/dev/nvme0n1", "/dev/nvme0n2")

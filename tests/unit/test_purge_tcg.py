@@ -163,16 +163,13 @@ def test_psid_file_parsing_names_lines_never_psids(tmp_path):
         assert PSID not in str(info.value)
 
 
-def test_decommission_chooses_the_revert_only_for_the_drive_whose_psid_it_was_given(tmp_path, monkeypatch):
+def test_decommission_chooses_the_revert_only_for_the_drive_whose_psid_it_was_given(tmp_path):
     from sanitize import decommission
 
     drives, _, dev, tree = opal_ata(tmp_path)
     host = host_for(drives)
-    monkeypatch.setattr(decommission, "probe", lambda _host: tree)
-    # The drive is a regular file standing in for a disk: skip the path's block-device check.
-    monkeypatch.setattr("sanitize.erase.plan.require_block_device", lambda path: os.stat(path))
-    given = decommission.prepare(host, psids={dev.serial: PSID}, scan=False)
-    other = decommission.prepare(host, psids={"SOME-OTHER-SERIAL": PSID}, scan=False)
+    given = decommission.prepare(host, tree, psids={dev.serial: PSID}, scan=False)
+    other = decommission.prepare(host, tree, psids={"SOME-OTHER-SERIAL": PSID}, scan=False)
     assert [p.method for p in given.plans] == ["tcg-psid-revert"]
     assert [p.method for p in other.plans] == ["ata-secure-erase-enhanced"]
     assert PSID not in json.dumps(decommission.document(given, dry_run=True))
@@ -202,12 +199,12 @@ def test_planning_a_revert_sends_nothing_to_the_drive_and_refuses_protected_driv
     before = hashlib.sha256(Path(dev.path).read_bytes()).hexdigest()
     host = host_for(drives)
     with using_host(host):
-        plan = make_plan(tree, dev, "tcg-psid-revert", with_psid())  # what --dry-run prints
+        plan = make_plan(host, tree, dev, "tcg-psid-revert", with_psid())  # what --dry-run prints
     assert any(PSID_FLAG in (s.argv or ()) for s in plan.steps)
     assert not any(PSID_FLAG in call for call in drives.calls) and sed.locking_enabled
     assert hashlib.sha256(Path(dev.path).read_bytes()).hexdigest() == before
 
     mounted = device(dev.path, media="ssd", mountpoints=("/srv",), protected=True, protected_reasons=("mounted",))
     with using_host(host), pytest.raises(Refused):
-        make_plan(DeviceTree((mounted,)), mounted, "tcg-psid-revert", with_psid())
+        make_plan(host, DeviceTree((mounted,)), mounted, "tcg-psid-revert", with_psid())
     assert not any(PSID_FLAG in call for call in drives.calls)

@@ -23,7 +23,7 @@ import pytest
 from sanitize import readahead, scan
 from sanitize.readahead import Readahead
 from sanitize.scan import Scanner
-from tests.support.readahead import ReadaheadSpy
+from tests.support.fake_host import FakeHost
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "artifacts" / "weights"
 
@@ -149,9 +149,7 @@ def test_helper_never_opens_fifos_or_follows_symlinks(disk_dir: Path) -> None:
     assert not _cached(target)
 
 
-def test_scanner_on_a_cold_tree_finds_the_same_and_leaves_no_helper(
-    disk_dir: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_scanner_on_a_cold_tree_finds_the_same_and_leaves_no_helper(disk_dir: Path) -> None:
     tree = disk_dir / "tree"
     shutil.copytree(FIXTURES, tree)
     for i in range(30):
@@ -159,69 +157,66 @@ def test_scanner_on_a_cold_tree_finds_the_same_and_leaves_no_helper(
         sub.mkdir()
         for j in range(20):
             (sub / f"n{j}.txt").write_text(f"note {i}.{j}\n" * 50)
-    warm = Scanner(workers=1, processes=0).scan([str(tree)])
+    warm = Scanner(workers=1, processes=0, host=FakeHost()).scan([str(tree)])
     files = [p for p in tree.rglob("*") if p.is_file() and not p.is_symlink()]
     for path in files:
         _evict(path)
     if all(_cached(p) for p in files):
         pytest.skip("this filesystem keeps evicted pages: cannot make the tree cold")
 
-    readahead = ReadaheadSpy(monkeypatch)
+    host = FakeHost()
 
-    cold = Scanner(workers=1, processes=0).scan([str(tree)])
+    cold = Scanner(workers=1, processes=0, host=host).scan([str(tree)])
 
-    assert readahead.started
+    assert [argv[1:3] for argv in host.spawned] == [["-m", "sanitize.readahead"]]
     assert _helpers_of_this_process() == []
     assert _by_path(cold.artifacts) == _by_path(warm.artifacts) != []
     assert (cold.stats.files_seen, cold.stats.errors) == (warm.stats.files_seen, warm.stats.errors)
 
 
-def test_a_warm_tree_starts_no_helper(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_a_warm_tree_starts_no_helper(tmp_path: Path) -> None:
     for i in range(50):
         (tmp_path / f"f{i}.txt").write_text("just written, so in the page cache\n")
-    readahead = ReadaheadSpy(monkeypatch)
-    Scanner(workers=1, processes=0).scan([str(tmp_path)])
-    assert readahead.runs and not readahead.started
+    host = FakeHost()
+    Scanner(workers=1, processes=0, host=host).scan([str(tmp_path)])
+    assert host.spawned == []
 
 
 def test_a_helper_that_does_not_read_never_blocks_the_scan() -> None:
-    ra = Readahead(4096)
-    ra.command = [sys.executable, "-c", "import time; time.sleep(60)"]
+    ra = Readahead(FakeHost(helper_command=[sys.executable, "-c", "import time; time.sleep(60)"]), 4096)
     names = [f"file-with-a-long-name-{i:06d}" for i in range(2000)]
     started = time.monotonic()
     try:
         for _ in range(100):  # ~6 MiB of records: far beyond the pipe and the backlog
             ra.submit("/nonexistent", names)
         assert time.monotonic() - started < 10
-        assert len(ra._backlog) <= readahead.MAX_BACKLOG
+        assert ra.backlog_bytes <= readahead.MAX_BACKLOG
     finally:
         ra.close()
     assert _helpers_of_this_process() == []
 
 
 def test_a_helper_that_dies_or_cannot_start_is_ignored() -> None:
-    ra = Readahead(4096)
-    ra.command = [sys.executable, "-c", "pass"]
+    host = FakeHost(helper_command=[sys.executable, "-c", "pass"])
+    ra = Readahead(host, 4096)
     ra.submit("/d", ["a"])
-    ra._proc.wait()  # type: ignore[union-attr]
+    host.processes[0].wait()
     for _ in range(3):
         ra.submit("/d", ["b" * 70_000])  # more than a pipe holds: the write meets the closed end
-    assert ra._failed
+    assert ra.failed
     ra.close()
 
-    missing = Readahead(4096)
-    missing.command = ["/nonexistent/python"]
+    missing = Readahead(FakeHost(helper_command=["/nonexistent/python"]), 4096)
     missing.submit("/d", ["a"])
-    assert missing._failed and not missing.started
+    assert missing.failed and not missing.started
     missing.close()
 
 
 def test_a_huge_directory_is_prefetched_in_parts_not_dropped() -> None:
-    ra = Readahead(4096)
-    ra.command = [sys.executable, "-c", "import time; time.sleep(60)"]
+    ra = Readahead(FakeHost(helper_command=[sys.executable, "-c", "import time; time.sleep(60)"]), 4096)
     names = [f"chunk-{i:08d}.bin" for i in range(200_000)]  # ~4 MiB of names: more than the backlog
     try:
         ra.submit("/data/blobs", names)
-        assert ra.started and 0 < len(ra._backlog) <= readahead.MAX_BACKLOG
+        assert ra.started and 0 < ra.backlog_bytes <= readahead.MAX_BACKLOG
     finally:
         ra.close()

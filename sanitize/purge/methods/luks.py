@@ -20,7 +20,7 @@ from sanitize.erase.method import ExecutionContext, Method, get_method, register
 from sanitize.erase.plan import EraseOptions, Plan, Step
 from sanitize.erase.result import EraseResult, Verification
 from sanitize.errors import BadInput, Unsupported
-from sanitize.hw.host import Host
+from sanitize.hw.host import Host, OpenDevice
 from sanitize.inventory.model import Device, DeviceTree
 from sanitize.purge.capabilities import luks
 from sanitize.purge.capabilities.luks import LuksHeader
@@ -176,53 +176,46 @@ class LuksCryptoErase(Method):
             get_method(then).finalize(plan, ctx, result)
 
 
-def _open(host: Host, target: str, hdr_file: str | None, write: bool) -> int:
+def _open(host: Host, target: str, hdr_file: str | None, write: bool) -> OpenDevice:
     if hdr_file:
-        flags = (os.O_RDWR if write else os.O_RDONLY) | os.O_CLOEXEC
-        return os.open(target, flags)
-    dev = host.open_device(target, write=write, direct=True, exclusive=True)
-    fd = os.dup(dev.fd)
-    dev.close()
-    return fd
+        return host.open_file(target, write=write)
+    return host.open_device(target, write=write, direct=True, exclusive=True)
 
 
 def _overwrite_random(host: Host, target: str, extent: int, hdr_file: str | None) -> str:
     """Write `extent` random bytes at offset 0; return their SHA-256 (content is never kept)."""
-    fd = _open(host, target, hdr_file, write=True)
     digest = hashlib.sha256()
     buf = mmap.mmap(-1, CHUNK)
     try:
-        off = 0
-        while off < extent:
-            n = min(CHUNK, extent - off)
-            buf[:n] = os.urandom(n)
-            digest.update(buf[:n])
-            with memoryview(buf) as view:
-                os.pwritev(fd, [view[:n]], off)
-            off += n
-        os.fsync(fd)
+        with _open(host, target, hdr_file, write=True) as dev:
+            off = 0
+            while off < extent:
+                n = min(CHUNK, extent - off)
+                buf[:n] = os.urandom(n)
+                digest.update(buf[:n])
+                with memoryview(buf) as view:
+                    dev.write_at(view[:n], off)
+                off += n
+            dev.sync()
     finally:
         buf.close()
-        os.close(fd)
     return digest.hexdigest()
 
 
 def _read_digest(host: Host, target: str, extent: int, hdr_file: str | None) -> str:
-    fd = _open(host, target, hdr_file, write=False)
     digest = hashlib.sha256()
     buf = mmap.mmap(-1, CHUNK)
     try:
-        off = 0
-        while off < extent:
-            with memoryview(buf) as view:
-                n = os.preadv(fd, [view[: min(CHUNK, extent - off)]], off)
-                if n <= 0:
-                    break
-                digest.update(view[:n])
-            off += n
+        with _open(host, target, hdr_file, write=False) as dev:
+            off = 0
+            while off < extent:
+                n = min(CHUNK, extent - off)
+                with memoryview(buf) as view:
+                    dev.read_into(view[:n], off)
+                    digest.update(view[:n])
+                off += n
     finally:
         buf.close()
-        os.close(fd)
     return digest.hexdigest()
 
 
