@@ -29,6 +29,7 @@ from typing import Any
 from sanitize.certify.archive import Archive, trusted_for
 from sanitize.certify.issue import IssuedDocument, issue_for_result, issue_host_summary
 from sanitize.certify.keys import have_keys
+from sanitize.enums import DeviceType, Status
 from sanitize.erase import EraseOptions, EraseResult, ErrorRange, Plan, build_plan, new_result
 from sanitize.erase.plan import resume_command
 from sanitize.erase.record import record_result
@@ -43,8 +44,8 @@ from sanitize.purge.methods.tcg import psid_for
 from sanitize.state import StateDir
 
 DECOMMISSION_SCHEMA = "sanitize.decommission/1"
-TARGET_TYPES = ("disk", "loop")  # whole devices; a partition only when named with --only
-NOT_STORAGE = ("rom", "zram", "ram")
+TARGET_TYPES = (DeviceType.DISK, DeviceType.LOOP)  # whole devices; a partition only when named with --only
+NOT_STORAGE = (DeviceType.ROM,)
 LIVE_MEDIUM = "boot a live medium (USB/PXE) on this server and run the same command from there"
 
 
@@ -388,9 +389,9 @@ def exit_code(dc: Decommission) -> ExitCode:
     if dc.internal_errors:
         return ExitCode.INTERNAL
     statuses = {r.status for r in dc.results}
-    if "failed" in statuses or "unverified" in statuses:
+    if Status.FAILED in statuses or Status.UNVERIFIED in statuses:
         return ExitCode.FAILED
-    if "interrupted" in statuses:
+    if Status.INTERRUPTED in statuses:
         return ExitCode.INTERRUPTED
     if dc.problems:
         return ExitCode.NOT_VERIFIED
@@ -404,7 +405,7 @@ def overall_status(dc: Decommission, *, dry_run: bool) -> str:
     if code == ExitCode.INTERNAL:
         # Every device verified, but a later step (a certificate, the summary, the archive)
         # failed: the devices are clean, the paperwork is not.
-        verified = dc.results and all(r.status == "verified" for r in dc.results)
+        verified = dc.results and all(r.status == Status.VERIFIED for r in dc.results)
         return "not-verified" if verified else "failed"
     return {
         ExitCode.OK: "verified",
@@ -438,7 +439,9 @@ def render_summary(dc: Decommission) -> str:
     lines.extend(f"  problem: {p}" for p in dc.problems)
     lines.extend(f"  internal error: {p}" for p in dc.internal_errors if p not in " ".join(dc.problems))
     resume = "; ".join(
-        resume_command(p, dc.state_dir) for p, r in zip(dc.plans, dc.results, strict=False) if r.status == "interrupted"
+        resume_command(p, dc.state_dir)
+        for p, r in zip(dc.plans, dc.results, strict=False)
+        if r.status == Status.INTERRUPTED
     )
     verdict = {
         ExitCode.OK: "every planned device was sanitized and verified",

@@ -14,6 +14,7 @@ from typing import Any
 from sanitize import TOOL_NAME, tool_identity
 from sanitize.certify.canonical import canonical_bytes, sha256_hex
 from sanitize.certify.config import CertConfig, Person
+from sanitize.enums import NistLevel, Outcome, Status
 from sanitize.errors import BadInput, Refused
 
 ERASE_SCHEMA = "sanitize.erase/1"
@@ -73,15 +74,16 @@ def check_erase_result(result: Any, source: str = "result") -> dict[str, Any]:
     for name, kind in _REQUIRED.items():
         if not isinstance(result.get(name), kind):
             raise BadInput(f"{source}: field {name!r} is missing or has the wrong type")
-    if result["status"] not in ("verified", "unverified", "failed", "interrupted"):
+    if result["status"] not in set(Status):
         raise BadInput(f"{source}: unknown status {result['status']!r}")
-    if result["nist_level"] not in ("clear", "purge"):
+    if result["nist_level"] not in set(NistLevel):
         raise BadInput(f"{source}: unknown nist_level {result['nist_level']!r}")
     return result
 
 
 def certificate_allowed(result: dict[str, Any]) -> bool:
-    return result.get("status") == "verified" and (result.get("verification") or {}).get("outcome") == "passed"
+    verification = result.get("verification") or {}
+    return result.get("status") == Status.VERIFIED and verification.get("outcome") == Outcome.PASSED
 
 
 def _now() -> str:
@@ -245,7 +247,7 @@ def build_document(
             certificate_id=certificate_id,
             issued_at=issued_at,
         )
-    if result["status"] == "verified":
+    if result["status"] == Status.VERIFIED:
         outcome = result["verification"].get("outcome")
         raise Refused(f"result {result['id']} says verified but its verification outcome is {outcome!r}")
     return _build(result, FAILURE_SCHEMA, config, operator, artifacts_before, certificate_id, issued_at)

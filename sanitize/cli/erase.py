@@ -21,6 +21,7 @@ import click
 from tqdm import tqdm
 
 from sanitize.cli.app import App, emit_json, info, json_option, pass_app, require_root
+from sanitize.enums import Status
 from sanitize.erase import (
     EraseOptions,
     EraseResult,
@@ -145,9 +146,9 @@ def exit_code_for(results: Sequence[EraseResult]) -> ExitCode:
     if any(r.failure and r.failure.get("internal") for r in results):
         return ExitCode.INTERNAL
     statuses = {r.status for r in results}
-    if "failed" in statuses:
+    if Status.FAILED in statuses:
         return ExitCode.FAILED
-    if "interrupted" in statuses:
+    if Status.INTERRUPTED in statuses:
         return ExitCode.INTERRUPTED
     return ExitCode.OK
 

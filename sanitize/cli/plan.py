@@ -9,13 +9,14 @@ from __future__ import annotations
 import click
 
 from sanitize.cli.app import App, emit_json, json_option, pass_app
+from sanitize.enums import DeviceType
 from sanitize.erase.plan import EraseOptions, find_device
 from sanitize.errors import ExitCode
 from sanitize.inventory.model import Device, DeviceTree
 from sanitize.inventory.probe import probe
 from sanitize.purge.planner import DevicePlan, plan_device, plan_document
 
-PLANNABLE_TYPES = ("disk", "loop")
+PLANNABLE_TYPES = (DeviceType.DISK, DeviceType.LOOP)
 
 
 def default_devices(tree: DeviceTree) -> list[Device]:

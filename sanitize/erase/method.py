@@ -33,6 +33,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Protocol
 
+from sanitize.enums import MediaType, NistLevel
 from sanitize.errors import BadInput
 from sanitize.hw import Host
 from sanitize.inventory.model import Device, DeviceTree
@@ -46,7 +47,7 @@ if TYPE_CHECKING:
 METHOD_MODULES = ["sanitize.erase.overwrite", "sanitize.purge"]
 
 # Throughput assumed for duration estimates when the device gives none (bytes/second).
-DEFAULT_WRITE_RATE = {"hdd": 150e6, "ssd": 450e6, "nvme": 450e6, "usb-flash": 30e6}
+DEFAULT_WRITE_RATE = {MediaType.HDD: 150e6, MediaType.SSD: 450e6, MediaType.NVME: 450e6, MediaType.USB_FLASH: 30e6}
 FALLBACK_WRITE_RATE = 150e6
 
 
@@ -120,8 +121,8 @@ class Method(ABC):
     name: str = ""
 
     @abstractmethod
-    def nist_level(self, device: Device) -> str:
-        """`clear` or `purge` for this device (overwrite on flash is only `clear`)."""
+    def nist_level(self, device: Device) -> NistLevel:
+        """Clear or Purge for this device (overwrite on flash is only Clear)."""
 
     def check(self, tree: DeviceTree, device: Device, options: EraseOptions) -> None:
         """Refuse (raise Refused/Unsupported) when this method cannot or must not run here."""

@@ -29,6 +29,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 
+from sanitize.enums import FLASH_MEDIA, NistLevel, Outcome, Status
 from sanitize.erase.buffers import AlignedBuffer, PatternSource
 from sanitize.erase.journal import Journal
 from sanitize.erase.method import ExecutionContext, Method, estimate_write_seconds, register
@@ -50,7 +51,6 @@ PIECE = 256 << 10
 VERIFY_SLOTS = IO_DEPTH + 3
 SUBSECTIONS = 1000
 MAX_LISTED_MISMATCHES = 20
-FLASH_MEDIA = ("ssd", "nvme", "usb-flash")
 # errno values that mean "this range of the medium is bad", not "the program is wrong".
 MEDIA_ERRORS = {errno.EIO, errno.ENODATA, errno.EREMOTEIO, errno.EILSEQ, errno.EBADMSG, errno.ENOLINK}
 
@@ -222,8 +222,8 @@ class _Cursor:
 class OverwriteMethod(Method):
     name = "overwrite"
 
-    def nist_level(self, device: Device) -> str:
-        return "clear"
+    def nist_level(self, device: Device) -> NistLevel:
+        return NistLevel.CLEAR
 
     def plan_steps(self, device: Device, options: EraseOptions) -> Sequence[Step]:
         size = device.size_bytes
@@ -469,7 +469,7 @@ class OverwriteMethod(Method):
     def verify(self, plan: Plan, ctx: ExecutionContext) -> Verification:
         opts, dev = plan.options, plan.device
         if opts.verify == "none":
-            return Verification(method="none", outcome="skipped")
+            return Verification(method="none", outcome=Outcome.SKIPPED)
         journal = ctx.scratch.get("journal")
         journal = journal if isinstance(journal, Journal) else None
         saved = _VerifyState.saved(journal, opts.verify) if ctx.resume else None
@@ -593,7 +593,7 @@ class OverwriteMethod(Method):
                 got.close()
             want.close()
         if ctx.stop.is_set():
-            return Verification(method=state.method, outcome="skipped", details={"stopped": True})
+            return Verification(method=state.method, outcome=Outcome.SKIPPED, details={"stopped": True})
         read_errors = merge_ranges(state.read_errors)
         ctx.result.errors = merge_ranges([*ctx.result.errors, *read_errors])
         failed = bool(state.mismatches or read_errors)
@@ -608,14 +608,14 @@ class OverwriteMethod(Method):
             method=state.method,
             coverage=state.checked / size if size else 0.0,
             bytes_checked=state.checked,
-            outcome="failed" if failed else "passed",
+            outcome=Outcome.FAILED if failed else Outcome.PASSED,
             mismatches=state.mismatches,
             details=details,
         )
 
     def finalize(self, plan: Plan, ctx: ExecutionContext, result: EraseResult) -> None:
         journal = ctx.scratch.get("journal")
-        if result.status == "interrupted":
+        if result.status == Status.INTERRUPTED:
             return  # the journal stays for --resume, as it was at the last checkpoint
         if plan.options.discard:
             ctx.enter("discard")

@@ -19,6 +19,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any
 
+from sanitize.enums import DeviceType, NistLevel
 from sanitize.erase.context import using_host
 from sanitize.erase.method import choose_auto, get_method
 from sanitize.erase.result import device_identity
@@ -28,7 +29,7 @@ from sanitize.inventory.model import Device, DeviceTree
 from sanitize.state import DEFAULT_STATE_DIR
 
 PLAN_SCHEMA = "sanitize.plan/1"
-ERASABLE_TYPES = ("disk", "part", "loop")
+ERASABLE_TYPES = (DeviceType.DISK, DeviceType.PART, DeviceType.LOOP)
 PATTERNS_HELP = "random, zeros, ones or 0xNN"
 VERIFY_MODES = ("full", "sample", "none")
 CARVE_CHECKS = {"sample": 0.01, "full": 1.0, "none": 0.0}  # fraction of the device carved after erase
@@ -102,7 +103,7 @@ def parse_pattern(pattern: str) -> int | None:
 class Plan:
     device: Device
     method: str
-    nist_level: str  # clear | purge
+    nist_level: NistLevel
     steps: tuple[Step, ...]
     pre_checks: tuple[str, ...]
     post_checks: tuple[str, ...]

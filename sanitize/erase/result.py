@@ -10,18 +10,16 @@ from __future__ import annotations
 import datetime as _dt
 import uuid
 from dataclasses import dataclass, field
-from typing import Any, Literal
+from typing import Any
 
 from sanitize import tool_identity
+from sanitize.enums import NistLevel, Outcome, Status
 from sanitize.hw import Host
 from sanitize.inventory.host_identity import host_identity as inventory_host_identity
 from sanitize.inventory.model import Device
 
 ERASE_SCHEMA = "sanitize.erase/1"
 ERASE_RUN_SCHEMA = "sanitize.erase-run/1"
-
-Status = Literal["verified", "unverified", "failed", "interrupted"]
-Outcome = Literal["passed", "failed", "skipped"]
 
 DEVICE_FIELDS = (
     "path",
@@ -72,7 +70,7 @@ class Verification:
     method: str = "none"  # full | sample | none
     coverage: float = 0.0  # fraction of the device actually read back, 0..1
     bytes_checked: int = 0
-    outcome: Outcome = "skipped"
+    outcome: Outcome = Outcome.SKIPPED
     mismatches: int = 0  # number of compared blocks that differed
     details: dict[str, Any] = field(default_factory=dict)
 
@@ -101,7 +99,7 @@ class CommandRecord:
 class EraseResult:
     device: dict[str, Any]
     method: str
-    nist_level: str
+    nist_level: NistLevel
     host: dict[str, Any] = field(default_factory=dict)
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     passes: int = 0
@@ -113,7 +111,7 @@ class EraseResult:
     notes: list[str] = field(default_factory=list)
     started_at: str = field(default_factory=utc_now)
     finished_at: str | None = None
-    status: Status = "failed"
+    status: Status = Status.FAILED
     # Seconds spent per phase ("write", "verify", ...), for throughput reports.
     timing: dict[str, float] = field(default_factory=dict)
     # How far each phase got: {phase: {"status": running|done|skipped|failed|interrupted|
@@ -148,15 +146,15 @@ class EraseResult:
             if entry["status"] == "running":
                 entry["status"] = "failed" if self.failure else "interrupted" if interrupted else "done"
         if self.failure:
-            self.status = "failed"
+            self.status = Status.FAILED
         elif interrupted:
-            self.status = "interrupted"
-        elif self.errors or self.verification.outcome == "failed":
-            self.status = "failed"
-        elif self.verification.outcome == "passed":
-            self.status = "verified"
+            self.status = Status.INTERRUPTED
+        elif self.errors or self.verification.outcome == Outcome.FAILED:
+            self.status = Status.FAILED
+        elif self.verification.outcome == Outcome.PASSED:
+            self.status = Status.VERIFIED
         else:
-            self.status = "unverified"
+            self.status = Status.UNVERIFIED
         return self
 
     def to_dict(self) -> dict[str, Any]:

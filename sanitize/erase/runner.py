@@ -19,6 +19,7 @@ import contextlib
 import logging
 import os
 
+from sanitize.enums import Outcome, Status
 from sanitize.erase.journal import Journal
 from sanitize.erase.method import ExecutionContext, get_method
 from sanitize.erase.plan import CARVE_CHECKS, Plan, resume_command
@@ -59,7 +60,7 @@ def check_nothing_recognisable(plan: Plan, verification: Verification, host: Hos
     verification.details["carve"] = found
     verification.details["carve_hits"] = found["hits"]
     if found["hits"]:
-        verification.outcome = "failed"
+        verification.outcome = Outcome.FAILED
 
 
 def run_plan(plan: Plan, ctx: ExecutionContext) -> EraseResult:
@@ -75,20 +76,21 @@ def run_plan(plan: Plan, ctx: ExecutionContext) -> EraseResult:
             ctx.enter("verify")
             result.verification = method.verify(plan, ctx)
             v = result.verification
-            if v.method == "none" and v.outcome == "skipped":
+            if v.method == "none" and v.outcome == Outcome.SKIPPED:
                 result.mark("verify", "skipped", "--verify none")
             elif ctx.stop.is_set():
                 result.mark("verify", "interrupted")
             else:
                 result.mark("verify", "done", f"{v.method}: {v.bytes_checked} bytes checked, {v.outcome}")
-            if result.verification.outcome == "passed" and not ctx.stop.is_set():
+            if result.verification.outcome == Outcome.PASSED and not ctx.stop.is_set():
                 ctx.enter("carve-check")
+            if result.verification.outcome == Outcome.PASSED and not ctx.stop.is_set():
                 check_nothing_recognisable(plan, result.verification, ctx.host)
                 result.mark("carve-check", "done" if plan.options.carve_check != "none" else "skipped")
             result.finish(interrupted=ctx.stop.is_set())
         ctx.enter("finalize")
         method.finalize(plan, ctx, result)
-        resumable = result.status == "interrupted" and _journal_kept(ctx)
+        resumable = result.status == Status.INTERRUPTED and _journal_kept(ctx)
         if resumable and not any("continue with:" in note for note in result.notes):
             result.add_note(f"interrupted; continue with: {resume_command(plan, ctx.state.path)}")
         return result
@@ -121,7 +123,7 @@ def failed_result(plan: Plan, ctx: ExecutionContext, exc: BaseException) -> Eras
             method=str(progress.get("method", plan.options.verify)),
             coverage=checked / size if size else 0.0,
             bytes_checked=checked,
-            outcome="failed",
+            outcome=Outcome.FAILED,
             mismatches=int(progress.get("mismatches", 0)),
             details={"stopped_after_bytes": checked, "of_bytes": int(progress.get("total", 0))},
         )

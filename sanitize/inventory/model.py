@@ -6,6 +6,8 @@ from collections.abc import Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from sanitize.enums import DeviceType, MediaType
+
 INVENTORY_SCHEMA = "sanitize.inventory/1"
 
 
@@ -15,13 +17,13 @@ class Device:
 
     path: str  # /dev/sda1
     name: str  # kernel name: sda1, nvme0n1p2, dm-0, loop3
-    type: str  # disk, part, loop, crypt, lvm, raid1, dm, rom, zram, md
+    type: DeviceType
     size_bytes: int
     logical_sector_size: int
     physical_sector_size: int
     rotational: bool | None
     transport: str | None  # nvme, sata, sas, scsi, usb, virtio, mmc, loop, ...
-    media_type: str  # hdd, ssd, nvme, usb-flash, virtual, optical, ram, unknown
+    media_type: MediaType
     vendor: str | None
     model: str | None
     serial: str | None

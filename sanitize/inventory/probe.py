@@ -11,6 +11,7 @@ import os
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
+from sanitize.enums import DeviceType, MediaType
 from sanitize.hw.blkid import probe_filesystem
 from sanitize.hw.host import Host, Mount
 from sanitize.hw.nvme_sysfs import controller_of_namespace
@@ -131,22 +132,30 @@ def _device(host: Host, raw: _Raw, by_name: Mapping[str, _Raw], mounts: list[Mou
     )
 
 
-def _type(name: str, is_partition: bool, read: Reader) -> str:
+DM_UUID_PREFIXES = (
+    ("CRYPT-", DeviceType.CRYPT),
+    ("LVM-", DeviceType.LVM),
+    ("mpath-", DeviceType.MPATH),
+    ("part", DeviceType.PART),
+)
+
+
+def _type(name: str, is_partition: bool, read: Reader) -> DeviceType:
     if is_partition:
-        return "part"
+        return DeviceType.PART
     if name.startswith("loop"):
-        return "loop"
+        return DeviceType.LOOP
     if name.startswith("dm-"):
         uuid = read("dm", "uuid") or ""
-        for prefix, kind in (("CRYPT-", "crypt"), ("LVM-", "lvm"), ("mpath-", "mpath"), ("part", "part")):
+        for prefix, kind in DM_UUID_PREFIXES:
             if uuid.startswith(prefix):
                 return kind
-        return "dm"
+        return DeviceType.DM
     if name.startswith("md"):
-        return read("md", "level") or "md"
+        return DeviceType.of_md_level(read("md", "level"))
     if name.startswith("sr"):
-        return "rom"
-    return "disk"
+        return DeviceType.ROM
+    return DeviceType.DISK
 
 
 def _flag(value: str | None) -> bool | None:
@@ -178,30 +187,33 @@ def _transport(whole: str, sysdir: str, props: Mapping[str, str]) -> str | None:
     return bus or None
 
 
+VIRTUAL_TYPES = (DeviceType.LOOP, DeviceType.CRYPT, DeviceType.LVM, DeviceType.DM, DeviceType.MPATH)
+
+
 def _media_type(
-    whole: str, dtype: str, transport: str | None, rotational: bool | None, props: Mapping[str, str]
-) -> str:
-    if dtype in ("loop", "crypt", "lvm", "dm", "mpath") or dtype.startswith("raid") or whole.startswith("md"):
-        return "virtual"
+    whole: str, dtype: DeviceType, transport: str | None, rotational: bool | None, props: Mapping[str, str]
+) -> MediaType:
+    if dtype in VIRTUAL_TYPES or dtype.startswith("raid") or whole.startswith("md"):
+        return MediaType.VIRTUAL
     if whole.startswith(("zram", "ram")):
-        return "ram"
-    if dtype == "rom":
-        return "optical"
+        return MediaType.RAM
+    if dtype == DeviceType.ROM:
+        return MediaType.OPTICAL
     if transport == "nvme":
-        return "nvme"
+        return MediaType.NVME
     if transport == "usb":
-        return "usb-hdd" if rotational else "usb-flash"
+        return MediaType.USB_HDD if rotational else MediaType.USB_FLASH
     if transport == "mmc":
-        return "flash"
+        return MediaType.FLASH
     if transport == "virtio":
-        return "virtual"
+        return MediaType.VIRTUAL
     if props.get("ID_ATA_ROTATION_RATE_RPM") == "0":
-        return "ssd"
+        return MediaType.SSD
     if rotational is True:
-        return "hdd"
+        return MediaType.HDD
     if rotational is False:
-        return "ssd"
-    return "unknown"
+        return MediaType.SSD
+    return MediaType.UNKNOWN
 
 
 def _identity(host: Host, whole: str, props: Mapping[str, str], read_whole: Reader) -> dict[str, str | None]:

@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from sanitize import tool_identity
+from sanitize.enums import DeviceType
 from sanitize.inventory.model import INVENTORY_SCHEMA, Device, DeviceTree
 from sanitize.textsafe import printable
 
@@ -36,7 +37,7 @@ COLUMNS = ("DEVICE", "TYPE", "SIZE", "TRAN", "MEDIA", "MODEL", "SERIAL", "FSTYPE
 
 
 def _row(dev: Device, prefix: str) -> tuple[str, ...]:
-    identity = dev.model or (f"loop: {dev.backing_file}" if dev.backing_file and dev.type == "loop" else "")
+    identity = dev.model or (f"loop: {dev.backing_file}" if dev.backing_file and dev.type == DeviceType.LOOP else "")
     cells = (
         dev.name,
         dev.type,

@@ -6,11 +6,13 @@ they are silent or dated, openSeaChest's IEEE 2883 encoding (`get_Supported_Eras
 
 from __future__ import annotations
 
-CLEAR = "clear"
-PURGE = "purge"
+from sanitize.enums import FLASH_MEDIA, NistLevel
+
+CLEAR = NistLevel.CLEAR
+PURGE = NistLevel.PURGE
 
 # method -> (level on HDD, level on flash). Flash = SSD, NVMe, USB flash.
-LEVELS: dict[str, tuple[str, str]] = {
+LEVELS: dict[str, tuple[NistLevel, NistLevel]] = {
     "nvme-sanitize-crypto": (PURGE, PURGE),
     "nvme-sanitize-block": (PURGE, PURGE),
     "nvme-sanitize-overwrite": (PURGE, PURGE),
@@ -35,9 +37,9 @@ LEVELS: dict[str, tuple[str, str]] = {
 
 
 def is_flash(media_type: str) -> bool:
-    return media_type in ("ssd", "nvme", "usb-flash")
+    return media_type in FLASH_MEDIA
 
 
-def level_of(method: str, media_type: str) -> str:
+def level_of(method: str, media_type: str) -> NistLevel:
     hdd, flash = LEVELS[method]
     return flash if is_flash(media_type) else hdd

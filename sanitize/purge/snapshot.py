@@ -15,6 +15,7 @@ import secrets
 from dataclasses import dataclass, field
 from typing import Any
 
+from sanitize.enums import Outcome
 from sanitize.erase.result import Verification
 from sanitize.hw.host import Host
 
@@ -116,7 +117,7 @@ def compare(host: Host, before: Snapshot) -> Verification:
         method="full" if before.mode == "full" else "sample",
         coverage=min(1.0, checked / before.size) if before.size else 0.0,
         bytes_checked=checked,
-        outcome="failed" if unchanged or unreadable else "passed",
+        outcome=Outcome.FAILED if unchanged or unreadable else Outcome.PASSED,
         mismatches=unchanged,
         details=details,
     )

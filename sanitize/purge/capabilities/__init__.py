@@ -11,6 +11,7 @@ import re
 from dataclasses import dataclass, field
 from typing import Any
 
+from sanitize.enums import DeviceType
 from sanitize.errors import ToolMissing
 from sanitize.hw.host import Host
 from sanitize.inventory.model import Device
@@ -80,7 +81,7 @@ def interface_of(device: Device) -> str:
 def probe_device(host: Host, device: Device, *, luks_header: str | None = None) -> Capabilities:
     """Everything the planner needs about one device; writes nothing."""
     caps = Capabilities(device=device.path, interface=interface_of(device))
-    whole_disk = device.type == "disk" and device.parent is None
+    whole_disk = device.type == DeviceType.DISK and device.parent is None
     try:
         if whole_disk and caps.interface == "nvme":
             controller = nvme.resolve_controller(host, device.name, device.controller)

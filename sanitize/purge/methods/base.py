@@ -12,6 +12,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any
 
+from sanitize.enums import DeviceType, NistLevel, Outcome
 from sanitize.erase.context import current_host
 from sanitize.erase.method import ExecutionContext, Method
 from sanitize.erase.plan import EraseOptions, Plan, Step
@@ -44,7 +45,7 @@ class FirmwareMethod(Method):
     interfaces: tuple[str, ...] = ()  # instead of `interface`, for a method that works on several
     controller_wide = False  # erases every namespace on the controller
 
-    def nist_level(self, device: Device) -> str:
+    def nist_level(self, device: Device) -> NistLevel:
         return level_of(self.name, device.media_type)
 
     # --- planning --------------------------------------------------------------------
@@ -55,7 +56,7 @@ class FirmwareMethod(Method):
         raise NotImplementedError
 
     def check(self, tree: DeviceTree, device: Device, options: EraseOptions) -> None:
-        if device.type != "disk" or device.parent is not None:
+        if device.type != DeviceType.DISK or device.parent is not None:
             raise Refused(f"{device.path}: {self.name} erases a whole drive; name the disk, not a {device.type}")
         caps = capabilities(current_host(), device)
         accepted = self.interfaces or (self.interface,)
@@ -86,7 +87,7 @@ class FirmwareMethod(Method):
 
     def notes(self, device: Device, options: EraseOptions) -> Sequence[str]:
         out = []
-        if self.nist_level(device) == "clear" and is_flash(device.media_type):
+        if self.nist_level(device) == NistLevel.CLEAR and is_flash(device.media_type):
             out.append(f"{self.name} is only Clear on flash media (NIST SP 800-88 Rev. 1)")
         return out
 
@@ -113,10 +114,10 @@ class FirmwareMethod(Method):
     def verify(self, plan: Plan, ctx: ExecutionContext) -> Verification:
         verdict = ctx.scratch.get("device_verdict", {"ok": False, "why": "the erase did not report"})
         if not verdict["ok"]:
-            return Verification(method="none", outcome="failed", details={"device_status": verdict["why"]})
+            return Verification(method="none", outcome=Outcome.FAILED, details={"device_status": verdict["why"]})
         before = ctx.scratch.get("snapshot")
         if before is None:
-            return Verification(method="none", outcome="skipped", details={"device_status": verdict["why"]})
+            return Verification(method="none", outcome=Outcome.SKIPPED, details={"device_status": verdict["why"]})
         result = snapshot.compare(ctx.host, before)
         result.details["device_status"] = verdict["why"]
         return result

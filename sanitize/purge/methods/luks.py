@@ -15,6 +15,7 @@ import mmap
 import os
 from collections.abc import Sequence
 
+from sanitize.enums import NistLevel, Outcome
 from sanitize.erase.context import current_host
 from sanitize.erase.method import ExecutionContext, Method, get_method, register
 from sanitize.erase.plan import EraseOptions, Plan, Step
@@ -48,7 +49,7 @@ def _then(options: EraseOptions) -> str | None:
 class LuksCryptoErase(Method):
     name = "luks-crypto-erase"
 
-    def nist_level(self, device: Device) -> str:
+    def nist_level(self, device: Device) -> NistLevel:
         return level_of(self.name, device.media_type)
 
     def header(self, host: Host, device: Device, options: EraseOptions) -> LuksHeader:
@@ -146,7 +147,7 @@ class LuksCryptoErase(Method):
     def verify(self, plan: Plan, ctx: ExecutionContext) -> Verification:
         verdict = ctx.scratch.get("device_verdict", {"ok": False, "why": "not run"})
         if not verdict["ok"]:
-            return Verification(outcome="failed", details={"luks": verdict["why"]})
+            return Verification(outcome=Outcome.FAILED, details={"luks": verdict["why"]})
         extent, ok = ctx.scratch["luks_header"]
         hdr_file = _header_opt(plan.options)
         details = {"luks": verdict["why"], "header_bytes": extent, "header_readback_matches": ok}
@@ -157,7 +158,7 @@ class LuksCryptoErase(Method):
             method="full",
             coverage=1.0,
             bytes_checked=extent,
-            outcome="passed" if ok else "failed",
+            outcome=Outcome.PASSED if ok else Outcome.FAILED,
             mismatches=0 if ok else 1,
             details=details,
         )
