@@ -16,6 +16,7 @@ import click
 
 from sanitize.errors import ExitCode, PermissionDenied, SanitizeError
 from sanitize.hw.host import Host
+from sanitize.report.base import Report
 from sanitize.state import DEFAULT_STATE_DIR, StateDir
 from sanitize.textsafe import json_safe
 
@@ -35,6 +36,18 @@ pass_app = click.make_pass_decorator(App)
 def emit_json(document: dict[str, Any]) -> None:
     # json_safe: a file name that is not UTF-8 must not make the document invalid UTF-8.
     click.echo(json.dumps(json_safe(document), indent=2, sort_keys=False, ensure_ascii=False))
+
+
+def emit(report: Report, as_json: bool, *, text_always: bool = False) -> None:
+    """Print a command's result on stdout: its JSON document, or its text.
+
+    `text_always`: a person reads the text even with --json (decommission's screen), so it
+    goes to stderr then, and stdout keeps the document alone.
+    """
+    if text_always or not as_json:
+        click.echo(report.text(), err=as_json)
+    if as_json:
+        emit_json(report.document())
 
 
 def info(message: str) -> None:

@@ -7,61 +7,10 @@ from typing import Any
 
 import click
 
-from sanitize import tool_identity
-from sanitize.carve import Allocation, CarveOptions, CarveResult, carve, place_hits, risk_phrase
-from sanitize.cli.app import App, emit_json, json_option, pass_app, warn
+from sanitize.carve import CarveOptions, carve, place_hits
+from sanitize.cli.app import App, emit, json_option, pass_app, warn
 from sanitize.errors import ExitCode
-from sanitize.textsafe import printable
-
-SCHEMA = "sanitize.carve/1"
-
-
-def carve_document(result: CarveResult) -> dict[str, Any]:
-    return {
-        "schema": SCHEMA,
-        "tool": tool_identity(),
-        "device": result.device,
-        "size_bytes": result.size,
-        "bytes_read": result.bytes_read,
-        "coverage": round(result.coverage, 6),
-        "sample_fraction": result.sample_fraction,
-        "seconds": round(result.seconds, 3),
-        "filesystem": result.filesystem,
-        "allocation_note": result.allocation_note,
-        "hits_total": result.hits_total,
-        "truncated": result.truncated,
-        "counts": result.counts(),
-        "risk": risk_phrase(result),
-        "unreadable": [{"offset": off, "error": why} for off, why in result.unreadable],
-        "hits": [h.to_dict() for h in result.hits],
-    }
-
-
-def render(result: CarveResult) -> str:
-    lines: list[str] = []
-    if result.hits:
-        rows = [("OFFSET", "LENGTH", "KIND", "SPACE", "WHERE / EVIDENCE")]
-        for h in result.hits:
-            where = printable(h.path) if h.path else h.evidence
-            rows.append((str(h.offset), str(h.length), h.kind, h.allocation.value, where))
-        widths = [max(len(r[i]) for r in rows) for i in range(4)]
-        lines += ["  ".join(r[i].ljust(widths[i]) for i in range(4)) + "  " + r[4] for r in rows]
-        lines.append("")
-    free = risk_phrase(result)
-    live = risk_phrase(result, Allocation.ALLOCATED)
-    if not result.hits_total:
-        lines.append("No artifact signatures found.")
-    for phrase in (free, live):
-        if phrase:
-            lines.append(phrase)
-    if result.truncated:
-        lines.append(f"{result.hits_total} hits in all; only the first {len(result.hits)} are listed (--max-hits).")
-    mib = result.bytes_read / (1 << 20)
-    rate = mib / result.seconds if result.seconds else 0.0
-    lines.append(
-        f"Read {mib:.0f} MiB ({result.coverage:.1%} of {result.device}) in {result.seconds:.1f} s ({rate:.0f} MiB/s)."
-    )
-    return "\n".join(lines)
+from sanitize.report.carve import CarveReport
 
 
 @click.command("carve")
@@ -122,10 +71,7 @@ def command(
             warn(result.allocation_note)
     for offset, why in result.unreadable:
         warn(f"unreadable chunk at offset {offset}: {why}")
-    if as_json:
-        emit_json(carve_document(result))
-    else:
-        click.echo(render(result))
+    emit(CarveReport(result), as_json)
     if fail_on_found and result.hits_total:
         ctx.exit(int(ExitCode.FOUND))
 

@@ -7,24 +7,22 @@ from collections.abc import Sequence
 
 import click
 
-from sanitize.cli.app import App, emit_json, info, json_option, pass_app, require_root, warn
+from sanitize.cli.app import App, emit, info, json_option, pass_app, require_root, warn
 from sanitize.cli.erase import run_all
 from sanitize.decommission import (
     Decommission,
     check_confirmation,
-    document,
     execute,
     exit_code,
     parse_identities,
     prepare,
-    render_screen,
-    render_summary,
 )
 from sanitize.erase import EraseOptions, EraseResult, Plan
 from sanitize.errors import ExitCode, Refused, SanitizeError
 from sanitize.inputs import read_text_input
 from sanitize.inventory.probe import probe
 from sanitize.purge.methods.tcg import parse_psid_file
+from sanitize.report.decommission import DecommissionOutcome, DecommissionScreen
 
 EPILOG = """\b
 Examples:
@@ -172,20 +170,16 @@ def command(
         psids=psids,
         progress=info,
     )
-    screen = render_screen(dc, dry_run=dry_run)
-    click.echo(screen, err=as_json)
     if dry_run:
-        if as_json:
-            emit_json(document(dc, dry_run=True))
+        emit(DecommissionScreen(dc, dry_run=True), as_json, text_always=True)
         for problem in dc.internal_errors:
             info(f"sanitize: internal error: {problem}")
         if dc.internal_errors:  # the plan is incomplete: not what the command promises
             raise click.exceptions.Exit(int(ExitCode.INTERNAL))
         return
+    click.echo(DecommissionScreen(dc, dry_run=False).text(), err=as_json)
     interactive = sys.stdin.isatty() and sys.stderr.isatty()
     code = run_decommission(app, dc, confirm=confirm, interactive=interactive, yes_confirmed=yes_confirmed)
-    click.echo(render_summary(dc), err=as_json)
-    if as_json:
-        emit_json(document(dc, dry_run=False))
+    emit(DecommissionOutcome(dc), as_json, text_always=True)
     if code != ExitCode.OK:
         raise click.exceptions.Exit(int(code))

@@ -20,7 +20,7 @@ from typing import Any
 import click
 from tqdm import tqdm
 
-from sanitize.cli.app import App, emit_json, info, json_option, pass_app, require_root
+from sanitize.cli.app import App, emit, info, json_option, pass_app, require_root
 from sanitize.enums import Status
 from sanitize.erase import (
     EraseOptions,
@@ -29,19 +29,19 @@ from sanitize.erase import (
     Plan,
     build_plan,
     new_result,
-    plan_document,
     run_plan,
 )
 from sanitize.erase.confirm import confirm_devices
 from sanitize.erase.journal import Journal
 from sanitize.erase.plan import find_device, resume_plan
 from sanitize.erase.record import record_result
-from sanitize.erase.result import run_document
 from sanitize.erase.runner import failed_before_start
 from sanitize.errors import BadInput, ExitCode, SanitizeError
 from sanitize.inventory.model import DeviceTree
 from sanitize.inventory.probe import probe
 from sanitize.outputs import check_output_file, write_output
+from sanitize.report.erase import EraseRunReport
+from sanitize.report.plan import ErasePlanReport
 
 
 class BarProgress:
@@ -105,39 +105,6 @@ def _refuse_overlaps(tree: DeviceTree, plans: Sequence[Plan]) -> None:
             if path in seen:
                 raise BadInput(f"{dev.path}: overlaps {seen[path]} given in the same command")
         seen[dev.path] = dev.path
-
-
-def _print_plans(plans: Sequence[Plan]) -> None:
-    for plan in plans:
-        dev = plan.device
-        click.echo(
-            f"{dev.path} ({dev.name}, {dev.size_bytes} bytes, {dev.media_type}): {plan.method}, NIST {plan.nist_level}"
-        )
-        click.echo(f"  reason: {plan.reason}")
-        click.echo("  steps:")
-        for i, step in enumerate(plan.steps, 1):
-            argv = f"  [{' '.join(step.argv)}]" if step.argv else ""
-            click.echo(f"    {i}. {step.description}{argv}")
-        for label, items in (("pre-checks", plan.pre_checks), ("post-checks", plan.post_checks)):
-            click.echo(f"  {label}:")
-            for item in items:
-                click.echo(f"    - {item}")
-        if plan.expected_seconds is not None:
-            click.echo(f"  expected duration: about {plan.expected_seconds:.0f} s")
-        for note in plan.notes:
-            click.echo(f"  note: {note}")
-        click.echo(f"  confirm with: --confirm {dev.identity}")
-    click.echo("dry run: nothing was written")
-
-
-def _summary(result: EraseResult) -> str:
-    v = result.verification
-    verify = f"verification {v.method}" + (f" {v.coverage:.1%} {v.outcome}" if v.method != "none" else "")
-    errors = f", {len(result.errors)} error range(s)" if result.errors else ""
-    return (
-        f"{result.device['path']}: {result.status} ({result.method} {result.pattern or ''} x{result.passes}, "
-        f"{result.bytes_written} bytes written, {verify}{errors}; id {result.id})"
-    )
 
 
 def exit_code_for(results: Sequence[EraseResult]) -> ExitCode:
@@ -312,10 +279,7 @@ def command(
     tree = probe(app.host)
     plans = _plans(app, tree, devices, method, options, resume)
     if dry_run:
-        if as_json:
-            emit_json(plan_document(plans))
-        else:
-            _print_plans(plans)
+        emit(ErasePlanReport(plans), as_json)
         return
     confirm_devices(
         [p.device for p in plans],
@@ -359,21 +323,13 @@ def report_results(
             why = exc.one_line() if isinstance(exc, SanitizeError) else f"{type(exc).__name__}: {exc}"
             unsaved.append(f"{result.device['path']}: result {result.id} not saved: {why}")
     if results:
-        document = run_document(list(results))
+        report = EraseRunReport(results)
         if output:
             try:
-                write_output(output, (json.dumps(document, indent=2) + "\n").encode())
+                write_output(output, (json.dumps(report.document(), indent=2) + "\n").encode())
             except SanitizeError as exc:  # the results are recorded; print them, then fail
                 output_error = exc
-        if as_json:
-            emit_json(document)
-        else:
-            for result in results:
-                click.echo(_summary(result))
-                for note in result.notes:
-                    click.echo(f"  note: {note}")
-                for err in result.errors:
-                    click.echo(f"  error: bytes {err.offset}+{err.length}: {err.error}")
+        emit(report, as_json)
     for result in results:
         if result.failure:
             f = result.failure

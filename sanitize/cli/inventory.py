@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import click
 
-from sanitize.cli.app import App, emit_json, info, json_option, pass_app, warn
+from sanitize.cli.app import App, emit, info, json_option, pass_app, warn
 from sanitize.errors import BadInput, ExitCode
 from sanitize.hw.host import Host
 from sanitize.inventory.host_identity import host_identity
 from sanitize.inventory.model import DeviceTree
 from sanitize.inventory.probe import probe
-from sanitize.inventory.render import inventory_document, render_tree
-from sanitize.inventory.volumes import add_carve, scan_volumes, volume_notes, volumes_document
+from sanitize.inventory.volumes import add_carve, scan_volumes
+from sanitize.report.inventory import InventoryReport
 
 
 def select(host: Host, tree: DeviceTree, names: tuple[str, ...]) -> DeviceTree:
@@ -71,11 +71,7 @@ def command(app: App, devices: tuple[str, ...], no_scan: bool, carve: bool, as_j
         if no_scan:
             reports = scan_volumes(app.host, tree, mount_unmounted=False, scan=False)
         add_carve(reports, lambda path: carve_summary(app.host, path), progress=info)
-    if as_json:
-        extra = {"volumes": volumes_document(reports)} if reports or not no_scan else None
-        emit_json(inventory_document(tree, host, extra))
-    else:
-        click.echo(render_tree(tree, host, volume_notes(reports)))
+    emit(InventoryReport(tree, host, reports if reports or not no_scan else None), as_json)
     faults = [f"{r.device}: {fault}" for r in reports for fault in r.faults]
     for fault in faults:
         info(f"sanitize: internal error: scan of {fault} (a bug: please report it)")

@@ -8,11 +8,12 @@ import click
 
 from sanitize import lab as labmod
 from sanitize.certify.keys import have_keys, init_keys
-from sanitize.cli.app import App, emit_json, info, json_option, pass_app, require_root
+from sanitize.cli.app import App, emit, emit_json, info, json_option, pass_app, require_root
 from sanitize.cli.decommission import run_decommission
-from sanitize.decommission import document, prepare, render_screen, render_summary
+from sanitize.decommission import prepare
 from sanitize.errors import BadInput, ExitCode
 from sanitize.inventory.probe import probe
+from sanitize.report.decommission import DecommissionOutcome, DecommissionScreen
 from sanitize.state import StateDir
 
 DEMO_ORG = "sanitize lab demo (not a real organisation)"
@@ -133,14 +134,12 @@ def demo(app: App, directory: str | None, as_json: bool) -> None:
         init_keys(state, DEMO_ORG)
     lab_app = App(host=app.host, state=state, debug=app.debug)
     dc = prepare(lab_app.host, probe(lab_app.host), only=lab.devices(), progress=info)
-    click.echo(render_screen(dc, dry_run=False), err=as_json)
+    click.echo(DecommissionScreen(dc, dry_run=False).text(), err=as_json)
     confirm = [",".join(v.identity for v in lab.erasable() if v.identity)]
     info(f"lab demo: confirming with the lab file's kernel names: {confirm[0]}")
     code = run_decommission(lab_app, dc, confirm=confirm, interactive=False, yes_confirmed=True)
-    click.echo(render_summary(dc), err=as_json)
-    if as_json:
-        emit_json(document(dc, dry_run=False))
-    else:
+    emit(DecommissionOutcome(dc), as_json, text_always=True)
+    if not as_json:
         click.echo(f"\nCertificates: {dc.certificate_dir}")
         click.echo(f"Verify one:   sanitize --state-dir {state.path} cert verify {dc.certificate_dir}/<file>.pdf")
         click.echo(f"Archive:      sanitize --state-dir {state.path} archive verify")

@@ -13,7 +13,7 @@ from sanitize.erase.method import (
     register,
     set_auto_chooser,
 )
-from sanitize.erase.plan import EraseOptions, Plan, Step, build_plan, check_erasable, plan_document
+from sanitize.erase.plan import EraseOptions, Plan, Step, build_plan, check_erasable
 from sanitize.erase.result import CommandRecord, EraseResult, ErrorRange, Verification
 from sanitize.erase.runner import new_result, run_plan
 
@@ -34,7 +34,6 @@ __all__ = [
     "get_method",
     "method_names",
     "new_result",
-    "plan_document",
     "register",
     "run_plan",
     "set_auto_chooser",

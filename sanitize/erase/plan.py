@@ -28,7 +28,6 @@ from sanitize.hw.host import Host
 from sanitize.inventory.model import Device, DeviceTree
 from sanitize.state import DEFAULT_STATE_DIR
 
-PLAN_SCHEMA = "sanitize.plan/1"
 ERASABLE_TYPES = (DeviceType.DISK, DeviceType.PART, DeviceType.LOOP)
 PATTERNS_HELP = "random, zeros, ones or 0xNN"
 VERIFY_MODES = ("full", "sample", "none")
@@ -133,10 +132,6 @@ def resume_command(plan: Plan, state_dir: str) -> str:
     printed: the journal is found in `state_dir`, named unless it is the default)."""
     where = "" if os.path.abspath(state_dir) == DEFAULT_STATE_DIR else f"--state-dir {shlex.quote(state_dir)} "
     return f"sanitize {where}erase {plan.device.path} --resume --confirm {plan.device.identity}"
-
-
-def plan_document(plans: list[Plan]) -> dict[str, Any]:
-    return {"schema": PLAN_SCHEMA, "plans": [p.to_dict() for p in plans]}
 
 
 def find_device(host: Host, tree: DeviceTree, device_path: str) -> Device:

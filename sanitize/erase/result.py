@@ -19,7 +19,6 @@ from sanitize.inventory.host_identity import host_identity as inventory_host_ide
 from sanitize.inventory.model import Device
 
 ERASE_SCHEMA = "sanitize.erase/1"
-ERASE_RUN_SCHEMA = "sanitize.erase-run/1"
 
 DEVICE_FIELDS = (
     "path",
@@ -180,13 +179,6 @@ class EraseResult:
             "phases": {name: dict(entry) for name, entry in self.phases.items()},
             "failure": dict(self.failure) if self.failure else None,
         }
-
-
-def run_document(results: list[EraseResult]) -> dict[str, Any]:
-    """What `--json` prints: the result itself for one device, a wrapper for several."""
-    if len(results) == 1:
-        return results[0].to_dict()
-    return {"schema": ERASE_RUN_SCHEMA, "results": [r.to_dict() for r in results]}
 
 
 def merge_ranges(ranges: list[ErrorRange]) -> list[ErrorRange]:

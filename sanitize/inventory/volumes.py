@@ -17,7 +17,7 @@ from sanitize.errors import SanitizeError
 from sanitize.hw.host import Host
 from sanitize.hw.mount import NO_REPLAY_OPTIONS, ext_backup_superblock, mounted_readonly
 from sanitize.inventory.model import Device, DeviceTree
-from sanitize.inventory.render import human_size
+from sanitize.report.base import human_size
 from sanitize.scan import Artifact, Scanner
 
 ENCRYPTED = {"crypto_LUKS": "LUKS", "BitLocker": "BitLocker", "VeraCrypt": "VeraCrypt"}
@@ -264,11 +264,3 @@ def _scan_into(report: VolumeReport, scanner: Scanner, mountpoint: str) -> None:
 
 def _rebase(art: Artifact, mountpoint: str, shown_root: str) -> Artifact:
     return replace(art, root=shown_root) if art.root == mountpoint else art
-
-
-def volume_notes(reports: list[VolumeReport]) -> dict[str, list[str]]:
-    return {r.device: [("AI DATA: " if r.artifact_count else "") + r.risk] for r in reports}
-
-
-def volumes_document(reports: list[VolumeReport]) -> list[dict[str, Any]]:
-    return [r.to_dict() for r in reports]

@@ -24,7 +24,6 @@ from sanitize.purge.levels import PURGE, is_flash
 from sanitize.purge.methods.ata import FROZEN_HELP
 from sanitize.purge.methods.base import capabilities
 
-PLAN_SCHEMA = "sanitize.purge-plan/1"
 OVERWRITE = "overwrite"
 LUKS = "luks-crypto-erase"
 
@@ -224,7 +223,3 @@ def auto_choose(tree: DeviceTree, device: Device, options: EraseOptions) -> tupl
     if result.plan.method != LUKS and ({"then", "header"} & set(options.extra)):
         raise BadInput(f"{device.path}: --then/--header need a LUKS device, but auto chose {result.plan.method}")
     return result.plan.method, f"auto: {result.plan.reason}"
-
-
-def plan_document(results: list[DevicePlan]) -> dict[str, Any]:
-    return {"schema": PLAN_SCHEMA, "devices": [r.to_dict() for r in results]}

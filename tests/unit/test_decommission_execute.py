@@ -6,11 +6,12 @@ import os
 from collections.abc import Sequence
 
 from sanitize.certify.keys import init_keys
-from sanitize.decommission import Decommission, document, execute, exit_code
+from sanitize.decommission import Decommission, execute, exit_code
 from sanitize.erase import EraseOptions, EraseResult, Plan, Verification, new_result
 from sanitize.errors import ExitCode, SanitizeError
 from sanitize.inventory.model import DeviceTree
 from sanitize.inventory.volumes import VolumeReport
+from sanitize.report.decommission import DecommissionOutcome
 from sanitize.state import StateDir
 from tests.support.fake_host import FakeHost
 from tests.unit.test_decommission_unit import device
@@ -43,6 +44,6 @@ def test_one_verified_one_not_started_gives_a_certificate_a_failure_report_and_e
     assert dc.summary_pdf and os.path.isfile(dc.summary_pdf)
     assert dc.archive and dc.archive["ok"] and dc.archive["size"] == 3  # two documents and the host summary
     assert exit_code(dc) == ExitCode.FAILED
-    doc = document(dc, dry_run=False)
+    doc = DecommissionOutcome(dc).document()
     assert doc["status"] == "failed" and doc["exit_code"] == 7 and doc["host_complete"] is False
     assert "device busy" in dc.results[1].errors[0].error

@@ -14,12 +14,12 @@ from sanitize.decommission import (
     advice_for,
     check_confirmation,
     parse_identities,
-    render_screen,
 )
 from sanitize.erase import EraseOptions, Plan
 from sanitize.errors import Refused
 from sanitize.inventory.model import Device, DeviceTree
 from sanitize.inventory.volumes import VolumeReport
+from sanitize.report.decommission import DecommissionScreen
 from sanitize.scan import scan
 from tests.support.devices import make_device
 
@@ -87,7 +87,7 @@ def test_screen_shows_artifacts_first_then_plan_then_what_is_left() -> None:
     report = VolumeReport("/dev/sdb1", "sdb1", "ext4", None, scanned=True, artifact_count=2)
     report.summary = {"vector-store": {"count": 1, "bytes": 10}}
     dc.volumes = [report]
-    screen = render_screen(dc, dry_run=True)
+    screen = DecommissionScreen(dc, dry_run=True).text()
     assert screen.index("AI DATA FOUND") < screen.index("PLAN") < screen.index("NOT SANITIZED")
     assert "sdb1 (ext4, not mounted)" in screen
     assert "--confirm WD-22" in screen

@@ -13,8 +13,9 @@ from sanitize.erase.confirm import confirm_devices
 from sanitize.erase.journal import Journal
 from sanitize.erase.overwrite import CHUNK, sample_ranges
 from sanitize.erase.pipeline import run_pipeline
-from sanitize.erase.result import EraseResult, ErrorRange, Verification, merge_ranges, run_document
+from sanitize.erase.result import EraseResult, ErrorRange, Verification, merge_ranges
 from sanitize.errors import BadInput, Refused
+from sanitize.report.erase import run_document
 from sanitize.state import StateDir
 from tests.unit.test_erase_plan import make_device
 

@@ -12,12 +12,13 @@ from pathlib import Path
 
 import pytest
 
-from sanitize.erase import EraseOptions, Plan, plan_document
+from sanitize.erase import EraseOptions, Plan
 from sanitize.erase import build_plan as build
 from sanitize.erase.plan import parse_pattern
 from sanitize.errors import BadInput, Refused
 from sanitize.hw.linux import LinuxHost
 from sanitize.inventory.model import Device, DeviceTree
+from sanitize.report.plan import ErasePlanReport
 from tests.support.devices import make_device
 from tests.support.fake_host import FakeHost
 
@@ -46,7 +47,7 @@ def test_plan_for_plain_disk() -> None:
     assert plan.method == "overwrite"
     assert plan.nist_level == "clear"
     assert plan.options.passes == 2
-    doc = plan_document([plan])
+    doc = ErasePlanReport([plan]).document()
     assert doc["schema"] == "sanitize.plan/1"
     assert doc["plans"][0]["identity"] == "SER123"
     assert doc["plans"][0]["steps"]

@@ -3,7 +3,8 @@
 from __future__ import annotations
 
 from sanitize.inventory.model import DeviceTree
-from sanitize.purge.planner import plan_device, plan_document
+from sanitize.purge.planner import plan_device
+from sanitize.report.plan import PurgePlanReport
 from tests.support.fake_drives import FakeAta, FakeDrives, FakeNvme, FakeScsi, fixture
 from tests.unit.purge_support import data_file, device, host_for
 
@@ -124,7 +125,7 @@ def test_protected_device_refused_with_reason(tmp_path):
     dev = device(path, protected=True, protected_reasons=("holds the running root filesystem (/)",))
     result = plan_device(host_for(FakeDrives()), DeviceTree((dev,)), dev)
     assert result.status == "refused" and "running root filesystem" in (result.refused or "")
-    doc = plan_document([result])
+    doc = PurgePlanReport([result]).document()
     assert doc["schema"] == "sanitize.purge-plan/1" and doc["devices"][0]["status"] == "refused"
 
 
@@ -138,10 +139,8 @@ def test_virtual_disk_falls_back_to_overwrite_clear(tmp_path):
 
 
 def test_human_plan_output_shows_commands_blockers_and_alternatives(tmp_path):
-    from sanitize.cli.plan import _human
-
     result, _ = plan_ata(tmp_path, "hdparm-I__545s-ssd-security-frozen-no-sanitize.txt", frozen=True)
-    text = "\n".join(_human(result))
+    text = PurgePlanReport([result]).text()
     assert "ata-secure-erase-enhanced, NIST clear [BLOCKED]" in text
     assert "hdparm --user-master u --security-erase-enhanced <temporary-password>" in text
     assert "to unblock: " in text and "rtcwake" in text

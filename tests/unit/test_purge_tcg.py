@@ -19,6 +19,7 @@ from sanitize.erase.plan import EraseOptions
 from sanitize.errors import BadInput, Unsupported
 from sanitize.inventory.model import DeviceTree
 from sanitize.purge.planner import plan_device
+from sanitize.report.decommission import DecommissionScreen
 from tests.support.clirunner import cli_runner
 from tests.support.fake_drives import FakeAta, FakeDrives, FakeNvme, FakeSed, fixture
 from tests.unit.purge_support import data_file, device, host_for, run_method
@@ -172,7 +173,7 @@ def test_decommission_chooses_the_revert_only_for_the_drive_whose_psid_it_was_gi
     other = decommission.prepare(host, tree, psids={"SOME-OTHER-SERIAL": PSID}, scan=False)
     assert [p.method for p in given.plans] == ["tcg-psid-revert"]
     assert [p.method for p in other.plans] == ["ata-secure-erase-enhanced"]
-    assert PSID not in json.dumps(decommission.document(given, dry_run=True))
+    assert PSID not in json.dumps(DecommissionScreen(given, dry_run=True).document())
 
 
 @pytest.mark.parametrize("content", [f"S1 {PSID} extra\n", "fifo"])

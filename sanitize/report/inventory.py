@@ -1,23 +1,40 @@
-"""Human and JSON renderings of the device tree."""
+"""`sanitize inventory`: the device tree, its protection and the AI data per volume (`sanitize.inventory/1`)."""
 
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 from sanitize import tool_identity
 from sanitize.enums import DeviceType
 from sanitize.inventory.model import INVENTORY_SCHEMA, Device, DeviceTree
+from sanitize.inventory.volumes import VolumeReport
+from sanitize.report.base import human_size
 from sanitize.textsafe import printable
 
 
-def human_size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if value < 1024 or unit == "PiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
+@dataclass(frozen=True)
+class InventoryReport:
+    tree: DeviceTree
+    host: dict[str, Any]
+    volumes: Sequence[VolumeReport] | None = None  # None: the document has no `volumes` field
+
+    def document(self) -> dict[str, Any]:
+        extra = {"volumes": volumes_document(self.volumes)} if self.volumes is not None else None
+        return inventory_document(self.tree, self.host, extra)
+
+    def text(self) -> str:
+        return render_tree(self.tree, self.host, volume_notes(self.volumes or ()))
+
+
+def volume_notes(reports: Sequence[VolumeReport]) -> dict[str, list[str]]:
+    return {r.device: [("AI DATA: " if r.artifact_count else "") + r.risk] for r in reports}
+
+
+def volumes_document(reports: Sequence[VolumeReport]) -> list[dict[str, Any]]:
+    return [r.to_dict() for r in reports]
 
 
 def inventory_document(tree: DeviceTree, host: dict[str, Any], extra: dict[str, Any] | None = None) -> dict[str, Any]:
