@@ -30,7 +30,8 @@ from sanitize.certify.archive import Archive, trusted_for
 from sanitize.certify.issue import IssuedDocument, issue_for_result, issue_host_summary
 from sanitize.certify.keys import have_keys
 from sanitize.enums import DeviceType, Status
-from sanitize.erase import EraseOptions, EraseResult, ErrorRange, Plan, build_plan, new_result
+from sanitize.erase import EraseOptions, EraseResult, ErrorRange, MethodRegistry, Plan, Planning, build_plan, new_result
+from sanitize.erase.planset import PlanSet
 from sanitize.erase.record import record_result
 from sanitize.erase.runner import error_message
 from sanitize.errors import BadInput, ExitCode, Refused, SanitizeError
@@ -132,6 +133,7 @@ def advice_for(dev: Device) -> str:
 def prepare(
     host: Host,
     full: DeviceTree,
+    methods: MethodRegistry,
     *,
     only: Sequence[str] = (),
     exclude: Sequence[str] = (),
@@ -141,7 +143,7 @@ def prepare(
     scan: bool = True,
     progress: Callable[[str], None] | None = None,
 ) -> Decommission:
-    """Artifact scan and plans for the inventory `full` of `host`; writes nothing anywhere.
+    """Artifact scan and plans (with `methods`) for the inventory `full` of `host`; writes nothing anywhere.
 
     `psids`: PSIDs of self-encrypting drives by serial (or path, or kernel name), which lets
     the planner choose their TCG PSID revert (see purge/methods/tcg.py).
@@ -157,6 +159,7 @@ def prepare(
         keep = {d.path for d in full}
         candidates = [d for d in full.roots() if d.type in TARGET_TYPES]
     tree = DeviceTree(tuple(d for d in full if d.path in keep and d.path not in excluded_paths))
+    planning = Planning(host, full, methods)
     plans: list[Plan] = []
     blocked: list[Blocked] = []
     internal: list[str] = []
@@ -176,15 +179,17 @@ def prepare(
             continue
         try:
             psid = psid_for(dev, psids or {})
-            dev_options = replace(options, extra={**options.extra, "psid": psid}) if psid else options
-            plans.append(build_plan(full, dev.path, method, dev_options, host=host))
+            dev_options = replace(options, firmware=replace(options.firmware, psid=psid)) if psid else options
+            plans.append(build_plan(planning, dev.path, method, dev_options))
         except SanitizeError as exc:
             blocked.append(Blocked(dev, exc.one_line(), "see `sanitize plan` for this device"))
         except Exception as exc:  # a bug while planning one device: the others are still planned
             why = f"internal error while planning: {_describe(exc)}"
             blocked.append(Blocked(dev, why, f"report this bug; see `sanitize -vv plan {dev.path}`"))
             internal.append(f"{dev.path}: {why}")
-    _refuse_overlaps(full, plans)
+    plan_set, refused = PlanSet.build(full, plans)
+    plans = list(plan_set)
+    blocked += [Blocked(plan.device, why, "see `sanitize plan` for this device") for plan, why in refused]
     volumes = scan_volumes(host, tree, mount_unmounted=host.is_root(), progress=progress) if scan else []
     return Decommission(
         host=host_identity(host),
@@ -199,14 +204,6 @@ def prepare(
 
 def _describe(exc: BaseException) -> str:
     return f"{type(exc).__name__}: {error_message(exc)}"
-
-
-def _refuse_overlaps(tree: DeviceTree, plans: Sequence[Plan]) -> None:
-    paths = {p.device.path for p in plans}
-    for plan in plans:
-        for anc in tree.ancestors(plan.device):
-            if anc.path in paths:
-                raise BadInput(f"{plan.device.path} is part of {anc.path}, named too: name only one of them")
 
 
 # --- 3. confirmation ----------------------------------------------------------------------

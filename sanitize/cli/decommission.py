@@ -21,6 +21,7 @@ from sanitize.erase import EraseOptions, EraseResult, Plan
 from sanitize.errors import ExitCode, Refused, SanitizeError
 from sanitize.inputs import read_text_input
 from sanitize.inventory.probe import probe
+from sanitize.methods import all_methods
 from sanitize.purge.methods.tcg import parse_psid_file
 from sanitize.report.decommission import DecommissionOutcome, DecommissionScreen
 
@@ -73,8 +74,10 @@ def run_decommission(
         if not click.confirm(f"Erase {names} now? This cannot be undone", err=True, default=False):
             raise Refused("not confirmed; nothing was written")
 
+    methods = all_methods()
+
     def run_plans(plans: Sequence[Plan]) -> tuple[list[EraseResult], list[SanitizeError]]:
-        return run_all(app, plans, False)
+        return run_all(app, plans, methods, False)
 
     execute(dc, state=app.state, host=app.host, run_all=run_plans)
     return exit_code(dc)
@@ -163,6 +166,7 @@ def command(
     dc = prepare(
         app.host,
         probe(app.host),
+        all_methods(),
         only=only,
         exclude=exclude,
         method=method,

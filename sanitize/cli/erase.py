@@ -33,12 +33,15 @@ from sanitize.erase import (
 )
 from sanitize.erase.confirm import confirm_devices
 from sanitize.erase.journal import Journal
-from sanitize.erase.plan import find_device, resume_plan
+from sanitize.erase.method import MethodRegistry, Planning
+from sanitize.erase.options import FirmwareOptions, LuksOptions
+from sanitize.erase.planning import find_device, resume_plan
+from sanitize.erase.planset import PlanSet
 from sanitize.erase.record import record_result
 from sanitize.erase.runner import failed_before_start
 from sanitize.errors import BadInput, ExitCode, SanitizeError
-from sanitize.inventory.model import DeviceTree
 from sanitize.inventory.probe import probe
+from sanitize.methods import all_methods
 from sanitize.outputs import check_output_file, write_output
 from sanitize.report.erase import EraseRunReport
 from sanitize.report.plan import ErasePlanReport
@@ -79,7 +82,7 @@ class BarProgress:
 
 def _plans(
     app: App,
-    tree: DeviceTree,
+    planning: Planning,
     devices: Sequence[str],
     method: str,
     options: EraseOptions,
@@ -88,23 +91,11 @@ def _plans(
     plans: list[Plan] = []
     for path in devices:
         if resume:
-            journal = Journal.find(app.state, find_device(app.host, tree, path))
-            plans.append(resume_plan(tree, path, journal.data, host=app.host))
+            journal = Journal.find(app.state, find_device(planning, path))
+            plans.append(resume_plan(planning, path, journal.data))
         else:
-            plans.append(build_plan(tree, path, method, options, host=app.host))
-    _refuse_overlaps(tree, plans)
-    return plans
-
-
-def _refuse_overlaps(tree: DeviceTree, plans: Sequence[Plan]) -> None:
-    seen: dict[str, str] = {}
-    for plan in plans:
-        dev = plan.device
-        related = {dev.path, *(a.path for a in tree.ancestors(dev)), *(d.path for d in tree.descendants(dev))}
-        for path in related:
-            if path in seen:
-                raise BadInput(f"{dev.path}: overlaps {seen[path]} given in the same command")
-        seen[dev.path] = dev.path
+            plans.append(build_plan(planning, path, method, options))
+    return list(PlanSet.strict(planning.tree, plans))
 
 
 def exit_code_for(results: Sequence[EraseResult]) -> ExitCode:
@@ -120,7 +111,9 @@ def exit_code_for(results: Sequence[EraseResult]) -> ExitCode:
     return ExitCode.OK
 
 
-def run_all(app: App, plans: Sequence[Plan], resume: bool) -> tuple[list[EraseResult], list[SanitizeError]]:
+def run_all(
+    app: App, plans: Sequence[Plan], methods: MethodRegistry, resume: bool
+) -> tuple[list[EraseResult], list[SanitizeError]]:
     """Run every plan in its own thread with its own progress bar; SIGINT/TERM/HUP stop all
     of them at their next checkpoint (results `interrupted`). Used by erase and decommission."""
     stop = threading.Event()
@@ -137,7 +130,7 @@ def run_all(app: App, plans: Sequence[Plan], resume: bool) -> tuple[list[EraseRe
                 progress=BarProgress(i),
                 resume=resume,
             )
-            results[i] = run_plan(plan, ctx)  # a result for anything that reached the device
+            results[i] = run_plan(plan, ctx, methods)  # a result for anything that reached the device
         except SanitizeError as exc:
             errors.append(exc)  # refused before anything was written: the command's own error
         except Exception as exc:  # even setting up the run: a failed result, never a silent thread
@@ -254,15 +247,13 @@ def command(
     prompt, or pass --confirm VALUE (one per device, or one comma-separated list).
     --yes alone is refused. Several devices are erased in parallel.
     """
-    method_extra = {k: v for k, v in (("then", then), ("header", luks_header)) if v}
-    if method_extra and method not in ("auto", "luks-crypto-erase"):
+    if (then or luks_header) and method not in ("auto", "luks-crypto-erase"):
         raise BadInput("--then and --header apply to --method luks-crypto-erase (or auto on a LUKS device)")
     if psid:
         if len(devices) != 1:
             raise BadInput("--psid belongs to one drive: name exactly one device")
         if method not in ("auto", "tcg-psid-revert") and then != "tcg-psid-revert":
             raise BadInput("--psid applies to --method tcg-psid-revert (or auto, or --then tcg-psid-revert)")
-        method_extra["psid"] = psid
     options = EraseOptions(
         pattern=pattern,
         passes=passes,
@@ -270,14 +261,16 @@ def command(
         verify_coverage=verify_coverage,
         discard=discard,
         carve_check=carve_check,
-        extra=method_extra,
+        luks=LuksOptions(header=luks_header, then=then),
+        firmware=FirmwareOptions(psid=psid),
     )
     if not dry_run:
         require_root(app.host, "erase")
     if output:
         output = check_output_file(output)  # before anything is erased, not after
     tree = probe(app.host)
-    plans = _plans(app, tree, devices, method, options, resume)
+    methods = all_methods()
+    plans = _plans(app, Planning(app.host, tree, methods), devices, method, options, resume)
     if dry_run:
         emit(ErasePlanReport(plans), as_json)
         return
@@ -289,7 +282,7 @@ def command(
         prompt=lambda text: str(click.prompt(text, err=True)),
     )
     app.state.ensure()
-    results, errors = run_all(app, plans, resume)
+    results, errors = run_all(app, plans, methods, resume)
     unsaved, output_error = report_results(results, output=output, as_json=as_json, save=lambda r: save_result(app, r))
     if errors:
         for extra in errors[1:]:

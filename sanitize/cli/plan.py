@@ -10,10 +10,13 @@ import click
 
 from sanitize.cli.app import App, emit, json_option, pass_app
 from sanitize.enums import DeviceType
-from sanitize.erase.plan import EraseOptions, find_device
+from sanitize.erase.method import Planning
+from sanitize.erase.options import EraseOptions
+from sanitize.erase.planning import find_device
 from sanitize.errors import ExitCode
 from sanitize.inventory.model import Device, DeviceTree
 from sanitize.inventory.probe import probe
+from sanitize.methods import all_methods
 from sanitize.purge.planner import plan_device
 from sanitize.report.plan import PurgePlanReport
 
@@ -39,8 +42,9 @@ def command(app: App, devices: tuple[str, ...], as_json: bool) -> None:
     named the devices, any refusal also makes the exit code 4.
     """
     tree = probe(app.host)
-    targets = [find_device(app.host, tree, path) for path in devices] if devices else default_devices(tree)
-    results = [plan_device(app.host, tree, dev, EraseOptions()) for dev in targets]
+    planning = Planning(app.host, tree, all_methods())
+    targets = [find_device(planning, path) for path in devices] if devices else default_devices(tree)
+    results = [plan_device(planning, dev, EraseOptions()) for dev in targets]
     emit(PurgePlanReport(results), as_json)
     if devices and any(r.status == "refused" for r in results):
         raise click.exceptions.Exit(int(ExitCode.REFUSED))

@@ -1,40 +1,45 @@
-"""Erasing devices: plans, methods (overwrite here, firmware purges in sanitize.purge), results.
+"""Erasing devices: options, plans, the method interface and registry, overwrite, results.
 
-See `sanitize.erase.method` for how to add a method.
+Firmware purges register with the same interface from outside this package (the caller
+composes the registry: `sanitize.methods.all_methods()`). See `sanitize.erase.method` for
+how to add a method.
 """
 
 from sanitize.erase.method import (
     ExecutionContext,
     Method,
+    MethodRegistry,
     NullProgress,
+    Planning,
     Progress,
-    get_method,
-    method_names,
-    register,
-    set_auto_chooser,
 )
-from sanitize.erase.plan import EraseOptions, Plan, Step, build_plan, check_erasable
+from sanitize.erase.options import EraseOptions, FirmwareOptions, LuksOptions
+from sanitize.erase.plan import Command, DeviceIo, Plan, Step
+from sanitize.erase.planning import build_plan, check_erasable, plan_for
 from sanitize.erase.result import CommandRecord, EraseResult, ErrorRange, Verification
 from sanitize.erase.runner import new_result, run_plan
 
 __all__ = [
+    "Command",
     "CommandRecord",
+    "DeviceIo",
     "EraseOptions",
     "EraseResult",
     "ErrorRange",
     "ExecutionContext",
+    "FirmwareOptions",
+    "LuksOptions",
     "Method",
+    "MethodRegistry",
     "NullProgress",
     "Plan",
+    "Planning",
     "Progress",
     "Step",
     "Verification",
     "build_plan",
     "check_erasable",
-    "get_method",
-    "method_names",
     "new_result",
-    "register",
+    "plan_for",
     "run_plan",
-    "set_auto_chooser",
 ]

@@ -14,7 +14,7 @@ import os
 
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
-from sanitize.erase.plan import parse_pattern
+from sanitize.erase.options import parse_pattern
 
 AES_BLOCK = 16
 

@@ -1,22 +1,22 @@
 """The interface every erase method implements, and the registry that names them.
 
-Adding a method (e.g. `nvme-sanitize-crypto` in `sanitize/purge/`)
------------------------------------------------------------------
+Adding a method
+---------------
 1. Subclass `Method`, set `name`, implement `nist_level`, `plan_steps`, `execute` and
    `verify`; override `check` to refuse a device at plan time (raise `Refused` or
    `Unsupported` with one line), and `pre_checks`, `post_checks`, `expected_seconds`,
-   `reason` to describe the plan honestly.
-2. Call `register(YourMethod())` when your module is imported. Modules listed in
-   `METHOD_MODULES` are imported on first use; `sanitize.purge` is in that list already,
-   so import your method modules from `sanitize/purge/__init__.py`.
-3. `--method auto`: call `set_auto_chooser(fn)` where
-   `fn(tree, device, options) -> (method_name, reason)`. Until someone does, auto means
-   overwrite, and the plan says so.
-4. `execute(plan, ctx)` runs the steps, records every external command in
-   `ctx.result.commands` (argv, return code, seconds), adds byte ranges it could not
-   erase to `ctx.result.errors`, notes to `ctx.result.notes`, and returns `ctx.result`.
-   Poll `ctx.stop` and return early when it is set (the runner marks the result
-   interrupted). Success is decided from the device, never from an exit code.
+   `reason` and `notes` to describe the plan honestly. Planning hooks receive a `Planning`:
+   the host to query (read-only), the inventory, the registry and a per-session memo.
+2. `plan_steps` returns every step execution performs, each with its exact operation: a
+   `Command` (argv) or a `DeviceIo`; give steps a `role` to find them again at run time.
+3. Register an instance with a `MethodRegistry` (the caller builds one registry per run:
+   `sanitize.methods.all_methods()`); `MethodRegistry.chooser` answers `--method auto`.
+4. `execute(plan, ctx)` runs the plan's steps: commands through `ctx.run(step)` (recorded
+   in `ctx.result.commands`; a command that is not a step of the plan is refused), I/O
+   through `ctx.host`. It adds byte ranges it could not erase to `ctx.result.errors`,
+   notes to `ctx.result.notes`, and returns `ctx.result`. Poll `ctx.stop` and return early
+   when it is set (the runner marks the result interrupted). Success is decided from the
+   device, never from an exit code.
 5. `verify(plan, ctx)` reads the device back (or queries its status) and returns a
    `Verification`; the runner turns it into the final `status`, then calls
    `finalize(plan, ctx, result)` (optional) to clean up.
@@ -24,27 +24,22 @@ Adding a method (e.g. `nvme-sanitize-crypto` in `sanitize/purge/`)
 
 from __future__ import annotations
 
-import importlib
-import importlib.util
 import threading
 import time
 from abc import ABC, abstractmethod
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any, Protocol
+from typing import Any, Protocol
 
 from sanitize.enums import MediaType, NistLevel
+from sanitize.erase.options import EraseOptions
+from sanitize.erase.plan import Command, Plan, Step
+from sanitize.erase.result import CommandRecord, EraseResult, Verification
 from sanitize.errors import BadInput
-from sanitize.hw import Host
+from sanitize.hw.commands import REDACTED, CommandResult
+from sanitize.hw.host import Host
 from sanitize.inventory.model import Device, DeviceTree
 from sanitize.state import StateDir
-
-if TYPE_CHECKING:
-    from sanitize.erase.plan import EraseOptions, Plan, Step
-    from sanitize.erase.result import EraseResult, Verification
-
-# Imported on first registry use; a missing optional module (not written yet) is skipped.
-METHOD_MODULES = ["sanitize.erase.overwrite", "sanitize.purge"]
 
 # Throughput assumed for duration estimates when the device gives none (bytes/second).
 DEFAULT_WRITE_RATE = {MediaType.HDD: 150e6, MediaType.SSD: 450e6, MediaType.NVME: 450e6, MediaType.USB_FLASH: 30e6}
@@ -97,6 +92,8 @@ class ExecutionContext:
     # The phase now running ("execute", "open", "write", "checkpoint", "verify", "polling",
     # ...): an exception is reported as a failure of this phase (see erase.runner).
     phase: str = "start"
+    # The steps of the plan being run (set by the runner): the only commands `run` runs.
+    planned: frozenset[Step] = frozenset()
 
     def enter(self, phase: str, detail: str | None = None) -> None:
         """Mark `phase` as running (methods call this for their own phases too)."""
@@ -114,6 +111,32 @@ class ExecutionContext:
             or self.phase in ("write", "checkpoint", "verify", "carve-check", "finalize")
         )
 
+    def run(self, step: Step, *, secret: str | None = None, record: bool = True) -> CommandResult:
+        """Run the command of one of the plan's steps through the host, and record it.
+
+        `secret` replaces the step's placeholder for this run only; results and logs keep
+        the placeholder. `record=False` for polls, which would add thousands of records.
+        """
+        if step not in self.planned or not isinstance(step.op, Command):
+            raise RuntimeError(f"not a command step of the plan being run: {step.description!r}")
+        op = step.op
+        argv = op.argv if secret is None else tuple(secret if a == op.placeholder else a for a in op.argv)
+        res = self.host.run(argv, timeout=op.timeout, secret=secret, redacted_as=op.placeholder or REDACTED)
+        if record:
+            self.result.commands.append(CommandRecord(list(res.argv), res.returncode, res.seconds))
+        return res
+
+
+@dataclass
+class Planning:
+    """What a plan is built from: the machine (queried read-only), its inventory, the methods
+    that may be chosen, and a memo so each device is probed once per planning session."""
+
+    host: Host
+    tree: DeviceTree
+    methods: MethodRegistry
+    memo: dict[tuple[str, str], Any] = field(default_factory=dict)
+
 
 class Method(ABC):
     """One way to sanitize a device. Instances are stateless; state lives in the context."""
@@ -124,13 +147,16 @@ class Method(ABC):
     def nist_level(self, device: Device) -> NistLevel:
         """Clear or Purge for this device (overwrite on flash is only Clear)."""
 
-    def check(self, tree: DeviceTree, device: Device, options: EraseOptions) -> None:
+    # Whether the operator may chain a device-level method after this one (options.luks.then).
+    chains: bool = False
+
+    def check(self, planning: Planning, device: Device, options: EraseOptions) -> None:
         """Refuse (raise Refused/Unsupported) when this method cannot or must not run here."""
         return None
 
     @abstractmethod
-    def plan_steps(self, device: Device, options: EraseOptions) -> Sequence[Step]:
-        """The steps, in order: exact argv for external commands, a description otherwise."""
+    def plan_steps(self, planning: Planning, device: Device, options: EraseOptions) -> Sequence[Step]:
+        """Every step execution performs, in order, each with its exact command or I/O."""
 
     def pre_checks(self, device: Device, options: EraseOptions) -> Sequence[str]:
         return ()
@@ -138,14 +164,18 @@ class Method(ABC):
     def post_checks(self, device: Device, options: EraseOptions) -> Sequence[str]:
         return ()
 
-    def expected_seconds(self, device: Device, options: EraseOptions) -> float | None:
+    def expected_seconds(self, planning: Planning, device: Device, options: EraseOptions) -> float | None:
         return None
 
     def reason(self, device: Device, options: EraseOptions) -> str:
         return f"{self.name} requested"
 
-    def notes(self, device: Device, options: EraseOptions) -> Sequence[str]:
+    def notes(self, planning: Planning, device: Device, options: EraseOptions) -> Sequence[str]:
         return ()
+
+    def controller_reach(self, planning: Planning, device: Device, options: EraseOptions) -> str | None:
+        """The controller all of whose namespaces this erase reaches, or None for the device alone."""
+        return None
 
     @abstractmethod
     def execute(self, plan: Plan, ctx: ExecutionContext) -> EraseResult:
@@ -159,61 +189,57 @@ class Method(ABC):
         """After the status is decided (also when interrupted): clean up, e.g. drop a journal."""
         return None
 
+    def may_continue(self, ctx: ExecutionContext) -> bool:
+        """Whether a method chained after this one may run (this one's own step succeeded)."""
+        return True
 
-_REGISTRY: dict[str, Method] = {}
-_loaded = False
-_lock = threading.Lock()
-
-AutoChooser = Callable[[DeviceTree, Device, "EraseOptions"], tuple[str, str]]
-_auto_chooser: AutoChooser | None = None
-
-
-def register(method: Method) -> Method:
-    if not method.name:
-        raise ValueError("a Method needs a name")
-    _REGISTRY[method.name] = method
-    return method
+    def chain_verification(self, own: Verification, chained: Verification) -> Verification:
+        """The verification of a run where `chained` ran after this method's own step passed."""
+        chained.details[self.name] = own.details
+        return chained
 
 
-def set_auto_chooser(chooser: AutoChooser | None) -> None:
-    global _auto_chooser
-    _auto_chooser = chooser
+AutoChooser = Callable[[Planning, Device, EraseOptions], tuple[str, str]]
+AUTO_FALLBACK = "auto: no firmware purge planner is registered, so overwrite (Clear) is used"
 
 
-def _load() -> None:
-    global _loaded
-    with _lock:
-        if _loaded:
-            return
-        _loaded = True
-        for module in METHOD_MODULES:
-            if importlib.util.find_spec(module) is not None:
-                importlib.import_module(module)
+class MethodRegistry:
+    """Every erase method by name, and who answers `--method auto`.
 
+    Built by whoever runs erases (`sanitize.methods.all_methods()`) and passed to planning
+    and execution; nothing registers itself on import.
+    """
 
-def method_names() -> list[str]:
-    _load()
-    return sorted(_REGISTRY)
+    def __init__(self, methods: Iterable[Method] = (), chooser: AutoChooser | None = None) -> None:
+        self._methods: dict[str, Method] = {}
+        self.chooser = chooser
+        for method in methods:
+            self.register(method)
 
+    def register(self, method: Method) -> Method:
+        if not method.name:
+            raise ValueError("a Method needs a name")
+        self._methods[method.name] = method
+        return method
 
-def get_method(name: str) -> Method:
-    _load()
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        known = ", ".join(["auto", *sorted(_REGISTRY)])
-        raise BadInput(f"unknown erase method {name!r} (known: {known})") from None
+    def names(self) -> list[str]:
+        return sorted(self._methods)
 
+    def __contains__(self, name: object) -> bool:
+        return name in self._methods
 
-def choose_auto(tree: DeviceTree, device: Device, options: EraseOptions) -> tuple[str, str]:
-    """(method name, reason) for `--method auto`."""
-    _load()
-    if _auto_chooser is not None:
-        return _auto_chooser(tree, device, options)
-    return (
-        "overwrite",
-        "auto: firmware purge planning is not available in this build, so overwrite (Clear) is used",
-    )
+    def get(self, name: str) -> Method:
+        try:
+            return self._methods[name]
+        except KeyError:
+            known = ", ".join(["auto", *self.names()])
+            raise BadInput(f"unknown erase method {name!r} (known: {known})") from None
+
+    def choose(self, planning: Planning, device: Device, options: EraseOptions) -> tuple[str, str]:
+        """(method name, reason) for `--method auto`."""
+        if self.chooser is not None:
+            return self.chooser(planning, device, options)
+        return "overwrite", AUTO_FALLBACK
 
 
 def estimate_write_seconds(device: Device, nbytes: int) -> float:

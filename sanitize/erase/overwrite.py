@@ -32,9 +32,10 @@ from dataclasses import dataclass, field
 from sanitize.enums import FLASH_MEDIA, NistLevel, Outcome, Status
 from sanitize.erase.buffers import AlignedBuffer, PatternSource
 from sanitize.erase.journal import Journal
-from sanitize.erase.method import ExecutionContext, Method, estimate_write_seconds, register
+from sanitize.erase.method import ExecutionContext, Method, Planning, estimate_write_seconds
+from sanitize.erase.options import EraseOptions
 from sanitize.erase.pipeline import IO_DEPTH, run_pipeline
-from sanitize.erase.plan import EraseOptions, Plan, Step, resume_command
+from sanitize.erase.plan import DeviceIo, Plan, Step, resume_command
 from sanitize.erase.result import EraseResult, ErrorRange, Verification, merge_ranges
 from sanitize.errors import Refused
 from sanitize.hw.host import OpenDevice
@@ -225,12 +226,14 @@ class OverwriteMethod(Method):
     def nist_level(self, device: Device) -> NistLevel:
         return NistLevel.CLEAR
 
-    def plan_steps(self, device: Device, options: EraseOptions) -> Sequence[Step]:
-        size = device.size_bytes
+    def plan_steps(self, planning: Planning, device: Device, options: EraseOptions) -> Sequence[Step]:
+        size, path = device.size_bytes, device.path
         steps = [
             Step(
-                f"open {device.path} read-write with O_DIRECT|O_EXCL; check size {size} bytes, "
-                f"logical sector {device.logical_sector_size} bytes and that it is writable"
+                f"open {path} read-write with O_DIRECT|O_EXCL; check size {size} bytes, "
+                f"logical sector {device.logical_sector_size} bytes and that it is writable",
+                DeviceIo("open", path, 0, size),
+                "open",
             )
         ]
         what = "AES-256-CTR keystream (new random key per pass)" if options.pattern == "random" else options.pattern
@@ -238,20 +241,36 @@ class OverwriteMethod(Method):
             steps.append(
                 Step(
                     f"pass {n}/{options.passes}: write {what} over bytes 0-{size} in {CHUNK >> 20} MiB "
-                    f"O_DIRECT chunks; fsync and journal every {CHECKPOINT_BYTES >> 20} MiB"
+                    f"O_DIRECT chunks; fsync and journal every {CHECKPOINT_BYTES >> 20} MiB",
+                    DeviceIo("write-pass", path, 0, size, number=n),
+                    "write",
                 )
             )
         if options.verify == "full":
-            steps.append(Step("verify: read every byte back (O_DIRECT) and compare with the regenerated pattern"))
+            steps.append(
+                Step(
+                    "verify: read every byte back (O_DIRECT) and compare with the regenerated pattern",
+                    DeviceIo("read-back", path, 0, size),
+                    "verify",
+                )
+            )
         elif options.verify == "sample":
             steps.append(
                 Step(
                     f"verify: read back first and last blocks and 2 pseudorandom blocks in each of >= "
-                    f"{SUBSECTIONS} equal subsections, >= {options.verify_coverage:.0%} of the device"
+                    f"{SUBSECTIONS} equal subsections, >= {options.verify_coverage:.0%} of the device",
+                    DeviceIo("read-back", path, 0, int(size * options.verify_coverage)),
+                    "verify",
                 )
             )
         if options.discard:
-            steps.append(Step(f"discard (BLKDISCARD) bytes 0-{size} after verification"))
+            steps.append(
+                Step(
+                    f"discard (BLKDISCARD) bytes 0-{size} after verification",
+                    DeviceIo("discard", path, 0, size),
+                    "discard",
+                )
+            )
         return steps
 
     def pre_checks(self, device: Device, options: EraseOptions) -> Sequence[str]:
@@ -267,14 +286,14 @@ class OverwriteMethod(Method):
             checks.append(f"{options.verify} read-back matches the last pass's pattern")
         return checks
 
-    def expected_seconds(self, device: Device, options: EraseOptions) -> float | None:
+    def expected_seconds(self, planning: Planning, device: Device, options: EraseOptions) -> float | None:
         verify_fraction = {"full": 1.0, "sample": options.verify_coverage, "none": 0.0}[options.verify]
         return estimate_write_seconds(device, int(device.size_bytes * (options.passes + verify_fraction)))
 
     def reason(self, device: Device, options: EraseOptions) -> str:
         return "NIST SP 800-88 Clear by writing every user-addressable sector"
 
-    def notes(self, device: Device, options: EraseOptions) -> Sequence[str]:
+    def notes(self, planning: Planning, device: Device, options: EraseOptions) -> Sequence[str]:
         note = flash_note(device)
         return (note,) if note else ()
 
@@ -345,7 +364,7 @@ class OverwriteMethod(Method):
     def _journal_fields(self, plan: Plan, result: EraseResult, cursor: _Cursor) -> dict[str, object]:
         return {
             "started_at": result.started_at,
-            "method": plan.method,
+            "method": plan.after or plan.method,  # a chained run resumes as the chain it was
             "options": plan.options.to_dict(),
             "phase": cursor.phase,
             "pass": cursor.pass_no,
@@ -486,7 +505,7 @@ class OverwriteMethod(Method):
                 if saved is not None and saved.seed is not None:
                     seed = saved.seed
                 else:
-                    seed = int(opts.extra.get("sample_seed") or int.from_bytes(os.urandom(8), "big"))
+                    seed = opts.sample_seed or int.from_bytes(os.urandom(8), "big")
                 ranges = sample_ranges(dev.size_bytes, sector, opts.verify_coverage, seed)
                 details = {"subsections": SUBSECTIONS, "locations": len(ranges), "seed": seed}
             state = saved or _VerifyState(opts.verify, seed)
@@ -617,7 +636,7 @@ class OverwriteMethod(Method):
         journal = ctx.scratch.get("journal")
         if result.status == Status.INTERRUPTED:
             return  # the journal stays for --resume, as it was at the last checkpoint
-        if plan.options.discard:
+        if plan.steps_with("discard"):
             ctx.enter("discard")
             self._discard(plan, ctx, result)
             result.mark("discard", "done")
@@ -637,6 +656,3 @@ class OverwriteMethod(Method):
             "discarded (BLKDISCARD) the whole device after verification; what it now returns is "
             "up to the device, so the verification above describes the state before the discard"
         )
-
-
-register(OverwriteMethod())

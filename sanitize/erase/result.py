@@ -14,8 +14,6 @@ from typing import Any
 
 from sanitize import tool_identity
 from sanitize.enums import NistLevel, Outcome, Status
-from sanitize.hw import Host
-from sanitize.inventory.host_identity import host_identity as inventory_host_identity
 from sanitize.inventory.model import Device
 
 ERASE_SCHEMA = "sanitize.erase/1"
@@ -45,11 +43,6 @@ def utc_now() -> str:
 def device_identity(device: Device) -> dict[str, Any]:
     """The device fields a result (and a certificate) records, as they were at the start."""
     return {name: getattr(device, name) for name in DEVICE_FIELDS}
-
-
-def host_identity(host: Host) -> dict[str, Any]:
-    # The same identity certificates name (the inventory's), so the two always agree.
-    return dict(inventory_host_identity(host))
 
 
 @dataclass

@@ -1,4 +1,4 @@
-"""Running a plan: execute, then verify, then decide the status from the evidence.
+"""Running a plan: execute it (and any plan chained after it), verify, decide the status.
 
 The runner is method-agnostic, so every method gets the same rules: an interruption
 (`ctx.stop` set) yields `interrupted`, any error range or failed verification `failed`,
@@ -11,6 +11,10 @@ been touched, that device gets a `failed` result naming the phase, the error's c
 its message, with how far each phase got; its journal is left for `--resume`. Only a
 `SanitizeError` raised before anything was sent to the device (refused at open, a
 missing tool) still ends the command with its own one-line message and exit code.
+
+A chained plan (luks-crypto-erase, then overwrite) runs only once the plan before it
+succeeded, and the run's verification is the first one that failed, or the last one with
+the earlier ones' details inside it.
 """
 
 from __future__ import annotations
@@ -21,11 +25,13 @@ import os
 
 from sanitize.enums import Outcome, Status
 from sanitize.erase.journal import Journal
-from sanitize.erase.method import ExecutionContext, get_method
-from sanitize.erase.plan import CARVE_CHECKS, Plan, resume_command
-from sanitize.erase.result import EraseResult, Verification, device_identity, host_identity
+from sanitize.erase.method import ExecutionContext, Method, MethodRegistry
+from sanitize.erase.options import CARVE_CHECKS
+from sanitize.erase.plan import Plan, resume_command
+from sanitize.erase.result import EraseResult, Verification, device_identity
 from sanitize.errors import SanitizeError
-from sanitize.hw import Host
+from sanitize.hw.host import Host
+from sanitize.inventory.host_identity import host_identity
 from sanitize.state import StateDir
 from sanitize.textsafe import printable
 
@@ -37,7 +43,7 @@ def new_result(plan: Plan, host: Host) -> EraseResult:
         device=device_identity(plan.device),
         method=plan.method,
         nist_level=plan.nist_level,
-        host=host_identity(host),
+        host=dict(host_identity(host)),  # the same identity certificates name
     )
     for note in plan.notes:
         result.add_note(note)
@@ -63,18 +69,26 @@ def check_nothing_recognisable(plan: Plan, verification: Verification, host: Hos
         verification.outcome = Outcome.FAILED
 
 
-def run_plan(plan: Plan, ctx: ExecutionContext) -> EraseResult:
-    """Execute, verify, carve-check and finalize one plan; see the module docstring for errors."""
-    method = get_method(plan.method)
+def run_plan(plan: Plan, ctx: ExecutionContext, methods: MethodRegistry) -> EraseResult:
+    """Execute (each plan of the chain), verify, carve-check and finalize one plan.
+
+    See the module docstring for what becomes of an exception."""
+    ctx.planned = frozenset(step for stage in plan.stages() for step in stage.all_steps())
+    ran: list[tuple[Plan, Method]] = []
     result = ctx.result
     try:
         ctx.enter("execute")
-        result = method.execute(plan, ctx)
+        for stage in plan.stages():
+            method = methods.get(stage.method)
+            result = method.execute(stage, ctx)
+            ran.append((stage, method))
+            if ctx.stop.is_set() or not method.may_continue(ctx):
+                break
         if ctx.stop.is_set():
             result.finish(interrupted=True)
         else:
             ctx.enter("verify")
-            result.verification = method.verify(plan, ctx)
+            result.verification = _verify(ran, ctx)
             v = result.verification
             if v.method == "none" and v.outcome == Outcome.SKIPPED:
                 result.mark("verify", "skipped", "--verify none")
@@ -84,12 +98,12 @@ def run_plan(plan: Plan, ctx: ExecutionContext) -> EraseResult:
                 result.mark("verify", "done", f"{v.method}: {v.bytes_checked} bytes checked, {v.outcome}")
             if result.verification.outcome == Outcome.PASSED and not ctx.stop.is_set():
                 ctx.enter("carve-check")
-            if result.verification.outcome == Outcome.PASSED and not ctx.stop.is_set():
                 check_nothing_recognisable(plan, result.verification, ctx.host)
                 result.mark("carve-check", "done" if plan.options.carve_check != "none" else "skipped")
             result.finish(interrupted=ctx.stop.is_set())
         ctx.enter("finalize")
-        method.finalize(plan, ctx, result)
+        for stage, method in reversed(ran):
+            method.finalize(stage, ctx, result)
         resumable = result.status == Status.INTERRUPTED and _journal_kept(ctx)
         if resumable and not any("continue with:" in note for note in result.notes):
             result.add_note(f"interrupted; continue with: {resume_command(plan, ctx.state.path)}")
@@ -176,3 +190,14 @@ def failed_before_start(plan: Plan, host: Host, exc: BaseException) -> EraseResu
         result = EraseResult(device=device_identity(plan.device), method=plan.method, nist_level=plan.nist_level)
     ctx = ExecutionContext(host=host, state=StateDir(""), result=result)
     return failed_result(plan, ctx, exc)
+
+
+def _verify(ran: list[tuple[Plan, Method]], ctx: ExecutionContext) -> Verification:
+    """The first stage's verification that did not pass, else the last one with the earlier ones inside."""
+    if not ran:
+        return Verification(method="none", outcome=Outcome.SKIPPED)
+    (stage, method), rest = ran[0], ran[1:]
+    own = method.verify(stage, ctx)
+    if not rest or own.outcome != Outcome.PASSED:
+        return own
+    return method.chain_verification(own, _verify(rest, ctx))

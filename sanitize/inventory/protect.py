@@ -10,7 +10,7 @@ protected too: erasing the ESP or a sibling partition breaks the machine we stan
 from __future__ import annotations
 
 import os
-from dataclasses import replace
+from dataclasses import dataclass, replace
 
 from sanitize.hw.host import Host
 from sanitize.inventory.model import Device, DeviceTree
@@ -68,3 +68,30 @@ def protect(tree: DeviceTree, host: Host, *, swaps: set[str], self_devnos: set[s
         unique = tuple(dict.fromkeys(reasons[dev.path]))
         out.append(replace(dev, protected=bool(unique), protected_reasons=unique))
     return DeviceTree(tuple(out))
+
+
+@dataclass(frozen=True)
+class InUse:
+    """Why a device must not be written now: it, or `device` built on it, is protected, mounted or held."""
+
+    device: Device
+    kind: str  # protected | mounted | held
+    detail: str  # the protection reasons, mountpoints or holders
+
+    def phrase(self) -> str:
+        """ "sdb1 mounted on /srv": the device and why, for a sentence about another device."""
+        words = {"protected": "protected:", "mounted": "mounted on", "held": "held by"}[self.kind]
+        return f"{self.device.path} {words} {self.detail or 'protected'}"
+
+
+def in_use(tree: DeviceTree, dev: Device) -> InUse | None:
+    """The first reason `dev` or anything built on it is in use (the one rule erase, the
+    shared-controller check and the planner apply; the inventory decides `protected`)."""
+    for d in (dev, *tree.descendants(dev)):
+        if d.protected:
+            return InUse(d, "protected", "; ".join(d.protected_reasons))
+        if d.mountpoints:
+            return InUse(d, "mounted", ", ".join(d.mountpoints))
+        if d.holders:
+            return InUse(d, "held", ", ".join(d.holders))
+    return None

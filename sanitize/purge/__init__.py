@@ -1,12 +1,19 @@
 """NIST SP 800-88 Purge: device capabilities, the planner, firmware sanitize, TCG PSID revert and LUKS
 crypto-erase.
 
-Importing this package registers the purge methods with `sanitize.erase` and installs the
-planner as the `--method auto` chooser.
+`install(registry)` adds these methods to an erase `MethodRegistry` and makes the planner
+its `--method auto` chooser; nothing happens on import.
 """
 
-from sanitize.erase.method import set_auto_chooser
-from sanitize.purge.methods import ata, luks, nvme, scsi, tcg  # noqa: F401  (registration side effect)
+from __future__ import annotations
+
+from sanitize.erase.method import MethodRegistry
+from sanitize.purge.methods import ata, luks, nvme, scsi, tcg
 from sanitize.purge.planner import auto_choose
 
-set_auto_chooser(auto_choose)
+
+def install(registry: MethodRegistry) -> MethodRegistry:
+    for method in (*nvme.methods(), *ata.methods(), *scsi.methods(), luks.LuksCryptoErase(), tcg.TcgPsidRevert()):
+        registry.register(method)
+    registry.chooser = auto_choose
+    return registry

@@ -13,12 +13,12 @@ import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
-from sanitize.erase.context import using_host
-from sanitize.erase.method import get_method, method_names
-from sanitize.erase.plan import EraseOptions, Plan, check_erasable, plan_for
+from sanitize.erase.method import MethodRegistry, Planning
+from sanitize.erase.options import EraseOptions
+from sanitize.erase.plan import Plan
+from sanitize.erase.planning import check_erasable, plan_for
 from sanitize.errors import BadInput, SanitizeError
-from sanitize.hw.host import Host
-from sanitize.inventory.model import Device, DeviceTree
+from sanitize.inventory.model import Device
 from sanitize.purge.capabilities import Capabilities
 from sanitize.purge.levels import PURGE, is_flash
 from sanitize.purge.methods.ata import FROZEN_HELP
@@ -96,8 +96,8 @@ class DevicePlan:
                 nist_level=p.nist_level,
                 method=p.method,
                 why=p.reason,
-                argv=[list(s.argv) for s in p.steps if s.argv],
-                steps=[s.to_dict() for s in p.steps],
+                argv=[list(s.argv) for s in p.all_steps() if s.argv],
+                steps=[s.to_dict() for s in p.all_steps()],
                 pre_checks=list(p.pre_checks),
                 post_checks=list(p.post_checks),
                 expected_seconds=None if p.expected_seconds is None else round(p.expected_seconds, 1),
@@ -110,67 +110,59 @@ class DevicePlan:
         return doc
 
 
-def candidates(device: Device, caps: Capabilities) -> list[str]:
-    known = set(method_names())
-    firmware = [m for m in PREFERENCE[device_class(device, caps)] if m in known]
-    purge = [m for m in firmware if get_method(m).nist_level(device) == PURGE]
+def candidates(methods: MethodRegistry, device: Device, caps: Capabilities) -> list[str]:
+    firmware = [m for m in PREFERENCE[device_class(device, caps)] if m in methods]
+    purge = [m for m in firmware if methods.get(m).nist_level(device) == PURGE]
     clear = [m for m in firmware if m not in purge]
-    luks = [LUKS] if caps.luks is not None and LUKS in known else []
-    return [*purge, *luks, *clear, *([OVERWRITE] if OVERWRITE in known else [])]
+    luks = [LUKS] if caps.luks is not None and LUKS in methods else []
+    return [*purge, *luks, *clear, *([OVERWRITE] if OVERWRITE in methods else [])]
 
 
-def make_plan(
-    host: Host, tree: DeviceTree, device: Device, method: str, options: EraseOptions, reason: str | None = None
-) -> Plan:
-    """`erase.build_plan` without the path lookup: checks, then describes (writes nothing)."""
-    return plan_for(tree, device, method, options, reason=reason, host=host)
-
-
-def plan_device(host: Host, tree: DeviceTree, device: Device, options: EraseOptions | None = None) -> DevicePlan:
+def plan_device(planning: Planning, device: Device, options: EraseOptions | None = None) -> DevicePlan:
+    """The strongest method `device` supports, its plan, and why the others were not chosen."""
     options = options or EraseOptions()
-    with using_host(host):
+    try:
+        check_erasable(planning.tree, device)
+    except SanitizeError as exc:
+        return DevicePlan(device, "refused", refused=exc.one_line())
+    caps = capabilities(planning, device)
+    chosen: Plan | None = None
+    alternatives: list[dict[str, Any]] = []
+    first_error: str | None = None
+    for name in candidates(planning.methods, device, caps):
         try:
-            check_erasable(tree, device)
+            plan = plan_for(planning, device, name, options)
         except SanitizeError as exc:
-            return DevicePlan(device, "refused", refused=exc.one_line())
-        caps = capabilities(host, device)
-        chosen: Plan | None = None
-        alternatives: list[dict[str, Any]] = []
-        first_error: str | None = None
-        for name in candidates(device, caps):
-            try:
-                plan = make_plan(host, tree, device, name, options)
-            except SanitizeError as exc:
-                alternatives.append({"method": name, "available": False, "why_not": exc.one_line()})
-                if first_error is None and exc.exit_code == 4:  # Refused: e.g. a busy shared controller
-                    first_error = exc.one_line()
-                continue
-            if chosen is None:
-                chosen = plan
-            else:
-                alternatives.append({"method": name, "nist_level": plan.nist_level, "available": True})
+            alternatives.append({"method": name, "available": False, "why_not": exc.one_line()})
+            if first_error is None and exc.exit_code == 4:  # Refused: e.g. a busy shared controller
+                first_error = exc.one_line()
+            continue
         if chosen is None:
-            return DevicePlan(
-                device,
-                "refused",
-                refused=first_error or "no method applies",
-                alternatives=alternatives,
-                capabilities=caps,
-            )
-        if first_error and chosen.nist_level != PURGE:
-            # A firmware Purge exists but is refused (e.g. another namespace in use): do not
-            # silently fall back to a weaker method.
-            return DevicePlan(device, "refused", refused=first_error, alternatives=alternatives, capabilities=caps)
-        reason = _why(device, caps, chosen)
-        skipped = [
-            f"preferred {a['method']} refused: {a['why_not']}"
-            for a in alternatives
-            if not a["available"] and "in use" in a["why_not"]
-        ]
-        chosen = dataclasses.replace(chosen, reason=reason, notes=(*chosen.notes, *skipped))
-        result = DevicePlan(device, "ok", plan=chosen, alternatives=alternatives, capabilities=caps)
-        _blockers(result, caps)
-        return result
+            chosen = plan
+        else:
+            alternatives.append({"method": name, "nist_level": plan.nist_level, "available": True})
+    if chosen is None:
+        return DevicePlan(
+            device,
+            "refused",
+            refused=first_error or "no method applies",
+            alternatives=alternatives,
+            capabilities=caps,
+        )
+    if first_error and chosen.nist_level != PURGE:
+        # A firmware Purge exists but is refused (e.g. another namespace in use): do not
+        # silently fall back to a weaker method.
+        return DevicePlan(device, "refused", refused=first_error, alternatives=alternatives, capabilities=caps)
+    reason = _why(device, caps, chosen)
+    skipped = [
+        f"preferred {a['method']} refused: {a['why_not']}"
+        for a in alternatives
+        if not a["available"] and "in use" in a["why_not"]
+    ]
+    chosen = dataclasses.replace(chosen, reason=reason, notes=(*chosen.notes, *skipped))
+    result = DevicePlan(device, "ok", plan=chosen, alternatives=alternatives, capabilities=caps)
+    _blockers(result, caps)
+    return result
 
 
 def _why(device: Device, caps: Capabilities, plan: Plan) -> str:
@@ -213,13 +205,11 @@ def _blockers(result: DevicePlan, caps: Capabilities) -> None:
         result.status = "blocked"
 
 
-def auto_choose(tree: DeviceTree, device: Device, options: EraseOptions) -> tuple[str, str]:
-    """The `--method auto` hook: same choice as `sanitize plan`."""
-    from sanitize.erase.context import current_host
-
-    result = plan_device(current_host(), tree, device, options)
+def auto_choose(planning: Planning, device: Device, options: EraseOptions) -> tuple[str, str]:
+    """The `--method auto` chooser: the same choice as `sanitize plan`."""
+    result = plan_device(planning, device, options)
     if result.plan is None:
         raise BadInput(f"{device.path}: no erase method applies: {result.refused}")
-    if result.plan.method != LUKS and ({"then", "header"} & set(options.extra)):
+    if result.plan.method != LUKS and (options.luks.then or options.luks.header):
         raise BadInput(f"{device.path}: --then/--header need a LUKS device, but auto chose {result.plan.method}")
     return result.plan.method, f"auto: {result.plan.reason}"

@@ -10,11 +10,12 @@ import sys
 
 import pytest
 
-from sanitize.erase import EraseOptions, build_plan
+from sanitize.erase import EraseOptions, Planning, build_plan
 from sanitize.erase.result import Verification
 from sanitize.erase.runner import check_nothing_recognisable
 from sanitize.hw.linux import LinuxHost
 from sanitize.inventory.probe import probe
+from sanitize.methods import all_methods
 from tests.support.lab import LoopLab
 
 pytestmark = pytest.mark.root
@@ -52,7 +53,8 @@ def test_anything_recognisable_left_fails_verification(lab: LoopLab) -> None:
     with open(dev, "r+b") as fh:
         fh.seek(8 << 20)
         fh.write(gguf_header())
-    plan = build_plan(probe(LinuxHost()), dev, "overwrite", EraseOptions(carve_check="full"), host=LinuxHost())
+    host = LinuxHost()
+    plan = build_plan(Planning(host, probe(host), all_methods()), dev, "overwrite", EraseOptions(carve_check="full"))
     verification = Verification(method="sample", coverage=0.1, outcome="passed")
     check_nothing_recognisable(plan, verification, LinuxHost())
     assert verification.outcome == "failed"
@@ -62,7 +64,8 @@ def test_anything_recognisable_left_fails_verification(lab: LoopLab) -> None:
 
 def test_carve_check_none_skips_it(lab: LoopLab) -> None:
     dev = lab.loop("16M")
-    plan = build_plan(probe(LinuxHost()), dev, "overwrite", EraseOptions(carve_check="none"), host=LinuxHost())
+    host = LinuxHost()
+    plan = build_plan(Planning(host, probe(host), all_methods()), dev, "overwrite", EraseOptions(carve_check="none"))
     verification = Verification(method="sample", coverage=0.1, outcome="passed")
     check_nothing_recognisable(plan, verification, LinuxHost())
     assert verification.outcome == "passed" and "carve" not in verification.details

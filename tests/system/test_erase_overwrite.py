@@ -13,10 +13,11 @@ from dataclasses import dataclass
 
 import pytest
 
-from sanitize.erase import EraseOptions, ExecutionContext, build_plan, new_result, run_plan
+from sanitize.erase import EraseOptions, ExecutionContext, Planning, build_plan, new_result, run_plan
 from sanitize.erase.overwrite import OverwriteMethod, sample_ranges
 from sanitize.hw.linux import LinuxHost
 from sanitize.inventory.probe import probe
+from sanitize.methods import all_methods
 from sanitize.state import StateDir
 from tests.support.journal import interrupt_during_write
 from tests.support.journal import journal_in as _journal
@@ -322,14 +323,14 @@ def test_injected_io_error_fails_with_the_range(faulty_loop: tuple[str, int, int
 
 def _ctx(plan_dev: str, state_dir: str, **opts: object) -> tuple[object, ExecutionContext]:
     host = LinuxHost()
-    plan = build_plan(probe(host), plan_dev, "overwrite", EraseOptions(**opts), host=host)  # type: ignore[arg-type]
+    plan = build_plan(Planning(host, probe(host), all_methods()), plan_dev, "overwrite", EraseOptions(**opts))  # type: ignore[arg-type]
     return plan, ExecutionContext(host=host, state=StateDir(state_dir), result=new_result(plan, host))
 
 
 def test_sample_verification_catches_a_planted_mismatch(lab: LoopLab, state_dir: str) -> None:
     dev = lab.loop("64M")
     plan, ctx = _ctx(dev, state_dir, pattern="zeros", verify="none")
-    assert run_plan(plan, ctx).status == "unverified"  # type: ignore[arg-type]
+    assert run_plan(plan, ctx, all_methods()).status == "unverified"  # type: ignore[arg-type]
     seed = 12345
     ranges = sample_ranges(64 * MiB, 512, 0.10, seed)
     offset, _ = ranges[len(ranges) // 2]
@@ -339,7 +340,7 @@ def test_sample_verification_catches_a_planted_mismatch(lab: LoopLab, state_dir:
         os.fsync(fd)
     finally:
         os.close(fd)
-    plan, ctx = _ctx(dev, state_dir, pattern="zeros", verify="sample", extra={"sample_seed": seed})
+    plan, ctx = _ctx(dev, state_dir, pattern="zeros", verify="sample", sample_seed=seed)
     verification = OverwriteMethod().verify(plan, ctx)  # type: ignore[arg-type]
     assert verification.outcome == "failed"
     assert verification.mismatches == 1
@@ -410,7 +411,7 @@ def test_interrupted_verification_resumes_where_it_stopped_and_keeps_what_it_fou
     plan, ctx = _ctx(dev, state_dir, pattern="random", verify=verify, verify_coverage=0.5)
     planted = 4096  # in the first chunk, compared before the interruption (sampling always reads block 0..)
     ctx.progress = first = _StopDuringVerify(ctx, dev, 0.4, plant=planted)
-    interrupted = run_plan(plan, ctx)  # type: ignore[arg-type]
+    interrupted = run_plan(plan, ctx, all_methods())  # type: ignore[arg-type]
     assert interrupted.status == "interrupted"
     state = _journal(state_dir)["verify_state"]  # type: ignore[index]
     assert state["chunks_done"] > 0 and state["mismatches"] >= 1 and planted in state["first_mismatch_offsets"]
@@ -418,7 +419,7 @@ def test_interrupted_verification_resumes_where_it_stopped_and_keeps_what_it_fou
     plan, ctx = _ctx(dev, state_dir, pattern="random", verify=verify, verify_coverage=0.5)
     ctx.resume = True
     ctx.progress = second = _StopDuringVerify(ctx, dev, 2.0)  # never stops
-    result = run_plan(plan, ctx)  # type: ignore[arg-type]
+    result = run_plan(plan, ctx, all_methods())  # type: ignore[arg-type]
 
     assert result.id == interrupted.id
     assert second.initial == state["checked"] > 0  # it went on from there, not from 0

@@ -8,14 +8,14 @@ import threading
 
 import pytest
 
-from sanitize.erase.context import using_host
-from sanitize.erase.method import ExecutionContext
-from sanitize.erase.plan import EraseOptions
+from sanitize.erase.method import ExecutionContext, Planning
+from sanitize.erase.options import EraseOptions, LuksOptions
+from sanitize.erase.planning import plan_for
 from sanitize.erase.runner import new_result, run_plan
 from sanitize.hw.linux import LinuxHost
 from sanitize.inventory.probe import probe
-from sanitize.purge.methods.base import forget_capabilities
-from sanitize.purge.planner import make_plan, plan_device
+from sanitize.methods import all_methods
+from sanitize.purge.planner import plan_device
 from sanitize.state import StateDir
 from tests.support.journal import interrupt_during_write, journal_in
 from tests.support.lab import device_sha256, system_devno
@@ -43,19 +43,17 @@ def unlocks(dev: str, keyfile: str, header: str | None = None) -> bool:
 
 
 def erase(dev: str, tmp_path, options: EraseOptions | None = None, dry_run: bool = False):
-    forget_capabilities()
     host = LinuxHost()
     options = options or EraseOptions(verify="sample")
-    with using_host(host):
-        tree = probe(host)
-        device = next(d for d in tree if d.path == dev)
-        plan = make_plan(host, tree, device, "luks-crypto-erase", options)
-        if dry_run:
-            return plan
-        ctx = ExecutionContext(
-            host=host, state=StateDir(str(tmp_path / "state")), result=new_result(plan, host), stop=threading.Event()
-        )
-        return run_plan(plan, ctx)
+    tree = probe(host)
+    device = next(d for d in tree if d.path == dev)
+    plan = plan_for(Planning(host, tree, all_methods()), device, "luks-crypto-erase", options)
+    if dry_run:
+        return plan
+    ctx = ExecutionContext(
+        host=host, state=StateDir(str(tmp_path / "state")), result=new_result(plan, host), stop=threading.Event()
+    )
+    return run_plan(plan, ctx, all_methods())
 
 
 # (version, keyslot 0 area, header extent up to the data offset)
@@ -103,10 +101,9 @@ def test_luks_dry_run_plan_writes_nothing(lab, tmp_path):
 def test_planner_picks_luks_for_a_luks_loop_device(lab, tmp_path):
     dev = lab.loop("32M")
     lab.luks(dev, 2)
-    forget_capabilities()
     host = LinuxHost()
     tree = probe(host)
-    result = plan_device(host, tree, next(d for d in tree if d.path == dev))
+    result = plan_device(Planning(host, tree, all_methods()), next(d for d in tree if d.path == dev))
     assert result.plan and result.plan.method == "luks-crypto-erase", result.to_dict()
     assert result.capabilities and result.capabilities.luks and result.capabilities.luks.active_keyslots == [0]
 
@@ -117,7 +114,7 @@ def test_detached_header_destroyed_too(lab, tmp_path):
     subprocess.run(["truncate", "-s", "16M", header], check=True)
     keyfile = lab.luks(dev, 2, key=b"detached-key", header=header)
     assert unlocks(dev, keyfile, header)
-    result = erase(dev, tmp_path, EraseOptions(verify="sample", extra={"header": header}))
+    result = erase(dev, tmp_path, EraseOptions(verify="sample", luks=LuksOptions(header=header)))
     assert result.status == "verified", result.to_dict()
     assert not os.path.exists(header)
     assert any("detached header" in n for n in result.notes)
@@ -126,7 +123,7 @@ def test_detached_header_destroyed_too(lab, tmp_path):
 def test_then_overwrite_chains_a_device_level_erase(lab, tmp_path):
     dev = lab.loop("32M")
     key = lab.luks(dev, 2)
-    result = erase(dev, tmp_path, EraseOptions(verify="sample", extra={"then": "overwrite"}))
+    result = erase(dev, tmp_path, EraseOptions(verify="sample", luks=LuksOptions(then="overwrite")))
     assert result.status == "verified", result.to_dict()
     assert not unlocks(dev, key)
     assert result.bytes_written >= 32 << 20
@@ -137,7 +134,6 @@ def test_protected_or_open_volume_refused(lab, tmp_path):
 
     dev = lab.loop("32M")
     lab.luks(dev, 2)
-    forget_capabilities()
     host = LinuxHost()
     tree = probe(host)
     device = next(d for d in tree if d.path == dev)
@@ -146,8 +142,10 @@ def test_protected_or_open_volume_refused(lab, tmp_path):
     protected = dataclasses.replace(device, protected=True, protected_reasons=("test: marked protected",))
     from sanitize.inventory.model import DeviceTree
 
-    with using_host(host), pytest.raises(Refused, match="protected"):
-        make_plan(host, DeviceTree((protected,)), protected, "luks-crypto-erase", EraseOptions())
+    with pytest.raises(Refused, match="protected"):
+        plan_for(
+            Planning(host, DeviceTree((protected,)), all_methods()), protected, "luks-crypto-erase", EraseOptions()
+        )
 
 
 def test_plan_cli_json_lists_luks_and_refuses_root(lab):
@@ -158,7 +156,6 @@ def test_plan_cli_json_lists_luks_and_refuses_root(lab):
 
     dev = lab.loop("32M")
     lab.luks(dev, 1)
-    forget_capabilities()
     out = cli_runner().invoke(cli, ["plan", "--json"])
     assert out.exit_code == 0, out.output
     doc = json.loads(out.stdout)
@@ -184,7 +181,6 @@ def test_erase_cli_luks_with_then_overwrite(lab, state_dir):
     dry = cli_runner().invoke(cli, ["erase", dev, "--method", "luks-crypto-erase", "--then", "overwrite", "--dry-run"])
     assert dry.exit_code == 0, dry.output
     assert device_sha256(dev) == before and not os.path.exists(state_dir)
-    forget_capabilities()
     out = cli_runner().invoke(
         cli,
         ["erase", dev, "--method", "luks-crypto-erase", "--then", "overwrite", "--confirm", name, "--yes", "--json"],

@@ -7,15 +7,16 @@ import threading
 from pathlib import Path
 from typing import Any
 
-from sanitize.erase.context import using_host
-from sanitize.erase.method import ExecutionContext
-from sanitize.erase.plan import EraseOptions
+from sanitize.erase.method import ExecutionContext, Planning
+from sanitize.erase.options import EraseOptions
+from sanitize.erase.plan import Plan
+from sanitize.erase.planning import plan_for
 from sanitize.erase.result import EraseResult
 from sanitize.erase.runner import new_result, run_plan
 from sanitize.hw.commands import CommandLog
+from sanitize.hw.host import Host
 from sanitize.inventory.model import Device, DeviceTree
-from sanitize.purge.methods.base import forget_capabilities
-from sanitize.purge.planner import make_plan
+from sanitize.methods import all_methods
 from sanitize.state import StateDir
 from tests.support.clock import FakeClock
 from tests.support.devices import make_device
@@ -52,8 +53,16 @@ def device(
 
 
 def host_for(drives: FakeDrives) -> FakeHost:
-    forget_capabilities()
     return FakeHost(runner=drives, command_log=CommandLog())
+
+
+def planning(host: Host, tree: DeviceTree) -> Planning:
+    return Planning(host, tree, all_methods())
+
+
+def make_plan(host: Host, tree: DeviceTree, dev: Device, method: str, options: EraseOptions | None = None) -> Plan:
+    """What `--dry-run` prints for `method` on `dev`: checks, then describes; writes nothing."""
+    return plan_for(planning(host, tree), dev, method, options or EraseOptions())
 
 
 def run_method(
@@ -65,16 +74,14 @@ def run_method(
     options: EraseOptions | None = None,
     progress: Any = None,
 ) -> EraseResult:
-    options = options or EraseOptions()
-    with using_host(host):
-        plan = make_plan(host, tree, dev, method, options)
-        ctx = ExecutionContext(
-            host=host,
-            state=StateDir(str(tmp / "state")),
-            result=new_result(plan, host),
-            stop=threading.Event(),
-            clock=FakeClock(),  # hour-long sanitizes run instantly
-        )
-        if progress is not None:
-            ctx.progress = progress
-        return run_plan(plan, ctx)
+    plan = make_plan(host, tree, dev, method, options)
+    ctx = ExecutionContext(
+        host=host,
+        state=StateDir(str(tmp / "state")),
+        result=new_result(plan, host),
+        stop=threading.Event(),
+        clock=FakeClock(),  # hour-long sanitizes run instantly
+    )
+    if progress is not None:
+        ctx.progress = progress
+    return run_plan(plan, ctx, all_methods())

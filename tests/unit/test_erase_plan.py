@@ -12,12 +12,14 @@ from pathlib import Path
 
 import pytest
 
-from sanitize.erase import EraseOptions, Plan
+from sanitize.erase import EraseOptions, Plan, Planning
 from sanitize.erase import build_plan as build
-from sanitize.erase.plan import parse_pattern
+from sanitize.erase.options import parse_pattern
 from sanitize.errors import BadInput, Refused
+from sanitize.hw.host import Host
 from sanitize.hw.linux import LinuxHost
 from sanitize.inventory.model import Device, DeviceTree
+from sanitize.methods import all_methods
 from sanitize.report.plan import ErasePlanReport
 from tests.support.devices import make_device
 from tests.support.fake_host import FakeHost
@@ -34,8 +36,8 @@ def disk(tmp_path: Path) -> Iterator[str]:
     yield DISK
 
 
-def build_plan(tree: DeviceTree, path: str, method: str, options: EraseOptions) -> Plan:
-    return build(tree, path, method, options, host=HOST)
+def build_plan(tree: DeviceTree, path: str, method: str, options: EraseOptions, host: Host = HOST) -> Plan:
+    return build(Planning(host, tree, all_methods()), path, method, options)
 
 
 def tree_with(disk: Device, *others: Device) -> DeviceTree:
@@ -91,7 +93,7 @@ def test_missing_path_and_regular_file_are_bad_input(tmp_path: os.PathLike[str])
     regular = os.path.join(str(tmp_path), "file.img")
     open(regular, "wb").close()
     with pytest.raises(BadInput, match="regular file"):  # the real machine's rule: only block devices
-        build(tree, regular, "overwrite", EraseOptions(), host=LinuxHost())
+        build_plan(tree, regular, "overwrite", EraseOptions(), host=LinuxHost())
 
 
 def test_unknown_method_and_auto_fallback() -> None:

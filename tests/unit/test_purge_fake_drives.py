@@ -7,8 +7,10 @@ import os
 
 import pytest
 
+from sanitize.erase.options import EraseOptions, FirmwareOptions
 from sanitize.errors import Refused, Unsupported
 from sanitize.inventory.model import DeviceTree
+from sanitize.methods import all_methods
 from sanitize.purge.methods import ata as ata_methods
 from sanitize.purge.methods import nvme as nvme_methods
 from sanitize.purge.methods import scsi as scsi_methods
@@ -63,10 +65,13 @@ def test_nvme_sanitize_failed_runs_exit_failure(tmp_path):
 
 def test_nvme_sanitize_in_progress_forever_times_out(tmp_path):
     drives, _, dev, tree = nvme_setup(tmp_path, outcome="stuck")
-    from sanitize.erase.plan import EraseOptions
-
     result = run_method(
-        host_for(drives), tree, dev, "nvme-sanitize-crypto", tmp_path, EraseOptions(extra={"timeout": 60})
+        host_for(drives),
+        tree,
+        dev,
+        "nvme-sanitize-crypto",
+        tmp_path,
+        EraseOptions(firmware=FirmwareOptions(timeout=60)),
     )
     assert result.status == "failed"
     assert any("still in progress" in n for n in result.notes)
@@ -225,9 +230,7 @@ def test_missing_tool_names_the_package(tmp_path):
 
 
 def test_methods_are_registered():
-    from sanitize.erase import method_names
-
-    names = set(method_names())
+    names = set(all_methods().names())
     for m in (nvme_methods, ata_methods, scsi_methods):
         assert m
     assert {
@@ -247,9 +250,7 @@ def test_nvme_sanitize_rejected_with_stale_success_in_the_log_is_failure(tmp_pat
 
 
 def test_ata_and_scsi_sanitize_in_progress_forever_time_out(tmp_path):
-    from sanitize.erase.plan import EraseOptions
-
-    opts = EraseOptions(extra={"timeout": 60})
+    opts = EraseOptions(firmware=FirmwareOptions(timeout=60))
     drives, _, dev, tree = ata_setup(tmp_path, "hdparm-I__5300-ssd-sanitize-all-frozen.txt", sanitize_outcome="stuck")
     result = run_method(host_for(drives), tree, dev, "ata-sanitize-block", tmp_path, opts)
     assert result.status == "failed" and any("still in progress" in n for n in result.notes)

@@ -6,7 +6,7 @@ from sanitize.inventory.model import DeviceTree
 from sanitize.purge.planner import plan_device
 from sanitize.report.plan import PurgePlanReport
 from tests.support.fake_drives import FakeAta, FakeDrives, FakeNvme, FakeScsi, fixture
-from tests.unit.purge_support import data_file, device, host_for
+from tests.unit.purge_support import data_file, device, host_for, planning
 
 
 def plan_nvme(tmp_path, id_ctrl, others=()):
@@ -24,7 +24,7 @@ def plan_nvme(tmp_path, id_ctrl, others=()):
             ),
         )
     )
-    return plan_device(host_for(drives), tree, dev), drives
+    return plan_device(planning(host_for(drives), tree), dev), drives
 
 
 def plan_ata(tmp_path, ident, media="ssd", **kw):
@@ -32,7 +32,7 @@ def plan_ata(tmp_path, ident, media="ssd", **kw):
     drives = FakeDrives()
     drives.add(FakeAta(path, fixture(ident), data=path, **kw))
     dev = device(path, media=media)
-    return plan_device(host_for(drives), DeviceTree((dev,)), dev), drives
+    return plan_device(planning(host_for(drives), DeviceTree((dev,))), dev), drives
 
 
 def test_nvme_sanitize_crypto_first(tmp_path):
@@ -116,14 +116,14 @@ def test_scsi_ssd_sanitize_crypto(tmp_path):
     drives = FakeDrives()
     drives.add(FakeScsi(path, fixture("sg_opcodes__sas-ssd-sanitize-synthesized.txt"), data=path))
     dev = device(path, transport="sas")
-    result = plan_device(host_for(drives), DeviceTree((dev,)), dev)
+    result = plan_device(planning(host_for(drives), DeviceTree((dev,))), dev)
     assert result.plan and result.plan.method == "scsi-sanitize-crypto"
 
 
 def test_protected_device_refused_with_reason(tmp_path):
     path = data_file(tmp_path / "sda")
     dev = device(path, protected=True, protected_reasons=("holds the running root filesystem (/)",))
-    result = plan_device(host_for(FakeDrives()), DeviceTree((dev,)), dev)
+    result = plan_device(planning(host_for(FakeDrives()), DeviceTree((dev,))), dev)
     assert result.status == "refused" and "running root filesystem" in (result.refused or "")
     doc = PurgePlanReport([result]).document()
     assert doc["schema"] == "sanitize.purge-plan/1" and doc["devices"][0]["status"] == "refused"
@@ -132,7 +132,7 @@ def test_protected_device_refused_with_reason(tmp_path):
 def test_virtual_disk_falls_back_to_overwrite_clear(tmp_path):
     path = data_file(tmp_path / "vdb")
     dev = device(path, media="virtual", transport="virtio")
-    result = plan_device(host_for(FakeDrives()), DeviceTree((dev,)), dev)
+    result = plan_device(planning(host_for(FakeDrives()), DeviceTree((dev,))), dev)
     assert result.capabilities and result.capabilities.interface == "other"
     if result.plan is not None:  # overwrite's own checks may refuse a regular file
         assert result.plan.method == "overwrite" and result.plan.nist_level == "clear"

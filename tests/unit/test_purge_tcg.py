@@ -14,15 +14,15 @@ import os
 import pytest
 
 from sanitize.cli import cli
-from sanitize.erase.context import using_host
-from sanitize.erase.plan import EraseOptions
+from sanitize.erase.options import EraseOptions, FirmwareOptions
 from sanitize.errors import BadInput, Unsupported
 from sanitize.inventory.model import DeviceTree
+from sanitize.methods import all_methods
 from sanitize.purge.planner import plan_device
 from sanitize.report.decommission import DecommissionScreen
 from tests.support.clirunner import cli_runner
 from tests.support.fake_drives import FakeAta, FakeDrives, FakeNvme, FakeSed, fixture
-from tests.unit.purge_support import data_file, device, host_for, run_method
+from tests.unit.purge_support import data_file, device, host_for, make_plan, planning, run_method
 
 PSID = "0123456789ABCDEFGHIJKLMNOPQRSTUV"
 QUERY = "sedutil-cli-query__opal2-locking-enabled.txt"
@@ -39,7 +39,7 @@ def opal_ata(tmp_path, query=None, **kw):
 
 
 def with_psid(psid: str = PSID) -> EraseOptions:
-    return EraseOptions(extra={"psid": psid})
+    return EraseOptions(firmware=FirmwareOptions(psid=psid))
 
 
 def test_psid_revert_success_is_a_verified_purge_and_the_psid_is_never_recorded(tmp_path, caplog):
@@ -79,7 +79,7 @@ def test_a_revert_the_drive_does_not_confirm_fails(tmp_path, psid, outcome, why)
 @pytest.mark.parametrize("psid", [None, "too-short", "0123456789ABCDEFGHIJKLMNOPQRSTU!"])
 def test_missing_or_malformed_psid_is_bad_input_at_plan_time(tmp_path, psid):
     drives, sed, dev, tree = opal_ata(tmp_path)
-    options = EraseOptions(extra={"psid": psid} if psid else {})
+    options = EraseOptions(firmware=FirmwareOptions(psid=psid))
     with pytest.raises(BadInput, match="PSID"):
         run_method(host_for(drives), tree, dev, "tcg-psid-revert", tmp_path, options=options)
     assert sed.locking_enabled
@@ -114,9 +114,8 @@ def test_nvme_revert_addresses_the_controller(tmp_path):
 def test_planner_prefers_the_revert_to_a_clear_only_method_once_the_psid_is_given(tmp_path):
     drives, _, dev, tree = opal_ata(tmp_path)
     host = host_for(drives)
-    with using_host(host):
-        without = plan_device(host, tree, dev, EraseOptions())
-        given = plan_device(host, tree, dev, with_psid())
+    without = plan_device(planning(host, tree), dev, EraseOptions())
+    given = plan_device(planning(host, tree), dev, with_psid())
     assert without.plan is not None and without.plan.method == "ata-secure-erase-enhanced"
     assert without.plan.nist_level == "clear"
     offered = {a["method"]: a for a in without.alternatives}
@@ -141,7 +140,7 @@ def test_psid_option_misuse_is_bad_input(args, message):
 
 def test_certificate_of_a_revert_names_the_method_and_holds_no_psid(tmp_path):
     from sanitize.certify.document import build_document
-    from sanitize.erase.method import method_names
+    from sanitize.methods import all_methods
 
     drives, _, dev, tree = opal_ata(tmp_path)
     result = run_method(host_for(drives), tree, dev, "tcg-psid-revert", tmp_path, options=with_psid())
@@ -150,7 +149,7 @@ def test_certificate_of_a_revert_names_the_method_and_holds_no_psid(tmp_path):
     assert doc["sanitization"]["nist_level"] == "purge"
     assert doc["sanitization"]["method_family"] == "Cryptographic Erase"
     assert PSID not in json.dumps(doc)
-    assert "tcg-psid-revert" in method_names()
+    assert "tcg-psid-revert" in all_methods()
 
 
 def test_psid_file_parsing_names_lines_never_psids(tmp_path):
@@ -169,8 +168,8 @@ def test_decommission_chooses_the_revert_only_for_the_drive_whose_psid_it_was_gi
 
     drives, _, dev, tree = opal_ata(tmp_path)
     host = host_for(drives)
-    given = decommission.prepare(host, tree, psids={dev.serial: PSID}, scan=False)
-    other = decommission.prepare(host, tree, psids={"SOME-OTHER-SERIAL": PSID}, scan=False)
+    given = decommission.prepare(host, tree, all_methods(), psids={dev.serial: PSID}, scan=False)
+    other = decommission.prepare(host, tree, all_methods(), psids={"SOME-OTHER-SERIAL": PSID}, scan=False)
     assert [p.method for p in given.plans] == ["tcg-psid-revert"]
     assert [p.method for p in other.plans] == ["ata-secure-erase-enhanced"]
     assert PSID not in json.dumps(DecommissionScreen(given, dry_run=True).document())
@@ -193,19 +192,17 @@ def test_planning_a_revert_sends_nothing_to_the_drive_and_refuses_protected_driv
     from pathlib import Path
 
     from sanitize.errors import Refused
-    from sanitize.purge.planner import make_plan
     from tests.support.fake_drives import PSID_FLAG
 
     drives, sed, dev, tree = opal_ata(tmp_path)
     before = hashlib.sha256(Path(dev.path).read_bytes()).hexdigest()
     host = host_for(drives)
-    with using_host(host):
-        plan = make_plan(host, tree, dev, "tcg-psid-revert", with_psid())  # what --dry-run prints
+    plan = make_plan(host, tree, dev, "tcg-psid-revert", with_psid())  # what --dry-run prints
     assert any(PSID_FLAG in (s.argv or ()) for s in plan.steps)
     assert not any(PSID_FLAG in call for call in drives.calls) and sed.locking_enabled
     assert hashlib.sha256(Path(dev.path).read_bytes()).hexdigest() == before
 
     mounted = device(dev.path, media="ssd", mountpoints=("/srv",), protected=True, protected_reasons=("mounted",))
-    with using_host(host), pytest.raises(Refused):
+    with pytest.raises(Refused):
         make_plan(host, DeviceTree((mounted,)), mounted, "tcg-psid-revert", with_psid())
     assert not any(PSID_FLAG in call for call in drives.calls)

@@ -12,15 +12,15 @@ from __future__ import annotations
 import os
 import secrets
 
-from sanitize.erase.context import current_host
-from sanitize.erase.method import ExecutionContext, register
-from sanitize.erase.plan import EraseOptions, Plan, Step
+from sanitize.erase.method import ExecutionContext, Planning
+from sanitize.erase.options import EraseOptions
+from sanitize.erase.plan import Command, Plan, Step
 from sanitize.errors import Refused
-from sanitize.hw.commands import REDACTED
+from sanitize.hw.commands import REDACTED, CommandResult
 from sanitize.inventory.model import Device
 from sanitize.purge.capabilities import Capabilities, ata
-from sanitize.purge.capabilities.ata import AtaCapabilities, AtaSecurity
-from sanitize.purge.methods.base import FirmwareMethod, capabilities, device_verdict, run_recorded
+from sanitize.purge.capabilities.ata import AtaCapabilities, SanitizeStatus
+from sanitize.purge.methods.base import FirmwareMethod, capabilities, device_verdict, wait_limit
 from sanitize.purge.polling import ProgressBar
 from sanitize.state import write_private
 
@@ -47,27 +47,38 @@ def hpa_dco_steps(device: Device, caps: Capabilities) -> list[Step]:
         out.append(
             Step(
                 f"remove the HPA: {hpa.hidden_sectors} sectors hidden (native max {hpa.native})",
-                ("hdparm", YES, "-N", f"p{hpa.native}", device.path),
+                Command(("hdparm", YES, "-N", f"p{hpa.native}", device.path), timeout=60),
+                "hpa",
             )
+        )
+        out.append(
+            Step("the HPA must now hide no sector", Command(("hdparm", "-N", device.path), timeout=30), "hpa-check")
         )
     native = hpa.native if hpa and hpa.native else (caps.ata.sectors if caps.ata else None)
     if dco is not None and dco.real_max_sectors and native and dco.real_max_sectors > native:
         out.append(
             Step(
                 f"restore the DCO: real max {dco.real_max_sectors} sectors > {native} visible",
-                ("hdparm", YES, "--dco-restore", device.path),
+                Command(("hdparm", YES, "--dco-restore", device.path), timeout=60),
+                "dco",
             )
         )
     return out
 
 
-def restore_hpa_dco(ctx: ExecutionContext, device: Device, caps: Capabilities) -> None:
-    for step in hpa_dco_steps(device, caps):
-        assert step.argv is not None
-        run_recorded(ctx, list(step.argv), timeout=60)
+def restore_hpa_dco(plan: Plan, ctx: ExecutionContext, caps: Capabilities) -> None:
+    """Run the plan's HPA and DCO steps; refuse when the drive hides sectors the plan did not know of."""
+    device = plan.device
+    if caps.hpa is not None and caps.hpa.hidden_sectors and not plan.steps_with("hpa"):
+        raise Refused(
+            f"{device.path}: changed since it was planned: an HPA now hides {caps.hpa.hidden_sectors} sectors; "
+            "plan the erase again"
+        )
+    for step in [*plan.steps_with("hpa"), *plan.steps_with("dco")]:
+        ctx.run(step)
         ctx.result.add_note(step.description)
-    if caps.hpa is not None and caps.hpa.hidden_sectors:
-        after = ata.probe_hpa(ctx.host, device.path)
+    for check in plan.steps_with("hpa-check"):
+        after = ata.parse_hpa(ctx.run(check, record=False).stdout)
         if after.hidden_sectors:
             raise Refused(
                 f"{device.path}: the HPA could not be removed ({after.hidden_sectors} sectors still hidden); "
@@ -78,9 +89,10 @@ def restore_hpa_dco(ctx: ExecutionContext, device: Device, caps: Capabilities) -
 class AtaMethod(FirmwareMethod):
     interface = "ata"
 
-    def notes(self, device: Device, options: EraseOptions) -> list[str]:
-        out = list(super().notes(device, options))
-        out += [s.description for s in hpa_dco_steps(device, capabilities(current_host(), device))]
+    def notes(self, planning: Planning, device: Device, options: EraseOptions) -> list[str]:
+        out = list(super().notes(planning, device, options))
+        steps = hpa_dco_steps(device, capabilities(planning, device))
+        out += [s.description for s in steps if s.role in ("hpa", "dco")]
         return out
 
 
@@ -106,11 +118,16 @@ class AtaSanitize(AtaMethod):
 
     def steps(self, device: Device, caps: Capabilities, options: EraseOptions) -> list[Step]:
         status = ("hdparm", "--sanitize-status", device.path)
+        until = float(options.firmware.timeout or DEFAULT_TIMEOUT[self.action])
         return [
-            Step("sanitize status must not be SD1 (frozen) or SD2 (in progress)", status),
+            Step("sanitize status must not be SD1 (frozen) or SD2 (in progress)", Command(status, 30), "status"),
             *hpa_dco_steps(device, caps),
-            Step(f"start SANITIZE {self.action}", tuple(self.argv(device))),
-            Step("poll until not SD2; success only with 'Last Sanitize Operation Completed Without Error'", status),
+            Step(f"start SANITIZE {self.action}", Command(tuple(self.argv(device))), "start"),
+            Step(
+                "poll until not SD2; success only with 'Last Sanitize Operation Completed Without Error'",
+                Command(status, 30, until=until),
+                "poll",
+            ),
         ]
 
     def pre_checks(self, device: Device, options: EraseOptions) -> list[str]:
@@ -123,7 +140,7 @@ class AtaSanitize(AtaMethod):
     def reason(self, device: Device, options: EraseOptions) -> str:
         return f"ATA SANITIZE {self.action} acts on all user data including spare areas (Purge)"
 
-    def expected_seconds(self, device: Device, options: EraseOptions) -> float | None:
+    def expected_seconds(self, planning: Planning, device: Device, options: EraseOptions) -> float | None:
         # ATA gives no estimate; openSeaChest's experience: crypto < 1 s, block < 1 s to > 30 s.
         if self.action == "overwrite":
             return device.size_bytes / (150e6 if device.media_type == "hdd" else 450e6)
@@ -131,21 +148,22 @@ class AtaSanitize(AtaMethod):
 
     def run(self, plan: Plan, ctx: ExecutionContext, caps: Capabilities) -> None:
         dev = plan.device
-        status = ata.read_sanitize_status(ctx.host, dev.path)
+        poll = plan.step("poll")
+        status = _status(ctx.run(plan.step("status"), record=False))
         if status.frozen:
             raise Refused(f"{dev.path}: sanitize is frozen (SD1); {FROZEN_HELP}")
         if status.in_progress:
             raise Refused(f"{dev.path}: a sanitize is already in progress; wait for it to finish")
-        restore_hpa_dco(ctx, dev, caps)
-        started = run_recorded(ctx, self.argv(dev), timeout=120)
+        restore_hpa_dco(plan, ctx, caps)
+        started = ctx.run(plan.step("start"))
         start_text = started.stdout + started.stderr
-        timeout = float(plan.options.extra.get("timeout") or DEFAULT_TIMEOUT[self.action])
+        timeout = wait_limit(poll)
         ctx.enter("polling")  # waiting for the device to report completion
         bar = ProgressBar(ctx.progress, f"{dev.path} {self.name}", plan.device.size_bytes)
         deadline = ctx.clock.now() + timeout
         while True:
             # Polls are not each recorded (a long overwrite would add thousands); the final one is.
-            status = ata.read_sanitize_status(ctx.host, dev.path)
+            status = _status(ctx.run(poll, record=False))
             if status.in_progress:
                 bar.set_fraction((status.progress or 0) / 0xFFFF)
             else:
@@ -154,8 +172,7 @@ class AtaSanitize(AtaMethod):
                 device_verdict(ctx, False, f"sanitize still in progress after {timeout:.0f} s (do not power off)")
                 return
             ctx.clock.sleep(self.poll_seconds)
-        final = run_recorded(ctx, ["hdparm", "--sanitize-status", dev.path], timeout=30)
-        status = ata.parse_sanitize_status(final.stdout + "\n" + final.stderr)
+        status = _status(ctx.run(poll))
         if status.succeeded:
             bar.set_fraction(1.0)
             device_verdict(
@@ -188,21 +205,46 @@ class AtaSecureErase(AtaMethod):
     def flag(self) -> str:
         return "--security-erase-enhanced" if self.enhanced else "--security-erase"
 
+    def erase_timeout(self, caps: Capabilities, options: EraseOptions) -> float:
+        """Twice the drive's own estimate plus 10 minutes (2 hours when it gives none), unless given."""
+        sec = caps.ata.security if caps.ata else None
+        estimate = None if sec is None else (sec.enhanced_erase_minutes if self.enhanced else sec.erase_minutes)
+        return float(options.firmware.timeout or (estimate or 120) * 60 * 2 + 600)
+
     def steps(self, device: Device, caps: Capabilities, options: EraseOptions) -> list[Step]:
-        ident = ("hdparm", "-I", device.path)
+        ident = Command(("hdparm", "-I", device.path), timeout=30)
+        user = ("hdparm", "--user-master", "u")
+
+        def with_password(flag: str, timeout: float) -> Command:
+            return Command((*user, flag, REDACTED, device.path), timeout=timeout, placeholder=REDACTED)
+
         return [
-            Step("security: supported, not frozen, not enabled, not locked, count not expired", ident),
+            Step("security: supported, not frozen, not enabled, not locked, count not expired", ident, "check"),
             *hpa_dco_steps(device, caps),
             Step(
                 "set a random temporary user password (kept 0600 in the state directory until cleared)",
-                ("hdparm", "--user-master", "u", "--security-set-pass", REDACTED, device.path),
+                with_password("--security-set-pass", 60),
+                "set-password",
             ),
-            Step("IDENTIFY must now show security enabled", ident),
+            Step("IDENTIFY must now show security enabled", ident, "identify-enabled"),
             Step(
                 "SECURITY ERASE UNIT" + (" (enhanced)" if self.enhanced else ""),
-                ("hdparm", "--user-master", "u", self.flag(), REDACTED, device.path),
+                with_password(self.flag(), self.erase_timeout(caps, options)),
+                "erase",
             ),
-            Step("IDENTIFY must show security not enabled and not locked; otherwise disable the password", ident),
+            Step(
+                "IDENTIFY must show security not enabled and not locked; otherwise disable the password",
+                ident,
+                "identify-after",
+            ),
+            Step(
+                "only if the password may still be set and the drive is locked: unlock it",
+                with_password("--security-unlock", 60),
+                "unlock",
+            ),
+            Step(
+                "only if the password may still be set: disable it", with_password("--security-disable", 60), "disable"
+            ),
         ]
 
     def pre_checks(self, device: Device, options: EraseOptions) -> list[str]:
@@ -219,8 +261,8 @@ class AtaSecureErase(AtaMethod):
         kind = "Enhanced SECURITY ERASE UNIT" if self.enhanced else "SECURITY ERASE UNIT"
         return f"{kind}: the drive's own erase of all user data"
 
-    def expected_seconds(self, device: Device, options: EraseOptions) -> float | None:
-        a = capabilities(current_host(), device).ata
+    def expected_seconds(self, planning: Planning, device: Device, options: EraseOptions) -> float | None:
+        a = capabilities(planning, device).ata
         if a is None:
             return None
         minutes = a.security.enhanced_erase_minutes if self.enhanced else a.security.erase_minutes
@@ -228,8 +270,7 @@ class AtaSecureErase(AtaMethod):
 
     def run(self, plan: Plan, ctx: ExecutionContext, caps: Capabilities) -> None:
         dev = plan.device
-        sec = caps.ata.security if caps.ata else None
-        assert sec is not None
+        sec = _identify(ctx, plan.step("check"), record=False).security
         if sec.frozen:
             raise Refused(f"{dev.path}: security is frozen; {FROZEN_HELP}")
         if sec.locked:
@@ -238,17 +279,17 @@ class AtaSecureErase(AtaMethod):
             raise Refused(f"{dev.path}: a user password is already set; disable it first (hdparm --security-disable)")
         if sec.count_expired:
             raise Refused(f"{dev.path}: the password attempt counter expired; power-cycle the drive")
-        restore_hpa_dco(ctx, dev, caps)
+        restore_hpa_dco(plan, ctx, caps)
         password = secrets.token_hex(8)
         pw_file = ctx.state.file("purge", f"ata-password-{(dev.serial or dev.name).replace('/', '_')}")
         write_private(pw_file, f"{dev.path} {password}\n".encode())
         try:
-            self._erase(plan, ctx, password, caps.ata.security if caps.ata else None)
+            self._erase(plan, ctx, password)
         finally:
-            after = _identify(ctx, dev.path)
+            after = _identify(ctx, plan.step("identify-after"))
             if _password_may_be_set(after):
-                _clear_password(ctx, dev.path, password, after)
-                after = _identify(ctx, dev.path)
+                _clear_password(plan, ctx, password, after)
+                after = _identify(ctx, plan.step("identify-after"))
                 if _password_may_be_set(after):
                     ctx.result.add_note(
                         f"WARNING: could not clear the temporary password; it is in {pw_file} (mode 0600)"
@@ -259,28 +300,16 @@ class AtaSecureErase(AtaMethod):
             else:
                 os.unlink(pw_file)
 
-    def _erase(self, plan: Plan, ctx: ExecutionContext, password: str, before: AtaSecurity | None) -> None:
+    def _erase(self, plan: Plan, ctx: ExecutionContext, password: str) -> None:
         dev = plan.device
-        run_recorded(
-            ctx,
-            ["hdparm", "--user-master", "u", "--security-set-pass", password, dev.path],
-            timeout=60,
-            secret=password,
-        )
-        if not _identify(ctx, dev.path).security.enabled:
+        ctx.run(plan.step("set-password"), secret=password)
+        if not _identify(ctx, plan.step("identify-enabled")).security.enabled:
             device_verdict(ctx, False, "the drive did not accept the temporary password (security still not enabled)")
             return
-        estimate = (
-            None if before is None else (before.enhanced_erase_minutes if self.enhanced else before.erase_minutes)
-        )
-        minutes = estimate or 120
-        timeout = float(plan.options.extra.get("timeout") or minutes * 60 * 2 + 600)
         ctx.enter("polling")  # waiting for the device to report completion
         bar = ProgressBar(ctx.progress, f"{dev.path} {self.name}", plan.device.size_bytes)
-        res = run_recorded(
-            ctx, ["hdparm", "--user-master", "u", self.flag(), password, dev.path], timeout=timeout, secret=password
-        )
-        after = _identify(ctx, dev.path)
+        res = ctx.run(plan.step("erase"), secret=password)
+        after = _identify(ctx, plan.step("identify-after"))
         if not after.has_security_section:
             device_verdict(
                 ctx, False, f"IDENTIFY unreadable after SECURITY ERASE UNIT (hdparm exited {res.returncode})"
@@ -306,22 +335,20 @@ def _password_may_be_set(ident: AtaCapabilities) -> bool:
     return not ident.has_security_section or ident.security.enabled or ident.security.locked
 
 
-def _identify(ctx: ExecutionContext, path: str) -> AtaCapabilities:
-    res = run_recorded(ctx, ["hdparm", "-I", path], timeout=30)
-    return ata.parse_identify(res.stdout, path)
+def _identify(ctx: ExecutionContext, step: Step, *, record: bool = True) -> AtaCapabilities:
+    res = ctx.run(step, record=record)
+    return ata.parse_identify(res.stdout, step.argv[-1] if step.argv else "")
 
 
-def _clear_password(ctx: ExecutionContext, path: str, password: str, state: AtaCapabilities) -> None:
+def _status(res: CommandResult) -> SanitizeStatus:
+    return ata.parse_sanitize_status(res.stdout + "\n" + res.stderr)
+
+
+def _clear_password(plan: Plan, ctx: ExecutionContext, password: str, state: AtaCapabilities) -> None:
     if state.security.locked:
-        run_recorded(
-            ctx, ["hdparm", "--user-master", "u", "--security-unlock", password, path], timeout=60, secret=password
-        )
-    run_recorded(
-        ctx, ["hdparm", "--user-master", "u", "--security-disable", password, path], timeout=60, secret=password
-    )
+        ctx.run(plan.step("unlock"), secret=password)
+    ctx.run(plan.step("disable"), secret=password)
 
 
-for _action in ("crypto", "block", "overwrite"):
-    register(AtaSanitize(_action))
-register(AtaSecureErase(enhanced=True))
-register(AtaSecureErase(enhanced=False))
+def methods() -> list[FirmwareMethod]:
+    return [*(AtaSanitize(a) for a in ("crypto", "block", "overwrite")), AtaSecureErase(True), AtaSecureErase(False)]

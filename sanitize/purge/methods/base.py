@@ -1,43 +1,51 @@
-"""What every firmware purge method shares: capability lookup, command records, the
-controller-wide refusal, pre/post snapshots and the device-decided outcome.
+"""What every firmware purge method shares: capability lookup, the controller-wide refusal,
+pre/post snapshots and the device-decided outcome.
 
 Subclasses implement `unsupported(caps)` (why this device cannot do it, or None),
-`steps(device, caps, options)` and `run(plan, ctx, caps)`; `run` records the device's own
-verdict with `device_verdict(ctx, ok, why)`. `verify` then fails on a bad verdict and
-otherwise compares sampled blocks against the snapshot taken just before the erase.
+`steps(device, caps, options)` (their commands, each with a role) and `run(plan, ctx, caps)`,
+which runs those steps with `ctx.run(plan.step(role))` and records the device's own verdict
+with `device_verdict(ctx, ok, why)`. `verify` then fails on a bad verdict and otherwise
+compares sampled blocks against the snapshot taken just before the erase.
 """
 
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
 
 from sanitize.enums import DeviceType, NistLevel, Outcome
-from sanitize.erase.context import current_host
-from sanitize.erase.method import ExecutionContext, Method
-from sanitize.erase.plan import EraseOptions, Plan, Step
-from sanitize.erase.result import CommandRecord, EraseResult, Verification
+from sanitize.erase.method import ExecutionContext, Method, Planning
+from sanitize.erase.options import EraseOptions
+from sanitize.erase.plan import Command, DeviceIo, Plan, Step
+from sanitize.erase.planset import refuse_busy_siblings
+from sanitize.erase.result import EraseResult, Verification
 from sanitize.errors import Refused, Unsupported
-from sanitize.hw.commands import CommandResult
-from sanitize.hw.host import Host
-from sanitize.inventory.model import Device, DeviceTree
+from sanitize.inventory.model import Device
 from sanitize.purge import snapshot
 from sanitize.purge.capabilities import Capabilities, probe_device
 from sanitize.purge.levels import is_flash, level_of
 
-_CACHE: dict[tuple[int, str], Capabilities] = {}
+
+def capabilities(planning: Planning, device: Device) -> Capabilities:
+    """The device's capabilities, probed once per planning session (read-only commands)."""
+    key = ("capabilities", device.path)
+    if key not in planning.memo:
+        planning.memo[key] = probe_device(planning.host, device)
+    caps: Capabilities = planning.memo[key]
+    return caps
 
 
-def capabilities(host: Host, device: Device, *, fresh: bool = False) -> Capabilities:
-    """Probe once per host and device while planning; `fresh=True` right before executing."""
-    key = (id(host), device.path)
-    if fresh or key not in _CACHE:
-        _CACHE[key] = probe_device(host, device)
-    return _CACHE[key]
+def controller_of(device: Device, caps: Capabilities) -> str | None:
+    return caps.nvme.controller if caps.nvme and caps.nvme.controller else device.controller
 
 
-def forget_capabilities() -> None:
-    _CACHE.clear()
+def refuse_shared_controller(
+    planning: Planning,
+    device: Device,
+    caps: Capabilities,
+    what: str = "sanitize erases every namespace on the controller",
+) -> None:
+    """Sanitize (and an all-namespace Format) acts on the whole controller: every other namespace must be idle."""
+    refuse_busy_siblings(planning.tree, device, caps.nvme.namespaces if caps.nvme else (), what)
 
 
 class FirmwareMethod(Method):
@@ -55,10 +63,10 @@ class FirmwareMethod(Method):
     def steps(self, device: Device, caps: Capabilities, options: EraseOptions) -> list[Step]:
         raise NotImplementedError
 
-    def check(self, tree: DeviceTree, device: Device, options: EraseOptions) -> None:
+    def check(self, planning: Planning, device: Device, options: EraseOptions) -> None:
         if device.type != DeviceType.DISK or device.parent is not None:
             raise Refused(f"{device.path}: {self.name} erases a whole drive; name the disk, not a {device.type}")
-        caps = capabilities(current_host(), device)
+        caps = capabilities(planning, device)
         accepted = self.interfaces or (self.interface,)
         if caps.interface not in accepted:
             wanted = " or ".join(i.upper() for i in accepted)
@@ -67,16 +75,38 @@ class FirmwareMethod(Method):
         if why:
             raise Unsupported(f"{device.path}: {self.name}: {why}")
         if self.controller_wide:
-            refuse_shared_controller(tree, device, caps)
+            refuse_shared_controller(planning, device, caps)
 
-    def plan_steps(self, device: Device, options: EraseOptions) -> Sequence[Step]:
-        caps = capabilities(current_host(), device)
-        out = []
+    def controller_reach(self, planning: Planning, device: Device, options: EraseOptions) -> str | None:
+        return controller_of(device, capabilities(planning, device)) if self.controller_wide else None
+
+    def plan_steps(self, planning: Planning, device: Device, options: EraseOptions) -> Sequence[Step]:
+        caps = capabilities(planning, device)
+        path = device.path
+        out = [
+            Step(
+                "read the drive's capabilities again right before the erase (identify commands, read-only)",
+                DeviceIo("probe", path),
+                "probe",
+            )
+        ]
         if options.verify != "none":
-            out.append(Step(f"hash {options.verify} blocks before the erase (read-only) for the CE comparison"))
+            out.append(
+                Step(
+                    f"hash {options.verify} blocks before the erase (read-only) for the CE comparison",
+                    DeviceIo("snapshot", path, 0, device.size_bytes),
+                    "snapshot",
+                )
+            )
         out.extend(self.steps(device, caps, options))
         if options.verify != "none":
-            out.append(Step("read the same blocks back: each must differ from before"))
+            out.append(
+                Step(
+                    "read the same blocks back: each must differ from before",
+                    DeviceIo("compare", path, 0, device.size_bytes),
+                    "compare",
+                )
+            )
         return out
 
     def post_checks(self, device: Device, options: EraseOptions) -> Sequence[str]:
@@ -85,7 +115,7 @@ class FirmwareMethod(Method):
             checks.append("sampled blocks that held data before the erase no longer hold it")
         return checks
 
-    def notes(self, device: Device, options: EraseOptions) -> Sequence[str]:
+    def notes(self, planning: Planning, device: Device, options: EraseOptions) -> Sequence[str]:
         out = []
         if self.nist_level(device) == NistLevel.CLEAR and is_flash(device.media_type):
             out.append(f"{self.name} is only Clear on flash media (NIST SP 800-88 Rev. 1)")
@@ -96,11 +126,11 @@ class FirmwareMethod(Method):
         raise NotImplementedError
 
     def execute(self, plan: Plan, ctx: ExecutionContext) -> EraseResult:
-        caps = capabilities(ctx.host, plan.device, fresh=True)
+        caps = probe_device(ctx.host, plan.device)  # the plan's "probe" step: what the drive says now
         why = self.unsupported(caps)
         if why:
             raise Unsupported(f"{plan.device.path}: {self.name}: {why}")
-        if plan.options.verify != "none":
+        if plan.steps_with("snapshot"):
             ctx.enter("snapshot")
             ctx.scratch["snapshot"] = snapshot.take(ctx.host, plan.device.path, mode=plan.options.verify)
             ctx.result.mark("snapshot", "done")
@@ -123,46 +153,14 @@ class FirmwareMethod(Method):
         return result
 
 
+def wait_limit(poll: Step) -> float:
+    """How long the plan said to keep polling a drive, in seconds."""
+    if not isinstance(poll.op, Command) or poll.op.until is None:
+        raise ValueError(f"{poll.description!r} is not a poll")
+    return poll.op.until
+
+
 def device_verdict(ctx: ExecutionContext, ok: bool, why: str) -> None:
     ctx.scratch["device_verdict"] = {"ok": ok, "why": why}
     if not ok:
         ctx.result.add_note(f"device reported failure: {why}")
-
-
-def run_recorded(
-    ctx: ExecutionContext, argv: list[str], *, timeout: float | None = 120, secret: str | None = None, **kw: Any
-) -> CommandResult:
-    """Run through the Host and record argv (a secret replaced, see hw.commands.run) in the result."""
-    res = ctx.host.run(argv, timeout=timeout, secret=secret, **kw)
-    ctx.result.commands.append(CommandRecord(list(res.argv), res.returncode, res.seconds))
-    return res
-
-
-def refuse_shared_controller(
-    tree: DeviceTree,
-    device: Device,
-    caps: Capabilities,
-    what: str = "sanitize erases every namespace on the controller",
-) -> None:
-    """Sanitize (and an all-namespace Format) acts on the whole controller: every other namespace must be idle."""
-    names = set(caps.nvme.namespaces if caps.nvme else ()) | {
-        d.path for d in tree if d.controller and d.controller == device.controller and d.parent is None
-    }
-    for path in sorted(names - {device.path}):
-        other = tree.get(path)
-        if other is None:
-            continue
-        busy = _busy_reasons(tree, other)
-        if busy:
-            raise Refused(f"{device.path}: the controller also holds {other.path}, which is in use ({busy}); {what}")
-
-
-def _busy_reasons(tree: DeviceTree, dev: Device) -> str:
-    for d in (dev, *tree.descendants(dev)):
-        if d.protected:
-            return f"{d.path} protected: {'; '.join(d.protected_reasons) or 'protected'}"
-        if d.mountpoints:
-            return f"{d.path} mounted on {', '.join(d.mountpoints)}"
-        if d.holders:
-            return f"{d.path} held by {', '.join(d.holders)}"
-    return ""

@@ -9,19 +9,21 @@ from __future__ import annotations
 
 from typing import ClassVar
 
-from sanitize.erase.context import current_host
-from sanitize.erase.method import ExecutionContext, register
-from sanitize.erase.plan import EraseOptions, Plan, Step
+from sanitize.erase.method import ExecutionContext, Planning
+from sanitize.erase.options import EraseOptions
+from sanitize.erase.plan import Command, Plan, Step
 from sanitize.errors import Refused
-from sanitize.inventory.model import Device, DeviceTree
+from sanitize.hw.commands import CommandResult
+from sanitize.inventory.model import Device
 from sanitize.purge.capabilities import Capabilities
-from sanitize.purge.capabilities.nvme import SSTAT_IN_PROGRESS, SanitizeLog, read_sanitize_log
+from sanitize.purge.capabilities.nvme import SSTAT_IN_PROGRESS, SanitizeLog, parse_sanitize_log
 from sanitize.purge.methods.base import (
     FirmwareMethod,
     capabilities,
+    controller_of,
     device_verdict,
     refuse_shared_controller,
-    run_recorded,
+    wait_limit,
 )
 from sanitize.purge.polling import ProgressBar
 
@@ -31,7 +33,11 @@ DEFAULT_TIMEOUT = {"crypto": 900.0, "block": 3 * 3600.0, "overwrite": 24 * 3600.
 
 
 def _controller(device: Device, caps: Capabilities) -> str:
-    return caps.nvme.controller if caps.nvme else (device.controller or "")
+    return controller_of(device, caps) or ""
+
+
+def _log(res: CommandResult) -> SanitizeLog:
+    return parse_sanitize_log(res.stdout) if res.ok else SanitizeLog(sprog=None, sstat=None)
 
 
 class NvmeSanitize(FirmwareMethod):
@@ -60,14 +66,27 @@ class NvmeSanitize(FirmwareMethod):
             argv += ["--owpass=1", "--ovrpat=0"]
         return argv
 
+    def timeout(self, caps: Capabilities, options: EraseOptions) -> float:
+        """How long to wait for the drive: given, else 3x its own estimate, else a default per action."""
+        log = caps.nvme.sanitize_log if caps.nvme else None
+        est = getattr(log, f"estimate_{self.action}_s", None) if log else None
+        return float(options.firmware.timeout or (3 * est if est else DEFAULT_TIMEOUT[self.action]))
+
     def steps(self, device: Device, caps: Capabilities, options: EraseOptions) -> list[Step]:
         ctrl = _controller(device, caps)
+        log = ("nvme", "sanitize-log", "-o", "json", ctrl)
         return [
-            Step("sanitize log must not show an operation in progress", ("nvme", "sanitize-log", "-o", "json", ctrl)),
-            Step(f"start {self.action} sanitize on the whole controller", tuple(self.argv(ctrl))),
+            Step("sanitize log must not show an operation in progress", Command(log, timeout=30), "status"),
+            Step(f"start {self.action} sanitize on the whole controller", Command(tuple(self.argv(ctrl))), "start"),
             Step(
                 "poll the sanitize log until SPROG=65535 and SSTAT reports success or failure",
-                ("nvme", "sanitize-log", "-o", "json", ctrl),
+                Command(log, timeout=30, until=self.timeout(caps, options)),
+                "poll",
+            ),
+            Step(
+                "only if SSTAT reports failure: leave the failure mode",
+                Command(("nvme", "sanitize", ctrl, f"--sanact={SANACT_EXIT_FAILURE}")),
+                "exit-failure",
             ),
         ]
 
@@ -81,26 +100,26 @@ class NvmeSanitize(FirmwareMethod):
     def reason(self, device: Device, options: EraseOptions) -> str:
         return f"NVMe Sanitize {self.action} erase reaches all media including spare blocks (Purge)"
 
-    def expected_seconds(self, device: Device, options: EraseOptions) -> float | None:
-        caps = capabilities(current_host(), device)
+    def expected_seconds(self, planning: Planning, device: Device, options: EraseOptions) -> float | None:
+        caps = capabilities(planning, device)
         log = caps.nvme.sanitize_log if caps.nvme else None
         est = getattr(log, f"estimate_{self.action}_s", None) if log else None
         return float(est) if est else None
 
-    def notes(self, device: Device, options: EraseOptions) -> list[str]:
-        return [*super().notes(device, options), "Sanitize erases every namespace on the controller"]
+    def notes(self, planning: Planning, device: Device, options: EraseOptions) -> list[str]:
+        return [*super().notes(planning, device, options), "Sanitize erases every namespace on the controller"]
 
     def run(self, plan: Plan, ctx: ExecutionContext, caps: Capabilities) -> None:
         ctrl = _controller(plan.device, caps)
-        before = read_sanitize_log(ctx.host, ctrl)
+        status, poll = plan.step("status"), plan.step("poll")
+        before = _log(ctx.run(status, record=False))
         if before.status == SSTAT_IN_PROGRESS:
             raise Refused(f"{ctrl}: a sanitize is already in progress (SPROG={before.sprog}); wait for it to finish")
-        started = run_recorded(ctx, self.argv(ctrl), timeout=120)
-        est = getattr(before, f"estimate_{self.action}_s", None)
-        timeout = float(plan.options.extra.get("timeout") or (3 * est if est else DEFAULT_TIMEOUT[self.action]))
+        started = ctx.run(plan.step("start"))
+        timeout = wait_limit(poll)
         if not started.ok:
             # A non-zero exit is not trusted either way: only an unchanged, idle log proves a rejection.
-            now = read_sanitize_log(ctx.host, ctrl)
+            now = _log(ctx.run(status, record=False))
             if not now.in_progress and now == before:
                 device_verdict(
                     ctx, False, f"nvme sanitize was rejected (exit {started.returncode}); the log is unchanged"
@@ -108,7 +127,7 @@ class NvmeSanitize(FirmwareMethod):
                 return
         ctx.enter("polling")  # waiting for the device to report completion
         bar = ProgressBar(ctx.progress, f"{ctrl} {self.name}", plan.device.size_bytes)
-        log = self.wait(ctx, ctrl, timeout, bar)
+        log = self.wait(ctx, poll, timeout, bar)
         if log is None:
             if ctx.stop.is_set():
                 device_verdict(
@@ -125,7 +144,7 @@ class NvmeSanitize(FirmwareMethod):
                 )
             return
         if log.failed:
-            run_recorded(ctx, ["nvme", "sanitize", ctrl, f"--sanact={SANACT_EXIT_FAILURE}"], timeout=120)
+            ctx.run(plan.step("exit-failure"))
             device_verdict(ctx, False, f"sanitize failed (SSTAT={log.sstat:#x}); exit-failure-mode issued")
             return
         if log.cdw10 is not None and log.cdw10 & 0x7 != SANACT[self.action]:
@@ -137,13 +156,13 @@ class NvmeSanitize(FirmwareMethod):
         device_verdict(ctx, True, f"sanitize log: SSTAT={log.sstat:#x} (success{erased}), SPROG={log.sprog}")
         bar.set_fraction(1.0)
 
-    def wait(self, ctx: ExecutionContext, ctrl: str, timeout: float, bar: ProgressBar) -> SanitizeLog | None:
+    def wait(self, ctx: ExecutionContext, poll: Step, timeout: float, bar: ProgressBar) -> SanitizeLog | None:
         """Poll until the log shows a finished operation; None on timeout or if it never started."""
         clock = ctx.clock
         deadline = clock.now() + timeout
         seen_progress = False
         while True:
-            log = read_sanitize_log(ctx.host, ctrl)
+            log = _log(ctx.run(poll, record=False))
             if log.in_progress:
                 seen_progress = True
                 bar.set_fraction(log.fraction())
@@ -176,12 +195,19 @@ class NvmeFormat(FirmwareMethod):
             return f"FNA does not advertise cryptographic erase (FNA={n.fna if n.fna is not None else 'unknown'})"
         return None
 
-    def check(self, tree: DeviceTree, device: Device, options: EraseOptions) -> None:
-        super().check(tree, device, options)
-        caps = capabilities(current_host(), device)
+    def whole_controller(self, caps: Capabilities) -> bool:
         n = caps.nvme
-        if n is not None and (n.format_all_namespaces or (self.kind == "crypto" and n.crypto_erase_all_namespaces)):
-            refuse_shared_controller(tree, device, caps, "FNA says Format erases every namespace on the controller")
+        return n is not None and (n.format_all_namespaces or (self.kind == "crypto" and n.crypto_erase_all_namespaces))
+
+    def check(self, planning: Planning, device: Device, options: EraseOptions) -> None:
+        super().check(planning, device, options)
+        caps = capabilities(planning, device)
+        if self.whole_controller(caps):
+            refuse_shared_controller(planning, device, caps, "FNA says Format erases every namespace on the controller")
+
+    def controller_reach(self, planning: Planning, device: Device, options: EraseOptions) -> str | None:
+        caps = capabilities(planning, device)
+        return controller_of(device, caps) if self.whole_controller(caps) else None
 
     def argv(self, device: Device) -> list[str]:
         # Never omit --ses: the default 0 is "no secure erase".
@@ -189,7 +215,11 @@ class NvmeFormat(FirmwareMethod):
 
     def steps(self, device: Device, caps: Capabilities, options: EraseOptions) -> list[Step]:
         return [
-            Step(f"Format NVM with secure erase setting {self.SES[self.kind]} ({self.kind})", tuple(self.argv(device)))
+            Step(
+                f"Format NVM with secure erase setting {self.SES[self.kind]} ({self.kind})",
+                Command(tuple(self.argv(device)), timeout=options.firmware.timeout or 3600),
+                "format",
+            )
         ]
 
     def pre_checks(self, device: Device, options: EraseOptions) -> list[str]:
@@ -205,7 +235,7 @@ class NvmeFormat(FirmwareMethod):
         return "Format NVM user-data erase: IEEE 2883 counts it as Clear only"
 
     def run(self, plan: Plan, ctx: ExecutionContext, caps: Capabilities) -> None:
-        res = run_recorded(ctx, self.argv(plan.device), timeout=float(plan.options.extra.get("timeout") or 3600))
+        res = ctx.run(plan.step("format"))
         # No status log exists for Format; the exit status only tells us whether to bother
         # verifying. The read-back comparison is the evidence either way.
         if res.ok:
@@ -216,7 +246,5 @@ class NvmeFormat(FirmwareMethod):
             )
 
 
-for _action in ("crypto", "block", "overwrite"):
-    register(NvmeSanitize(_action))
-for _kind in ("crypto", "user"):
-    register(NvmeFormat(_kind))
+def methods() -> list[FirmwareMethod]:
+    return [*(NvmeSanitize(a) for a in ("crypto", "block", "overwrite")), *(NvmeFormat(k) for k in ("crypto", "user"))]

@@ -10,11 +10,12 @@ from __future__ import annotations
 
 import re
 
-from sanitize.erase.method import ExecutionContext, register
-from sanitize.erase.plan import EraseOptions, Plan, Step
+from sanitize.erase.method import ExecutionContext, Planning
+from sanitize.erase.options import EraseOptions
+from sanitize.erase.plan import Command, Plan, Step
 from sanitize.inventory.model import Device
 from sanitize.purge.capabilities import Capabilities, scsi
-from sanitize.purge.methods.base import FirmwareMethod, device_verdict, run_recorded
+from sanitize.purge.methods.base import FirmwareMethod, device_verdict, wait_limit
 from sanitize.purge.polling import ProgressBar
 
 FLAGS = {"crypto": ["--crypto"], "block": ["--block"], "overwrite": ["--overwrite", "--zero"]}
@@ -45,10 +46,19 @@ class ScsiSanitize(FirmwareMethod):
 
     def steps(self, device: Device, caps: Capabilities, options: EraseOptions) -> list[Step]:
         poll = ("sg_requests", "--progress", device.path)
+        until = float(options.firmware.timeout or DEFAULT_TIMEOUT[self.action])
         return [
-            Step(f"start SANITIZE {self.action} (IMMED)", tuple(self.argv(device))),
-            Step("poll REQUEST SENSE progress until no progress indication remains", poll),
-            Step("REQUEST SENSE must not report SANITIZE COMMAND FAILED", ("sg_requests", device.path)),
+            Step(f"start SANITIZE {self.action} (IMMED)", Command(tuple(self.argv(device))), "start"),
+            Step(
+                "poll REQUEST SENSE progress until no progress indication remains",
+                Command(poll, timeout=60, until=until),
+                "poll",
+            ),
+            Step(
+                "REQUEST SENSE must not report SANITIZE COMMAND FAILED",
+                Command(("sg_requests", device.path), timeout=60),
+                "sense",
+            ),
         ]
 
     def pre_checks(self, device: Device, options: EraseOptions) -> list[str]:
@@ -57,20 +67,21 @@ class ScsiSanitize(FirmwareMethod):
     def reason(self, device: Device, options: EraseOptions) -> str:
         return f"SCSI SANITIZE {self.action} acts on all user data including spare areas (Purge)"
 
-    def expected_seconds(self, device: Device, options: EraseOptions) -> float | None:
+    def expected_seconds(self, planning: Planning, device: Device, options: EraseOptions) -> float | None:
         if self.action == "crypto":
             return 2.0
         return device.size_bytes / (150e6 if device.media_type == "hdd" else 450e6)
 
     def run(self, plan: Plan, ctx: ExecutionContext, caps: Capabilities) -> None:
         dev = plan.device
-        started = run_recorded(ctx, self.argv(dev), timeout=120)
-        timeout = float(plan.options.extra.get("timeout") or DEFAULT_TIMEOUT[self.action])
+        poll = plan.step("poll")
+        started = ctx.run(plan.step("start"))
+        timeout = wait_limit(poll)
         ctx.enter("polling")  # waiting for the device to report completion
         bar = ProgressBar(ctx.progress, f"{dev.path} {self.name}", plan.device.size_bytes)
         deadline = ctx.clock.now() + timeout
         while True:
-            res = ctx.host.run(["sg_requests", "--progress", dev.path], timeout=60)
+            res = ctx.run(poll, record=False)
             prog = scsi.parse_requests_progress(res.stdout + res.stderr)
             if prog.fraction is None:
                 break
@@ -79,7 +90,7 @@ class ScsiSanitize(FirmwareMethod):
                 device_verdict(ctx, False, f"sanitize still in progress after {timeout:.0f} s")
                 return
             ctx.clock.sleep(self.poll_seconds)
-        sense = run_recorded(ctx, ["sg_requests", dev.path], timeout=60)
+        sense = ctx.run(plan.step("sense"))
         text = sense.stdout + sense.stderr
         if _FAILED.search(text):
             device_verdict(ctx, False, "REQUEST SENSE reports the sanitize failed")
@@ -92,5 +103,5 @@ class ScsiSanitize(FirmwareMethod):
         device_verdict(ctx, True, "no progress indication and no failure sense; evidence is the read-back comparison")
 
 
-for _action in ("crypto", "block", "overwrite"):
-    register(ScsiSanitize(_action))
+def methods() -> list[FirmwareMethod]:
+    return [ScsiSanitize(a) for a in ("crypto", "block", "overwrite")]

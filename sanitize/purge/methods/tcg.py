@@ -16,18 +16,18 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping, Sequence
 
-from sanitize.erase.context import current_host
-from sanitize.erase.method import ExecutionContext, register
-from sanitize.erase.plan import EraseOptions, Plan, Step
+from sanitize.erase.method import ExecutionContext, Planning
+from sanitize.erase.options import EraseOptions
+from sanitize.erase.plan import Command, Plan, Step
 from sanitize.errors import BadInput
-from sanitize.inventory.model import Device, DeviceTree
+from sanitize.inventory.model import Device
 from sanitize.purge.capabilities import Capabilities, sed
 from sanitize.purge.methods.base import (
     FirmwareMethod,
     capabilities,
+    controller_of,
     device_verdict,
     refuse_shared_controller,
-    run_recorded,
 )
 
 PSID_FLAG = "--yesIreallywanttoERASEALLmydatausingthePSID"
@@ -37,7 +37,7 @@ _SUCCESS = "revertTper completed successfully"
 
 
 def psid_of(options: EraseOptions) -> str:
-    psid = str(options.extra.get("psid") or "")
+    psid = options.firmware.psid or ""
     if not psid:
         raise BadInput("tcg-psid-revert needs --psid: the 32-character PSID printed on the drive's label")
     if not _PSID.fullmatch(psid):
@@ -89,22 +89,30 @@ class TcgPsidRevert(FirmwareMethod):
             return "the drive does not report MediaEncrypt = Y: a revert would not make its data unreadable"
         return None
 
-    def check(self, tree: DeviceTree, device: Device, options: EraseOptions) -> None:
-        super().check(tree, device, options)
+    def check(self, planning: Planning, device: Device, options: EraseOptions) -> None:
+        super().check(planning, device, options)
         psid_of(options)
-        caps = capabilities(current_host(), device)
+        caps = capabilities(planning, device)
         if caps.interface == "nvme":  # the revert resets the whole drive, every namespace
-            refuse_shared_controller(tree, device, caps, "a TCG revert erases every namespace of the drive")
+            refuse_shared_controller(planning, device, caps, "a TCG revert erases every namespace of the drive")
+
+    def controller_reach(self, planning: Planning, device: Device, options: EraseOptions) -> str | None:
+        caps = capabilities(planning, device)
+        return controller_of(device, caps) if caps.interface == "nvme" else None
 
     def steps(self, device: Device, caps: Capabilities, options: EraseOptions) -> list[Step]:
         target = target_of(device, caps)
+        query = ("sedutil-cli", "--query", target)
         return [
-            Step("read the TCG locking state", ("sedutil-cli", "--query", target)),
+            Step("read the TCG locking state", Command(query, timeout=60), "query"),
             Step(
                 "PSID revert: the drive discards its media encryption key and returns to factory state",
-                ("sedutil-cli", PSID_FLAG, PSID_PLACEHOLDER, target),
+                Command(
+                    ("sedutil-cli", PSID_FLAG, PSID_PLACEHOLDER, target), timeout=300, placeholder=PSID_PLACEHOLDER
+                ),
+                "revert",
             ),
-            Step("read the locking state again: LockingEnabled must be N", ("sedutil-cli", "--query", target)),
+            Step("read the locking state again: LockingEnabled must be N", Command(query, timeout=60), "query-after"),
         ]
 
     def pre_checks(self, device: Device, options: EraseOptions) -> Sequence[str]:
@@ -123,28 +131,26 @@ class TcgPsidRevert(FirmwareMethod):
             "encryption key (cryptographic erase, Purge)"
         )
 
-    def notes(self, device: Device, options: EraseOptions) -> Sequence[str]:
+    def notes(self, planning: Planning, device: Device, options: EraseOptions) -> Sequence[str]:
         return [
-            *super().notes(device, options),
+            *super().notes(planning, device, options),
             "the PSID is used for this command only: results, logs and certificates show <PSID>",
             "some drives accept I/O again only after a power cycle following a revert",
         ]
 
-    def expected_seconds(self, device: Device, options: EraseOptions) -> float | None:
+    def expected_seconds(self, planning: Planning, device: Device, options: EraseOptions) -> float | None:
         return 10.0
 
     def run(self, plan: Plan, ctx: ExecutionContext, caps: Capabilities) -> None:
         psid = psid_of(plan.options)
-        target = target_of(plan.device, caps)
-        before = sed.parse_sedutil_query(run_recorded(ctx, ["sedutil-cli", "--query", target], timeout=60).stdout)
+        before = sed.parse_sedutil_query(ctx.run(plan.step("query")).stdout)
         ctx.result.add_note(f"TCG locking before revert: LockingEnabled={_yn(before.locking_enabled)}")
-        argv = ["sedutil-cli", PSID_FLAG, psid, target]
-        res = run_recorded(ctx, argv, timeout=300, secret=psid, redacted_as=PSID_PLACEHOLDER)
+        res = ctx.run(plan.step("revert"), secret=psid)
         said = res.stdout + res.stderr
         if "NOT_AUTHORIZED" in said:
             device_verdict(ctx, False, "the drive refused the PSID (NOT_AUTHORIZED): check it against the label")
             return
-        after = sed.parse_sedutil_query(run_recorded(ctx, ["sedutil-cli", "--query", target], timeout=60).stdout)
+        after = sed.parse_sedutil_query(ctx.run(plan.step("query-after")).stdout)
         if _SUCCESS not in said:
             device_verdict(ctx, False, f"sedutil-cli did not report a completed revert (exit {res.returncode})")
         elif after.locking_enabled is not False:
@@ -155,6 +161,3 @@ class TcgPsidRevert(FirmwareMethod):
 
 def _yn(value: bool | None) -> str:
     return "unknown" if value is None else ("Y" if value else "N")
-
-
-register(TcgPsidRevert())

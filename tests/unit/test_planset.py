@@ -1,0 +1,108 @@
+"""Executable plans and the rules between devices of one command (no root: fake hosts and files)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from sanitize.erase import Command, EraseOptions, ExecutionContext, Planning, Step, new_result, plan_for
+from sanitize.erase.method import MethodRegistry
+from sanitize.erase.planset import PlanSet
+from sanitize.errors import BadInput, Refused
+from sanitize.inventory.model import DeviceTree
+from sanitize.methods import all_methods
+from sanitize.state import StateDir
+from tests.support.devices import make_device
+from tests.support.fake_drives import FakeDrives, FakeNvme, fixture
+from tests.support.fake_host import FakeHost
+from tests.unit.purge_support import data_file, device, host_for, make_plan, run_method
+
+SANICAP = "nvme-id-ctrl__sn730-sanicap-crypto-block.json"
+
+
+def test_a_command_that_is_not_a_step_of_the_plan_is_refused(tmp_path: Path) -> None:
+    disk = data_file(tmp_path / "disk")
+    host = FakeHost()
+    plan = make_plan(host, DeviceTree((make_device(disk),)), make_device(disk), "overwrite")
+    ctx = ExecutionContext(host, StateDir(str(tmp_path / "state")), new_result(plan, host))
+    ctx.planned = frozenset(plan.all_steps())
+    with pytest.raises(RuntimeError, match="not a command step"):
+        ctx.run(Step("anything", Command(("dd", "if=/dev/zero", f"of={disk}"))))
+    assert ctx.result.commands == []
+
+
+@pytest.mark.parametrize(
+    "method", ["nvme-sanitize-crypto", "nvme-sanitize-block", "nvme-format-user", "nvme-format-crypto"]
+)
+def test_every_command_a_firmware_erase_runs_is_one_the_dry_run_showed(tmp_path: Path, method: str) -> None:
+    ns = data_file(tmp_path / "nvme0n1")
+    ctrl = str(tmp_path / "nvme0")
+    drives = FakeDrives()
+    drives.add(FakeNvme(ctrl, fixture("nvme-id-ctrl__980pro-no-sanitize-format-crypto.json"
+                                      if "format" in method else SANICAP), data=[ns]))  # fmt: skip
+    dev = device(ns, media="nvme", transport="nvme", controller=ctrl)
+    tree = DeviceTree((dev,))
+    shown = {tuple(s["argv"]) for s in make_plan(host_for(drives), tree, dev, method).to_dict()["steps"] if s["argv"]}
+
+    result = run_method(host_for(drives), tree, dev, method, tmp_path)
+
+    assert result.status == "verified", result.to_dict()
+    assert result.commands and {tuple(c.argv) for c in result.commands} <= shown
+
+
+def test_a_disk_and_its_partition_in_one_command_are_bad_input(tmp_path: Path) -> None:
+    disk = data_file(tmp_path / "sdb")
+    part = data_file(tmp_path / "sdb1")
+    tree = DeviceTree((make_device(disk, children=(part,)), make_device(part, type="part", parent=disk, serial=None)))
+    planning = Planning(FakeHost(), tree, all_methods())
+    plans = [plan_for(planning, d, "overwrite", EraseOptions()) for d in tree]
+    with pytest.raises(BadInput, match="name only one of them"):
+        PlanSet.strict(tree, plans)
+    with pytest.raises(BadInput, match="overlaps"):
+        PlanSet.strict(tree, [plans[0], plans[0]])
+
+
+def test_a_controller_erased_whole_takes_no_other_namespace_of_it_in_the_same_run(tmp_path: Path) -> None:
+    ctrl = str(tmp_path / "nvme0")
+    ns1, ns2 = data_file(tmp_path / "nvme0n1"), data_file(tmp_path / "nvme0n2")
+    drives = FakeDrives()
+    drives.add(FakeNvme(ctrl, fixture(SANICAP), data=[ns1, ns2]))
+    devs = [device(p, media="nvme", transport="nvme", controller=ctrl) for p in (ns1, ns2)]
+    tree = DeviceTree(tuple(devs))
+    planning = Planning(host_for(drives), tree, all_methods())
+    sanitize = plan_for(planning, devs[0], "nvme-sanitize-crypto", EraseOptions())
+    overwrite = plan_for(planning, devs[1], "overwrite", EraseOptions())
+    assert sanitize.reach == ctrl and overwrite.reach is None
+
+    kept, refused = PlanSet.build(tree, [sanitize, overwrite])
+    assert list(kept) == [sanitize]
+    assert [(p.device.path, "erases every namespace" in why) for p, why in refused] == [(ns2, True)]
+    kept, refused = PlanSet.build(tree, [overwrite, sanitize])
+    assert list(kept) == [overwrite] and refused[0][0] is sanitize
+    with pytest.raises(BadInput, match="every namespace"):
+        PlanSet.strict(tree, [sanitize, overwrite])
+
+
+def test_busy_or_protected_is_one_rule_for_erase_and_the_shared_controller(tmp_path: Path) -> None:
+    ctrl = str(tmp_path / "nvme0")
+    ns1, ns2 = data_file(tmp_path / "nvme0n1"), data_file(tmp_path / "nvme0n2")
+    drives = FakeDrives()
+    drives.add(FakeNvme(ctrl, fixture(SANICAP), data=[ns1, ns2]))
+    busy = device(ns2, media="nvme", transport="nvme", controller=ctrl, mountpoints=("/srv",))
+    free = device(ns1, media="nvme", transport="nvme", controller=ctrl)
+    planning = Planning(host_for(drives), DeviceTree((free, busy)), all_methods())
+    with pytest.raises(Refused, match=rf"{ns2}: mounted on /srv"):
+        plan_for(planning, busy, "overwrite", EraseOptions())
+    with pytest.raises(Refused, match=rf"also holds {ns2}, which is in use \({ns2} mounted on /srv\)"):
+        plan_for(planning, free, "nvme-sanitize-crypto", EraseOptions())
+
+
+def test_methods_come_from_the_registry_the_caller_built(tmp_path: Path) -> None:
+    disk = data_file(tmp_path / "disk")
+    tree = DeviceTree((make_device(disk),))
+    bare = Planning(FakeHost(), tree, MethodRegistry())
+    with pytest.raises(BadInput, match="unknown erase method 'overwrite'"):
+        plan_for(bare, make_device(disk), "overwrite", EraseOptions())
+    assert {"overwrite", "nvme-sanitize-crypto", "luks-crypto-erase", "tcg-psid-revert"} <= set(all_methods().names())
+    assert all_methods().chooser is not None and MethodRegistry().chooser is None
