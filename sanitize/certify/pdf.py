@@ -518,7 +518,7 @@ def _pyhanko_signer(signer: Signer) -> signers.SimpleSigner:
     return signers.SimpleSigner(
         signing_cert=asn1_x509.Certificate.load(signer.cert.public_bytes(serialization.Encoding.DER)),
         signing_key=asn1_keys.PrivateKeyInfo.load(key_der),
-        cert_registry=SimpleCertificateStore.from_certs(certs),
+        cert_registry=SimpleCertificateStore.from_certs(certs),  # type: ignore[no-untyped-call]
     )
 
 
@@ -542,7 +542,7 @@ def attach_and_sign(pdf: bytes, attachments: dict[str, tuple[bytes, str]], signe
         name=_subject(signer),
     )
     out = signers.sign_pdf(writer, meta, signer=_pyhanko_signer(signer))
-    return out.getvalue()
+    return bytes(out.getvalue())
 
 
 def document_pdf(doc: dict[str, Any], json_bytes: bytes, signature: bytes, signer: Signer) -> bytes:

@@ -28,7 +28,7 @@ def _blob_offset(head: bytes) -> int | None:
     rows, width = struct.unpack_from("<II", head)
     if rows == 0 or width == 0 or width > 1 << 20:
         return None
-    return 8 + rows * width
+    return 8 + int(rows) * int(width)
 
 
 def sniff_usearch(header: bytes) -> Finding | None:

@@ -47,7 +47,7 @@ class AlignedBuffer:
         theirs = offset if other_offset is None else other_offset
         if offset + length > self.size or theirs + length > other.size:
             raise ValueError("comparison beyond the end of a buffer")
-        return _memcmp(self.address + offset, other.address + theirs, length) == 0
+        return int(_memcmp(self.address + offset, other.address + theirs, length)) == 0
 
     def fill_byte(self, value: int) -> None:
         ctypes.memset(self.address, value, self.size)
