@@ -8,7 +8,7 @@ from collections.abc import Sequence
 import click
 
 from sanitize.cli.app import App, emit, info, json_option, pass_app, require_root, warn
-from sanitize.cli.erase import run_all
+from sanitize.cli.progress import BarProgress
 from sanitize.decommission import (
     Decommission,
     check_confirmation,
@@ -18,6 +18,7 @@ from sanitize.decommission import (
     prepare,
 )
 from sanitize.erase import EraseOptions, EraseResult, Plan
+from sanitize.erase.planset import PlanSet
 from sanitize.errors import ExitCode, Refused, SanitizeError
 from sanitize.inputs import read_text_input
 from sanitize.inventory.probe import probe
@@ -77,7 +78,7 @@ def run_decommission(
     methods = all_methods()
 
     def run_plans(plans: Sequence[Plan]) -> tuple[list[EraseResult], list[SanitizeError]]:
-        return run_all(app, plans, methods, False)
+        return PlanSet(tuple(plans)).execute(app.host, app.state, methods, progress=BarProgress, say=info)
 
     execute(dc, state=app.state, host=app.host, run_all=run_plans)
     return exit_code(dc)

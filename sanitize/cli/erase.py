@@ -10,74 +10,33 @@ result prints), 4 refused, 3 bad input (also, after the results are recorded and
 from __future__ import annotations
 
 import json
-import signal
 import sys
-import threading
 from collections.abc import Callable, Sequence
-from types import FrameType
-from typing import Any
 
 import click
-from tqdm import tqdm
 
 from sanitize.cli.app import App, emit, info, json_option, pass_app, require_root
+from sanitize.cli.progress import BarProgress
 from sanitize.enums import Status
 from sanitize.erase import (
     EraseOptions,
     EraseResult,
-    ExecutionContext,
     Plan,
     build_plan,
-    new_result,
-    run_plan,
 )
 from sanitize.erase.confirm import confirm_devices
 from sanitize.erase.journal import Journal
-from sanitize.erase.method import MethodRegistry, Planning
+from sanitize.erase.method import Planning
 from sanitize.erase.options import FirmwareOptions, LuksOptions
 from sanitize.erase.planning import find_device, resume_plan
 from sanitize.erase.planset import PlanSet
 from sanitize.erase.record import record_result
-from sanitize.erase.runner import failed_before_start
 from sanitize.errors import BadInput, ExitCode, SanitizeError
 from sanitize.inventory.probe import probe
 from sanitize.methods import all_methods
 from sanitize.outputs import check_output_file, write_output
 from sanitize.report.erase import EraseRunReport
 from sanitize.report.plan import ErasePlanReport
-
-
-class BarProgress:
-    """One tqdm bar per device on stderr; tqdm stays silent when stderr is not a TTY."""
-
-    def __init__(self, position: int) -> None:
-        self.position = position
-        self.bar: tqdm[Any] | None = None
-
-    def start(self, description: str, total: int, initial: int = 0) -> None:
-        self.close()
-        self.bar = tqdm(
-            total=total,
-            initial=initial,
-            desc=description,
-            position=self.position,
-            unit="B",
-            unit_scale=True,
-            unit_divisor=1024,
-            file=sys.stderr,
-            disable=None,
-            leave=True,
-            dynamic_ncols=True,
-        )
-
-    def update(self, n: int) -> None:
-        if self.bar is not None:
-            self.bar.update(n)
-
-    def close(self) -> None:
-        if self.bar is not None:
-            self.bar.close()
-            self.bar = None
 
 
 def _plans(
@@ -87,7 +46,7 @@ def _plans(
     method: str,
     options: EraseOptions,
     resume: bool,
-) -> list[Plan]:
+) -> PlanSet:
     plans: list[Plan] = []
     for path in devices:
         if resume:
@@ -95,7 +54,7 @@ def _plans(
             plans.append(resume_plan(planning, path, journal.data))
         else:
             plans.append(build_plan(planning, path, method, options))
-    return list(PlanSet.strict(planning.tree, plans))
+    return PlanSet.strict(planning.tree, plans)
 
 
 def exit_code_for(results: Sequence[EraseResult]) -> ExitCode:
@@ -109,51 +68,6 @@ def exit_code_for(results: Sequence[EraseResult]) -> ExitCode:
     if Status.INTERRUPTED in statuses:
         return ExitCode.INTERRUPTED
     return ExitCode.OK
-
-
-def run_all(
-    app: App, plans: Sequence[Plan], methods: MethodRegistry, resume: bool
-) -> tuple[list[EraseResult], list[SanitizeError]]:
-    """Run every plan in its own thread with its own progress bar; SIGINT/TERM/HUP stop all
-    of them at their next checkpoint (results `interrupted`). Used by erase and decommission."""
-    stop = threading.Event()
-    results: list[EraseResult | None] = [None] * len(plans)
-    errors: list[SanitizeError] = []
-
-    def work(i: int, plan: Plan) -> None:
-        try:
-            ctx = ExecutionContext(
-                host=app.host,
-                state=app.state,
-                result=new_result(plan, app.host),
-                stop=stop,
-                progress=BarProgress(i),
-                resume=resume,
-            )
-            results[i] = run_plan(plan, ctx, methods)  # a result for anything that reached the device
-        except SanitizeError as exc:
-            errors.append(exc)  # refused before anything was written: the command's own error
-        except Exception as exc:  # even setting up the run: a failed result, never a silent thread
-            results[i] = failed_before_start(plan, app.host, exc)
-
-    def on_signal(signum: int, frame: FrameType | None) -> None:
-        info(f"sanitize: {signal.Signals(signum).name}: stopping at the next checkpoint")
-        stop.set()
-
-    previous = {s: signal.signal(s, on_signal) for s in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)}
-    try:
-        threads = [
-            threading.Thread(target=work, args=(i, p), name=f"erase-{p.device.name}") for i, p in enumerate(plans)
-        ]
-        for t in threads:
-            t.start()
-        for t in threads:
-            while t.is_alive():
-                t.join(0.2)  # short joins keep the main thread free to take signals
-    finally:
-        for s, handler in previous.items():
-            signal.signal(s, handler)
-    return [r for r in results if r is not None], errors
 
 
 @click.command("erase")
@@ -270,7 +184,8 @@ def command(
         output = check_output_file(output)  # before anything is erased, not after
     tree = probe(app.host)
     methods = all_methods()
-    plans = _plans(app, Planning(app.host, tree, methods), devices, method, options, resume)
+    plan_set = _plans(app, Planning(app.host, tree, methods), devices, method, options, resume)
+    plans = list(plan_set)
     if dry_run:
         emit(ErasePlanReport(plans), as_json)
         return
@@ -282,7 +197,7 @@ def command(
         prompt=lambda text: str(click.prompt(text, err=True)),
     )
     app.state.ensure()
-    results, errors = run_all(app, plans, methods, resume)
+    results, errors = plan_set.execute(app.host, app.state, methods, resume=resume, progress=BarProgress, say=info)
     unsaved, output_error = report_results(results, output=output, as_json=as_json, save=lambda r: save_result(app, r))
     if errors:
         for extra in errors[1:]:

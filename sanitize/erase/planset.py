@@ -11,17 +11,30 @@ builds a `PlanSet`, which owns the cross-device rules:
 - protection: each plan passed `erase.planning.check_erasable` (one rule, from the
   inventory's `in_use`);
 - ordering: plans run and report in the order they were given.
+
+It also runs them: `PlanSet.execute` erases every device in its own thread, and SIGINT,
+SIGTERM or SIGHUP stop all of them at their next checkpoint (results `interrupted`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+import signal
+import threading
+from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
+from types import FrameType
 
+from sanitize.erase.method import ExecutionContext, MethodRegistry, NullProgress, Progress
 from sanitize.erase.plan import Plan
-from sanitize.errors import BadInput, Refused
+from sanitize.erase.result import EraseResult
+from sanitize.erase.runner import failed_before_start, new_result, run_plan
+from sanitize.errors import BadInput, Refused, SanitizeError
+from sanitize.hw.host import Host
 from sanitize.inventory.model import Device, DeviceTree
 from sanitize.inventory.protect import in_use
+from sanitize.state import StateDir
+
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
 
 
 def refuse_busy_siblings(tree: DeviceTree, device: Device, namespaces: Iterable[str], what: str) -> None:
@@ -122,3 +135,63 @@ class PlanSet:
 
     def __len__(self) -> int:
         return len(self.plans)
+
+    def execute(
+        self,
+        host: Host,
+        state: StateDir,
+        methods: MethodRegistry,
+        *,
+        resume: bool = False,
+        progress: Callable[[int], Progress] = lambda _index: NullProgress(),
+        say: Callable[[str], None] = lambda _message: None,
+    ) -> tuple[list[EraseResult], list[SanitizeError]]:
+        """Run every plan in its own thread; results in plan order.
+
+        Every device that anything may have reached gets a result, `failed` when an
+        exception ended its run (erase.runner). A plan refused before anything reached its
+        device (a refused exclusive open, a missing tool) gives no result but its one-line
+        error, for the command to report. `progress(i)` is the progress display of the i-th
+        plan; `say` prints a message.
+        """
+        stop = threading.Event()
+        results: list[EraseResult | None] = [None] * len(self.plans)
+        errors: list[SanitizeError] = []
+
+        def work(i: int, plan: Plan) -> None:
+            try:
+                ctx = ExecutionContext(
+                    host=host,
+                    state=state,
+                    result=new_result(plan, host),
+                    stop=stop,
+                    progress=progress(i),
+                    resume=resume,
+                )
+                results[i] = run_plan(plan, ctx, methods)  # a result for anything that reached the device
+            except SanitizeError as exc:
+                errors.append(exc)  # refused before anything was written: the command's own error
+            except Exception as exc:  # even setting up the run: a failed result, never a silent thread
+                results[i] = failed_before_start(plan, host, exc)
+
+        def on_signal(signum: int, frame: FrameType | None) -> None:
+            say(f"sanitize: {signal.Signals(signum).name}: stopping at the next checkpoint")
+            stop.set()
+
+        # Signals reach the main thread only; a caller in another thread stops by itself.
+        in_main = threading.current_thread() is threading.main_thread()
+        previous = {s: signal.signal(s, on_signal) for s in STOP_SIGNALS} if in_main else {}
+        try:
+            threads = [
+                threading.Thread(target=work, args=(i, p), name=f"erase-{p.device.name}")
+                for i, p in enumerate(self.plans)
+            ]
+            for t in threads:
+                t.start()
+            for t in threads:
+                while t.is_alive():
+                    t.join(0.2)  # short joins keep the main thread free to take signals
+        finally:
+            for s, handler in previous.items():
+                signal.signal(s, handler)
+        return [r for r in results if r is not None], errors

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+import signal
 from pathlib import Path
 
 import pytest
@@ -106,3 +108,56 @@ def test_methods_come_from_the_registry_the_caller_built(tmp_path: Path) -> None
         plan_for(bare, make_device(disk), "overwrite", EraseOptions())
     assert {"overwrite", "nvme-sanitize-crypto", "luks-crypto-erase", "tcg-psid-revert"} <= set(all_methods().names())
     assert all_methods().chooser is not None and MethodRegistry().chooser is None
+
+
+class SignalOnFirstUpdate:
+    """A progress display that sends SIGTERM to this process when the first chunk is written."""
+
+    def __init__(self) -> None:
+        self.sent = False
+
+    def start(self, description: str, total: int, initial: int = 0) -> None:
+        pass
+
+    def update(self, n: int) -> None:
+        if not self.sent:
+            self.sent = True
+            os.kill(os.getpid(), signal.SIGTERM)
+
+    def close(self) -> None:
+        pass
+
+
+def _two_disks(tmp_path: Path, size: int) -> tuple[FakeHost, PlanSet]:
+    paths = [tmp_path / "a.img", tmp_path / "b.img"]
+    for path in paths:
+        path.write_bytes(b"secret" * (size // 6) + bytes(size % 6))
+    devs = [make_device(str(p), serial=f"S-{p.stem}", size_bytes=size) for p in paths]
+    host = FakeHost()
+    planning = Planning(host, DeviceTree(tuple(devs)), all_methods())
+    plans = [plan_for(planning, d, "overwrite", EraseOptions(pattern="zeros", verify="full")) for d in devs]
+    return host, PlanSet.strict(planning.tree, plans)
+
+
+def test_the_plan_set_runs_every_device_in_parallel_and_reports_in_order(tmp_path: Path) -> None:
+    host, plan_set = _two_disks(tmp_path, 4 << 20)
+    results, errors = plan_set.execute(host, StateDir(str(tmp_path / "state")), all_methods())
+    assert errors == []
+    assert [r.device["path"] for r in results] == [p.device.path for p in plan_set]
+    assert [r.status for r in results] == ["verified", "verified"]
+
+
+def test_a_signal_stops_every_device_at_its_next_checkpoint(tmp_path: Path) -> None:
+    host, plan_set = _two_disks(tmp_path, 64 << 20)
+    said: list[str] = []
+    previous = signal.getsignal(signal.SIGTERM)
+    results, _ = plan_set.execute(
+        host,
+        StateDir(str(tmp_path / "state")),
+        all_methods(),
+        progress=lambda i: SignalOnFirstUpdate(),
+        say=said.append,
+    )
+    assert {r.status for r in results} == {"interrupted"}
+    assert said == ["sanitize: SIGTERM: stopping at the next checkpoint"] * len(said) and said
+    assert signal.getsignal(signal.SIGTERM) is previous  # the handler is given back
