@@ -68,10 +68,15 @@ def cli(ctx: click.Context, state_dir: str, verbose: int, debug: bool) -> None:
     130/143/129 stopped by SIGINT (Ctrl-C) / SIGTERM / SIGHUP
     """
     configure_logging(verbose)
-    # The one place the tool builds the real machine; everything below is handed this host.
-    # (A caller may hand in its own, as tests do: `cli.main(args, obj=App(host=...))`.)
-    host = ctx.obj.host if isinstance(ctx.obj, App) else LinuxHost()
-    ctx.obj = App(host=host, state=StateDir(state_dir), debug=debug)
+    # The one place the tool builds the real machine and the methods; everything below is
+    # handed them. A caller may hand in its own, as tests do: `cli.main(args, obj=App(...))`.
+    given = ctx.obj if isinstance(ctx.obj, App) else None
+    ctx.obj = App(
+        host=given.host if given else LinuxHost(),
+        state=StateDir(state_dir),
+        debug=debug,
+        erase_methods=given.erase_methods if given else None,
+    )
 
 
 def main() -> None:

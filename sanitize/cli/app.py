@@ -10,7 +10,7 @@ import json
 import logging
 import sys
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
@@ -20,14 +20,30 @@ from sanitize.report.base import Report
 from sanitize.state import DEFAULT_STATE_DIR, StateDir
 from sanitize.textsafe import json_safe
 
+if TYPE_CHECKING:  # erase and purge load only for the commands that plan an erase
+    from sanitize.erase.method import MethodRegistry
+
 
 @dataclass
 class App:
-    """What every command is handed: the machine, the state directory, and --debug."""
+    """What every command is handed: the machine, the erase methods, the state directory, --debug.
+
+    The CLI group builds it (the one place the real machine and the method registry are
+    made); a caller may hand in its own host and methods, as tests do.
+    """
 
     host: Host
     state: StateDir = field(default_factory=lambda: StateDir(DEFAULT_STATE_DIR))  # the group passes --state-dir's
     debug: bool = False
+    erase_methods: MethodRegistry | None = None  # built on first use (`methods`) unless given
+
+    @property
+    def methods(self) -> MethodRegistry:
+        if self.erase_methods is None:
+            from sanitize.methods import all_methods
+
+            self.erase_methods = all_methods()
+        return self.erase_methods
 
 
 pass_app = click.make_pass_decorator(App)

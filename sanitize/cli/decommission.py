@@ -22,7 +22,6 @@ from sanitize.erase.planset import PlanSet
 from sanitize.errors import ExitCode, Refused, SanitizeError
 from sanitize.inputs import read_text_input
 from sanitize.inventory.probe import probe
-from sanitize.methods import all_methods
 from sanitize.purge.methods.tcg import parse_psid_file
 from sanitize.report.decommission import DecommissionOutcome, DecommissionScreen
 
@@ -75,7 +74,7 @@ def run_decommission(
         if not click.confirm(f"Erase {names} now? This cannot be undone", err=True, default=False):
             raise Refused("not confirmed; nothing was written")
 
-    methods = all_methods()
+    methods = app.methods
 
     def run_plans(plans: Sequence[Plan]) -> tuple[list[EraseResult], list[SanitizeError]]:
         return PlanSet(tuple(plans)).execute(app.host, app.state, methods, progress=BarProgress, say=info)
@@ -167,7 +166,7 @@ def command(
     dc = prepare(
         app.host,
         probe(app.host),
-        all_methods(),
+        app.methods,
         only=only,
         exclude=exclude,
         method=method,

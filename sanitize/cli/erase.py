@@ -33,7 +33,6 @@ from sanitize.erase.planset import PlanSet
 from sanitize.erase.record import record_result
 from sanitize.errors import BadInput, ExitCode, SanitizeError
 from sanitize.inventory.probe import probe
-from sanitize.methods import all_methods
 from sanitize.outputs import check_output_file, write_output
 from sanitize.report.erase import EraseRunReport
 from sanitize.report.plan import ErasePlanReport
@@ -183,7 +182,7 @@ def command(
     if output:
         output = check_output_file(output)  # before anything is erased, not after
     tree = probe(app.host)
-    methods = all_methods()
+    methods = app.methods
     plan_set = _plans(app, Planning(app.host, tree, methods), devices, method, options, resume)
     plans = list(plan_set)
     if dry_run:

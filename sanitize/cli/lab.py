@@ -13,7 +13,6 @@ from sanitize.cli.decommission import run_decommission
 from sanitize.decommission import prepare
 from sanitize.errors import BadInput, ExitCode
 from sanitize.inventory.probe import probe
-from sanitize.methods import all_methods
 from sanitize.report.decommission import DecommissionOutcome, DecommissionScreen
 from sanitize.state import StateDir
 
@@ -133,8 +132,8 @@ def demo(app: App, directory: str | None, as_json: bool) -> None:
     state = StateDir(lab.state_dir)
     if not have_keys(state):
         init_keys(state, DEMO_ORG)
-    lab_app = App(host=app.host, state=state, debug=app.debug)
-    dc = prepare(lab_app.host, probe(lab_app.host), all_methods(), only=lab.devices(), progress=info)
+    lab_app = App(host=app.host, state=state, debug=app.debug, erase_methods=app.methods)
+    dc = prepare(lab_app.host, probe(lab_app.host), lab_app.methods, only=lab.devices(), progress=info)
     click.echo(DecommissionScreen(dc, dry_run=False).text(), err=as_json)
     confirm = [",".join(v.identity for v in lab.erasable() if v.identity)]
     info(f"lab demo: confirming with the lab file's kernel names: {confirm[0]}")

@@ -16,7 +16,6 @@ from sanitize.erase.planning import find_device
 from sanitize.errors import ExitCode
 from sanitize.inventory.model import Device, DeviceTree
 from sanitize.inventory.probe import probe
-from sanitize.methods import all_methods
 from sanitize.purge.planner import plan_device
 from sanitize.report.plan import PurgePlanReport
 
@@ -42,7 +41,7 @@ def command(app: App, devices: tuple[str, ...], as_json: bool) -> None:
     named the devices, any refusal also makes the exit code 4.
     """
     tree = probe(app.host)
-    planning = Planning(app.host, tree, all_methods())
+    planning = Planning(app.host, tree, app.methods)
     targets = [find_device(planning, path) for path in devices] if devices else default_devices(tree)
     results = [plan_device(planning, dev, EraseOptions()) for dev in targets]
     emit(PurgePlanReport(results), as_json)

@@ -1,8 +1,5 @@
 """Run the `sanitize` CLI with overwrite checkpoints every N MiB instead of every GiB.
 
-Interruption tests must catch an erase mid-pass on a device of a few hundred MiB, which the
-production cadence (an fsync and a journal write per GiB) would never show.
-
 Run: python -m tests.support.small_checkpoints MIB [sanitize arguments...]
 """
 
@@ -10,10 +7,11 @@ from __future__ import annotations
 
 import sys
 
-from sanitize.cli import main
-from sanitize.erase import overwrite
+from sanitize.cli import cli
+from sanitize.cli.app import App
+from sanitize.hw.linux import LinuxHost
+from tests.support.methods import checkpointing_every
 
 if __name__ == "__main__":
-    overwrite.CHECKPOINT_BYTES = int(sys.argv[1]) << 20
-    sys.argv = ["sanitize", *sys.argv[2:]]
-    main()
+    mib = int(sys.argv[1])
+    cli.main(sys.argv[2:], prog_name="sanitize", obj=App(host=LinuxHost(), erase_methods=checkpointing_every(mib)))

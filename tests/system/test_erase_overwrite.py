@@ -22,6 +22,7 @@ from sanitize.state import StateDir
 from tests.support.journal import interrupt_during_write
 from tests.support.journal import journal_in as _journal
 from tests.support.lab import LoopLab, device_sha256, sh
+from tests.support.methods import checkpointing_every
 
 pytestmark = pytest.mark.root
 
@@ -403,15 +404,15 @@ class _StopDuringVerify:
 
 @pytest.mark.parametrize("verify", ["full", "sample"])
 def test_interrupted_verification_resumes_where_it_stopped_and_keeps_what_it_found(
-    lab: LoopLab, state_dir: str, monkeypatch: pytest.MonkeyPatch, verify: str
+    lab: LoopLab, state_dir: str, verify: str
 ) -> None:
-    monkeypatch.setattr("sanitize.erase.overwrite.CHECKPOINT_BYTES", 8 * MiB)
+    methods = checkpointing_every(8)  # the verification journals its progress every 8 MiB
     size = 256 * MiB
     dev = lab.loop("256M", preallocate=True)
     plan, ctx = _ctx(dev, state_dir, pattern="random", verify=verify, verify_coverage=0.5)
     planted = 4096  # in the first chunk, compared before the interruption (sampling always reads block 0..)
     ctx.progress = first = _StopDuringVerify(ctx, dev, 0.4, plant=planted)
-    interrupted = run_plan(plan, ctx, all_methods())  # type: ignore[arg-type]
+    interrupted = run_plan(plan, ctx, methods)  # type: ignore[arg-type]
     assert interrupted.status == "interrupted"
     state = _journal(state_dir)["verify_state"]  # type: ignore[index]
     assert state["chunks_done"] > 0 and state["mismatches"] >= 1 and planted in state["first_mismatch_offsets"]
@@ -419,7 +420,7 @@ def test_interrupted_verification_resumes_where_it_stopped_and_keeps_what_it_fou
     plan, ctx = _ctx(dev, state_dir, pattern="random", verify=verify, verify_coverage=0.5)
     ctx.resume = True
     ctx.progress = second = _StopDuringVerify(ctx, dev, 2.0)  # never stops
-    result = run_plan(plan, ctx, all_methods())  # type: ignore[arg-type]
+    result = run_plan(plan, ctx, methods)  # type: ignore[arg-type]
 
     assert result.id == interrupted.id
     assert second.initial == state["checked"] > 0  # it went on from there, not from 0

@@ -27,6 +27,7 @@ from tests.support.clirunner import cli_runner
 from tests.support.faults import Fault, FaultyHost
 from tests.support.journal import journal_in
 from tests.support.lab import LoopLab, device_sha256, sh
+from tests.support.methods import checkpointing_every
 
 pytestmark = pytest.mark.root
 
@@ -44,8 +45,10 @@ class Run:
 
 
 def run_cli(host: FaultyHost, *args: str) -> Run:
-    """The real `sanitize` command line, in this process, with `host` as the machine."""
-    result = cli_runner().invoke(cli, list(args), obj=App(host=host), catch_exceptions=False)
+    """The real `sanitize` command line, in this process, with `host` as the machine and the
+    overwrite checkpointing every 8 MiB (so a fault mid-pass leaves a journal to resume from)."""
+    app = App(host=host, erase_methods=checkpointing_every(8))
+    result = cli_runner().invoke(cli, list(args), obj=app, catch_exceptions=False)
     return Run(result.exit_code, result.stdout, result.stderr)
 
 
@@ -99,9 +102,8 @@ PHASES: dict[str, tuple[Callable[[str], Fault], tuple[str, ...], bool]] = {
 
 @pytest.mark.parametrize("phase", list(PHASES))
 def test_an_exception_in_each_phase_fails_that_device_with_exit_1_and_an_honest_record(
-    lab: LoopLab, state_dir: str, monkeypatch: pytest.MonkeyPatch, phase: str, no_stray_tmp: None
+    lab: LoopLab, state_dir: str, phase: str, no_stray_tmp: None
 ) -> None:
-    monkeypatch.setattr("sanitize.erase.overwrite.CHECKPOINT_BYTES", 8 * MiB)
     make_fault, extra, journal_kept = PHASES[phase]
     dev = lab.loop("64M", preallocate=True)
     fault = make_fault(dev)
@@ -155,10 +157,7 @@ def test_an_exception_in_each_phase_fails_that_device_with_exit_1_and_an_honest_
         assert journal_in(state_dir) is None
 
 
-def test_parallel_workers_one_device_fails_the_others_finish(
-    lab: LoopLab, state_dir: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("sanitize.erase.overwrite.CHECKPOINT_BYTES", 8 * MiB)
+def test_parallel_workers_one_device_fails_the_others_finish(lab: LoopLab, state_dir: str) -> None:
     devs = [lab.loop("32M", preallocate=True) for _ in range(3)]
     in_write = Fault("write", OSError(errno.EINVAL, "injected: write"), device=devs[0], after_bytes=8 * MiB)
     in_verify = Fault("read", MemoryError("injected: verify"), device=devs[1])
@@ -206,10 +205,7 @@ def fill(directory: str) -> str:
     return filler
 
 
-def test_a_full_state_directory_while_saving_the_journal(
-    lab: LoopLab, small_state_fs: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("sanitize.erase.overwrite.CHECKPOINT_BYTES", 8 * MiB)
+def test_a_full_state_directory_while_saving_the_journal(lab: LoopLab, small_state_fs: str) -> None:
     dev = lab.loop("64M", preallocate=True)
     fillers: list[str] = []
     # Once 40 MiB are written (checkpoints were saved at 8, 16 and 24 MiB), something else
@@ -314,10 +310,7 @@ def keyed_state(tmp_path_factory: pytest.TempPathFactory) -> str:
     return state
 
 
-def test_decommission_a_device_failing_mid_write_gets_an_honest_signed_report(
-    lab: LoopLab, keyed_state: str, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr("sanitize.erase.overwrite.CHECKPOINT_BYTES", 8 * MiB)
+def test_decommission_a_device_failing_mid_write_gets_an_honest_signed_report(lab: LoopLab, keyed_state: str) -> None:
     bad, good = lab.loop("64M", preallocate=True), lab.loop("32M", preallocate=True)
     fault = Fault("write", OSError(errno.EINVAL, "injected: write"), device=bad, after_bytes=40 * MiB)
 

@@ -1,0 +1,82 @@
+"""Device I/O that survives bad sectors: a failed range is retried in smaller pieces.
+
+A sector that cannot be written (or read) is retried at ever smaller sizes down to one
+logical sector; what still fails is recorded as an error range (offset, length, errno), so
+the result lists exactly what was not erased and says `failed`.
+"""
+
+from __future__ import annotations
+
+import errno
+import os
+from collections.abc import Callable
+
+from sanitize.erase.buffers import AlignedBuffer
+from sanitize.erase.result import ErrorRange
+from sanitize.hw.host import OpenDevice
+
+CHUNK = 8 << 20  # large sequential requests; memory is VERIFY_SLOTS chunks at most (readback.py)
+# errno values that mean "this range of the medium is bad", not "the program is wrong".
+MEDIA_ERRORS = {errno.EIO, errno.ENODATA, errno.EREMOTEIO, errno.EILSEQ, errno.EBADMSG, errno.ENOLINK}
+
+
+def error_text(op: str, exc: OSError) -> str:
+    name = errno.errorcode.get(exc.errno or 0, "E?")
+    return f"{op}: {name} ({os.strerror(exc.errno or 0)})"
+
+
+def chunks(start: int, size: int) -> list[tuple[int, int]]:
+    return [(off, min(CHUNK, size - off)) for off in range(start, size, CHUNK)]
+
+
+def _split(length: int, sector: int) -> int:
+    # Retry a failed range in about 16 pieces, recursively, down to one sector, so a bad
+    # sector in an 8 MiB chunk costs ~6 levels of retries instead of 16384 single writes.
+    return max(sector, (length // 16) // sector * sector)
+
+
+IoAll = Callable[[memoryview, int], None]
+
+
+def _io_range(
+    io: IoAll,
+    op: str,
+    buf: AlignedBuffer,
+    boff: int,
+    offset: int,
+    length: int,
+    sector: int,
+    errors: list[ErrorRange],
+) -> int:
+    """Do `io` on buf[boff:boff+length] at `offset`, splitting around bad sectors.
+
+    Returns the bytes done; what fails even one sector at a time goes to `errors`.
+    """
+    try:
+        io(buf.view[boff : boff + length], offset)
+        return length
+    except OSError as exc:
+        if exc.errno not in MEDIA_ERRORS:
+            raise
+        if length <= sector:
+            errors.append(ErrorRange(offset, length, error_text(op, exc)))
+            return 0
+        step, done = _split(length, sector), 0
+        for sub in range(0, length, step):
+            n = min(step, length - sub)
+            done += _io_range(io, op, buf, boff + sub, offset + sub, n, sector, errors)
+        return done
+
+
+def write_range(
+    dev: OpenDevice, buf: AlignedBuffer, boff: int, offset: int, length: int, sector: int, errors: list[ErrorRange]
+) -> int:
+    """Write buf[boff:boff+length] at `offset`; returns bytes written, records bad ranges."""
+    return _io_range(dev.write_at, "write", buf, boff, offset, length, sector, errors)
+
+
+def read_range(
+    dev: OpenDevice, buf: AlignedBuffer, boff: int, offset: int, length: int, sector: int, errors: list[ErrorRange]
+) -> int:
+    """Read into buf[boff:boff+length]; returns bytes read; unreadable ranges are recorded."""
+    return _io_range(dev.read_into, "read", buf, boff, offset, length, sector, errors)

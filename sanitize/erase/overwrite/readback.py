@@ -1,0 +1,202 @@
+"""Verification of an overwrite: read the device back and compare with the regenerated pattern.
+
+Any mismatched or unreadable sector fails it. `full` reads everything, `sample` the NIST
+SP 800-88 §4.7 locations (sampling.py). Progress is journalled, so an interrupted
+verification continues where it stopped (chunks compared, mismatches, unreadable ranges,
+the sample seed) instead of reading everything again.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import time
+from dataclasses import dataclass, field
+
+from sanitize.enums import Outcome
+from sanitize.erase.buffers import AlignedBuffer, PatternSource
+from sanitize.erase.journal import Journal
+from sanitize.erase.method import ExecutionContext
+from sanitize.erase.overwrite.io import CHUNK, read_range
+from sanitize.erase.overwrite.passes import Cadence
+from sanitize.erase.pipeline import IO_DEPTH, run_pipeline
+from sanitize.erase.result import ErrorRange, Verification, merge_ranges
+from sanitize.hw.host import OpenDevice
+
+# Verification regenerates and compares the pattern in pieces that stay in the CPU cache.
+PIECE = 256 << 10
+# Read buffers for verification: IO_DEPTH at the device, one being compared, two spares.
+VERIFY_SLOTS = IO_DEPTH + 3
+MAX_LISTED_MISMATCHES = 20
+
+
+@dataclass
+class VerifyState:
+    """How far a verification got; journalled so an interrupted one resumes where it stopped."""
+
+    method: str  # full | sample
+    seed: int | None  # the sample locations' seed
+    chunks_done: int = 0
+    checked: int = 0
+    mismatches: int = 0
+    first_mismatch_offsets: list[int] = field(default_factory=list)
+    read_errors: list[ErrorRange] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "method": self.method,
+            "seed": self.seed,
+            "chunks_done": self.chunks_done,
+            "checked": self.checked,
+            "mismatches": self.mismatches,
+            "first_mismatch_offsets": list(self.first_mismatch_offsets),
+            "read_errors": [e.to_dict() for e in merge_ranges(self.read_errors)],
+        }
+
+    @classmethod
+    def saved(cls, journal: Journal | None, method: str) -> VerifyState | None:
+        data = journal.data.get("verify_state") if journal is not None else None
+        if not isinstance(data, dict) or data.get("method") != method:
+            return None
+        return cls(
+            method=method,
+            seed=data.get("seed"),
+            chunks_done=int(data.get("chunks_done", 0)),
+            checked=int(data.get("checked", 0)),
+            mismatches=int(data.get("mismatches", 0)),
+            first_mismatch_offsets=[int(o) for o in data.get("first_mismatch_offsets", [])],
+            read_errors=[ErrorRange(e["offset"], e["length"], e["error"]) for e in data.get("read_errors", [])],
+        )
+
+
+@dataclass
+class _Checked:
+    """What one chunk held: unreadable ranges and mismatched sectors' offsets."""
+
+    read_errors: list[ErrorRange] = field(default_factory=list)
+    mismatched: list[int] = field(default_factory=list)
+
+
+def compare(
+    od: OpenDevice,
+    source: PatternSource,
+    ranges: list[tuple[int, int]],
+    sector: int,
+    ctx: ExecutionContext,
+    details: dict[str, object],
+    state: VerifyState,
+    journal: Journal | None,
+    cadence: Cadence,
+) -> Verification:
+    """Read `ranges` back and compare them with the pattern `source` regenerates.
+
+    Two readers keep reads at the device; one checking thread, behind them, compares each
+    chunk with the pattern regenerated PIECE bytes at a time into `want` (AES and memcmp
+    release the GIL, so it runs on the other core, and the piece is still in the CPU cache
+    when compared). Spare read buffers let reads go on while the check waits for a core; the
+    calling thread only keeps the accounts (see docs/benchmarks.md). A fixed pattern fills
+    `want` once. Progress is journalled at the `cadence`, so an interrupted verification
+    resumes where it stopped.
+    """
+    size = ctx.result.device["size_bytes"]
+    chunks = [
+        (offset, min(CHUNK, start + length - offset))
+        for start, length in ranges
+        for offset in range(start, start + length, CHUNK)
+    ]
+    total = sum(n for _, n in chunks)
+    ctx.progress.start(f"{ctx.result.device['name']} verify ({state.method})", total, initial=state.checked)
+    if state.chunks_done:
+        ctx.result.add_note(
+            f"verification resumed after {state.checked} of {total} bytes: what the interrupted "
+            "run had already compared is not read again"
+        )
+    want = AlignedBuffer(PIECE)
+    source.prepare(want)
+    slots = [AlignedBuffer(CHUNK) for _ in range(VERIFY_SLOTS)]
+    last_save = {"checked": state.checked, "time": time.monotonic()}
+
+    def save() -> None:
+        ctx.scratch["verify_progress"] = {
+            "method": state.method,
+            "checked": state.checked,
+            "total": total,
+            "mismatches": state.mismatches,
+        }
+        ctx.result.mark(
+            "verify",
+            "running",
+            f"{state.method}: {state.checked} of {total} bytes compared, {state.mismatches} mismatched sector(s)",
+        )
+        if journal is not None:
+            ctx.phase = "checkpoint"
+            journal.update(verify_state=state.to_dict())
+            ctx.phase = "verify"
+        last_save.update(checked=state.checked, time=time.monotonic())
+
+    def read(got: AlignedBuffer, offset: int, length: int) -> list[ErrorRange]:
+        errors: list[ErrorRange] = []
+        read_range(od, got, 0, offset, length, sector, errors)
+        return errors
+
+    def check(got: AlignedBuffer, offset: int, length: int, read_errors: list[ErrorRange]) -> _Checked:
+        checked = _Checked(read_errors=read_errors)
+        unreadable = {e.offset - offset for e in read_errors}
+        for piece in range(0, length, PIECE):
+            n = min(PIECE, length - piece)
+            source.fill(want, offset + piece, n)
+            if got.equals(want, n, piece, 0):
+                continue
+            for boff in range(piece, piece + n, sector):
+                if boff not in unreadable and not got.equals(want, sector, boff, boff - piece):
+                    checked.mismatched.append(offset + boff)
+        return checked
+
+    def account(got: AlignedBuffer, offset: int, length: int, checked: _Checked) -> None:
+        state.read_errors.extend(checked.read_errors)
+        state.mismatches += len(checked.mismatched)
+        room = MAX_LISTED_MISMATCHES - len(state.first_mismatch_offsets)
+        state.first_mismatch_offsets.extend(checked.mismatched[: max(room, 0)])
+        state.chunks_done += 1
+        state.checked += length
+        ctx.progress.update(length)
+        if cadence.due(state.checked, int(last_save["checked"]), last_save["time"]):
+            save()
+
+    save()  # before the first read: a resumed run must find the same sample locations
+    started = time.monotonic()
+    try:
+        run_pipeline(chunks[state.chunks_done :], slots, read, account, ctx.stop, then=check)
+    except BaseException:
+        # Keep what was compared for --resume, but never let a failing save (a full state
+        # directory) replace the error that stopped the verification.
+        with contextlib.suppress(Exception):
+            save()
+        ctx.phase = "verify"
+        raise
+    else:
+        save()
+    finally:
+        ctx.result.add_time("verify", time.monotonic() - started)
+        for got in slots:
+            got.close()
+        want.close()
+    if ctx.stop.is_set():
+        return Verification(method=state.method, outcome=Outcome.SKIPPED, details={"stopped": True})
+    read_errors = merge_ranges(state.read_errors)
+    ctx.result.errors = merge_ranges([*ctx.result.errors, *read_errors])
+    failed = bool(state.mismatches or read_errors)
+    details = {
+        **details,
+        "mismatched_sectors": state.mismatches,
+        "first_mismatch_offsets": list(state.first_mismatch_offsets),
+        "unreadable_bytes": sum(e.length for e in read_errors),
+        "sector_size": sector,
+    }
+    return Verification(
+        method=state.method,
+        coverage=state.checked / size if size else 0.0,
+        bytes_checked=state.checked,
+        outcome=Outcome.FAILED if failed else Outcome.PASSED,
+        mismatches=state.mismatches,
+        details=details,
+    )
