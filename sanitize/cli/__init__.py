@@ -76,6 +76,7 @@ def cli(ctx: click.Context, state_dir: str, verbose: int, debug: bool) -> None:
         state=StateDir(state_dir),
         debug=debug,
         erase_methods=given.erase_methods if given else None,
+        detectors=given.detectors if given else None,
     )
 
 

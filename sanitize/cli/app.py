@@ -21,21 +21,24 @@ from sanitize.state import DEFAULT_STATE_DIR, StateDir
 from sanitize.textsafe import json_safe
 
 if TYPE_CHECKING:  # erase and purge load only for the commands that plan an erase
+    from sanitize.detect.registry import Registry
     from sanitize.erase.method import MethodRegistry
 
 
 @dataclass
 class App:
-    """What every command is handed: the machine, the erase methods, the state directory, --debug.
+    """What every command is handed: the machine, the erase methods, the detectors, the state
+    directory, --debug.
 
     The CLI group builds it (the one place the real machine and the method registry are
-    made); a caller may hand in its own host and methods, as tests do.
+    made); a caller may hand in its own host, methods and detectors, as tests do.
     """
 
     host: Host
     state: StateDir = field(default_factory=lambda: StateDir(DEFAULT_STATE_DIR))  # the group passes --state-dir's
     debug: bool = False
     erase_methods: MethodRegistry | None = None  # built on first use (`methods`) unless given
+    detectors: Registry | None = None  # the scan's detectors; None: every detector module (registry.default)
 
     @property
     def methods(self) -> MethodRegistry:

@@ -36,7 +36,9 @@ def command(
     Reads only the first few KiB of each file; never follows symlinks, never opens FIFOs or
     device nodes, writes nothing. Prints paths, sizes and kinds only, never content.
     """
-    scanner = Scanner(workers=workers, hash_files=hash_files, one_filesystem=not cross_mounts, host=app.host)
+    scanner = Scanner(
+        app.detectors, workers=workers, hash_files=hash_files, one_filesystem=not cross_mounts, host=app.host
+    )
     result = scanner.scan(paths)
     damaged = sum(1 for a in result.artifacts if "damage" in a.details)
     if damaged:

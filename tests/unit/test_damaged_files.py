@@ -14,10 +14,12 @@ from pathlib import Path
 import pytest
 
 from sanitize.cli import cli
+from sanitize.cli.app import App
 from sanitize.detect import registry
 from sanitize.detect.base import HEADER_BYTES, DamagedFile, FileContext, Finding
 from sanitize.detect.sqlite_stores import SqliteStoreDetector
 from sanitize.errors import ExitCode
+from sanitize.hw.linux import LinuxHost
 from sanitize.scan import Scanner
 from tests.support.clirunner import cli_runner
 from tests.support.damaged_sqlite import SECRET, damaged_tree, embeddings_db
@@ -73,13 +75,10 @@ def test_only_damaged_files_still_exit_0_and_are_listed(tmp_path: Path) -> None:
     assert {a["category"] for a in json.loads(proc.stdout)["artifacts"]} == {"damaged"}
 
 
-def test_worker_processes_report_damage_as_threads_do(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sanitize.scan as scan_module
-
+def test_worker_processes_report_damage_as_threads_do(tmp_path: Path) -> None:
     damaged_tree(str(tmp_path))
-    monkeypatch.setattr(scan_module, "POOL_AFTER_FILES", 0)
     threaded = Scanner(processes=0).scan([str(tmp_path)])
-    forked = Scanner(processes=2).scan([str(tmp_path)])
+    forked = Scanner(processes=2, pool_after_files=0).scan([str(tmp_path)])
     for result in (threaded, forked):
         assert result.faults() == []
     assert sorted((a.path, a.category, dict(a.details).get("damage")) for a in forked.artifacts) == sorted(
@@ -131,11 +130,10 @@ class _Raises:
         raise ValueError("a bug")
 
 
-def test_any_other_exception_is_still_a_bug_exit_1(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_any_other_exception_is_still_a_bug_exit_1(tmp_path: Path) -> None:
     damaged_tree(str(tmp_path))
     buggy = registry.Registry((_Raises(), *registry.file_detectors()), (), (), ())
-    monkeypatch.setattr("sanitize.scan.default_registry", lambda: buggy)
-    result = cli_runner().invoke(cli, ["scan", "--json", str(tmp_path)])
+    result = cli_runner().invoke(cli, ["scan", "--json", str(tmp_path)], obj=App(host=LinuxHost(), detectors=buggy))
     assert result.exit_code == ExitCode.INTERNAL
     assert "detector:raises" in result.stderr and "a bug" in result.stderr
     kinds = {e["kind"] for e in json.loads(result.stdout)["errors"]}

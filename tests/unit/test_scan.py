@@ -232,10 +232,7 @@ def test_cli_bad_path_one_line_exit_3(tmp_path: Path) -> None:
     assert r.stderr.count("\n") == 1 and "no such file" in r.stderr  # type: ignore[attr-defined]
 
 
-def test_process_mode_gives_the_same_result_as_threads(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sanitize.scan as scan_module
-
-    monkeypatch.setattr(scan_module, "POOL_AFTER_FILES", 0)  # fork workers even for this small tree
+def test_process_mode_gives_the_same_result_as_threads(tmp_path: Path) -> None:
     root = _tree(tmp_path)
     for i in range(30):
         (root / "a" / f"m{i}.bin").write_bytes(_gguf_bytes() if i % 3 == 0 else b"plain text\n")
@@ -247,7 +244,7 @@ def test_process_mode_gives_the_same_result_as_threads(tmp_path: Path, monkeypat
         return arts, s.files_seen, s.dirs_seen, s.errors
 
     threaded = Scanner(processes=0).scan([str(root)])
-    forked = Scanner(processes=2).scan([str(root)])
+    forked = Scanner(processes=2, pool_after_files=0).scan([str(root)])  # fork even for this small tree
     assert summary(forked) == summary(threaded)
     assert len(forked.artifacts) == 11 and forked.stats.skipped["special"] == 1
 
@@ -278,15 +275,11 @@ class _Killer:
         return None
 
 
-def test_killed_worker_process_is_a_counted_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    import sanitize.scan as scan_module
-
-    monkeypatch.setattr(scan_module, "POOL_AFTER_FILES", 0)
-    monkeypatch.setattr(scan_module, "BATCH_TIMEOUT", 3)
+def test_killed_worker_process_is_a_counted_error(tmp_path: Path) -> None:
     root = _tree(tmp_path)
     (root / "a" / "b" / "poison.bin").write_bytes(b"x")
     reg = registry.Registry((_Killer(), *registry.file_detectors()), (), (), ())
-    result = Scanner(reg, processes=2).scan([str(root)])
+    result = Scanner(reg, processes=2, pool_after_files=0, batch_timeout=3).scan([str(root)])
     assert [(e.path, e.kind) for e in result.errors] == [("a/b", "worker-lost")]
     assert result.stats.files_seen == 4  # the lost batch is still counted
     assert [a.path for a in result.artifacts] == []  # model.bin shared the poisoned batch

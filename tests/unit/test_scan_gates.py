@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from sanitize import scan
 from sanitize.detect import registry
 from sanitize.detect.base import BINARY, HEADER_BYTES, TEXT, FileContext, looks_like_text
-from sanitize.scan import Scanner, _candidate_table
+from sanitize.scan import HeaderReader, Scanner
+from sanitize.scan.files import candidate_table
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "artifacts"
 FILES = sorted(p for p in FIXTURES.rglob("*") if p.is_file() and not p.is_symlink() and p.stat().st_size)
@@ -42,7 +42,7 @@ def test_fixture_corpus_is_large() -> None:
 @pytest.mark.parametrize("text", [False, True])
 def test_gates_keep_every_detector_that_matches(text: bool) -> None:
     detectors = registry.file_detectors()
-    table = _candidate_table(detectors, text)
+    table = candidate_table(detectors, text)
     checked = 0
     for path in FILES:
         ctx = _context(path)
@@ -151,7 +151,7 @@ def test_header_read_says_whether_it_came_from_the_page_cache(tmp_path: Path) ->
     path.write_bytes(b"abc" * 100)  # just written: in the page cache
     fd = os.open(path, os.O_RDONLY)
     try:
-        assert scan._read_header(fd, 300) == (b"abc" * 100, True)
+        assert HeaderReader().read(fd, 300) == (b"abc" * 100, True)
     finally:
         os.close(fd)
 
@@ -163,24 +163,30 @@ def test_cached_tree_is_scanned_by_one_thread_however_many_workers(tmp_path: Pat
     assert result.stats.files_seen == 72 and len(spy.threads) == 1
 
 
-def test_helper_threads_join_while_reads_wait_for_the_disk(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+class _FromTheDisk(HeaderReader):
+    """Every header read as if it had to wait for the disk."""
+
+    def read(self, fd: int, length: int, probe: bool = True) -> tuple[bytes, bool]:
+        return os.pread(fd, length, 0), False
+
+
+def test_helper_threads_join_while_reads_wait_for_the_disk(tmp_path: Path) -> None:
     _spy_tree(tmp_path)
-    monkeypatch.setattr(scan, "_read_header", lambda fd, n, probe=True: (os.pread(fd, n, 0), False))
     spy = _ThreadSpy()
-    result = Scanner(registry.Registry((spy,), (), (), ()), workers=4, processes=0).scan([str(tmp_path)])
+    reg = registry.Registry((spy,), (), (), ())
+    result = Scanner(reg, workers=4, processes=0, headers=_FromTheDisk()).scan([str(tmp_path)])
     assert result.stats.files_seen == 72 and len(spy.threads) > 1
 
 
-def test_without_nowait_reads_every_worker_takes_work_and_results_hold(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_without_nowait_reads_every_worker_takes_work_and_results_hold(tmp_path: Path) -> None:
     _spy_tree(tmp_path)
     (tmp_path / "d3" / "model.gguf").write_bytes(b"GGUF" + (3).to_bytes(4, "little") + bytes(16))
-    monkeypatch.setattr(scan, "_NOWAIT", 0)
+    blocking = HeaderReader(nowait=False)
+    assert not blocking.tells_cached
     fd = os.open(tmp_path / "d3" / "model.gguf", os.O_RDONLY)
     try:
-        assert scan._read_header(fd, 8) == (b"GGUF\x03\0\0\0", False)
+        assert blocking.read(fd, 8) == (b"GGUF\x03\0\0\0", False)
     finally:
         os.close(fd)
-    result = Scanner(workers=4, processes=0).scan([str(tmp_path)])
+    result = Scanner(workers=4, processes=0, headers=blocking).scan([str(tmp_path)])
     assert [a.path for a in result.artifacts] == ["d3/model.gguf"] and result.stats.errors == 0

@@ -1,0 +1,335 @@
+"""The walk: a shared stack of directories, worker threads that list them and scan their files.
+
+- Symlinks are never followed. The file type comes from the directory entry (d_type, else
+  lstat), so FIFOs, sockets and device nodes are counted as skipped and never opened. Each
+  directory is opened O_NOFOLLOW once and its files are opened by name under that fd: a
+  directory swapped for a symlink is refused.
+- Memory: directories waiting to be walked sit on a LIFO stack (depth-first keeps it small),
+  one directory's entries at a time per worker. Nothing holds every path of the tree.
+- Threads: the first worker always takes work; helpers take directories only while header
+  reads wait for the disk (files.HeaderReader), since with a warm cache they only contend
+  for the GIL.
+- Cold cache: once a header comes from the disk rather than the page cache, the walk lists
+  directories up to LOOKAHEAD_FILES files ahead of detection and a readahead helper process
+  queues their header reads (sanitize/readahead.py), so the disk serves many at once.
+- Directory units: a directory a directory detector claims (a Chroma persist dir, an HF
+  `models--*` repo, ...) is one artifact with the total size of the files below it; its
+  files are counted but not opened.
+- AI applications' data directories: every directory is also shown to the application
+  recognisers (detect/app_data.py). A recognised one passes its layout down the walk; below
+  it, a documented directory is a unit and a documented file that no content detector
+  recognised is reported by the layout (detect/app_layout.py).
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import deque
+from dataclasses import dataclass
+
+from sanitize.detect.app_layout import AppRecogniser, AppScope, recognise
+from sanitize.detect.base import (
+    BudgetExceeded,
+    DamagedFile,
+    DirContext,
+    DirectoryDetector,
+    Finding,
+    open_directory,
+)
+from sanitize.readahead import Readahead
+from sanitize.scan.collect import Collector, error_kind
+from sanitize.scan.files import PROBE_FILES, FileScanner, make_artifact, mode_fields
+from sanitize.scan.model import ScanStats
+from sanitize.scan.pool import ProcessBatches
+
+# On a cold cache the walk lists directories this many files ahead of detection, so that the
+# readahead helper has reads in flight (sanitize/readahead.py); it also bounds the memory used.
+LOOKAHEAD_FILES = 2000
+LOOKAHEAD_DIRS = 64  # directory fds held open per worker, at most
+
+
+@dataclass(frozen=True)
+class Dir:
+    root: str  # as reported
+    top: str  # absolute path the walk started from
+    path: str  # absolute path of this directory
+    dev: int
+    app: AppScope | None = None  # the innermost recognised AI application directory above it
+
+
+@dataclass(frozen=True)
+class Listed:
+    """A directory whose entries were read, kept open until its files are scanned."""
+
+    d: Dir
+    dir_fd: int
+    files: list[str]
+    names: frozenset[str]
+    app: AppScope | None  # the application layout that applies to these files
+
+
+class Walker:
+    def __init__(
+        self,
+        files: FileScanner,
+        dirs: tuple[DirectoryDetector, ...],
+        apps: tuple[AppRecogniser, ...],
+        collector: Collector,
+        *,
+        one_filesystem: bool,
+        readahead: Readahead | None,
+        batches: ProcessBatches | None = None,
+    ) -> None:
+        self.files = files
+        self.dirs = dirs
+        self.apps = apps
+        self.collector = collector
+        self.one_filesystem = one_filesystem
+        self.readahead = readahead
+        self.batches = batches
+        self._stack: list[Dir] = []
+        self._active = 0
+        self._cv = threading.Condition()
+        # Helper threads take directories only while reads wait for the disk; on platforms
+        # that cannot tell, they always do.
+        self._parallel = not files.headers.tells_cached
+        self._files_inline = 0
+        self._cold = False
+
+    # -- work distribution -----------------------------------------------------------------
+
+    def push(self, dirs: list[Dir]) -> None:
+        if not dirs:
+            return
+        with self._cv:
+            self._stack.extend(dirs)
+            self._cv.notify_all()  # not notify(n): it could wake only helpers that may not take work
+
+    def _set_parallel(self, parallel: bool) -> None:
+        if parallel != self._parallel:
+            with self._cv:
+                self._parallel = parallel
+                self._cv.notify_all()
+
+    def run(self, workers: int) -> None:
+        """Walk with `workers` threads until the stack is empty (the pool's batches drained)."""
+        if self.batches is not None:
+            try:
+                self.worker()  # this thread walks; forked processes open and detect
+                self.batches.drain()
+            finally:
+                self.batches.close()
+            self.collector.merge(self.batches.stats)
+            return
+        threads = [threading.Thread(target=self.worker, args=(i > 0,), daemon=True) for i in range(workers)]
+        for t in threads:
+            t.start()
+        for t in threads:
+            while t.is_alive():
+                t.join(0.5)  # a timed join keeps Ctrl-C deliverable to the main thread
+
+    def worker(self, helper: bool = False) -> None:
+        stats = ScanStats()
+        # Directories listed but whose files are not scanned yet: on a cold cache the walk runs
+        # up to LOOKAHEAD_FILES ahead of detection so that readahead has reads in flight.
+        pending: deque[Listed] = deque()
+        pending_files = 0
+        while True:
+            with self._cv:
+                # The first worker always takes work; helpers only while reads are uncached.
+                while not pending and not self._may_take(helper) and (self._stack or self._active):
+                    self._cv.wait()
+                item = self._stack.pop() if self._may_take(helper) else None
+                if item is None and not pending:
+                    self._cv.notify_all()
+                    break
+                if item is not None:
+                    self._active += 1
+            if item is not None:
+                try:
+                    listed = self._list_dir(item, stats)
+                except Exception:  # never let one directory kill a worker and stall the others
+                    listed = None
+                    self.collector.error(stats, item.root, item.top, item.path, "internal")
+                finally:
+                    with self._cv:
+                        self._active -= 1
+                        if not self._stack and not self._active:
+                            self._cv.notify_all()
+                if listed is not None:
+                    pending.append(listed)
+                    pending_files += len(listed.files)
+                ahead = LOOKAHEAD_FILES if self._cold else 0
+                if pending_files < ahead and len(pending) < LOOKAHEAD_DIRS and self._stack:
+                    continue
+            if pending:
+                listed = pending.popleft()
+                pending_files -= len(listed.files)
+                try:
+                    self._scan_listed(listed, stats)
+                except Exception:
+                    self.collector.error(stats, listed.d.root, listed.d.top, listed.d.path, "internal")
+        self.collector.merge(stats)
+
+    def _may_take(self, helper: bool) -> bool:
+        return bool(self._stack) and (self._parallel or not helper)
+
+    # -- directories -----------------------------------------------------------------------
+
+    def _list_dir(self, d: Dir, stats: ScanStats) -> Listed | None:
+        """List a directory, push its subdirectories and return its files for _scan_listed."""
+        stats.dirs_seen += 1
+        try:
+            dir_fd = open_directory(d.path)
+        except OSError as exc:
+            self.collector.error(stats, d.root, d.top, d.path, error_kind(exc))
+            return None
+        try:
+            files, names, app = self._list_open_dir(d, dir_fd, stats)
+        except BaseException:
+            os.close(dir_fd)
+            raise
+        if not files:
+            os.close(dir_fd)
+            return None
+        if self.readahead is not None and self._cold:
+            self.readahead.submit(d.path, files)
+        return Listed(d, dir_fd, files, names, app)
+
+    def _list_open_dir(
+        self, d: Dir, dir_fd: int, stats: ScanStats
+    ) -> tuple[list[str], frozenset[str], AppScope | None]:
+        try:
+            with os.scandir(dir_fd) as it:  # entries carry bare names; types come from d_type
+                entries = list(it)
+        except OSError as exc:
+            self.collector.error(stats, d.root, d.top, d.path, error_kind(exc))
+            return [], frozenset(), d.app
+        names = frozenset(e.name for e in entries)
+        ctx = DirContext(d.path, names)
+        if (self.dirs or d.app is not None) and self._claim_dir(d, dir_fd, ctx, stats):
+            return [], names, d.app
+        app = self._recognise_app(d, ctx, stats) if self.apps else d.app
+        prefix = d.path if d.path.endswith("/") else d.path + "/"
+        subdirs: list[Dir] = []
+        files: list[str] = []
+        for entry in entries:
+            try:
+                if entry.is_dir(follow_symlinks=False):
+                    st = entry.stat(follow_symlinks=False)
+                    if self.one_filesystem and st.st_dev != d.dev:
+                        stats.skipped["mountpoint"] += 1
+                        continue
+                    subdirs.append(Dir(d.root, d.top, prefix + entry.name, st.st_dev, app))
+                elif entry.is_file(follow_symlinks=False):
+                    files.append(entry.name)
+                elif entry.is_symlink():
+                    stats.skipped["symlink"] += 1
+                else:
+                    stats.skipped["special"] += 1  # FIFO, socket, device node: never opened
+            except OSError as exc:
+                self.collector.error(stats, d.root, d.top, prefix + entry.name, error_kind(exc))
+        self.push(subdirs)
+        return files, names, app
+
+    def _recognise_app(self, d: Dir, ctx: DirContext, stats: ScanStats) -> AppScope | None:
+        """The application layout for what is below `d`: its own if recognised, else its parent's."""
+        try:
+            layout = recognise(self.apps, ctx)
+        except BudgetExceeded:
+            self.collector.error(stats, d.root, d.top, d.path, "budget:app-data")
+            return d.app
+        except Exception:
+            self.collector.error(stats, d.root, d.top, d.path, "detector:app-data")
+            return d.app
+        return AppScope(layout, d.path) if layout is not None else d.app
+
+    def _scan_listed(self, listed: Listed, stats: ScanStats) -> None:
+        d, files, names, app = listed.d, listed.files, listed.names, listed.app
+        prefix = d.path if d.path.endswith("/") else d.path + "/"
+        try:
+            if self.batches is not None and self.batches.takes(self._files_inline):
+                self.batches.submit(d.root, d.top, d.path, files, names, app)
+                if self.batches.cold:
+                    self._cold = True  # the walk now lists ahead and the readahead helper starts
+                return
+            self._files_inline += len(files)
+            uncached = 0
+            for i, name in enumerate(files):
+                # On a warm tree, whether headers come from the disk is asked of a directory's first
+                # files only (the probe costs a copy); once anything came from the disk, of every file.
+                probe = i < PROBE_FILES or uncached > 0 or self._cold
+                uncached += not self.files.scan_file(
+                    d.root, d.top, prefix + name, names, stats, name, listed.dir_fd, app, probe
+                )
+            if uncached:
+                self._cold = True
+            self._set_parallel(uncached > 0)
+        finally:
+            os.close(listed.dir_fd)
+
+    def _claim_dir(self, d: Dir, dir_fd: int, ctx: DirContext, stats: ScanStats) -> bool:
+        """A directory reported as one unit: by a content detector, else by its application's layout."""
+        for detector in self.dirs:
+            try:
+                finding = detector.detect_dir(ctx)
+            except BudgetExceeded:
+                self.collector.error(stats, d.root, d.top, d.path, f"budget:{detector.name}")
+                continue
+            except DamagedFile:  # its files are scanned one by one instead, the damaged one included
+                self.collector.error(stats, d.root, d.top, d.path, f"damaged:{detector.name}")
+                continue
+            except Exception:
+                self.collector.error(stats, d.root, d.top, d.path, f"detector:{detector.name}")
+                continue
+            if finding is None:
+                continue
+            self._emit_unit(d, dir_fd, finding, stats)
+            return True
+        finding = d.app.classify(d.path, True) if d.app is not None else None
+        if finding is None:
+            return False
+        self._emit_unit(d, dir_fd, finding, stats)
+        return True
+
+    def _emit_unit(self, d: Dir, dir_fd: int, finding: Finding, stats: ScanStats) -> None:
+        files, size = self._measure_unit(d, stats)
+        try:
+            mode, world = mode_fields(os.fstat(dir_fd).st_mode)  # the directory listed, not its path again
+        except OSError:
+            mode, world = "0000", False
+        artifact = make_artifact(d.root, d.top, d.path, "directory", finding, size, mode, world, files)
+        self.collector.emit(stats, artifact)
+
+    def _measure_unit(self, d: Dir, stats: ScanStats) -> tuple[int, int]:
+        """Count and size the regular files below a claimed directory without opening them."""
+        files = size = 0
+        stack = [d.path]
+        while stack:
+            path = stack.pop()
+            try:
+                dir_fd = open_directory(path)  # no symlink followed anywhere in the path
+            except OSError as exc:
+                self.collector.error(stats, d.root, d.top, path, error_kind(exc))
+                continue
+            try:
+                with os.scandir(dir_fd) as it:
+                    for entry in it:
+                        if entry.is_dir(follow_symlinks=False):
+                            stats.dirs_seen += 1
+                            stack.append(os.path.join(path, entry.name))
+                        elif entry.is_file(follow_symlinks=False):
+                            files += 1
+                            size += entry.stat(follow_symlinks=False).st_size
+                        elif entry.is_symlink():
+                            stats.skipped["symlink"] += 1
+                        else:
+                            stats.skipped["special"] += 1
+            except OSError as exc:
+                self.collector.error(stats, d.root, d.top, path, error_kind(exc))
+            finally:
+                os.close(dir_fd)
+        stats.files_seen += files
+        stats.files_in_units += files
+        return files, size
