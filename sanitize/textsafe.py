@@ -8,7 +8,8 @@ something else. So:
   every backslash doubled (so the text of a name that holds a literal `\\xff` cannot be the
   text of one that holds the byte 0xff), and keeps the exact bytes, base64, in a sibling field
   `<name>_b64` whenever the text is not the name itself (see docs/schemas.md);
-- `printable` escapes control and formatting characters for human output.
+- `printable` escapes control and formatting characters for human output;
+- `human_size` writes a byte count for a person (binary units).
 """
 
 from __future__ import annotations
@@ -66,3 +67,13 @@ def printable(value: str) -> str:
         else:
             out.append(f"\\u{ord(ch):04x}")
     return "".join(out)
+
+
+def human_size(n: int) -> str:
+    """A byte count for a person: "512 B", "1.5 GiB" (PiB is the largest unit)."""
+    value = float(n)
+    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
+        if value < 1024 or unit == "PiB":
+            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
+        value /= 1024
+    raise AssertionError("unreachable")

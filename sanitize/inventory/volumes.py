@@ -17,8 +17,8 @@ from sanitize.errors import SanitizeError
 from sanitize.hw.host import Host
 from sanitize.hw.mount import NO_REPLAY_OPTIONS, ext_backup_superblock, mounted_readonly
 from sanitize.inventory.model import Device, DeviceTree
-from sanitize.report.base import human_size
 from sanitize.scan import Artifact, Scanner
+from sanitize.textsafe import human_size
 
 ENCRYPTED = {"crypto_LUKS": "LUKS", "BitLocker": "BitLocker", "VeraCrypt": "VeraCrypt"}
 MEMBERS = {"LVM2_member": "LVM physical volume", "linux_raid_member": "md RAID member", "zfs_member": "ZFS vdev"}

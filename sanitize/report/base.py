@@ -5,6 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import Any, Protocol
 
+from sanitize.textsafe import human_size
+
+__all__ = ["Report", "columns", "human_size"]
+
 
 class Report(Protocol):
     def document(self) -> dict[str, Any]:
@@ -14,15 +18,6 @@ class Report(Protocol):
     def text(self) -> str:
         """The same content for a person (names made printable; never file contents)."""
         ...
-
-
-def human_size(n: int) -> str:
-    value = float(n)
-    for unit in ("B", "KiB", "MiB", "GiB", "TiB", "PiB"):
-        if value < 1024 or unit == "PiB":
-            return f"{value:.0f} {unit}" if unit == "B" else f"{value:.1f} {unit}"
-        value /= 1024
-    raise AssertionError("unreachable")
 
 
 def columns(rows: Sequence[Sequence[str]], aligned: int) -> list[str]:

@@ -1,10 +1,13 @@
 """The layering the package promises (docs/architecture.md), checked on every module's imports.
 
 - `sanitize.hw` is the way to the machine and imports nothing of the tool but `sanitize.errors`;
-- nothing imports `sanitize.cli` (only the `python -m sanitize` entry point starts it);
+- nothing imports `sanitize.cli` but the entry points that start it (`sanitize.entry`, the
+  executable, and `python -m sanitize`);
 - `sanitize.erase` never names `sanitize.purge`: purge plugs into erase's interfaces, and the
   two meet only in `sanitize.methods`;
-- the product imports nothing from `tests` (fakes and test helpers live there).
+- the product imports nothing from `tests` (fakes and test helpers live there);
+- each layer of the picture in docs/architecture.md imports only from its own layer and the
+  layers below it, and every module sits in a layer.
 
 Imports are read from the source (including those inside functions), so a lazy import
 cannot slip past.
@@ -71,7 +74,7 @@ def test_nothing_imports_the_cli() -> None:
     offenders = {
         m: sorted(n for n in IMPORTS[m] if _within(n, "sanitize.cli"))
         for m in MODULES
-        if not _within(m, "sanitize.cli") and m != "sanitize.__main__"
+        if not _within(m, "sanitize.cli") and m not in ENTRY_POINTS
     }
     assert not {m: n for m, n in offenders.items() if n}
 
@@ -84,8 +87,57 @@ def test_erase_never_names_purge() -> None:
         assert "sanitize.purge" not in path.read_text(), f"{module} names sanitize.purge"
 
 
+ENTRY_POINTS = {"sanitize.__main__", "sanitize.entry"}
+
+
 def test_the_product_imports_no_test_code() -> None:
     assert not {m for m, names in IMPORTS.items() if any(_within(n, "tests") for n in names)}
+
+
+# docs/architecture.md, top to bottom. A package or module here stands for everything under it.
+LAYERS: list[set[str]] = [
+    ENTRY_POINTS,
+    {"sanitize.cli"},
+    {"sanitize.report"},
+    {"sanitize.decommission", "sanitize.lab", "sanitize.methods"},
+    {"sanitize.purge", "sanitize.certify"},
+    {"sanitize.erase"},
+    {"sanitize.inventory"},
+    {"sanitize.scan", "sanitize.readahead", "sanitize.carve"},
+    {"sanitize.detect"},
+    {"sanitize.hw"},
+    {
+        "sanitize",
+        "sanitize.errors",
+        "sanitize.enums",
+        "sanitize.state",
+        "sanitize.outputs",
+        "sanitize.inputs",
+        "sanitize.textsafe",
+    },
+]
+
+
+def layer_of(name: str) -> int | None:
+    """The layer of a module (its longest listed prefix), None for a name of no layer."""
+    best: tuple[int, int] | None = None
+    for depth, members in enumerate(LAYERS):
+        for member in members:
+            if _within(name, member) and (best is None or len(member) > best[1]):
+                best = (depth, len(member))
+    return None if best is None else best[0]
+
+
+def test_every_module_sits_in_a_layer() -> None:
+    assert not {m for m in MODULES if layer_of(m) is None}
+
+
+@pytest.mark.parametrize("module", sorted(MODULES))
+def test_imports_go_down_the_layers(module: str) -> None:
+    own = layer_of(module)
+    assert own is not None
+    upward = {n for n in _tool_modules(IMPORTS[module]) if (layer_of(n) or 0) < own}
+    assert not upward, f"{module} (layer {own}) imports {sorted(upward)} from above"
 
 
 def test_the_contracts_see_real_imports() -> None:
@@ -93,3 +145,4 @@ def test_the_contracts_see_real_imports() -> None:
     assert "sanitize.hw.host" in IMPORTS["sanitize.inventory.probe"]
     assert "sanitize.purge" in IMPORTS["sanitize.methods"]
     assert "sanitize.errors" in IMPORTS["sanitize.hw.blockio"]
+    assert layer_of("sanitize.report.base") == 2 and layer_of("sanitize.textsafe") == len(LAYERS) - 1
