@@ -269,7 +269,7 @@ def execute(dc: Decommission, *, state: StateDir, host: Host, run_all: Runner) -
         def issue(plan: Plan = plan, result: EraseResult = result) -> None:
             dc.issued.append(
                 issue_for_result(
-                    result.to_dict(),
+                    result,
                     state=state,
                     artifacts_before=dc.artifacts_on(plan.device),
                     output_dir=dc.certificate_dir,
@@ -279,9 +279,7 @@ def execute(dc: Decommission, *, state: StateDir, host: Host, run_all: Runner) -
         _guard(dc, f"{result.device['path']}: no certificate", issue)
 
     def summary() -> None:
-        dc.summary_pdf = issue_host_summary(
-            [r.to_dict() for r in dc.results], state=state, issued=dc.issued, output_dir=dc.certificate_dir
-        )
+        dc.summary_pdf = issue_host_summary(dc.results, state=state, issued=dc.issued, output_dir=dc.certificate_dir)
 
     _guard(dc, "host summary", summary)
 

@@ -1,23 +1,26 @@
 """Build `sanitize.certificate/1` and `sanitize.failure-report/1` documents from an erase result.
 
 Field names follow NIST SP 800-88 Rev. 1 §4.8 / Appendix G. Everything comes from the
-`sanitize.erase/1` result, the operator config and the inventory's artifact summary (counts and
-bytes per category only: artifact content, names or paths never reach a certificate).
+`sanitize.erase/1` result (read as the typed `EraseResult`), the operator config and the
+inventory's artifact summary (counts and bytes per category only: artifact content, names or
+paths never reach a certificate). `result_sha256` is the digest of the result document as
+handed in.
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import uuid
+from collections.abc import Mapping
 from typing import Any
 
 from sanitize import TOOL_NAME, tool_identity
 from sanitize.certify.canonical import canonical_bytes, sha256_hex
 from sanitize.certify.config import CertConfig, Person
-from sanitize.enums import NistLevel, Outcome, Status
+from sanitize.enums import Outcome, Status
+from sanitize.erase.result import CommandRecord, EraseResult, Verification
 from sanitize.errors import BadInput, Refused
 
-ERASE_SCHEMA = "sanitize.erase/1"
 CERT_SCHEMA = "sanitize.certificate/1"
 FAILURE_SCHEMA = "sanitize.failure-report/1"
 CERT_TITLE = "Certificate of Sanitization"
@@ -44,16 +47,6 @@ METHOD_LABELS: dict[str, tuple[str, str]] = {
     "tcg-psid-revert": ("TCG PSID Revert (media encryption key replaced)", "Cryptographic Erase"),
 }
 
-_REQUIRED: dict[str, type | tuple[type, ...]] = {
-    "id": str,
-    "device": dict,
-    "method": str,
-    "nist_level": str,
-    "verification": dict,
-    "status": str,
-    "started_at": str,
-    "finished_at": str,
-}
 _MAX_LISTED_ERRORS = 50  # a failure report lists the first bad ranges; the count says how many more
 
 
@@ -65,25 +58,14 @@ def method_family(method: str) -> str:
     return METHOD_LABELS.get(method, (method, method))[1]
 
 
-def check_erase_result(result: Any, source: str = "result") -> dict[str, Any]:
-    """Refuse anything that is not a well-formed `sanitize.erase/1` document, with one line."""
-    if not isinstance(result, dict):
-        raise BadInput(f"{source}: expected a JSON object with schema {ERASE_SCHEMA}")
-    if result.get("schema") != ERASE_SCHEMA:
-        raise BadInput(f"{source}: schema is {result.get('schema')!r}, expected {ERASE_SCHEMA!r}")
-    for name, kind in _REQUIRED.items():
-        if not isinstance(result.get(name), kind):
-            raise BadInput(f"{source}: field {name!r} is missing or has the wrong type")
-    if result["status"] not in set(Status):
-        raise BadInput(f"{source}: unknown status {result['status']!r}")
-    if result["nist_level"] not in set(NistLevel):
-        raise BadInput(f"{source}: unknown nist_level {result['nist_level']!r}")
-    return result
+ResultInput = EraseResult | Mapping[str, Any]
 
 
-def certificate_allowed(result: dict[str, Any]) -> bool:
-    verification = result.get("verification") or {}
-    return result.get("status") == Status.VERIFIED and verification.get("outcome") == Outcome.PASSED
+def read_result(result: ResultInput, source: str = "result") -> tuple[EraseResult, dict[str, Any]]:
+    """The typed result and the document it is (for its digest); BadInput for a malformed one."""
+    if isinstance(result, EraseResult):
+        return result, result.to_dict()
+    return EraseResult.from_dict(result, source), dict(result)
 
 
 def _now() -> str:
@@ -108,7 +90,7 @@ _MAKER_PREFIXES = (
 )
 
 
-def _manufacturer(device: dict[str, Any]) -> str | None:
+def _manufacturer(device: Mapping[str, Any]) -> str | None:
     vendor = (device.get("vendor") or "").strip()
     # Linux reports "ATA" as the vendor of every SATA disk; the model then names the maker.
     if vendor and vendor.upper() not in ("ATA", "NVME"):
@@ -120,7 +102,7 @@ def _manufacturer(device: dict[str, Any]) -> str | None:
     return None
 
 
-def _device(device: dict[str, Any], config: CertConfig) -> dict[str, Any]:
+def _device(device: Mapping[str, Any], config: CertConfig) -> dict[str, Any]:
     serial = device.get("serial")
     return {
         "manufacturer": _manufacturer(device),
@@ -139,8 +121,7 @@ def _device(device: dict[str, Any], config: CertConfig) -> dict[str, Any]:
     }
 
 
-def _media_source(host: dict[str, Any] | None) -> dict[str, Any]:
-    host = host or {}
+def _media_source(host: Mapping[str, Any]) -> dict[str, Any]:
     return {
         "hostname": host.get("hostname"),
         "machine_id": host.get("machine_id"),
@@ -188,20 +169,17 @@ def summarize_artifacts(summary: Any) -> dict[str, Any] | None:
     }
 
 
-def _verification(verification: dict[str, Any]) -> dict[str, Any]:
-    out = {
-        "method": verification.get("method"),
-        "coverage": verification.get("coverage"),
-        "bytes_checked": verification.get("bytes_checked"),
-        "outcome": verification.get("outcome"),
-        "mismatches": verification.get("mismatches"),
+def _verification(verification: Verification) -> dict[str, Any]:
+    out: dict[str, Any] = {
+        "method": verification.method,
+        "coverage": verification.coverage,
+        "bytes_checked": verification.bytes_checked,
+        "outcome": verification.outcome,
+        "mismatches": verification.mismatches,
     }
-    details = verification.get("details")
-    if isinstance(details, str):
-        out["details"] = details
-    carve = verification.get("carve_hits")
-    if carve is None and isinstance(details, dict):
-        carve = details.get("carve_hits")
+    if verification.text is not None:
+        out["details"] = verification.text
+    carve = verification.carve_hits
     if isinstance(carve, int):
         out["carve_hits"] = carve
     elif isinstance(carve, dict):  # per category counts only
@@ -209,22 +187,12 @@ def _verification(verification: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def _commands(commands: Any) -> list[dict[str, Any]]:
-    out = []
-    for cmd in commands if isinstance(commands, list) else []:
-        if isinstance(cmd, dict) and isinstance(cmd.get("argv"), list):
-            out.append(
-                {
-                    "argv": [str(a) for a in cmd["argv"]],
-                    "returncode": cmd.get("returncode"),
-                    "seconds": cmd.get("seconds"),
-                }
-            )
-    return out
+def _commands(commands: list[CommandRecord]) -> list[dict[str, Any]]:
+    return [{"argv": list(c.argv), "returncode": c.returncode, "seconds": c.seconds} for c in commands]
 
 
 def build_document(
-    result: dict[str, Any],
+    result: ResultInput,
     *,
     config: CertConfig | None = None,
     operator: Person | None = None,
@@ -237,24 +205,17 @@ def build_document(
     `unverified` (the operator skipped verification) also gets a failure report: NIST SP 800-88
     requires verification before media is certified.
     """
-    result = check_erase_result(result)
-    if certificate_allowed(result):
-        return build_certificate(
-            result,
-            config=config,
-            operator=operator,
-            artifacts_before=artifacts_before,
-            certificate_id=certificate_id,
-            issued_at=issued_at,
-        )
-    if result["status"] == Status.VERIFIED:
-        outcome = result["verification"].get("outcome")
-        raise Refused(f"result {result['id']} says verified but its verification outcome is {outcome!r}")
-    return _build(result, FAILURE_SCHEMA, config, operator, artifacts_before, certificate_id, issued_at)
+    typed, document = read_result(result)
+    if typed.certifiable:
+        return _build(typed, document, CERT_SCHEMA, config, operator, artifacts_before, certificate_id, issued_at)
+    if typed.status == Status.VERIFIED:
+        outcome = typed.verification.outcome
+        raise Refused(f"result {typed.id} says verified but its verification outcome is {str(outcome)!r}")
+    return _build(typed, document, FAILURE_SCHEMA, config, operator, artifacts_before, certificate_id, issued_at)
 
 
 def build_certificate(
-    result: dict[str, Any],
+    result: ResultInput,
     *,
     config: CertConfig | None = None,
     operator: Person | None = None,
@@ -262,18 +223,19 @@ def build_certificate(
     certificate_id: str | None = None,
     issued_at: str | None = None,
 ) -> dict[str, Any]:
-    result = check_erase_result(result)
-    if not certificate_allowed(result):
-        outcome = result["verification"].get("outcome")
+    typed, document = read_result(result)
+    if not typed.certifiable:
+        outcome = typed.verification.outcome
         raise Refused(
-            f"no certificate for result {result['id']}: status {result['status']!r}, verification {outcome!r}",
+            f"no certificate for result {typed.id}: status {str(typed.status)!r}, verification {str(outcome)!r}",
             hint="only verified results with a passed verification are certified",
         )
-    return _build(result, CERT_SCHEMA, config, operator, artifacts_before, certificate_id, issued_at)
+    return _build(typed, document, CERT_SCHEMA, config, operator, artifacts_before, certificate_id, issued_at)
 
 
 def _build(
-    result: dict[str, Any],
+    result: EraseResult,
+    document: dict[str, Any],
     schema: str,
     config: CertConfig | None,
     operator: Person | None,
@@ -283,7 +245,7 @@ def _build(
 ) -> dict[str, Any]:
     config = config or CertConfig()
     performer = operator if operator is not None else config.operator
-    tool: dict[str, Any] = result["tool"] if isinstance(result.get("tool"), dict) else {}
+    tool = result.tool or {}
     erase_tool = {"name": tool.get("name") or TOOL_NAME, "version": tool.get("version")}
     doc: dict[str, Any] = {
         "schema": schema,
@@ -291,61 +253,46 @@ def _build(
         "certificate_id": certificate_id or str(uuid.uuid4()),
         "issued_at": issued_at or _now(),
         "tool": tool_identity(),
-        "status": result["status"],
-        "device": _device(result["device"], config),
-        "media_source": _media_source(result.get("host")),
+        "status": result.status,
+        "device": _device(result.device, config),
+        "media_source": _media_source(result.host),
         "pre_sanitization_confidentiality": config.pre_sanitization_confidentiality,
         "artifacts_before": summarize_artifacts(artifacts_before),
         "sanitization": {
-            "nist_level": result["nist_level"],
-            "method": result["method"],
-            "method_label": method_label(result["method"]),
-            "method_family": method_family(result["method"]),
+            "nist_level": result.nist_level,
+            "method": result.method,
+            "method_label": method_label(result.method),
+            "method_family": method_family(result.method),
             "method_details": {
-                "passes": result.get("passes"),
-                "pattern": result.get("pattern"),
-                "bytes_written": result.get("bytes_written"),
-                "commands": _commands(result.get("commands")),
+                "passes": result.passes,
+                "pattern": result.pattern,
+                "bytes_written": result.bytes_written,
+                "commands": _commands(result.commands),
             },
             "tool": erase_tool,
         },
-        "verification": _verification(result["verification"]),
-        "started_at": result["started_at"],
-        "finished_at": result["finished_at"],
+        "verification": _verification(result.verification),
+        "started_at": result.started_at,
+        "finished_at": result.finished_at,
         "post_sanitization_destination": config.post_sanitization_destination,
         "performed_by": performer.to_dict(),
         "validated_by": {**config.validator.to_dict(), "date": None},
-        "notes": [str(n) for n in result.get("notes") or []],
-        "result_id": result["id"],
-        "result_sha256": sha256_hex(canonical_bytes(result)),
+        "notes": list(result.notes),
+        "result_id": result.id,
+        "result_sha256": sha256_hex(canonical_bytes(document)),
     }
     if schema == FAILURE_SCHEMA:
-        errors = [e for e in result.get("errors") or [] if isinstance(e, dict)]
-        doc["errors"] = [
-            {"offset": e.get("offset"), "length": e.get("length"), "error": str(e.get("error"))}
-            for e in errors[:_MAX_LISTED_ERRORS]
-        ]
-        doc["errors_total"] = len(errors)
+        doc["errors"] = [e.to_dict() for e in result.errors[:_MAX_LISTED_ERRORS]]
+        doc["errors_total"] = len(result.errors)
         # How far the run got and what stopped it, exactly as the erase recorded them.
-        failure = result.get("failure")
+        failure = result.failure
         doc["failure"] = (
-            {k: failure.get(k) for k in ("phase", "error", "message", "internal")}
-            if isinstance(failure, dict)
-            else None
+            {k: failure.get(k) for k in ("phase", "error", "message", "internal")} if failure is not None else None
         )
-        phases = result.get("phases")
-        doc["phases"] = (
-            {
-                str(name): {
-                    "status": str(e.get("status")),
-                    "detail": None if e.get("detail") is None else str(e["detail"]),
-                }
-                for name, e in phases.items()
-                if isinstance(e, dict)
-            }
-            if isinstance(phases, dict)
-            else {}
-        )
+        doc["phases"] = {
+            name: {"status": str(e.get("status")), "detail": None if e.get("detail") is None else str(e["detail"])}
+            for name, e in result.phases.items()
+        }
     return doc
 
 
@@ -357,9 +304,9 @@ def check_document(doc: Any, source: str) -> dict[str, Any]:
     for name in ("certificate_id", "device", "sanitization", "verification", "status"):
         if name not in doc:
             raise BadInput(f"{source}: field {name!r} is missing")
-    if doc["schema"] == CERT_SCHEMA and not certificate_allowed(
-        {"status": doc.get("status"), "verification": doc.get("verification")}
-    ):
+    verification = doc.get("verification")
+    outcome = verification.get("outcome") if isinstance(verification, dict) else None
+    if doc["schema"] == CERT_SCHEMA and not (doc.get("status") == Status.VERIFIED and outcome == Outcome.PASSED):
         raise BadInput(f"{source}: a certificate for a result that was not verified and passed")
     return doc
 

@@ -12,6 +12,7 @@ import datetime as dt
 import os
 import re
 import uuid
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -19,11 +20,12 @@ from sanitize.certify import pdf
 from sanitize.certify.archive import Archive
 from sanitize.certify.canonical import canonical_bytes, sha256_hex
 from sanitize.certify.config import CertConfig, Person, load_config
-from sanitize.certify.document import build_document, check_erase_result, kind_of
+from sanitize.certify.document import ResultInput, build_document, kind_of, read_result
 from sanitize.certify.keys import Signer, load_signer
 from sanitize.certify.plausible import check_plausible
 from sanitize.certify.signing import sign
 from sanitize.erase.record import check_recorded, issued_for, issuing, mark_issued
+from sanitize.erase.result import EraseResult
 from sanitize.errors import Refused
 from sanitize.outputs import make_output_dir
 from sanitize.state import StateDir, write_private
@@ -78,7 +80,7 @@ def _write_signer(directory: str, signer: Signer) -> str:
 
 
 def issue_for_result(
-    result: dict[str, Any],
+    result: ResultInput,
     *,
     state: StateDir,
     operator: Person | None = None,
@@ -94,22 +96,23 @@ def issue_for_result(
     """
     config = config if config is not None else load_config(state)
     signer = signer or load_signer(state)
-    doc = build_document(result, config=config, operator=operator, artifacts_before=artifacts_before)
-    check_recorded(state, result)
+    typed, document = read_result(result)
+    doc = build_document(document, config=config, operator=operator, artifacts_before=artifacts_before)
+    check_recorded(state, document)
     if kind_of(doc) == "certificate":
-        check_plausible(result)
+        check_plausible(typed)
     with issuing(state):
-        first = issued_for(state, result)
+        first = issued_for(state, document)
         if first is not None:
             raise Refused(
-                f"result {result['id']} was already issued: {first.get('kind')} {first.get('certificate_id')} "
+                f"result {typed.id} was already issued: {first.get('kind')} {first.get('certificate_id')} "
                 f"(archive entry {first.get('archive_index')}, {first.get('pdf')})",
                 hint="one document per result; check that one with `sanitize cert verify`",
             )
-        issued = _sign_and_store(result, doc, state=state, output_dir=output_dir, signer=signer)
+        issued = _sign_and_store(typed, doc, state=state, output_dir=output_dir, signer=signer)
         mark_issued(
             state,
-            result,
+            document,
             {
                 "kind": issued.kind,
                 "certificate_id": issued.certificate_id,
@@ -123,7 +126,7 @@ def issue_for_result(
 
 
 def _sign_and_store(
-    result: dict[str, Any], doc: dict[str, Any], *, state: StateDir, output_dir: str | None, signer: Signer
+    result: EraseResult, doc: dict[str, Any], *, state: StateDir, output_dir: str | None, signer: Signer
 ) -> IssuedDocument:
     json_bytes = canonical_bytes(doc)
     signature = sign(signer, json_bytes)
@@ -133,7 +136,7 @@ def _sign_and_store(
     directory = _output_dir(state, output_dir)
     # Devices without a serial (loop, some virtual disks) are named by kernel name, as the
     # confirmation prompt names them.
-    label = doc["device"].get("serial") or (result.get("device") or {}).get("name")
+    label = doc["device"].get("serial") or result.device.get("name")
     base = os.path.join(directory, f"{kind}-{_safe(label)}-{cid[:8]}")
     write_private(f"{base}.json", json_bytes)
     write_private(f"{base}.json.sig", signature)
@@ -152,7 +155,7 @@ def _sign_and_store(
     return IssuedDocument(
         kind=kind,
         certificate_id=cid,
-        result_id=result["id"],
+        result_id=result.id,
         json_path=f"{base}.json",
         sig_path=f"{base}.json.sig",
         pdf_path=f"{base}.pdf",
@@ -164,26 +167,25 @@ def _sign_and_store(
     )
 
 
-def build_summary(results: list[dict[str, Any]], issued: list[IssuedDocument] | None) -> dict[str, Any]:
+def build_summary(results: Sequence[ResultInput], issued: list[IssuedDocument] | None) -> dict[str, Any]:
     by_result = {d.result_id: d for d in issued or []}
     devices = []
     host: dict[str, Any] = {}
-    for result in results:
-        check_erase_result(result)
-        host = host or dict(result.get("host") or {})
-        dev = result["device"]
-        doc = by_result.get(result["id"])
+    for given in results:
+        result, _ = read_result(given)
+        host = host or dict(result.host)
+        doc = by_result.get(result.id)
         devices.append(
             {
-                "serial": dev.get("serial"),
-                "model": dev.get("model"),
-                "method": pdf.text(doc.document["sanitization"]["method_label"]) if doc else result["method"],
-                "nist_level": result["nist_level"],
-                "outcome": result["status"],
+                "serial": result.device.get("serial"),
+                "model": result.device.get("model"),
+                "method": pdf.text(doc.document["sanitization"]["method_label"]) if doc else result.method,
+                "nist_level": result.nist_level,
+                "outcome": result.status,
                 "kind": doc.kind if doc else "none",
                 "certificate_id": doc.certificate_id if doc else None,
                 "json_sha256": doc.json_sha256 if doc else None,
-                "result_id": result["id"],
+                "result_id": result.id,
             }
         )
     return {
@@ -196,7 +198,7 @@ def build_summary(results: list[dict[str, Any]], issued: list[IssuedDocument] | 
 
 
 def issue_host_summary(
-    results: list[dict[str, Any]],
+    results: Sequence[ResultInput],
     *,
     state: StateDir,
     issued: list[IssuedDocument] | None = None,

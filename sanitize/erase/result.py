@@ -2,19 +2,25 @@
 
 One `EraseResult` per device and operation. Methods fill it while they run; `status` is
 decided from what was observed (errors, verification outcome, interruption), never from
-an external tool's exit code.
+an external tool's exit code. `EraseResult.from_dict` reads a document back (for `cert
+issue`), refusing with one line anything that is not a well-formed result: certification
+reads this typed model, never the raw JSON.
 """
 
 from __future__ import annotations
 
 import datetime as _dt
 import uuid
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 
 from sanitize import tool_identity
 from sanitize.enums import NistLevel, Outcome, Status
+from sanitize.errors import BadInput
 from sanitize.inventory.model import Device
+
+_E = TypeVar("_E", NistLevel, Status, Outcome)
 
 ERASE_SCHEMA = "sanitize.erase/1"
 
@@ -56,6 +62,11 @@ class ErrorRange:
     def to_dict(self) -> dict[str, Any]:
         return {"offset": self.offset, "length": self.length, "error": self.error}
 
+    @classmethod
+    def from_dict(cls, doc: Any, where: str) -> ErrorRange:
+        fields = _Fields(doc, where)
+        return cls(fields.need("offset", int), fields.need("length", int), str(fields.get("error", object, "")))
+
 
 @dataclass
 class Verification:
@@ -65,6 +76,9 @@ class Verification:
     outcome: Outcome = Outcome.SKIPPED
     mismatches: int = 0  # number of compared blocks that differed
     details: dict[str, Any] = field(default_factory=dict)
+    # A result read back whose `details` is a sentence rather than an object (written by hand
+    # or by another tool); the engine itself always fills `details`.
+    text: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -73,8 +87,31 @@ class Verification:
             "bytes_checked": self.bytes_checked,
             "outcome": self.outcome,
             "mismatches": self.mismatches,
-            "details": self.details,
+            "details": self.text if self.text is not None else self.details,
         }
+
+    @property
+    def carve_hits(self) -> int | dict[str, Any] | None:
+        """The post-erase carve's hits (a count, or counts per kind), if one ran."""
+        hits = self.details.get("carve_hits")
+        return hits if isinstance(hits, int | dict) and not isinstance(hits, bool) else None
+
+    @classmethod
+    def from_dict(cls, doc: Any, where: str) -> Verification:
+        fields = _Fields(doc, where)
+        raw = fields.get("details", dict | str, {})
+        details = dict(raw) if isinstance(raw, dict) else {}
+        if "carve_hits" not in details and "carve_hits" in fields.doc:
+            details["carve_hits"] = fields.doc["carve_hits"]  # where early results kept it
+        return cls(
+            method=fields.get("method", str, "none"),
+            coverage=float(fields.get("coverage", int | float, 0.0)),
+            bytes_checked=fields.get("bytes_checked", int, 0),
+            outcome=fields.choice("outcome", Outcome, Outcome.SKIPPED),
+            mismatches=fields.get("mismatches", int, 0),
+            details=details,
+            text=raw if isinstance(raw, str) else None,
+        )
 
 
 @dataclass
@@ -85,6 +122,15 @@ class CommandRecord:
 
     def to_dict(self) -> dict[str, Any]:
         return {"argv": list(self.argv), "returncode": self.returncode, "seconds": round(self.seconds, 3)}
+
+    @classmethod
+    def from_dict(cls, doc: Any, where: str) -> CommandRecord:
+        fields = _Fields(doc, where)
+        return cls(
+            [str(a) for a in fields.need("argv", list)],
+            fields.get("returncode", int, -1),
+            float(fields.get("seconds", int | float, 0.0)),
+        )
 
 
 @dataclass
@@ -111,6 +157,13 @@ class EraseResult:
     phases: dict[str, dict[str, Any]] = field(default_factory=dict)
     # Set when an exception ended the run: {"phase", "error" (class), "message", "internal"}.
     failure: dict[str, Any] | None = None
+    # The tool that wrote a result read back with from_dict (None: this one, now).
+    tool: dict[str, Any] | None = None
+
+    @property
+    def certifiable(self) -> bool:
+        """Verified with a passed verification: the only results that get a certificate."""
+        return self.status == Status.VERIFIED and self.verification.outcome == Outcome.PASSED
 
     def mark(self, phase: str, status: str, detail: str | None = None) -> None:
         entry = self.phases.setdefault(phase, {"status": status, "detail": None})
@@ -153,7 +206,7 @@ class EraseResult:
         return {
             "schema": ERASE_SCHEMA,
             "id": self.id,
-            "tool": tool_identity(),
+            "tool": dict(self.tool) if self.tool is not None else tool_identity(),
             "host": self.host,
             "device": self.device,
             "method": self.method,
@@ -172,6 +225,88 @@ class EraseResult:
             "phases": {name: dict(entry) for name, entry in self.phases.items()},
             "failure": dict(self.failure) if self.failure else None,
         }
+
+    @classmethod
+    def from_dict(cls, doc: Any, source: str = "result") -> EraseResult:
+        """A `sanitize.erase/1` document read back; BadInput (one line) for anything else.
+
+        Required: schema, id, device, method, nist_level, verification, status, started_at,
+        finished_at. The other fields may be absent (their defaults) but not of another type.
+        """
+        if not isinstance(doc, Mapping):
+            raise BadInput(f"{source}: expected a JSON object with schema {ERASE_SCHEMA}")
+        if doc.get("schema") != ERASE_SCHEMA:
+            raise BadInput(f"{source}: schema is {doc.get('schema')!r}, expected {ERASE_SCHEMA!r}")
+        fields = _Fields(doc, source)
+        phases = fields.get("phases", dict, {})
+        failure = fields.get("failure", dict | None, None)
+        tool = fields.get("tool", dict | None, None)
+        return cls(
+            id=fields.need("id", str),
+            device=dict(fields.need("device", dict)),
+            method=fields.need("method", str),
+            nist_level=fields.choice("nist_level", NistLevel),
+            host=dict(fields.get("host", dict | None, None) or {}),
+            passes=fields.get("passes", int, 0),
+            pattern=fields.get("pattern", str | None, None),
+            bytes_written=fields.get("bytes_written", int, 0),
+            commands=[CommandRecord.from_dict(c, f"{source}: commands") for c in fields.get("commands", list, [])],
+            verification=Verification.from_dict(fields.need("verification", dict), f"{source}: verification"),
+            errors=[ErrorRange.from_dict(e, f"{source}: errors") for e in fields.get("errors", list, [])],
+            notes=[str(n) for n in fields.get("notes", list, [])],
+            started_at=fields.need("started_at", str),
+            finished_at=fields.need("finished_at", str),
+            status=fields.choice("status", Status),
+            timing=dict(fields.get("timing", dict, {})),
+            phases={str(k): dict(v) for k, v in phases.items() if isinstance(v, dict)},
+            failure=dict(failure) if failure is not None else None,
+            tool=dict(tool) if tool is not None else None,
+        )
+
+
+class _Fields:
+    """Typed reads of one JSON object's fields, each refusal one line naming the field."""
+
+    def __init__(self, doc: Any, where: str) -> None:
+        if not isinstance(doc, Mapping):
+            raise BadInput(f"{where}: expected an object, found {type(doc).__name__}")
+        self.doc: Mapping[str, Any] = doc
+        self.where = where
+
+    def need(self, name: str, kind: Any) -> Any:
+        """The field, of type `kind` (a type or a union of types)."""
+        value = self.doc.get(name)
+        if not _is(value, kind):
+            raise BadInput(f"{self.where}: field {name!r} is missing or has the wrong type")
+        return value
+
+    def get(self, name: str, kind: Any, default: Any) -> Any:
+        """The field if present (then of type `kind`), else `default`."""
+        if name not in self.doc:
+            return default
+        value = self.doc[name]
+        if not _is(value, kind):
+            raise BadInput(f"{self.where}: field {name!r} has the wrong type")
+        return value
+
+    def choice(self, name: str, kind: type[_E], default: _E | None = None) -> _E:
+        """One of an enum's words; `default` when the field is absent (if a default is given)."""
+        if default is not None and name not in self.doc:
+            return default
+        value = self.doc.get(name)
+        if not isinstance(value, str):
+            raise BadInput(f"{self.where}: field {name!r} is missing or has the wrong type")
+        try:
+            return kind(value)
+        except ValueError:
+            raise BadInput(f"{self.where}: unknown {name} {value!r}") from None
+
+
+def _is(value: Any, kind: Any) -> bool:
+    # JSON has no separate booleans and integers in Python's eyes: a bool is never a number here.
+    if isinstance(value, bool) and not (isinstance(kind, type) and issubclass(kind, bool)):
+        return False
+    return isinstance(value, kind)
 
 
 def merge_ranges(ranges: list[ErrorRange]) -> list[ErrorRange]:

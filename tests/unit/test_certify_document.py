@@ -144,3 +144,55 @@ post_sanitization_destination = "Recycling"
         parse_config("[operator]\nphone = '1'\n", "c.toml")
     with pytest.raises(BadInput, match="TOML"):
         parse_config("[operator\n", "c.toml")
+
+
+@pytest.mark.parametrize(
+    ("mutate", "message"),
+    [
+        (lambda r: r.update(passes="3"), "'passes' has the wrong type"),
+        (lambda r: r.update(bytes_written=True), "'bytes_written' has the wrong type"),
+        (lambda r: r.update(commands=[{"returncode": 0}]), "commands: field 'argv'"),
+        (lambda r: r.update(errors=[{"offset": 0, "error": "EIO"}]), "errors: field 'length'"),
+        (lambda r: r["verification"].update(outcome="maybe"), "unknown outcome"),
+    ],
+)
+def test_the_typed_result_refuses_fields_of_the_wrong_type(mutate, message):
+    result = erase_result()
+    mutate(result)
+    with pytest.raises(BadInput, match=message):
+        build_document(result)
+
+
+def test_the_typed_result_reads_back_what_the_engine_wrote():
+    from sanitize.enums import NistLevel, Outcome, Status
+    from sanitize.erase.result import CommandRecord, EraseResult, ErrorRange, Verification
+
+    written = EraseResult(
+        device={"path": "/dev/loop0", "name": "loop0", "serial": None},
+        method="overwrite",
+        nist_level=NistLevel.CLEAR,
+        passes=1,
+        pattern="zeros",
+        bytes_written=4096,
+        commands=[CommandRecord(["blkdiscard", "/dev/loop0"], 0, 0.25)],
+        verification=Verification("full", 1.0, 4096, Outcome.FAILED, 1, {"carve_hits": {"gguf": 1}}),
+        errors=[ErrorRange(0, 512, "EIO")],
+        failure={"phase": "verify", "error": "OSError", "message": "EIO", "internal": False},
+    )
+    written.mark("write", "done")
+    written.finish()
+    doc = json.loads(json.dumps(written.to_dict()))
+    read = EraseResult.from_dict(doc)
+    assert read.status == Status.FAILED and read.verification.carve_hits == {"gguf": 1}
+    assert read.to_dict() == doc  # nothing lost, nothing added: the tool that wrote it is kept
+    # The certificate digests the document as handed in, typed or not.
+    assert build_document(read, issued_at="x", certificate_id="c") == build_document(
+        doc, issued_at="x", certificate_id="c"
+    )
+
+
+def test_a_sentence_as_verification_details_reaches_the_document():
+    result = erase_result()  # the fixture's details is a sentence, as a hand-made result may have
+    doc = build_document(result)
+    assert doc["verification"]["details"] == result["verification"]["details"]
+    assert doc["result_sha256"] == sha256_hex(canonical_bytes(result))

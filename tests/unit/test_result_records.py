@@ -12,6 +12,7 @@ import pytest
 
 from sanitize.certify.plausible import problems
 from sanitize.erase.record import check_recorded, record_result
+from sanitize.erase.result import EraseResult
 from sanitize.errors import Refused
 from sanitize.state import StateDir, create_private_once, write_private
 from tests.support.certify import erase_result
@@ -68,10 +69,15 @@ def test_the_record_key_is_created_once_and_private(tmp_path: Path) -> None:
     assert not create_private_once(str(key), b"other")
 
 
+def _typed(**fields: object) -> EraseResult:
+    """The fixture result with `fields` replaced, read as certification reads it."""
+    return EraseResult.from_dict(erase_result(**fields))
+
+
 def test_a_plausible_overwrite_has_no_problem() -> None:
     now = dt.datetime(2026, 12, 1, tzinfo=dt.UTC)
-    assert problems(OVERWRITE, now=now) == []
-    assert problems(erase_result(), now=now) == []
+    assert problems(_typed(**OVERWRITE), now=now) == []
+    assert problems(_typed(), now=now) == []
 
 
 @pytest.mark.parametrize(
@@ -91,7 +97,7 @@ def test_a_plausible_overwrite_has_no_problem() -> None:
     ],
 )
 def test_implausible_results_are_named(change: dict, expect: str) -> None:
-    found = problems({**OVERWRITE, **change}, now=dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
+    found = problems(_typed(**{**OVERWRITE, **change}), now=dt.datetime(2026, 12, 1, tzinfo=dt.UTC))
     assert any(expect in p for p in found), found
 
 
