@@ -29,10 +29,11 @@ from typing import Any
 from sanitize.certify.archive import Archive, trusted_for
 from sanitize.certify.issue import IssuedDocument, issue_for_result, issue_host_summary
 from sanitize.certify.keys import have_keys
-from sanitize.enums import DeviceType, Status
+from sanitize.enums import DeviceType, PhaseStatus, Status
 from sanitize.erase import EraseOptions, EraseResult, ErrorRange, MethodRegistry, Plan, Planning, build_plan, new_result
 from sanitize.erase.planset import PlanSet
 from sanitize.erase.record import record_result
+from sanitize.erase.result import Failure
 from sanitize.erase.runner import error_message
 from sanitize.errors import BadInput, ExitCode, Refused, SanitizeError
 from sanitize.hw.host import Host
@@ -252,11 +253,8 @@ def execute(dc: Decommission, *, state: StateDir, host: Host, run_all: Runner) -
     order = {p.device.path: i for i, p in enumerate(dc.plans)}
     dc.results = sorted(results, key=lambda r: order.get(r.device["path"], 0))
     for result in dc.results:
-        if result.failure and result.failure.get("internal"):
-            dc.internal_errors.append(
-                f"{result.device['path']}: {result.failure['phase']} failed: "
-                f"{result.failure['error']}: {result.failure['message']}"
-            )
+        if result.failure and result.failure.internal:
+            dc.internal_errors.append(result.failure.one_line(result.device["path"]))
         _guard(dc, f"{result.device['path']}: result not saved", partial(_save, state, result))
     run_id = uuid.uuid4().hex[:12]
 
@@ -316,13 +314,8 @@ def _not_started(plan: Plan, host: Host, errors: Sequence[SanitizeError]) -> Era
     error = next((e for e in errors if plan.device.path in e.one_line()), errors[0] if errors else None)
     why = error.one_line() if error is not None else "the erase did not start"
     result.errors.append(ErrorRange(0, plan.device.size_bytes, f"not erased: {why}"))
-    result.failure = {
-        "phase": "start",
-        "error": type(error).__name__ if error is not None else "NotStarted",
-        "message": why,
-        "internal": False,
-    }
-    result.mark("start", "failed", f"refused before anything was written (0 bytes): {why}")
+    result.failure = Failure("start", type(error).__name__ if error is not None else "NotStarted", why, False)
+    result.mark("start", PhaseStatus.FAILED, f"refused before anything was written (0 bytes): {why}")
     return result.finish()
 
 

@@ -34,6 +34,17 @@ class Outcome(StrEnum):
     SKIPPED = "skipped"
 
 
+class PhaseStatus(StrEnum):
+    """How far one phase of an erase (write, verify, carve-check, ...) got."""
+
+    RUNNING = "running"
+    DONE = "done"
+    SKIPPED = "skipped"
+    FAILED = "failed"
+    INTERRUPTED = "interrupted"
+    NOT_REACHED = "not reached"
+
+
 class MediaType(StrEnum):
     HDD = "hdd"
     SSD = "ssd"

@@ -285,14 +285,8 @@ def _build(
         doc["errors"] = [e.to_dict() for e in result.errors[:_MAX_LISTED_ERRORS]]
         doc["errors_total"] = len(result.errors)
         # How far the run got and what stopped it, exactly as the erase recorded them.
-        failure = result.failure
-        doc["failure"] = (
-            {k: failure.get(k) for k in ("phase", "error", "message", "internal")} if failure is not None else None
-        )
-        doc["phases"] = {
-            name: {"status": str(e.get("status")), "detail": None if e.get("detail") is None else str(e["detail"])}
-            for name, e in result.phases.items()
-        }
+        doc["failure"] = result.failure.to_dict() if result.failure is not None else None
+        doc["phases"] = {name: {"status": str(e.status), "detail": e.detail} for name, e in result.phases.items()}
     return doc
 
 

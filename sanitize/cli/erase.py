@@ -59,7 +59,7 @@ def _plans(
 def exit_code_for(results: Sequence[EraseResult]) -> ExitCode:
     """1 when an unexpected exception failed a device (a bug to report), else 7 for any
     failed, 8 for any interrupted, 0 (verified, or unverified as asked with --verify none)."""
-    if any(r.failure and r.failure.get("internal") for r in results):
+    if any(r.failure and r.failure.internal for r in results):
         return ExitCode.INTERNAL
     statuses = {r.status for r in results}
     if Status.FAILED in statuses:
@@ -240,10 +240,10 @@ def report_results(
     for result in results:
         if result.failure:
             f = result.failure
-            kind = "internal error" if f.get("internal") else "error"
+            kind = "internal error" if f.internal else "error"
             info(
-                f"sanitize: {kind}: {result.device['path']}: {f['phase']} failed: {f['error']}: {f['message']}"
-                + (" (a bug: rerun with -vv for the traceback and report it)" if f.get("internal") else "")
+                f"sanitize: {kind}: {f.one_line(result.device['path'])}"
+                + (" (a bug: rerun with -vv for the traceback and report it)" if f.internal else "")
             )
     for problem in unsaved:
         info(f"sanitize: error: {problem}")

@@ -31,7 +31,7 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
-from sanitize.enums import MediaType, NistLevel
+from sanitize.enums import MediaType, NistLevel, PhaseStatus
 from sanitize.erase.options import EraseOptions
 from sanitize.erase.plan import Command, Plan, Step
 from sanitize.erase.result import CommandRecord, EraseResult, Verification
@@ -99,7 +99,7 @@ class ExecutionContext:
         """Mark `phase` as running (methods call this for their own phases too)."""
         self.phase = phase
         if phase not in ("execute", "finalize"):
-            self.result.mark(phase, "running", detail)
+            self.result.mark(phase, PhaseStatus.RUNNING, detail)
 
     def touched(self) -> bool:
         """True once anything may have reached the device: a command sent, a byte written,

@@ -16,11 +16,11 @@ from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
 from sanitize import tool_identity
-from sanitize.enums import NistLevel, Outcome, Status
+from sanitize.enums import NistLevel, Outcome, PhaseStatus, Status
 from sanitize.errors import BadInput
 from sanitize.inventory.model import Device
 
-_E = TypeVar("_E", NistLevel, Status, Outcome)
+_E = TypeVar("_E", NistLevel, Status, Outcome, PhaseStatus)
 
 ERASE_SCHEMA = "sanitize.erase/1"
 
@@ -134,6 +134,50 @@ class CommandRecord:
 
 
 @dataclass
+class Phase:
+    """How far one phase got, with a detail from the journal and the counters."""
+
+    status: PhaseStatus
+    detail: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"status": self.status, "detail": self.detail}
+
+    @classmethod
+    def from_dict(cls, doc: Any, where: str) -> Phase:
+        fields = _Fields(doc, where)
+        detail = fields.get("detail", object, None)
+        return cls(fields.choice("status", PhaseStatus), None if detail is None else str(detail))
+
+
+@dataclass(frozen=True)
+class Failure:
+    """The exception that ended a run: in which phase, its class and message, and whether it
+    was internal (a bug: not a SanitizeError)."""
+
+    phase: str
+    error: str
+    message: str
+    internal: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {"phase": self.phase, "error": self.error, "message": self.message, "internal": self.internal}
+
+    def one_line(self, path: str) -> str:
+        return f"{path}: {self.phase} failed: {self.error}: {self.message}"
+
+    @classmethod
+    def from_dict(cls, doc: Any, where: str) -> Failure:
+        fields = _Fields(doc, where)
+        return cls(
+            str(fields.get("phase", object, "")),
+            str(fields.get("error", object, "")),
+            str(fields.get("message", object, "")),
+            fields.get("internal", bool, False),
+        )
+
+
+@dataclass
 class EraseResult:
     device: dict[str, Any]
     method: str
@@ -152,11 +196,10 @@ class EraseResult:
     status: Status = Status.FAILED
     # Seconds spent per phase ("write", "verify", ...), for throughput reports.
     timing: dict[str, float] = field(default_factory=dict)
-    # How far each phase got: {phase: {"status": running|done|skipped|failed|interrupted|
-    # not reached, "detail": text from the journal and the counters}}, in the order reached.
-    phases: dict[str, dict[str, Any]] = field(default_factory=dict)
-    # Set when an exception ended the run: {"phase", "error" (class), "message", "internal"}.
-    failure: dict[str, Any] | None = None
+    # How far each phase got, in the order reached.
+    phases: dict[str, Phase] = field(default_factory=dict)
+    # Set when an exception ended the run.
+    failure: Failure | None = None
     # The tool that wrote a result read back with from_dict (None: this one, now).
     tool: dict[str, Any] | None = None
 
@@ -165,11 +208,11 @@ class EraseResult:
         """Verified with a passed verification: the only results that get a certificate."""
         return self.status == Status.VERIFIED and self.verification.outcome == Outcome.PASSED
 
-    def mark(self, phase: str, status: str, detail: str | None = None) -> None:
-        entry = self.phases.setdefault(phase, {"status": status, "detail": None})
-        entry["status"] = status
+    def mark(self, phase: str, status: PhaseStatus, detail: str | None = None) -> None:
+        entry = self.phases.setdefault(phase, Phase(status))
+        entry.status = status
         if detail is not None:
-            entry["detail"] = detail
+            entry.detail = detail
 
     def add_time(self, phase: str, seconds: float) -> None:
         self.timing[phase] = round(self.timing.get(phase, 0.0) + seconds, 3)
@@ -188,8 +231,10 @@ class EraseResult:
         """
         self.finished_at = utc_now()
         for entry in self.phases.values():
-            if entry["status"] == "running":
-                entry["status"] = "failed" if self.failure else "interrupted" if interrupted else "done"
+            if entry.status == PhaseStatus.RUNNING:
+                entry.status = (
+                    PhaseStatus.FAILED if self.failure else PhaseStatus.INTERRUPTED if interrupted else PhaseStatus.DONE
+                )
         if self.failure:
             self.status = Status.FAILED
         elif interrupted:
@@ -222,8 +267,8 @@ class EraseResult:
             "finished_at": self.finished_at,
             "status": self.status,
             "timing": dict(self.timing),
-            "phases": {name: dict(entry) for name, entry in self.phases.items()},
-            "failure": dict(self.failure) if self.failure else None,
+            "phases": {name: entry.to_dict() for name, entry in self.phases.items()},
+            "failure": self.failure.to_dict() if self.failure else None,
         }
 
     @classmethod
@@ -258,8 +303,8 @@ class EraseResult:
             finished_at=fields.need("finished_at", str),
             status=fields.choice("status", Status),
             timing=dict(fields.get("timing", dict, {})),
-            phases={str(k): dict(v) for k, v in phases.items() if isinstance(v, dict)},
-            failure=dict(failure) if failure is not None else None,
+            phases={str(k): Phase.from_dict(v, f"{source}: phases: {k}") for k, v in phases.items()},
+            failure=Failure.from_dict(failure, f"{source}: failure") if failure is not None else None,
             tool=dict(tool) if tool is not None else None,
         )
 

@@ -23,12 +23,12 @@ import contextlib
 import logging
 import os
 
-from sanitize.enums import Outcome, Status
+from sanitize.enums import Outcome, PhaseStatus, Status
 from sanitize.erase.journal import Journal
 from sanitize.erase.method import ExecutionContext, Method, MethodRegistry
 from sanitize.erase.options import CARVE_CHECKS
 from sanitize.erase.plan import Plan, resume_command
-from sanitize.erase.result import EraseResult, Verification, device_identity
+from sanitize.erase.result import EraseResult, Failure, Verification, device_identity
 from sanitize.errors import SanitizeError
 from sanitize.hw.host import Host
 from sanitize.inventory.host_identity import host_identity
@@ -91,15 +91,17 @@ def run_plan(plan: Plan, ctx: ExecutionContext, methods: MethodRegistry) -> Eras
             result.verification = _verify(ran, ctx)
             v = result.verification
             if v.method == "none" and v.outcome == Outcome.SKIPPED:
-                result.mark("verify", "skipped", "--verify none")
+                result.mark("verify", PhaseStatus.SKIPPED, "--verify none")
             elif ctx.stop.is_set():
-                result.mark("verify", "interrupted")
+                result.mark("verify", PhaseStatus.INTERRUPTED)
             else:
-                result.mark("verify", "done", f"{v.method}: {v.bytes_checked} bytes checked, {v.outcome}")
+                result.mark("verify", PhaseStatus.DONE, f"{v.method}: {v.bytes_checked} bytes checked, {v.outcome}")
             if result.verification.outcome == Outcome.PASSED and not ctx.stop.is_set():
                 ctx.enter("carve-check")
                 check_nothing_recognisable(plan, result.verification, ctx.host)
-                result.mark("carve-check", "done" if plan.options.carve_check != "none" else "skipped")
+                result.mark(
+                    "carve-check", PhaseStatus.DONE if plan.options.carve_check != "none" else PhaseStatus.SKIPPED
+                )
             result.finish(interrupted=ctx.stop.is_set())
         ctx.enter("finalize")
         for stage, method in reversed(ran):
@@ -127,8 +129,8 @@ def failed_result(plan: Plan, ctx: ExecutionContext, exc: BaseException) -> Eras
     internal = not isinstance(exc, SanitizeError)
     log.debug("%s: %s failed", plan.device.path, phase, exc_info=exc)  # -vv shows the traceback
     message = error_message(exc)
-    result.failure = {"phase": phase, "error": type(exc).__name__, "message": message, "internal": internal}
-    result.mark(phase, "failed", f"{type(exc).__name__}: {message}")
+    result.failure = Failure(phase, type(exc).__name__, message, internal)
+    result.mark(phase, PhaseStatus.FAILED, f"{type(exc).__name__}: {message}")
     progress = ctx.scratch.get("verify_progress")
     if phase == "verify" and isinstance(progress, dict):
         size = plan.device.size_bytes
@@ -143,7 +145,7 @@ def failed_result(plan: Plan, ctx: ExecutionContext, exc: BaseException) -> Eras
         )
     for later in ("verify", "carve-check", "discard"):
         if later not in result.phases and not _skipped(plan, later):
-            result.mark(later, "not reached")
+            result.mark(later, PhaseStatus.NOT_REACHED)
     what = "internal error" if internal else "error"
     result.add_note(f"{phase} failed with an {what}: {type(exc).__name__}: {message}")
     journal = ctx.scratch.get("journal")

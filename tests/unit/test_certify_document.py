@@ -165,7 +165,7 @@ def test_the_typed_result_refuses_fields_of_the_wrong_type(mutate, message):
 
 def test_the_typed_result_reads_back_what_the_engine_wrote():
     from sanitize.enums import NistLevel, Outcome, Status
-    from sanitize.erase.result import CommandRecord, EraseResult, ErrorRange, Verification
+    from sanitize.erase.result import CommandRecord, EraseResult, ErrorRange, Failure, Verification
 
     written = EraseResult(
         device={"path": "/dev/loop0", "name": "loop0", "serial": None},
@@ -177,7 +177,7 @@ def test_the_typed_result_reads_back_what_the_engine_wrote():
         commands=[CommandRecord(["blkdiscard", "/dev/loop0"], 0, 0.25)],
         verification=Verification("full", 1.0, 4096, Outcome.FAILED, 1, {"carve_hits": {"gguf": 1}}),
         errors=[ErrorRange(0, 512, "EIO")],
-        failure={"phase": "verify", "error": "OSError", "message": "EIO", "internal": False},
+        failure=Failure("verify", "OSError", "EIO", False),
     )
     written.mark("write", "done")
     written.finish()

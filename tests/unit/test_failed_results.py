@@ -8,6 +8,7 @@ from sanitize.cli.erase import exit_code_for
 from sanitize.decommission import Decommission, exit_code, overall_status
 from sanitize.erase import EraseOptions, Plan, new_result
 from sanitize.erase.plan import resume_command
+from sanitize.erase.result import Failure
 from sanitize.errors import ExitCode
 from sanitize.inventory.model import DeviceTree
 from tests.support.fake_host import FakeHost
@@ -21,7 +22,7 @@ def _result(status: str, internal: bool | None = None):  # type: ignore[no-untyp
     result = new_result(PLAN, FakeHost())
     result.status = status  # type: ignore[assignment]
     if internal is not None:
-        result.failure = {"phase": "write", "error": "E", "message": "m", "internal": internal}
+        result.failure = Failure("write", "E", "m", internal)
     return result
 
 

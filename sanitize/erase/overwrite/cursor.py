@@ -10,6 +10,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from sanitize.enums import PhaseStatus
 from sanitize.erase.journal import Journal
 from sanitize.erase.method import ExecutionContext
 from sanitize.erase.plan import Plan, resume_command
@@ -74,9 +75,11 @@ def restore(journal: Journal, result: EraseResult) -> Cursor:
         "what had been written"
     )
     if cursor.phase == "write":
-        result.mark("write", "running", f"resumed at pass {cursor.pass_no}, offset {cursor.offset} (journal)")
+        result.mark("write", PhaseStatus.RUNNING, f"resumed at pass {cursor.pass_no}, offset {cursor.offset} (journal)")
     else:
-        result.mark("write", "done", f"all passes written before the resumed run (journal: phase {cursor.phase})")
+        result.mark(
+            "write", PhaseStatus.DONE, f"all passes written before the resumed run (journal: phase {cursor.phase})"
+        )
     journal.update(stopped_cleanly=False, ended_with=None)
     return cursor
 

@@ -16,7 +16,7 @@ from __future__ import annotations
 import os
 from collections.abc import Sequence
 
-from sanitize.enums import FLASH_MEDIA, NistLevel, Outcome, Status
+from sanitize.enums import FLASH_MEDIA, NistLevel, Outcome, PhaseStatus, Status
 from sanitize.erase.buffers import PatternSource
 from sanitize.erase.journal import Journal
 from sanitize.erase.method import ExecutionContext, Method, Planning, estimate_write_seconds
@@ -187,8 +187,8 @@ class OverwriteMethod(Method):
             cursor.phase, cursor.offset = "verify", 0
             ctx.phase = "checkpoint"
             journal.update(**journal_fields(plan, result, cursor))
-            result.mark("checkpoint", "done", "journal saved after every checkpoint")
-            result.mark("write", "done", f"all {len(passes)} pass(es) written over bytes 0-{dev.size_bytes}")
+            result.mark("checkpoint", PhaseStatus.DONE, "journal saved after every checkpoint")
+            result.mark("write", PhaseStatus.DONE, f"all {len(passes)} pass(es) written over bytes 0-{dev.size_bytes}")
         ctx.scratch["journal"] = journal
         ctx.scratch["key"] = cursor.key
         note = flash_note(dev)
@@ -231,7 +231,7 @@ class OverwriteMethod(Method):
         for step in plan.steps_with("discard"):
             ctx.enter("discard")
             self._discard(plan, step, ctx, result)
-            result.mark("discard", "done")
+            result.mark("discard", PhaseStatus.DONE)
         # The run is over: the journal, and with it the pattern key, goes.
         if isinstance(journal, Journal):
             journal.delete()

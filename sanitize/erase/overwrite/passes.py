@@ -14,6 +14,7 @@ from __future__ import annotations
 import time
 from dataclasses import dataclass
 
+from sanitize.enums import PhaseStatus
 from sanitize.erase.buffers import AlignedBuffer, PatternSource
 from sanitize.erase.journal import Journal
 from sanitize.erase.method import ExecutionContext
@@ -94,4 +95,4 @@ class PassWriter:
             errors=[e.to_dict() for e in merge_ranges(ctx.result.errors)],
         )
         ctx.phase = "write"
-        ctx.result.mark("write", "running", written_detail(self.plan, cursor))
+        ctx.result.mark("write", PhaseStatus.RUNNING, written_detail(self.plan, cursor))

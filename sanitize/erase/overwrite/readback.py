@@ -12,7 +12,7 @@ import contextlib
 import time
 from dataclasses import dataclass, field
 
-from sanitize.enums import Outcome
+from sanitize.enums import Outcome, PhaseStatus
 from sanitize.erase.buffers import AlignedBuffer, PatternSource
 from sanitize.erase.journal import Journal
 from sanitize.erase.method import ExecutionContext
@@ -124,7 +124,7 @@ def compare(
         }
         ctx.result.mark(
             "verify",
-            "running",
+            PhaseStatus.RUNNING,
             f"{state.method}: {state.checked} of {total} bytes compared, {state.mismatches} mismatched sector(s)",
         )
         if journal is not None:

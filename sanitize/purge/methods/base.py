@@ -12,7 +12,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 
-from sanitize.enums import DeviceType, NistLevel, Outcome
+from sanitize.enums import DeviceType, NistLevel, Outcome, PhaseStatus
 from sanitize.erase.method import ExecutionContext, Method, Planning
 from sanitize.erase.options import EraseOptions
 from sanitize.erase.plan import Command, DeviceIo, Plan, Step
@@ -133,12 +133,12 @@ class FirmwareMethod(Method):
         if plan.steps_with("snapshot"):
             ctx.enter("snapshot")
             ctx.scratch["snapshot"] = snapshot.take(ctx.host, plan.device.path, mode=plan.options.verify)
-            ctx.result.mark("snapshot", "done")
+            ctx.result.mark("snapshot", PhaseStatus.DONE)
         ctx.enter("firmware")
         self.run(plan, ctx, caps)
         for phase in ("firmware", "polling"):
             if phase in ctx.result.phases:
-                ctx.result.mark(phase, "done")
+                ctx.result.mark(phase, PhaseStatus.DONE)
         return ctx.result
 
     def verify(self, plan: Plan, ctx: ExecutionContext) -> Verification:

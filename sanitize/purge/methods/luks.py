@@ -16,7 +16,7 @@ import mmap
 import os
 from collections.abc import Sequence
 
-from sanitize.enums import NistLevel, Outcome
+from sanitize.enums import NistLevel, Outcome, PhaseStatus
 from sanitize.erase.method import ExecutionContext, Method, Planning
 from sanitize.erase.options import EraseOptions
 from sanitize.erase.plan import Command, DeviceIo, Plan, Step
@@ -142,7 +142,7 @@ class LuksCryptoErase(Method):
         assert isinstance(read, DeviceIo)
         ctx.scratch["luks_header"] = (extent, _read_digest(ctx.host, read.target, read.length, hdr_file) == written)
         self._verdict(ctx, True, "keyslots destroyed and header area overwritten")
-        ctx.result.mark("luks", "done", f"keyslots destroyed, {extent} header bytes overwritten")
+        ctx.result.mark("luks", PhaseStatus.DONE, f"keyslots destroyed, {extent} header bytes overwritten")
         return ctx.result
 
     @staticmethod
