@@ -78,10 +78,6 @@ class PatternSource:
             raise ValueError("the random pattern needs a 32-byte key")
         self._zeros = bytes(chunk)
 
-    @property
-    def is_random(self) -> bool:
-        return self.byte is None
-
     @staticmethod
     def new_key() -> bytes:
         return os.urandom(32)
