@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sanitize.erase.plan import Plan
-from sanitize.purge.planner import DevicePlan
+
+if TYPE_CHECKING:  # only `sanitize plan` needs the planner loaded; `erase` starts without it
+    from sanitize.purge.planner import DevicePlan
 
 PLAN_SCHEMA = "sanitize.plan/1"
 PURGE_PLAN_SCHEMA = "sanitize.purge-plan/1"
