@@ -32,11 +32,18 @@ from sanitize.certify import qr
 from sanitize.certify.canonical import sha256_hex
 from sanitize.certify.document import CERT_SCHEMA
 from sanitize.certify.keys import Signer
+from sanitize.enums import Status
 
 JSON_ATTACHMENT = "certificate.json"
 SIG_ATTACHMENT = "certificate.json.sig"
 SIGNER_ATTACHMENT = "signer.pem"
 SIGNATURE_FIELD = "SanitizeSignature"
+# The banner of a failure report, by the result's status (the words of sanitize.enums).
+FAILURE_BANNERS: dict[str, str] = {
+    Status.FAILED: "SANITIZATION FAILED",
+    Status.INTERRUPTED: "SANITIZATION INTERRUPTED",
+    Status.UNVERIFIED: "NOT VERIFIED — NO CERTIFICATE",
+}
 
 NAVY = colors.HexColor("#1F2A44")
 GREEN = colors.HexColor("#1E7B34")
@@ -95,11 +102,7 @@ def outcome_text(doc: dict[str, Any]) -> str:
     """The one-word outcome shown in the banner (also checked by verify against the JSON)."""
     if doc.get("schema") == CERT_SCHEMA:
         return "SANITIZED AND VERIFIED"
-    return {
-        "failed": "SANITIZATION FAILED",
-        "interrupted": "SANITIZATION INTERRUPTED",
-        "unverified": "NOT VERIFIED — NO CERTIFICATE",
-    }.get(str(doc.get("status")), "NOT SANITIZED")
+    return FAILURE_BANNERS.get(str(doc.get("status")), "NOT SANITIZED")
 
 
 def visible_fields(doc: dict[str, Any]) -> dict[str, str]:
