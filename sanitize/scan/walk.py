@@ -46,7 +46,7 @@ from sanitize.scan.pool import ProcessBatches
 # On a cold cache the walk lists directories this many files ahead of detection, so that the
 # readahead helper has reads in flight (sanitize/readahead.py); it also bounds the memory used.
 LOOKAHEAD_FILES = 2000
-LOOKAHEAD_DIRS = 64  # directory fds held open per worker, at most
+LOOKAHEAD_DIRS = 64  # listed directories (their fds held open) waiting for detection, at most
 
 
 @dataclass(frozen=True)
@@ -88,8 +88,11 @@ class Walker:
         self.one_filesystem = one_filesystem
         self.readahead = readahead
         self.batches = batches
-        self._stack: list[Dir] = []
-        self._active = 0
+        self._stack: list[Dir] = []  # directories to list
+        self._listed: deque[Listed] = deque()  # directories listed, whose files any worker may scan
+        self._listed_files = 0
+        self._active = 0  # workers listing a directory (which may push more work)
+        self._main_waiting = False  # the first worker waits for a directory another one is listing
         self._cv = threading.Condition()
         # Helper threads take directories only while reads wait for the disk; on platforms
         # that cannot tell, they always do.
@@ -104,7 +107,7 @@ class Walker:
             return
         with self._cv:
             self._stack.extend(dirs)
-            self._cv.notify_all()  # not notify(n): it could wake only helpers that may not take work
+            self._wake()
 
     def _set_parallel(self, parallel: bool) -> None:
         if parallel != self._parallel:
@@ -131,49 +134,63 @@ class Walker:
 
     def worker(self, helper: bool = False) -> None:
         stats = ScanStats()
-        # Directories listed but whose files are not scanned yet: on a cold cache the walk runs
-        # up to LOOKAHEAD_FILES ahead of detection so that readahead has reads in flight.
-        pending: deque[Listed] = deque()
-        pending_files = 0
         while True:
             with self._cv:
                 # The first worker always takes work; helpers only while reads are uncached.
-                while not pending and not self._may_take(helper) and (self._stack or self._active):
+                while not self._may_take(helper) and (self._stack or self._listed or self._active):
+                    self._main_waiting = self._main_waiting or not helper
                     self._cv.wait()
-                item = self._stack.pop() if self._may_take(helper) else None
-                if item is None and not pending:
+                if not helper:
+                    self._main_waiting = False
+                if not self._may_take(helper):
                     self._cv.notify_all()
                     break
-                if item is not None:
-                    self._active += 1
-            if item is not None:
-                try:
-                    listed = self._list_dir(item, stats)
-                except Exception:  # never let one directory kill a worker and stall the others
-                    listed = None
-                    self.collector.error(stats, item.root, item.top, item.path, "internal")
-                finally:
-                    with self._cv:
-                        self._active -= 1
-                        if not self._stack and not self._active:
-                            self._cv.notify_all()
-                if listed is not None:
-                    pending.append(listed)
-                    pending_files += len(listed.files)
+                # On a cold cache the walk lists up to LOOKAHEAD_FILES ahead of detection, so that
+                # readahead has reads in flight; the listed directories are shared by every worker.
                 ahead = LOOKAHEAD_FILES if self._cold else 0
-                if pending_files < ahead and len(pending) < LOOKAHEAD_DIRS and self._stack:
-                    continue
-            if pending:
-                listed = pending.popleft()
-                pending_files -= len(listed.files)
-                try:
-                    self._scan_listed(listed, stats)
-                except Exception:
-                    self.collector.error(stats, listed.d.root, listed.d.top, listed.d.path, "internal")
+                if self._stack and (
+                    not self._listed or (self._listed_files < ahead and len(self._listed) < LOOKAHEAD_DIRS)
+                ):
+                    item: Dir | None = self._stack.pop()
+                    self._active += 1
+                    listed = None
+                else:
+                    item = None
+                    listed = self._listed.popleft()
+                    self._listed_files -= len(listed.files)
+            if item is not None:
+                self._list_and_share(item, stats)
+                continue
+            assert listed is not None
+            try:
+                self._scan_listed(listed, stats)
+            except Exception:
+                self.collector.error(stats, listed.d.root, listed.d.top, listed.d.path, "internal")
         self.collector.merge(stats)
 
+    def _list_and_share(self, item: Dir, stats: ScanStats) -> None:
+        """List a directory taken from the stack; its subdirectories and files become shared work."""
+        try:
+            listed = self._list_dir(item, stats)
+        except Exception:  # never let one directory kill a worker and stall the others
+            listed = None
+            self.collector.error(stats, item.root, item.top, item.path, "internal")
+        with self._cv:
+            self._active -= 1
+            if listed is not None:
+                self._listed.append(listed)
+                self._listed_files += len(listed.files)
+            self._wake()  # new files to scan, or the end of the walk
+
+    def _wake(self) -> None:
+        """Under the lock: wake the waiting workers that may now take work, or see the walk end.
+        Not notify(n): it could wake only helpers that may not take work. Not on every directory
+        of a warm tree either: helpers that wake only to wait again cost GIL hand-offs."""
+        if self._main_waiting or self._parallel or not (self._stack or self._listed or self._active):
+            self._cv.notify_all()
+
     def _may_take(self, helper: bool) -> bool:
-        return bool(self._stack) and (self._parallel or not helper)
+        return bool(self._stack or self._listed) and (self._parallel or not helper)
 
     # -- directories -----------------------------------------------------------------------
 
@@ -260,11 +277,12 @@ class Walker:
                 # On a warm tree, whether headers come from the disk is asked of a directory's first
                 # files only (the probe costs a copy); once anything came from the disk, of every file.
                 probe = i < PROBE_FILES or uncached > 0 or self._cold
-                uncached += not self.files.scan_file(
-                    d.root, d.top, prefix + name, names, stats, name, listed.dir_fd, app, probe
-                )
-            if uncached:
-                self._cold = True
+                path = prefix + name
+                if not self.files.scan_file(d.root, d.top, path, names, stats, name, listed.dir_fd, app, probe):
+                    if not uncached:  # the first read from the disk: helpers join now, not after the directory
+                        self._cold = True
+                        self._set_parallel(True)
+                    uncached += 1
             self._set_parallel(uncached > 0)
         finally:
             os.close(listed.dir_fd)
