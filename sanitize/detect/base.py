@@ -103,6 +103,9 @@ def looks_like_text(data: bytes) -> bool:
 class FileContext:
     """One regular file as detectors see it: name, size, header and capped extra reads."""
 
+    # One is built for every file of a tree: slots make building it and reading it cheaper.
+    __slots__ = ("_fd", "_is_text", "_memo", "_name", "bytes_read", "header", "path", "siblings", "size")
+
     def __init__(
         self,
         path: str,
@@ -112,6 +115,7 @@ class FileContext:
         *,
         siblings: frozenset[str] = frozenset(),
         name: str | None = None,
+        is_text: bool | None = None,
     ) -> None:
         self.path = path
         self.size = size
@@ -121,10 +125,17 @@ class FileContext:
         # Names in the same directory: lets a detector use a neighbour (adapter_config.json,
         # quantize_config.json) as supporting evidence without another directory read.
         self.siblings = siblings
-        # Parsed structures several detectors share (a zip central directory), parsed once per file.
-        self.memo: dict[str, object] = {}
+        self._memo: dict[str, object] | None = None
         self._name = name
-        self._is_text: bool | None = None
+        self._is_text = is_text  # `looks_like_text(header)`, when the caller has computed it
+
+    @property
+    def memo(self) -> dict[str, object]:
+        """Parsed structures several detectors share (a zip central directory), parsed once per
+        file; made on first use, since most files never need one."""
+        if self._memo is None:
+            self._memo = {}
+        return self._memo
 
     @property
     def name(self) -> str:
@@ -198,7 +209,15 @@ def open_directory(path: str) -> int:
 
 def open_regular_fd(path: str, *, dir_fd: int | None = None) -> int:
     """Open what should be a regular file as open_regular does, without checking its type."""
-    return _open_noatime(path, OPEN_FLAGS, dir_fd)
+    if dir_fd is None:
+        return _open_noatime(path, OPEN_FLAGS, None)
+    # One name under an open directory (the scan's case, once per file: _open_noatime inlined).
+    try:
+        return os.open(path, OPEN_FLAGS | _NOATIME, dir_fd=dir_fd)
+    except PermissionError as exc:
+        if not _NOATIME or exc.errno != errno.EPERM:
+            raise
+        return os.open(path, OPEN_FLAGS, dir_fd=dir_fd)
 
 
 def open_regular(path: str, *, dir_fd: int | None = None) -> tuple[int, os.stat_result]:

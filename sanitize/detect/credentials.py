@@ -53,8 +53,10 @@ def _count(pattern: re.Pattern[bytes], data: bytes) -> int:
 
 
 def _token_counts(data: bytes) -> dict[str, int]:
-    # The common case, decided by memchr on one byte before any substring search.
-    if (b"_" not in data or b"hf_" not in data) and (b"-" not in data or b"sk-" not in data):
+    # The common case, decided by memchr on one byte before any substring search. `find`, not
+    # `in`: on Python 3.11 `bytes in bytes` first raises and clears a TypeError (it tries the
+    # needle as an integer), which costs more than the search on most headers.
+    if (data.find(b"_") < 0 or data.find(b"hf_") < 0) and (data.find(b"-") < 0 or data.find(b"sk-") < 0):
         return {}
     counts = {}
     for rule in TOKEN_RULES:

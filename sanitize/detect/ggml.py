@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import struct
 
-from sanitize.detect.base import Category, Detail, FileContext, Finding
+from sanitize.detect.base import BINARY, Category, Detail, FileContext, Finding
 
 # magic on disk -> (format, has version, allowed versions)
 _MAGICS: dict[bytes, tuple[str, bool, range]] = {
@@ -55,6 +55,9 @@ def sniff_ggml(header: bytes) -> Finding | None:
 class LegacyGGMLDetector:
     name = "ggml-legacy"
     first_bytes = b"lftca"
+    # The magic is followed by u32 fields that must be small (a version <= 3, n_vocab <= 1e6,
+    # a LoRA rank <= 4096): their high bytes are NUL, so a text header never matches.
+    header_class = BINARY
 
     def sniff(self, header: bytes) -> Finding | None:
         return sniff_ggml(header)

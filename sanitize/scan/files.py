@@ -13,6 +13,7 @@ import errno
 import hashlib
 import os
 import stat
+from stat import S_ISDIR, S_ISREG
 
 from sanitize.detect.app_layout import AppScope
 from sanitize.detect.base import (
@@ -24,8 +25,10 @@ from sanitize.detect.base import (
     FileContext,
     FileDetector,
     Finding,
+    looks_like_text,
     open_directory,
     open_regular,
+    open_regular_fd,
 )
 from sanitize.detect.locations import location_hint
 from sanitize.detect.registry import Registry
@@ -154,7 +157,17 @@ class FileScanner:
         """
         stats.files_seen += 1
         try:
-            fd, st = open_regular(path) if dir_fd is None or name is None else open_regular(name, dir_fd=dir_fd)
+            if dir_fd is None or name is None:
+                fd, st = open_regular(path)
+            else:  # open_regular, inlined: this runs for every file of the tree
+                fd = open_regular_fd(name, dir_fd=dir_fd)
+                try:
+                    st = os.fstat(fd)
+                    if not S_ISREG(st.st_mode):
+                        raise IsADirectoryError(path) if S_ISDIR(st.st_mode) else OSError(f"not a regular file: {path}")
+                except BaseException:
+                    os.close(fd)
+                    raise
         except OSError as exc:
             self.collector.error(stats, root, top, path, error_kind(exc))
             return True
@@ -166,8 +179,13 @@ class FileScanner:
                 return True
             # Ask for no more than the file holds: no shrinking copy, and a full read is a cache hit.
             header, cached = self.headers.read(fd, size if size < HEADER_BYTES else HEADER_BYTES, probe)
-            ctx = FileContext(path, size, header, fd, siblings=siblings, name=name)
-            finding = self._detect(ctx, root, top, stats)
+            if header:
+                text = looks_like_text(header)
+                candidates = self.candidates[text][header[0]]
+            else:  # a file that shrank to nothing after fstat: every detector, as for any file without a header
+                text, candidates = False, self.files
+            ctx = FileContext(path, size, header, fd, siblings=siblings, name=name, is_text=text)
+            finding = self._detect(ctx, candidates, root, top, stats) if candidates else None
             stats.bytes_read += ctx.bytes_read
             if finding is None and app is not None:
                 finding = app.classify(path, False)  # a documented file of a recognised application
@@ -207,10 +225,9 @@ class FileScanner:
         self.cold = self.cold or uncached > 0
         return stats, uncached
 
-    def _detect(self, ctx: FileContext, root: str, top: str, stats: ScanStats) -> Finding | None:
-        header = ctx.header
-        # A file that shrank to nothing after fstat: every detector, as for any file without a header.
-        candidates = self.candidates[ctx.is_text][header[0]] if header else self.files
+    def _detect(
+        self, ctx: FileContext, candidates: tuple[FileDetector, ...], root: str, top: str, stats: ScanStats
+    ) -> Finding | None:
         for detector in candidates:
             try:
                 finding = detector.detect(ctx)
