@@ -13,7 +13,6 @@ import errno
 import hashlib
 import os
 import stat
-from stat import S_ISDIR, S_ISREG
 
 from sanitize.detect.app_layout import AppScope
 from sanitize.detect.base import (
@@ -28,7 +27,6 @@ from sanitize.detect.base import (
     looks_like_text,
     open_directory,
     open_regular,
-    open_regular_fd,
 )
 from sanitize.detect.locations import location_hint
 from sanitize.detect.registry import Registry
@@ -157,17 +155,7 @@ class FileScanner:
         """
         stats.files_seen += 1
         try:
-            if dir_fd is None or name is None:
-                fd, st = open_regular(path)
-            else:  # open_regular, inlined: this runs for every file of the tree
-                fd = open_regular_fd(name, dir_fd=dir_fd)
-                try:
-                    st = os.fstat(fd)
-                    if not S_ISREG(st.st_mode):
-                        raise IsADirectoryError(path) if S_ISDIR(st.st_mode) else OSError(f"not a regular file: {path}")
-                except BaseException:
-                    os.close(fd)
-                    raise
+            fd, st = open_regular(path) if dir_fd is None or name is None else open_regular(name, dir_fd=dir_fd)
         except OSError as exc:
             self.collector.error(stats, root, top, path, error_kind(exc))
             return True
