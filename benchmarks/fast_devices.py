@@ -1,0 +1,363 @@
+#!/usr/bin/env python3
+"""Overwrite, verification and carve on fast devices, one and several at once, against dd and nwipe.
+
+Run as root from the repository (about 3-6 minutes with the defaults):
+    .venv/bin/python benchmarks/fast_devices.py [--size 2G] [--devices 4] [--rounds 3]
+        [--nwipe /var/tmp/nwipe-0.42/src/nwipe] [--skip-disk]
+
+Devices are loop devices attached with `losetup --direct-io=on`: over files in tmpfs
+(/dev/shm, RAM-backed: there dd is bound by memory copies, so a ratio shows the engine's own
+cost per byte) and over files on the root filesystem (the virtual disk). Every command runs
+as a whole process (interpreter, CLI, inventory probe included), timed from start to exit,
+its peak RSS and CPU from /usr/bin/time.
+
+One RAM device, every round, in turn:
+  dd if=/dev/zero of=DEV bs=4M oflag=direct
+  sanitize erase DEV --method overwrite --pattern random --verify none --carve-check none
+  dd if=DEV of=/dev/null bs=4M iflag=direct
+  verification alone: `sanitize erase DEV ... --verify full` stopped (SIGTERM) as soon as every
+      journal says verification began, then timed: `sanitize erase DEV --resume` (which only
+      verifies), rate = bytes it compared / its whole-process time
+  nwipe --method=random --prng=chacha20|splitmix64|auto --verify=off --noblank (first round)
+then the device is filled with mixed content (benchmarks/carve.py) and every round runs
+  dd read, and sanitize carve --json --no-allocation DEV.
+Several devices (RAM, then disk), every round: the dd's started together (aggregate = all
+bytes / time until the last ends) against one `sanitize erase A B C D` (write), the
+verification alone of all of them (one `--resume`), and one `sanitize decommission --only A
+... --method overwrite --verify full` (write + verification + certificates) against dd
+write + dd read. Prints markdown for docs/benchmarks.md; all samples go to stderr.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import shutil
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
+sys.path.insert(0, ROOT)
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+from carve import fill, parse_size  # noqa: E402  (benchmarks/carve.py: mixed content)
+
+SANITIZE = [PYTHON, "-m", "sanitize"]
+
+
+@dataclass
+class Run:
+    seconds: float
+    rss_mib: float = 0.0
+    cpu: float = 0.0
+    out: str = ""
+    extra: dict[str, float] = field(default_factory=dict)
+
+
+def start(argv: Sequence[str], env: dict[str, str], err: object) -> subprocess.Popen[bytes]:
+    return subprocess.Popen(
+        ["/usr/bin/time", "-f", "@@ %M %U %S", *argv],
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=err,  # type: ignore[arg-type]
+        env=env,
+        cwd=ROOT,
+    )
+
+
+def together(commands: Sequence[Sequence[str]], env: dict[str, str], ok: Sequence[int] = (0,)) -> Run:
+    """Start every command at once; seconds until the last one ends; RSS the largest, CPU summed."""
+    errs = [tempfile.TemporaryFile() for _ in commands]  # noqa: SIM115 (read below)
+    began = time.monotonic()
+    procs = [start(argv, env, err) for argv, err in zip(commands, errs, strict=True)]
+    outs = [p.communicate()[0].decode(errors="replace") for p in procs]
+    seconds = time.monotonic() - began
+    run = Run(seconds, out=outs[0] if len(outs) == 1 else "")
+    for argv, proc, err in zip(commands, procs, errs, strict=True):
+        err.seek(0)
+        text = err.read().decode(errors="replace")
+        err.close()
+        marks = [ln.split() for ln in text.splitlines() if ln.startswith("@@ ")]
+        if proc.returncode not in ok or not marks:
+            raise SystemExit(f"{' '.join(argv)} exited {proc.returncode}: {text[-2000:]}")
+        run.rss_mib = max(run.rss_mib, int(marks[-1][1]) / 1024)
+        run.cpu += float(marks[-1][2]) + float(marks[-1][3])
+    return run
+
+
+def dd_write(dev: str) -> list[str]:
+    size = int(subprocess.run(["blockdev", "--getsize64", dev], check=True, capture_output=True, text=True).stdout)
+    return ["dd", "if=/dev/zero", f"of={dev}", "bs=4M", "oflag=direct", f"count={size >> 22}"]
+
+
+def dd_read(dev: str) -> list[str]:
+    return ["dd", f"if={dev}", "of=/dev/null", "bs=4M", "iflag=direct"]
+
+
+def erase(devs: Sequence[str], verify: str) -> list[str]:
+    names = ",".join(os.path.basename(d) for d in devs)
+    return [
+        *SANITIZE,
+        "erase",
+        *devs,
+        "--method",
+        "overwrite",
+        "--pattern",
+        "random",
+        "--verify",
+        verify,
+        "--carve-check",
+        "none",
+        "--confirm",
+        names,
+        "--json",
+    ]
+
+
+def journals(state: str) -> list[dict[str, object]]:
+    directory = os.path.join(state, "journal")
+    found = []
+    for name in os.listdir(directory) if os.path.isdir(directory) else []:
+        if name.endswith(".json"):
+            with contextlib.suppress(OSError, ValueError), open(os.path.join(directory, name)) as fh:
+                found.append(json.load(fh))
+    return found
+
+
+def verify_alone(devs: Sequence[str], env: dict[str, str]) -> Run:
+    """Verification alone, whole process: stop a --verify full erase as soon as every device's
+    journal says verification began, then time the --resume that has only verification left.
+    Its seconds are scaled to the whole devices at the rate it compared (start-up included once)."""
+    state = env["SANITIZE_STATE_DIR"]
+    proc = subprocess.Popen(
+        erase(devs, "full"),
+        stdin=subprocess.DEVNULL,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        env=env,
+        cwd=ROOT,
+    )
+    try:
+        while proc.poll() is None:
+            now = journals(state)
+            if len(now) == len(devs) and all(j.get("phase") == "verify" for j in now):
+                break
+            time.sleep(0.005)
+        proc.send_signal(signal.SIGTERM)
+        proc.wait(timeout=300)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+            proc.wait()
+    if proc.returncode != 8:
+        raise SystemExit(f"the erase was not interrupted during verification (exit {proc.returncode})")
+    before = sum(int((j.get("verify_state") or {}).get("checked", 0)) for j in journals(state))  # type: ignore[union-attr]
+    names = ",".join(os.path.basename(d) for d in devs)
+    run = together([[*SANITIZE, "erase", *devs, "--resume", "--confirm", names, "--json"]], env)
+    doc = json.loads(run.out)
+    results = doc.get("results", [doc])
+    if any(r.get("status") != "verified" for r in results):
+        raise SystemExit(f"resumed verification: {[r.get('status') for r in results]}")
+    compared = sum(int(r["verification"]["bytes_checked"]) for r in results) - before
+    total = sum(int(r["device"]["size_bytes"]) for r in results)
+    run.extra["engine"] = max(float(r["timing"]["verify"]) for r in results) * total / max(compared, 1)
+    run.seconds = run.seconds * total / max(compared, 1)
+    return run
+
+
+def check_erase(run: Run, want: str) -> Run:
+    doc = json.loads(run.out)
+    results = doc.get("results", [doc])
+    if any(r.get("status") != want for r in results):
+        raise SystemExit(f"erase: {[r.get('status') for r in results]}")
+    run.extra["engine"] = max(float(r["timing"]["write"]) for r in results)
+    return run
+
+
+def attach(image: str, size: int) -> str:
+    subprocess.run(["fallocate", "-l", str(size), image], check=True)
+    out = subprocess.run(
+        ["losetup", "-f", "--show", "--direct-io=on", image], check=True, capture_output=True, text=True
+    )
+    return out.stdout.strip()
+
+
+Samples = dict[str, list[Run]]
+
+
+def rate(nbytes: int, runs: list[Run], pick: str = "median", key: str | None = None) -> float:
+    times = [r.extra[key] if key else r.seconds for r in runs]
+    return nbytes / 1e6 / (min(times) if pick == "best" else statistics.median(times))
+
+
+def table(nbytes: int, samples: Samples, rows: Sequence[tuple[str, str, str | None, str | None]]) -> list[str]:
+    """rows: (label, sample name, baseline sample name, engine key or None)."""
+    lines = [
+        "| run | best MB/s | median MB/s | best vs dd | median vs dd | peak RSS MiB | CPU s (median) |",
+        "|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    for label, name, base, key in rows:
+        runs = samples.get(name, [])
+        if not runs:
+            continue
+        best, med = rate(nbytes, runs, "best", key), rate(nbytes, runs, "median", key)
+        ratio = ["", ""]
+        if base and samples.get(base):
+            ratio = [f"{best / rate(nbytes, samples[base], 'best'):.2f}x", f"{med / rate(nbytes, samples[base]):.2f}x"]
+        rss = "" if key else f"{max(r.rss_mib for r in runs):.0f}"
+        cpu = "" if key else f"{statistics.median(r.cpu for r in runs):.2f}"
+        lines.append(f"| {label} | {best:.0f} | {med:.0f} | {ratio[0]} | {ratio[1]} | {rss} | {cpu} |")
+    return lines
+
+
+def single(dev: str, size: int, rounds: int, env: dict[str, str], nwipe: str | None, work: str) -> list[str]:
+    s: Samples = {}
+    loads = []
+    for round_no in range(rounds):
+        s.setdefault("dd write", []).append(together([dd_write(dev)], env))
+        s.setdefault("write", []).append(check_erase(together([erase([dev], "none")], env), "unverified"))
+        s.setdefault("dd read", []).append(together([dd_read(dev)], env))
+        s.setdefault("verify", []).append(verify_alone([dev], env))
+        if nwipe and round_no == 0:
+            for prng in ("chacha20", "splitmix64", "auto"):
+                argv = [
+                    nwipe,
+                    "--autonuke",
+                    "--nogui",
+                    "--nowait",
+                    "--method=random",
+                    f"--prng={prng}",
+                    "--verify=off",
+                    "--noblank",
+                    "--PDFreportpath=noPDF",
+                    f"--logfile={work}/nwipe.log",
+                    dev,
+                ]
+                s.setdefault(f"nwipe {prng}", []).append(together([argv], env))
+        loads.append(os.getloadavg()[0])
+    fill(dev, size)
+    carve = [*SANITIZE, "carve", "--json", "--no-allocation", dev]
+    for _ in range(rounds):
+        s.setdefault("dd read (mixed content)", []).append(together([dd_read(dev)], env))
+        s.setdefault("carve", []).append(together([carve], env))
+        loads.append(os.getloadavg()[0])
+    rows: list[tuple[str, str, str | None, str | None]] = [
+        ("`dd if=/dev/zero bs=4M oflag=direct`", "dd write", None, None),
+        ("sanitize erase --pattern random --verify none (write), whole process", "write", "dd write", None),
+        ("the same, engine only (`timing.write`)", "write", "dd write", "engine"),
+    ]
+    rows += [
+        (f"nwipe 0.42 --prng={p} --verify=off, whole process", f"nwipe {p}", "dd write", None)
+        for p in ("chacha20", "splitmix64", "auto")
+    ]
+    rows += [
+        ("`dd of=/dev/null bs=4M iflag=direct`", "dd read", None, None),
+        ("sanitize verification alone (`--resume` of --verify full), whole process", "verify", "dd read", None),
+        ("the same, engine only (`timing.verify`)", "verify", "dd read", "engine"),
+        ("`dd` read of the mixed content", "dd read (mixed content)", None, None),
+        ("sanitize carve --json --no-allocation, whole process", "carve", "dd read (mixed content)", None),
+    ]
+    head = f"One RAM-backed device ({size} bytes), load average {min(loads):.1f}-{max(loads):.1f}:"
+    print(json.dumps({k: [round(r.seconds, 3) for r in v] for k, v in s.items()}), file=sys.stderr)
+    return [head, "", *table(size, s, rows)]
+
+
+def several(devs: list[str], size: int, rounds: int, env: dict[str, str], what: str) -> list[str]:
+    s: Samples = {}
+    loads = []
+    total = size * len(devs)
+    confirm = ",".join(os.path.basename(d) for d in devs)
+    only = [a for d in devs for a in ("--only", d)]
+    decommission = [
+        *SANITIZE,
+        "decommission",
+        *only,
+        "--method",
+        "overwrite",
+        "--verify",
+        "full",
+        "--confirm",
+        confirm,
+        "--json",
+    ]
+    for _ in range(rounds):
+        s.setdefault("dd write", []).append(together([dd_write(d) for d in devs], env))
+        s.setdefault("write", []).append(check_erase(together([erase(devs, "none")], env), "unverified"))
+        s.setdefault("dd read", []).append(together([dd_read(d) for d in devs], env))
+        s.setdefault("verify", []).append(verify_alone(devs, env))
+        s.setdefault("decommission", []).append(together([decommission], env))
+        s["dd write+read"] = [Run(w.seconds + r.seconds) for w, r in zip(s["dd write"], s["dd read"], strict=True)]
+        loads.append(os.getloadavg()[0])
+    rows: list[tuple[str, str, str | None, str | None]] = [
+        (f"{len(devs)} x `dd ... oflag=direct` started together", "dd write", None, None),
+        (f"`sanitize erase` of the {len(devs)}, --verify none (write), whole process", "write", "dd write", None),
+        ("the same, engine only (slowest device's `timing.write`)", "write", "dd write", "engine"),
+        (f"{len(devs)} x `dd ... iflag=direct` started together", "dd read", None, None),
+        (f"verification alone of the {len(devs)} (one `--resume`), whole process", "verify", "dd read", None),
+        ("the same, engine only (slowest device's `timing.verify`)", "verify", "dd read", "engine"),
+        ("dd write + dd read (the two rows above)", "dd write+read", None, None),
+        ("`sanitize decommission` of the 4, --verify full, whole process", "decommission", "dd write+read", None),
+    ]
+    head = (
+        f"{len(devs)} devices at once, {what}, {size} bytes each (aggregate MB/s over {total} bytes), "
+        f"load average {min(loads):.1f}-{max(loads):.1f}:"
+    )
+    print(json.dumps({k: [round(r.seconds, 3) for r in v] for k, v in s.items()}), file=sys.stderr)
+    return [head, "", *table(total, s, rows)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
+    parser.add_argument("--size", default="2G", help="per device")
+    parser.add_argument("--devices", type=int, default=4)
+    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--nwipe", default="/var/tmp/nwipe-0.42/src/nwipe", help="nwipe 0.42+ binary ('' to skip)")
+    parser.add_argument("--skip-disk", action="store_true", help="no loop devices over the virtual disk")
+    args = parser.parse_args()
+    if os.geteuid() != 0:
+        raise SystemExit("run as root")
+    size = parse_size(args.size)
+    if size % (4 << 20):
+        raise SystemExit("--size must be a multiple of 4 MiB (dd's bs=4M)")
+    nwipe = args.nwipe if args.nwipe and os.access(args.nwipe, os.X_OK) else None
+    work = tempfile.mkdtemp(prefix="sanitize-fast-", dir="/var/tmp")
+    ram = tempfile.mkdtemp(prefix="sanitize-fast-", dir="/dev/shm")
+    env = dict(os.environ, SANITIZE_STATE_DIR=os.path.join(work, "state"), LC_ALL="C")
+    subprocess.run([*SANITIZE, "keys", "init", "--org", "benchmark"], env=env, check=True, capture_output=True)
+    devs: list[str] = []
+    out = [
+        f"Command: `sudo .venv/bin/python benchmarks/fast_devices.py --size {args.size} --devices {args.devices} "
+        f"--rounds {args.rounds}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} vCPUs, "
+        f"load average {os.getloadavg()[0]:.1f} at the start)",
+        "",
+    ]
+    try:
+        devs = [attach(os.path.join(ram, f"d{i}.img"), size) for i in range(args.devices)]
+        out += [*single(devs[0], size, args.rounds, env, nwipe, work), ""]
+        out += [*several(devs, size, args.rounds, env, "RAM-backed loops"), ""]
+        for d in devs:
+            subprocess.run(["losetup", "-d", d], check=False)
+        devs = []
+        shutil.rmtree(ram, ignore_errors=True)
+        if not args.skip_disk:
+            devs = [attach(os.path.join(work, f"d{i}.img"), size) for i in range(args.devices)]
+            out += [*several(devs, size, args.rounds, env, "loops over files on the virtual disk"), ""]
+    finally:
+        for d in devs:
+            subprocess.run(["losetup", "-d", d], check=False)
+        shutil.rmtree(ram, ignore_errors=True)
+        shutil.rmtree(work, ignore_errors=True)
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main()
