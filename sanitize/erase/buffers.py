@@ -17,6 +17,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 from sanitize.erase.options import parse_pattern
 
 AES_BLOCK = 16
+ZERO_STEP = 256 << 10
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _memcmp = _libc.memcmp
@@ -76,7 +77,10 @@ class PatternSource:
         self.key = key
         if self.byte is None and (key is None or len(key) != 32):
             raise ValueError("the random pattern needs a 32-byte key")
-        self._zeros = bytes(chunk)
+        # The keystream is AES-CTR of zeros, made STEP bytes at a time from one small zero
+        # buffer that stays in the CPU cache (a chunk-sized one was read from memory for
+        # every chunk, and cost its size in resident memory per device).
+        self._zeros = bytes(min(chunk, ZERO_STEP))
 
     @staticmethod
     def new_key() -> bytes:
@@ -97,4 +101,7 @@ class PatternSource:
         assert self.key is not None and offset % AES_BLOCK == 0
         counter = (offset // AES_BLOCK).to_bytes(16, "big")
         encryptor = Cipher(algorithms.AES(self.key), modes.CTR(counter)).encryptor()
-        encryptor.update_into(memoryview(self._zeros)[:length], buf.view[: length + AES_BLOCK - 1])
+        zeros, step = memoryview(self._zeros), len(self._zeros)
+        for at in range(0, length, step):  # one CTR stream: the counter runs on across steps
+            n = min(step, length - at)
+            encryptor.update_into(zeros[:n], buf.view[at : at + n + AES_BLOCK - 1])

@@ -6,7 +6,8 @@ several GB/s). Memory stays at a few buffers whatever the device size.
 
 Checkpoints: every `Cadence.bytes` or `Cadence.seconds` the device is flushed, then the
 journal records the offset, so after a power loss the journal never claims more than
-what reached the medium, and a resumed run rewrites at most one cadence's worth.
+what reached the medium, and a resumed run rewrites at most one cadence's worth. They run
+beside the pipeline (background.py): the writes go on while the device flushes.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from sanitize.enums import PhaseStatus
 from sanitize.erase.buffers import AlignedBuffer, PatternSource
 from sanitize.erase.journal import Journal
 from sanitize.erase.method import ExecutionContext
+from sanitize.erase.overwrite.background import Background
 from sanitize.erase.overwrite.cursor import Cursor, written_detail
 from sanitize.erase.overwrite.io import CHUNK, chunks, write_range
 from sanitize.erase.pipeline import IO_DEPTH, run_pipeline
@@ -56,6 +58,7 @@ class PassWriter:
         for buf in bufs:
             source.prepare(buf)
         synced = {"offset": cursor.offset, "time": time.monotonic()}
+        pending = Background(f"checkpoint-{dev.name}")
 
         def write(buf: AlignedBuffer, offset: int, length: int) -> tuple[int, list[ErrorRange]]:
             errors: list[ErrorRange] = []
@@ -66,21 +69,53 @@ class PassWriter:
             result.errors.extend(outcome[1])
             ctx.progress.update(length)
             done = offset + length
-            if self.cadence.due(done, int(synced["offset"]), synced["time"]):
-                self.checkpoint(cursor, done)
-                synced.update(offset=done, time=time.monotonic())
             cursor.done = done
+            self.collect(pending)
+            if not pending.busy() and self.cadence.due(done, int(synced["offset"]), synced["time"]):
+                self.checkpoint_beside(pending, cursor, done)
+                synced.update(offset=done, time=time.monotonic())
 
         cursor.done = cursor.offset
         started = time.monotonic()
         try:
             run_pipeline(chunks(cursor.offset, size), bufs, write, written, ctx.stop, prepare=source.fill)
+            self.collect(pending, wait=True)
             self.checkpoint(cursor, cursor.done)
         finally:
+            pending.abandon()  # an exception is on its way: a checkpoint still running ends first
             result.add_time("write", time.monotonic() - started)
             for buf in bufs:
                 buf.close()
         result.errors = merge_ranges(result.errors)
+
+    def collect(self, pending: Background, wait: bool = False) -> None:
+        try:
+            pending.collect(wait)
+        except BaseException:
+            self.ctx.phase = "checkpoint"  # the failure is the checkpoint's, wherever it surfaced
+            raise
+
+    def checkpoint_beside(self, pending: Background, cursor: Cursor, done: int) -> None:
+        """`checkpoint`, in a thread of its own while the next chunks are written.
+
+        What the journal will say is taken now: `done` bytes, all of them completed before
+        the flush starts, and the counts of those same writes."""
+        ctx = self.ctx
+        fields = {
+            "offset": max(cursor.offset, done),
+            "bytes_written": ctx.result.bytes_written,
+            "errors": [e.to_dict() for e in merge_ranges(ctx.result.errors)],
+        }
+
+        def flush_then_journal() -> None:
+            self.od.sync()
+            self.journal.update(**fields)
+
+        def recorded() -> None:
+            cursor.offset = max(cursor.offset, done)
+            ctx.result.mark("write", PhaseStatus.RUNNING, written_detail(self.plan, cursor))
+
+        pending.start(flush_then_journal, recorded)
 
     def checkpoint(self, cursor: Cursor, done: int) -> None:
         # The device is flushed before the journal records the offset, so after a power

@@ -16,6 +16,7 @@ from sanitize.enums import Outcome, PhaseStatus
 from sanitize.erase.buffers import AlignedBuffer, PatternSource
 from sanitize.erase.journal import Journal
 from sanitize.erase.method import ExecutionContext
+from sanitize.erase.overwrite.background import Background
 from sanitize.erase.overwrite.io import CHUNK, read_range
 from sanitize.erase.overwrite.passes import Cadence
 from sanitize.erase.pipeline import IO_DEPTH, run_pipeline
@@ -115,7 +116,9 @@ def compare(
     slots = [AlignedBuffer(CHUNK) for _ in range(VERIFY_SLOTS)]
     last_save = {"checked": state.checked, "time": time.monotonic()}
 
-    def save() -> None:
+    pending = Background(f"checkpoint-{ctx.result.device['name']}")
+
+    def save(beside: bool = False) -> None:
         ctx.scratch["verify_progress"] = {
             "method": state.method,
             "checked": state.checked,
@@ -127,11 +130,17 @@ def compare(
             PhaseStatus.RUNNING,
             f"{state.method}: {state.checked} of {total} bytes compared, {state.mismatches} mismatched sector(s)",
         )
-        if journal is not None:
-            ctx.phase = "checkpoint"
-            journal.update(verify_state=state.to_dict())
-            ctx.phase = "verify"
         last_save.update(checked=state.checked, time=time.monotonic())
+        if journal is None:
+            return
+        saved = state.to_dict()  # taken now: the journal names only chunks already compared
+        keep = journal
+        if beside:  # while the next chunks are read and compared (background.py)
+            pending.start(lambda: keep.update(verify_state=saved))
+            return
+        ctx.phase = "checkpoint"
+        keep.update(verify_state=saved)
+        ctx.phase = "verify"
 
     def read(got: AlignedBuffer, offset: int, length: int) -> list[ErrorRange]:
         errors: list[ErrorRange] = []
@@ -159,16 +168,19 @@ def compare(
         state.chunks_done += 1
         state.checked += length
         ctx.progress.update(length)
-        if cadence.due(state.checked, int(last_save["checked"]), last_save["time"]):
-            save()
+        pending.collect()  # a failed save fails the verification here, as it did in this thread
+        if not pending.busy() and cadence.due(state.checked, int(last_save["checked"]), last_save["time"]):
+            save(beside=True)
 
     save()  # before the first read: a resumed run must find the same sample locations
     started = time.monotonic()
     try:
         run_pipeline(chunks[state.chunks_done :], slots, read, account, ctx.stop, then=check)
+        pending.collect(wait=True)
     except BaseException:
         # Keep what was compared for --resume, but never let a failing save (a full state
         # directory) replace the error that stopped the verification.
+        pending.abandon()
         with contextlib.suppress(Exception):
             save()
         ctx.phase = "verify"
