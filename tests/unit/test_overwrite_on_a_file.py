@@ -3,16 +3,19 @@
 from __future__ import annotations
 
 import threading
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pytest
 
 from sanitize.erase import EraseOptions, ExecutionContext, Planning, build_plan, new_result, run_plan
+from sanitize.erase.pipeline import IO_DEPTH
 from sanitize.inventory.model import DeviceTree
 from sanitize.methods import all_methods
 from sanitize.state import StateDir
 from tests.support.devices import make_device
-from tests.support.fake_host import FakeHost
+from tests.support.fake_host import FakeHost, FileDevice
+from tests.support.methods import checkpointing_every
 
 SIZE = 8 << 20
 
@@ -58,3 +61,61 @@ def test_an_interrupted_pass_stops_at_a_checkpoint_and_resumes(tmp_path: Path) -
     resumed = run_plan(again, ExecutionContext(host, state, new_result(again, host), resume=True), all_methods())
     assert resumed.status == "verified" and resumed.id == first.id
     assert disk.read_bytes() == b"\xff" * SIZE
+
+
+class SlowFlushDevice(FileDevice):
+    """Its first flush lasts until several more writes have started (at most 10 s), and counts them."""
+
+    def __init__(self, path: str, *, write: bool) -> None:
+        super().__init__(path, write=write)
+        self.flushing = threading.Event()
+        self.started_during_flush = 0
+        self.enough = threading.Event()
+        self.flushes = 0
+
+    def write_at(self, view: memoryview, offset: int) -> None:
+        if self.flushing.is_set():
+            self.started_during_flush += 1
+            if self.started_during_flush >= IO_DEPTH + 2:
+                self.enough.set()
+        super().write_at(view, offset)
+
+    def sync(self) -> None:
+        self.flushes += 1
+        if self.flushes == 1:
+            self.flushing.set()
+            self.enough.wait(10)
+            self.flushing.clear()
+        super().sync()
+
+
+@dataclass
+class SlowFlushHost(FakeHost):
+    writers: list[SlowFlushDevice] = field(default_factory=list)
+
+    def open_device(
+        self, path: str, *, write: bool = False, direct: bool = False, exclusive: bool = False
+    ) -> FileDevice:
+        self.opened.append((path, write))
+        if not write:
+            return FileDevice(path, write=write)
+        self.writers.append(SlowFlushDevice(path, write=write))
+        return self.writers[-1]
+
+
+def test_a_slow_device_flush_does_not_stall_the_writes(tmp_path: Path) -> None:
+    size = 64 << 20
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(bytes(size))
+    host = SlowFlushHost()
+    tree = DeviceTree((make_device(str(disk), size_bytes=size),))
+    methods = checkpointing_every(8)
+    plan = build_plan(Planning(host, tree, methods), str(disk), "overwrite", EraseOptions("random", 1, "full"))
+    state = StateDir(str(tmp_path / "state"))
+
+    result = run_plan(plan, ExecutionContext(host=host, state=state, result=new_result(plan, host)), methods)
+
+    assert result.status == "verified", result.to_dict()
+    # New writes were submitted while the first checkpoint's flush was still running: more
+    # than the IO_DEPTH that were already in flight when it began.
+    assert host.writers[0].started_during_flush >= IO_DEPTH + 2
