@@ -96,12 +96,33 @@ class PatternSource:
 
         Used for writing and, into a second buffer, for verification: read-back is compared
         with the regenerated pattern (libc memcmp), so nothing is transformed in place."""
+        stream = self.stream(offset)
+        if stream is not None:
+            stream.into(buf, length)
+
+    def stream(self, offset: int) -> Keystream | None:
+        """The random pattern from device byte `offset` on, piece after piece (None: a fixed pattern,
+        whose buffers `prepare` filled once)."""
         if self.byte is not None:
-            return
-        assert self.key is not None and offset % AES_BLOCK == 0
+            return None
+        assert self.key is not None
+        return Keystream(self.key, offset, self._zeros)
+
+
+class Keystream:
+    """One AES-CTR stream from a device offset on: each `into` continues where the last one ended."""
+
+    def __init__(self, key: bytes, offset: int, zeros: bytes) -> None:
+        if offset % AES_BLOCK:
+            raise ValueError("the keystream starts at a multiple of the AES block")
         counter = (offset // AES_BLOCK).to_bytes(16, "big")
-        encryptor = Cipher(algorithms.AES(self.key), modes.CTR(counter)).encryptor()
-        zeros, step = memoryview(self._zeros), len(self._zeros)
-        for at in range(0, length, step):  # one CTR stream: the counter runs on across steps
+        self._encryptor = Cipher(algorithms.AES(key), modes.CTR(counter)).encryptor()
+        self._zeros = memoryview(zeros)
+
+    def into(self, buf: AlignedBuffer, length: int) -> None:
+        """The next `length` bytes of the stream into buf[0:length] (a multiple of the AES block,
+        except at the stream's end)."""
+        step = len(self._zeros)
+        for at in range(0, length, step):
             n = min(step, length - at)
-            encryptor.update_into(zeros[:n], buf.view[at : at + n + AES_BLOCK - 1])
+            self._encryptor.update_into(self._zeros[:n], buf.view[at : at + n + AES_BLOCK - 1])

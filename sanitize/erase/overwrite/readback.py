@@ -150,9 +150,11 @@ def compare(
     def check(got: AlignedBuffer, offset: int, length: int, read_errors: list[ErrorRange]) -> _Checked:
         checked = _Checked(read_errors=read_errors)
         unreadable = {e.offset - offset for e in read_errors}
+        stream = source.stream(offset)  # one keystream for the chunk, made piece by piece
         for piece in range(0, length, PIECE):
             n = min(PIECE, length - piece)
-            source.fill(want, offset + piece, n)
+            if stream is not None:
+                stream.into(want, n)
             if got.equals(want, n, piece, 0):
                 continue
             for boff in range(piece, piece + n, sector):
