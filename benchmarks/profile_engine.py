@@ -65,11 +65,14 @@ def wrap(owner: Any, attr: str, name: str) -> None:
 def install() -> None:
     from sanitize.carve import floats, scanner
     from sanitize.carve.reader import DirectReader
+    from sanitize.erase import buffers
     from sanitize.erase.buffers import AlignedBuffer, PatternSource
     from sanitize.erase.journal import Journal
     from sanitize.hw.blockio import FdDevice
 
     wrap(PatternSource, "fill", "keystream (AES-CTR, GIL released)")
+    if hasattr(buffers, "Keystream"):  # verification's piece-by-piece stream (not in older trees)
+        wrap(buffers.Keystream, "into", "keystream (AES-CTR, GIL released)")
     wrap(AlignedBuffer, "equals", "comparison (memcmp, GIL released)")
     wrap(FdDevice, "write_at", "device writes (pwrite, GIL released)")
     wrap(FdDevice, "read_into", "device reads (preadv, GIL released)")
