@@ -2,14 +2,14 @@
 """Overwrite, verification and carve on fast devices, one and several at once, against dd and nwipe.
 
 Run as root from the repository (about 3-6 minutes with the defaults):
-    .venv/bin/python benchmarks/fast_devices.py [--size 2G] [--devices 4] [--rounds 3]
+    .venv/bin/python benchmarks/fast_devices.py [--size 6G] [--each 2G] [--devices 4] [--rounds 3]
         [--nwipe /var/tmp/nwipe-0.42/src/nwipe] [--skip-disk]
 
 Devices are loop devices attached with `losetup --direct-io=on`: over files in tmpfs
 (/dev/shm, RAM-backed: there dd is bound by memory copies, so a ratio shows the engine's own
-cost per byte) and over files on the root filesystem (the virtual disk). Every command runs
-as a whole process (interpreter, CLI, inventory probe included), timed from start to exit,
-its peak RSS and CPU from /usr/bin/time.
+cost per byte; one of --size, then --devices of --each) and over files on the root filesystem
+(the virtual disk). Every command runs as a whole process (interpreter, CLI, inventory probe
+included), timed from start to exit, its peak RSS and CPU from /usr/bin/time.
 
 One RAM device, every round, in turn:
   dd if=/dev/zero of=DEV bs=4M oflag=direct
@@ -191,6 +191,15 @@ def attach(image: str, size: int) -> str:
     return out.stdout.strip()
 
 
+def detach(devs: list[str], directory: str) -> None:
+    """Detach the loop devices and delete their images (the RAM they held)."""
+    for d in devs:
+        subprocess.run(["losetup", "-d", d], check=False)
+    for name in os.listdir(directory) if os.path.isdir(directory) else []:
+        os.unlink(os.path.join(directory, name))
+    devs.clear()
+
+
 Samples = dict[str, list[Run]]
 
 
@@ -305,7 +314,7 @@ def several(devs: list[str], size: int, rounds: int, env: dict[str, str], what: 
         (f"verification alone of the {len(devs)} (one `--resume`), whole process", "verify", "dd read", None),
         ("the same, engine only (slowest device's `timing.verify`)", "verify", "dd read", "engine"),
         ("dd write + dd read (the two rows above)", "dd write+read", None, None),
-        ("`sanitize decommission` of the 4, --verify full, whole process", "decommission", "dd write+read", None),
+        (f"`sanitize decommission` of the {len(devs)}, --verify full", "decommission", "dd write+read", None),
     ]
     head = (
         f"{len(devs)} devices at once, {what}, {size} bytes each (aggregate MB/s over {total} bytes), "
@@ -317,7 +326,8 @@ def several(devs: list[str], size: int, rounds: int, env: dict[str, str], what: 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=(__doc__ or "").splitlines()[0])
-    parser.add_argument("--size", default="2G", help="per device")
+    parser.add_argument("--size", default="6G", help="the one RAM-backed device")
+    parser.add_argument("--each", default="2G", help="each of the devices used at once")
     parser.add_argument("--devices", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--nwipe", default="/var/tmp/nwipe-0.42/src/nwipe", help="nwipe 0.42+ binary ('' to skip)")
@@ -325,9 +335,9 @@ def main() -> None:
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root")
-    size = parse_size(args.size)
-    if size % (4 << 20):
-        raise SystemExit("--size must be a multiple of 4 MiB (dd's bs=4M)")
+    size, each = parse_size(args.size), parse_size(args.each)
+    if size % (4 << 20) or each % (4 << 20):
+        raise SystemExit("--size and --each must be multiples of 4 MiB (dd's bs=4M)")
     nwipe = args.nwipe if args.nwipe and os.access(args.nwipe, os.X_OK) else None
     work = tempfile.mkdtemp(prefix="sanitize-fast-", dir="/var/tmp")
     ram = tempfile.mkdtemp(prefix="sanitize-fast-", dir="/dev/shm")
@@ -335,25 +345,23 @@ def main() -> None:
     subprocess.run([*SANITIZE, "keys", "init", "--org", "benchmark"], env=env, check=True, capture_output=True)
     devs: list[str] = []
     out = [
-        f"Command: `sudo .venv/bin/python benchmarks/fast_devices.py --size {args.size} --devices {args.devices} "
-        f"--rounds {args.rounds}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, {os.cpu_count()} vCPUs, "
-        f"load average {os.getloadavg()[0]:.1f} at the start)",
+        f"Command: `sudo .venv/bin/python benchmarks/fast_devices.py --size {args.size} --each {args.each} "
+        f"--devices {args.devices} --rounds {args.rounds}` ({time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}, "
+        f"{os.cpu_count()} vCPUs, load average {os.getloadavg()[0]:.1f} at the start)",
         "",
     ]
     try:
-        devs = [attach(os.path.join(ram, f"d{i}.img"), size) for i in range(args.devices)]
+        devs = [attach(os.path.join(ram, "one.img"), size)]
         out += [*single(devs[0], size, args.rounds, env, nwipe, work), ""]
-        out += [*several(devs, size, args.rounds, env, "RAM-backed loops"), ""]
-        for d in devs:
-            subprocess.run(["losetup", "-d", d], check=False)
-        devs = []
-        shutil.rmtree(ram, ignore_errors=True)
+        detach(devs, ram)
+        devs = [attach(os.path.join(ram, f"d{i}.img"), each) for i in range(args.devices)]
+        out += [*several(devs, each, args.rounds, env, "RAM-backed loops"), ""]
+        detach(devs, ram)
         if not args.skip_disk:
-            devs = [attach(os.path.join(work, f"d{i}.img"), size) for i in range(args.devices)]
-            out += [*several(devs, size, args.rounds, env, "loops over files on the virtual disk"), ""]
+            devs = [attach(os.path.join(work, f"d{i}.img"), each) for i in range(args.devices)]
+            out += [*several(devs, each, args.rounds, env, "loops over files on the virtual disk"), ""]
     finally:
-        for d in devs:
-            subprocess.run(["losetup", "-d", d], check=False)
+        detach(devs, ram)
         shutil.rmtree(ram, ignore_errors=True)
         shutil.rmtree(work, ignore_errors=True)
     print("\n".join(out))
