@@ -184,11 +184,15 @@ def check_erase(run: Run, want: str) -> Run:
 
 
 def attach(image: str, size: int) -> str:
+    """A loop device over a new preallocated image, written once untimed: the first write into
+    fresh tmpfs pages or unwritten extents is several times slower than every later one."""
     subprocess.run(["fallocate", "-l", str(size), image], check=True)
     out = subprocess.run(
         ["losetup", "-f", "--show", "--direct-io=on", image], check=True, capture_output=True, text=True
     )
-    return out.stdout.strip()
+    dev = out.stdout.strip()
+    subprocess.run(dd_write(dev), check=True, capture_output=True)
+    return dev
 
 
 def detach(devs: list[str], directory: str) -> None:
