@@ -2,9 +2,10 @@
 
 `IO_DEPTH` worker threads each run `work(slot)` (a write, or a read: the syscalls release
 the GIL). Before a slot is handed over, the calling thread may `prepare` it (the next
-chunk's keystream, for writing); after its I/O, one more thread may run `then(slot)` on
-it (verification's comparison, in chunk order: AES and memcmp release the GIL, so it runs
-on the other core while the next reads are at the device). Every slot beyond the
+chunk's keystream, for writing); after its I/O, `checkers` more threads may run
+`then(slot)` on it (verification's comparison: AES and memcmp release the GIL, so it runs
+on another core while the next reads are at the device; more than one where the machine
+has the cores, since one thread compares at about the speed of one fast NVMe drive). Every slot beyond the
 `IO_DEPTH` in flight is a spare: it waits queued, or holds a chunk read but not yet
 compared, so a short wait for a CPU does not leave the device idle. Completions are
 handled in chunk order in the calling thread, so accounting and checkpoints only ever see
@@ -39,12 +40,14 @@ def run_pipeline(
     stop: threading.Event,
     prepare: Callable[[S, int, int], None] | None = None,
     then: Callable[[S, int, int, Any], T] | None = None,
+    checkers: int = 1,
 ) -> None:
     """For each (offset, length): prepare(slot) here, work(slot) in an I/O worker, then(slot,
     work's result) in the second stage if given, and complete(slot, the last result) here.
 
-    Needs more slots than IO_DEPTH. Stops early when `stop` is set; requests already in
-    flight are still completed. An exception in any stage is raised here, in chunk order.
+    Needs more slots than IO_DEPTH (and `checkers` more to keep the device busy). Stops early
+    when `stop` is set; requests already in flight are still completed. An exception in any
+    stage is raised here, in chunk order.
     """
     if len(slots) <= IO_DEPTH:
         raise ValueError(f"a pipeline needs more than {IO_DEPTH} slots")
@@ -60,7 +63,7 @@ def run_pipeline(
 
     with (
         ThreadPoolExecutor(max_workers=IO_DEPTH, thread_name_prefix="blockio") as pool,
-        ThreadPoolExecutor(max_workers=1, thread_name_prefix="check") as second,
+        ThreadPoolExecutor(max_workers=checkers, thread_name_prefix="check") as second,
     ):
         try:
             for i, (offset, length) in enumerate(chunks):
@@ -71,7 +74,7 @@ def run_pipeline(
                 if prepare is not None:
                     prepare(slot, offset, length)
                 future = pool.submit(work, slot, offset, length)
-                if then is not None:  # one thread, so the comparisons run in chunk order
+                if then is not None:  # completions are still handled in chunk order, below
                     future = second.submit(staged, future, slot, offset, length)
                 inflight.append((slot, offset, length, future))
                 while len(inflight) >= len(slots) or (inflight and inflight[0][3].done()):

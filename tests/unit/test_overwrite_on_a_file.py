@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from sanitize.erase import EraseOptions, ExecutionContext, Planning, build_plan, new_result, run_plan
+from sanitize.erase.overwrite import readback
 from sanitize.erase.pipeline import IO_DEPTH
 from sanitize.inventory.model import DeviceTree
 from sanitize.methods import all_methods
@@ -119,3 +120,50 @@ def test_a_slow_device_flush_does_not_stall_the_writes(tmp_path: Path) -> None:
     # New writes were submitted while the first checkpoint's flush was still running: more
     # than the IO_DEPTH that were already in flight when it began.
     assert host.writers[0].started_during_flush >= IO_DEPTH + 2
+
+
+class CorruptReadsDevice(FileDevice):
+    """Returns what the file holds, except one flipped byte at each of `bad` offsets."""
+
+    bad: tuple[int, ...] = ()
+
+    def read_into(self, view: memoryview, offset: int) -> None:
+        super().read_into(view, offset)
+        for at in self.bad:
+            if offset <= at < offset + len(view):
+                view[at - offset] ^= 0xFF
+
+
+@dataclass
+class CorruptReadsHost(FakeHost):
+    bad: tuple[int, ...] = ()
+
+    def open_device(
+        self, path: str, *, write: bool = False, direct: bool = False, exclusive: bool = False
+    ) -> FileDevice:
+        self.opened.append((path, write))
+        device = CorruptReadsDevice(path, write=write)
+        device.bad = () if write else self.bad
+        return device
+
+
+@pytest.mark.parametrize("checkers", [1, 3])
+def test_several_comparing_threads_report_every_mismatch_in_device_order(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, checkers: int
+) -> None:
+    monkeypatch.setattr(readback, "CHECKERS", checkers)
+    monkeypatch.setattr(readback, "VERIFY_SLOTS", IO_DEPTH + checkers + 2)
+    size = 48 << 20
+    disk = tmp_path / "disk.img"
+    disk.write_bytes(bytes(size))
+    bad = (40 << 20) + 5, (3 << 20) + 700, (17 << 20) + 1  # in three different 8 MiB chunks
+    host = CorruptReadsHost(bad=bad)
+    tree = DeviceTree((make_device(str(disk), size_bytes=size),))
+    plan = build_plan(Planning(host, tree, all_methods()), str(disk), "overwrite", EraseOptions("random", 1, "full"))
+    state = StateDir(str(tmp_path / "state"))
+
+    result = run_plan(plan, ExecutionContext(host=host, state=state, result=new_result(plan, host)), all_methods())
+
+    assert result.status == "failed"
+    assert result.verification.mismatches == 3 and result.verification.bytes_checked == size
+    assert result.verification.details["first_mismatch_offsets"] == sorted(b // 512 * 512 for b in bad)
