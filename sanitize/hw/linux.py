@@ -7,12 +7,14 @@ it does is what the machine does.
 
 from __future__ import annotations
 
+import functools
 import os
 import socket
 import subprocess
 import sys
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sanitize.errors import ToolMissing
 from sanitize.hw import blockio, commands
@@ -22,13 +24,21 @@ UdevSource = Callable[[str], Mapping[str, str]]
 MACHINE_ID_FILES = ("/etc/machine-id", "/var/lib/dbus/machine-id")
 
 
+@functools.cache
+def _udev_context() -> Any:
+    """One pyudev context per process: each new one looks libudev up again, and ctypes'
+    find_library runs `ldconfig -p` for that, once per device of the inventory."""
+    import pyudev
+
+    return pyudev.Context()
+
+
 def pyudev_properties(name: str) -> Mapping[str, str]:
     """udev properties of block device `name`; only uevent keys when udevd is not running."""
     try:
         import pyudev
 
-        context = pyudev.Context()
-        device = pyudev.Devices.from_name(context, "block", name)
+        device = pyudev.Devices.from_name(_udev_context(), "block", name)
         return {str(k): str(v) for k, v in device.properties.items()}
     except Exception:  # pyudev raises several unrelated types for a vanished device
         return {}
