@@ -166,6 +166,11 @@ def main() -> None:
     name = os.path.basename(dev)
     size = int(subprocess.run(["blockdev", "--getsize64", dev], check=True, capture_output=True, text=True).stdout)
     env = dict(os.environ, SANITIZE_STATE_DIR=os.path.join(work, "state"))
+    # As installed by pip: compiled bytecode, not the sources compiled again by every command.
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
+    for python in variants.values():
+        tree = os.path.join(_tree_of(python), "sanitize")
+        subprocess.run([python, "-m", "compileall", "-q", tree], env=env, capture_output=True)
     commands: dict[str, tuple[list[str], str]] = {
         "dd write": (["dd", "if=/dev/zero", f"of={dev}", "bs=4M", "oflag=direct", f"count={size // (4 << 20)}"], ROOT)
     }
