@@ -221,6 +221,7 @@ MAGIC4: Mapping[int, tuple[str, Confirm]] = {
     _u32le(b"algg"): ("ggml-legacy", _ggml_legacy),
 }
 _MAGIC_KEYS = np.array(sorted(MAGIC4), dtype=np.uint64)
+_HEAD_WORDS = 10  # the 8-byte words of a sector's start that sector_candidates reads
 _FAISS_MARK = 1 << 20
 
 # Kinds found without a fixed first-four-bytes magic.
@@ -230,11 +231,12 @@ STRUCTURAL: Mapping[str, Confirm] = {"safetensors": _safetensors, "faiss": _fais
 def sector_candidates(sectors: np.ndarray) -> list[tuple[int, str, Confirm]]:
     """Sectors whose first bytes fit a signature: [(sector index, kind, confirm rule)].
 
-    `sectors` is a (n, 512) uint8 view of a contiguous buffer. The tests read strided
-    views of the first words of each sector (no copies), so their cost is a few passes
-    over one cache line per sector, whatever the buffer holds.
+    `sectors` is a (n, 512) uint8 view of a contiguous buffer. The first 80 bytes of every
+    sector (all that the tests read) are gathered once into a small contiguous array: one
+    strided pass over the buffer, then every test runs in the CPU cache (a strided pass per
+    test cost three times as much).
     """
-    words = sectors.reshape(-1).view("<u8").reshape(len(sectors), SECTOR // 8)
+    words = np.ascontiguousarray(sectors.reshape(-1).view("<u8").reshape(len(sectors), SECTOR // 8)[:, :_HEAD_WORDS])
     first = words[:, 0]
     found: list[tuple[int, str, Confirm]] = []
 
