@@ -39,6 +39,7 @@ DEVICE_FIELDS = (
     "wwn",
     "firmware",
     "backing_file",
+    "links",
 )
 
 
@@ -48,7 +49,9 @@ def utc_now() -> str:
 
 def device_identity(device: Device) -> dict[str, Any]:
     """The device fields a result (and a certificate) records, as they were at the start."""
-    return {name: getattr(device, name) for name in DEVICE_FIELDS}
+    doc = {name: getattr(device, name) for name in DEVICE_FIELDS}
+    doc["links"] = list(device.links)
+    return doc
 
 
 @dataclass

@@ -48,11 +48,13 @@ class Device:
     partuuid: str | None = None
     partlabel: str | None = None
     sys_path: str | None = None
+    start_bytes: int | None = None  # partitions: offset on their disk (drawn to scale in the report)
+    links: tuple[str, ...] = ()  # udev's /dev/disk/by-id and by-path names: who the device is without a serial
     extra: dict[str, Any] = field(default_factory=dict, compare=False)
 
     def to_dict(self) -> dict[str, Any]:
         doc = asdict(self)
-        for key in ("mountpoints", "children", "holders", "slaves", "protected_reasons"):
+        for key in ("mountpoints", "children", "holders", "slaves", "protected_reasons", "links"):
             doc[key] = list(doc[key])
         doc.pop("extra")
         doc.pop("sys_path")

@@ -129,7 +129,23 @@ def _device(host: Host, raw: _Raw, by_name: Mapping[str, _Raw], mounts: list[Mou
         backing_file=backing,
         controller=_nvme_controller(host, whole),
         sys_path=raw.sysdir,
+        start_bytes=_start_bytes(rd("start")) if raw.parent_name else None,
+        links=_identity_links(props),
     )
+
+
+# udev names that identify the physical device (by-id: model and serial, WWN; by-path: the slot).
+# by-uuid, by-label and by-partuuid name filesystems and partitions, which the sanitization destroys.
+IDENTITY_LINK_DIRS = ("/dev/disk/by-id/", "/dev/disk/by-path/")
+
+
+def _start_bytes(start: str | None) -> int | None:
+    return int(start) * SECTOR if start and start.isdigit() else None
+
+
+def _identity_links(props: Mapping[str, str]) -> tuple[str, ...]:
+    links = props.get("DEVLINKS", "").split()
+    return tuple(sorted(link for link in links if link.startswith(IDENTITY_LINK_DIRS)))
 
 
 DM_UUID_PREFIXES = (

@@ -56,6 +56,11 @@ def test_tree_fields_and_protection(server: dict[str, str]) -> None:
         assert part["type"] == "part"
         assert part["parent"] == server["disk"]
         assert part["logical_sector_size"] == 512
+    # Offsets on the disk, as the partition table says (the report draws them to scale).
+    table = json.loads(subprocess.run(["sfdisk", "--json", server["disk"]], capture_output=True, check=True).stdout)
+    starts = [p["start"] * 512 for p in table["partitiontable"]["partitions"]]
+    assert [p1["start_bytes"], p2["start_bytes"], p3["start_bytes"]] == starts
+    assert disk["start_bytes"] is None and disk["links"] == []  # no udev links without udevd
 
     assert p1["fstype"] == "ext4" and p1["label"] == "data"
     assert p1["mountpoints"] == [server["mnt"]]

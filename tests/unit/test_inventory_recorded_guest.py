@@ -67,3 +67,14 @@ def test_scsi_serial_is_the_unit_serial_not_the_wwn(tree: DeviceTree) -> None:
 
 def test_nothing_is_protected_in_an_idle_guest(tree: DeviceTree) -> None:
     assert not [d.name for d in tree if d.protected]
+
+
+def test_identity_links_name_the_physical_device(tree: DeviceTree, request: pytest.FixtureRequest) -> None:
+    sata = next(d for d in tree if d.serial == "SANTESTSATA0")
+    if request.node.callspec.params["tree"] is False:
+        assert sata.links == ()  # udev makes the links: without it there are none
+        return
+    assert "/dev/disk/by-id/ata-SanTest_SATA_SSD_SANTESTSATA0" in sata.links
+    assert "/dev/disk/by-id/wwn-0x5000c50000000a01" in sata.links
+    assert any(link.startswith("/dev/disk/by-path/pci-0000:00:1f.2-ata-1") for link in sata.links)
+    assert not any("by-diskseq" in link for link in sata.links)  # a boot counter, not an identity
