@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 import sys
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
@@ -67,6 +68,11 @@ def emit(report: Report, as_json: bool, *, text_always: bool = False) -> None:
         click.echo(report.text(), err=as_json)
     if as_json:
         emit_json(report.document())
+
+
+def terminal_width() -> int:
+    """Columns to wrap a person's text to (100 when stdout is not a terminal)."""
+    return shutil.get_terminal_size((100, 24)).columns
 
 
 def info(message: str) -> None:

@@ -7,7 +7,7 @@ from collections.abc import Sequence
 
 import click
 
-from sanitize.cli.app import App, emit, info, json_option, pass_app, require_root, warn
+from sanitize.cli.app import App, emit, info, json_option, pass_app, require_root, terminal_width, warn
 from sanitize.cli.progress import BarProgress
 from sanitize.decommission import (
     Decommission,
@@ -175,13 +175,13 @@ def command(
         progress=info,
     )
     if dry_run:
-        emit(DecommissionScreen(dc, dry_run=True), as_json, text_always=True)
+        emit(DecommissionScreen(dc, dry_run=True, width=terminal_width()), as_json, text_always=True)
         for problem in dc.internal_errors:
             info(f"sanitize: internal error: {problem}")
         if dc.internal_errors:  # the plan is incomplete: not what the command promises
             raise click.exceptions.Exit(int(ExitCode.INTERNAL))
         return
-    click.echo(DecommissionScreen(dc, dry_run=False).text(), err=as_json)
+    click.echo(DecommissionScreen(dc, dry_run=False, width=terminal_width()).text(), err=as_json)
     interactive = sys.stdin.isatty() and sys.stderr.isatty()
     code = run_decommission(app, dc, confirm=confirm, interactive=interactive, yes_confirmed=yes_confirmed)
     emit(DecommissionOutcome(dc), as_json, text_always=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import click
 
-from sanitize.cli.app import App, emit, info, json_option, pass_app, warn
+from sanitize.cli.app import App, emit, info, json_option, pass_app, terminal_width, warn
 from sanitize.errors import BadInput, ExitCode
 from sanitize.hw.host import Host
 from sanitize.inventory.host_identity import host_identity
@@ -38,9 +38,16 @@ def select(host: Host, tree: DeviceTree, names: tuple[str, ...]) -> DeviceTree:
     is_flag=True,
     help="Also read each volume's raw device for what deleted files left in free space (slow: reads it all).",
 )
+@click.option(
+    "-v",
+    "--verbose",
+    "list_all",
+    is_flag=True,
+    help="List every AI artifact found with its path (default: each volume's largest five).",
+)
 @json_option
 @pass_app
-def command(app: App, devices: tuple[str, ...], no_scan: bool, carve: bool, as_json: bool) -> None:
+def command(app: App, devices: tuple[str, ...], no_scan: bool, carve: bool, list_all: bool, as_json: bool) -> None:
     """List every block device and volume and the AI data on each (read-only).
 
     Shows the tree of disks, partitions, LUKS, LVM, md RAID, loop devices and filesystems,
@@ -50,7 +57,10 @@ def command(app: App, devices: tuple[str, ...], no_scan: bool, carve: bool, as_j
     Unless --no-scan is given, every filesystem is scanned for AI artifacts by content:
     mounted ones in place, unmounted ones mounted read-only without journal replay on a
     private mountpoint under /run/sanitize (the device is set read-only first). Each volume
-    gets a risk line to read first. Nothing is written to any device.
+    gets a risk line to read first, then its largest findings with their paths (-v: all of
+    them). "World-readable" counts files every local user can read (permission o+r). Files of
+    sanitize's own checkout and virtualenv (its test fixtures) are counted apart, not as the
+    server's data. Nothing is written to any device.
 
     With --carve, each volume's raw device is also read (read-only, O_DIRECT) for the
     headers and pages of AI artifacts that deleted files left behind, and the risk line
@@ -71,7 +81,8 @@ def command(app: App, devices: tuple[str, ...], no_scan: bool, carve: bool, as_j
         if no_scan:
             reports = scan_volumes(app.host, tree, mount_unmounted=False, scan=False)
         add_carve(reports, lambda path: carve_summary(app.host, path), progress=info)
-    emit(InventoryReport(tree, host, reports if reports or not no_scan else None), as_json)
+    volumes = reports if reports or not no_scan else None
+    emit(InventoryReport(tree, host, volumes, verbose=list_all, width=terminal_width()), as_json)
     faults = [f"{r.device}: {fault}" for r in reports for fault in r.faults]
     for fault in faults:
         info(f"sanitize: internal error: scan of {fault} (a bug: please report it)")

@@ -8,7 +8,7 @@ import click
 
 from sanitize import lab as labmod
 from sanitize.certify.keys import have_keys, init_keys
-from sanitize.cli.app import App, emit, emit_json, info, json_option, pass_app, require_root
+from sanitize.cli.app import App, emit, emit_json, info, json_option, pass_app, require_root, terminal_width
 from sanitize.cli.decommission import run_decommission
 from sanitize.decommission import prepare
 from sanitize.errors import BadInput, ExitCode
@@ -134,7 +134,7 @@ def demo(app: App, directory: str | None, as_json: bool) -> None:
         init_keys(state, DEMO_ORG)
     lab_app = App(host=app.host, state=state, debug=app.debug, erase_methods=app.methods)
     dc = prepare(lab_app.host, probe(lab_app.host), lab_app.methods, only=lab.devices(), progress=info)
-    click.echo(DecommissionScreen(dc, dry_run=False).text(), err=as_json)
+    click.echo(DecommissionScreen(dc, dry_run=False, width=terminal_width()).text(), err=as_json)
     confirm = [",".join(v.identity for v in lab.erasable() if v.identity)]
     info(f"lab demo: confirming with the lab file's kernel names: {confirm[0]}")
     code = run_decommission(lab_app, dc, confirm=confirm, interactive=False, yes_confirmed=True)

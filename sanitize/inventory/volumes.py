@@ -8,6 +8,8 @@ counts, sizes, kinds and paths only, never content.
 
 from __future__ import annotations
 
+import heapq
+import os
 from collections import defaultdict
 from collections.abc import Callable
 from dataclasses import dataclass, field, replace
@@ -17,6 +19,7 @@ from sanitize.errors import SanitizeError
 from sanitize.hw.host import Host
 from sanitize.hw.mount import NO_REPLAY_OPTIONS, ext_backup_superblock, mounted_readonly
 from sanitize.inventory.model import Device, DeviceTree
+from sanitize.inventory.own_files import own_tree_of, own_trees
 from sanitize.scan import Artifact, Scanner
 from sanitize.textsafe import human_size
 
@@ -27,6 +30,66 @@ MEMBERS = {"LVM2_member": "LVM physical volume", "linux_raid_member": "md RAID m
 PROMPT_LOG = "prompt-log"
 COUNT_KEYS = ("embeddings", "vectors", "ntotal", "rows", "count", "messages")
 ARTIFACTS_LISTED = 200  # per volume in JSON; the summary counts are always complete
+TOP_PATHS = 5  # largest findings kept per (category, format) group, for the risk lines and the report
+WORLD_READABLE = "readable by every local user (permission o+r)"
+
+
+@dataclass(frozen=True)
+class TopFinding:
+    """One of the largest findings of a group: where it is and how big, never what it holds."""
+
+    path: str  # as the volume shows it: absolute when mounted, from the volume's root otherwise
+    size_bytes: int
+    records: int
+    world_readable: bool
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "path": self.path,
+            "size_bytes": self.size_bytes,
+            "records": self.records,
+            "world_readable": self.world_readable,
+        }
+
+
+@dataclass
+class FindingGroup:
+    """Every finding of one kind (category and format) on a volume."""
+
+    category: str
+    format: str
+    count: int = 0
+    bytes: int = 0
+    records: int = 0
+    world_readable: int = 0
+    # min-heap of (size, sequence, finding): the TOP_PATHS largest
+    _top: list[tuple[int, int, TopFinding]] = field(default_factory=list, repr=False)
+
+    def add(self, finding: TopFinding) -> None:
+        self.count += 1
+        self.bytes += finding.size_bytes
+        self.records += finding.records
+        self.world_readable += finding.world_readable
+        entry = (finding.size_bytes, self.count, finding)
+        if len(self._top) < TOP_PATHS:
+            heapq.heappush(self._top, entry)
+        elif entry[:1] > self._top[0][:1]:
+            heapq.heapreplace(self._top, entry)
+
+    @property
+    def top(self) -> list[TopFinding]:
+        return [f for _size, _n, f in sorted(self._top, key=lambda e: (-e[0], e[1]))]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "category": self.category,
+            "format": self.format,
+            "count": self.count,
+            "bytes": self.bytes,
+            "records": self.records,
+            "world_readable": self.world_readable,
+            "top": [f.to_dict() for f in self.top],
+        }
 
 
 @dataclass
@@ -41,7 +104,7 @@ class VolumeReport:
     damaged: bool = False  # an ext2/3/4 found through a backup superblock (the primary is damaged)
     note: str | None = None
     summary: dict[str, dict[str, int]] = field(default_factory=dict)  # category -> {count, bytes}
-    groups: dict[tuple[str, str], list[int]] = field(default_factory=dict)  # (category, format) -> [n, bytes, records]
+    groups: dict[tuple[str, str], FindingGroup] = field(default_factory=dict)
     world_readable: int = 0
     apps: dict[str, int] = field(default_factory=dict)  # AI application (recognised data directory) -> artifacts
     artifacts: list[Artifact] = field(default_factory=list)
@@ -50,46 +113,80 @@ class VolumeReport:
     files_seen: int = 0
     faults: list[str] = field(default_factory=list)  # ScanResult.faults(): not fully scanned, a bug
     carve: dict[str, Any] | None = None  # raw-device findings (`inventory --carve`)
+    own_count: int = 0  # sanitize's own files (checkout, fixtures, virtualenv): not the server's data
+    own_bytes: int = 0
+    own_trees: list[str] = field(default_factory=list)
+
+    @property
+    def ranked_groups(self) -> list[FindingGroup]:
+        """Largest first: what an operator should look at first."""
+        return sorted(self.groups.values(), key=lambda g: (-g.bytes, g.category, g.format))
+
+    def _first_phrases(self) -> list[str]:
+        """What an operator must not miss comes first, however small: prompts and outputs written
+        down, and what AI applications keep in their data directories."""
+        phrases = []
+        prompts = [g for g in self.ranked_groups if g.category == PROMPT_LOG]
+        if prompts:
+            listed = ", ".join(f"{g.count:,} {g.format}" for g in prompts)
+            phrases.append(f"prompt logs: {listed}, {human_size(sum(g.bytes for g in prompts))}")
+        if self.apps:
+            apps = ", ".join(f"{app} ({n:,})" for app, n in sorted(self.apps.items(), key=lambda kv: (-kv[1], kv[0])))
+            phrases.append(f"AI app data: {apps}")
+        return phrases
+
+    @property
+    def head(self) -> str:
+        where = f"mounted at {self.mounted_at}" if self.mounted_at else "not mounted"
+        damaged = ", DAMAGED primary superblock" if self.damaged else ""
+        return f"{self.name} ({self.fstype or 'no filesystem'}{damaged}, {where})"
+
+    @property
+    def state(self) -> str | None:
+        """What the volume's contents are when they are not a list of findings."""
+        if self.encrypted:
+            return f"encrypted ({self.encrypted}); contents unreadable without the key, not scanned"
+        if self.note and not self.scanned:
+            return self.note
+        if not self.artifact_count:
+            return f"no AI artifacts found in {self.files_seen:,} files"
+        return None
 
     @property
     def risk(self) -> str:
-        line = self._contents_risk()
+        """Every kind of finding on one line (the JSON `risk` field)."""
+        body = self.state
+        if body is None:
+            others = [group_phrase(g) for g in self.ranked_groups if g.category != PROMPT_LOG]
+            body = "; ".join([*self._first_phrases(), *others]) + self._world_readable_tail()
+        return f"{self.head}: {body}{self._tails()}"
+
+    @property
+    def short_risk(self) -> str:
+        """Totals and the kinds, largest first: the line to read first (the top findings follow it)."""
+        body = self.state
+        if body is None:
+            total = sum(g.bytes for g in self.groups.values())
+            kinds = list(dict.fromkeys(g.category for g in self.ranked_groups if g.category != PROMPT_LOG))
+            plural = "s" if self.artifact_count != 1 else ""
+            body = f"{self.artifact_count:,} AI artifact{plural}, {human_size(total)}: "
+            body += "; ".join([*self._first_phrases(), ", ".join(kinds)] if kinds else self._first_phrases())
+            body += self._world_readable_tail()
+        return f"{self.head}: {body}{self._tails()}"
+
+    def _world_readable_tail(self) -> str:
+        if not self.world_readable:
+            return ""
+        return f"; {self.world_readable:,} of them {WORLD_READABLE}"
+
+    def _tails(self) -> str:
+        line = ""
+        if self.own_count:
+            line += f"; and {self.own_count:,} of sanitize's own files (its test fixtures and installation), apart"
         if self.carve is not None:
             found = self.carve.get("risk") or self.carve.get("error")
             line += f"; raw device: {found}" if found else "; raw device: nothing recognisable in free space"
         return line
-
-    def _contents_risk(self) -> str:
-        where = f"mounted at {self.mounted_at}" if self.mounted_at else "not mounted"
-        damaged = ", DAMAGED primary superblock" if self.damaged else ""
-        head = f"{self.name} ({self.fstype or 'no filesystem'}{damaged}, {where})"
-        if self.encrypted:
-            return f"{head}: encrypted ({self.encrypted}); contents unreadable without the key"
-        if self.note and not self.scanned:
-            return f"{head}: {self.note}"
-        if not self.artifact_count:
-            return f"{head}: no AI artifacts found in {self.files_seen:,} files"
-        # What an operator must not miss comes first, however small: prompts and outputs written
-        # down, and what AI applications keep in their data directories.
-        ranked = sorted(self.groups.items(), key=lambda kv: -kv[1][1])
-        prompts = [(fmt, n, size) for (category, fmt), (n, size, _) in ranked if category == PROMPT_LOG]
-        phrases = []
-        if prompts:
-            total = sum(size for _, _, size in prompts)
-            listed = ", ".join(f"{n:,} {fmt}" for fmt, n, _ in prompts)
-            phrases.append(f"prompt logs: {listed}, {human_size(total)}")
-        if self.apps:
-            apps = ", ".join(f"{app} ({n:,})" for app, n in sorted(self.apps.items(), key=lambda kv: (-kv[1], kv[0])))
-            phrases.append(f"AI app data: {apps}")
-        phrases += [
-            f"{n:,} {fmt} {category}"
-            + (f" ({records:,} record{'s' if records != 1 else ''})" if records else "")
-            + f", {human_size(size)}"
-            for (category, fmt), (n, size, records) in ranked
-            if category != PROMPT_LOG
-        ]
-        tail = f"; {self.world_readable:,} world-readable" if self.world_readable else ""
-        return f"{head}: " + "; ".join(phrases) + tail
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -110,11 +207,19 @@ class VolumeReport:
             "faults": list(self.faults),
             "risk": self.risk,
             "carve": self.carve,
+            "groups": [g.to_dict() for g in self.ranked_groups],
+            "own_files": {"count": self.own_count, "bytes": self.own_bytes, "trees": list(self.own_trees)},
             "artifacts": [a.to_dict() for a in self.artifacts],
         }
 
 
-def _count(art: Artifact) -> int:
+def group_phrase(group: FindingGroup) -> str:
+    records = f" ({group.records:,} record{'s' if group.records != 1 else ''})" if group.records else ""
+    return f"{group.count:,} {group.format} {group.category}{records}, {human_size(group.bytes)}"
+
+
+def record_count(art: Artifact) -> int:
+    """How many records (embeddings, vectors, rows, messages) an artifact says it holds, or 0."""
     for key in COUNT_KEYS:
         value = art.details.get(key)
         if isinstance(value, int) and not isinstance(value, bool):
@@ -235,28 +340,41 @@ def add_carve(
 def _scan_into(report: VolumeReport, scanner: Scanner, mountpoint: str) -> None:
     summary: dict[str, dict[str, int]] = defaultdict(lambda: {"count": 0, "bytes": 0})
     listed: list[Artifact] = []
+    # Only a filesystem mounted by the system can hold the running tool; a private read-only
+    # mount of an unmounted volume cannot.
+    trees = own_trees() if report.mounted_at else ()
+    own: set[str] = set()
 
     def collect(art: Artifact) -> None:
+        # Paths are reported relative to the volume, not to our private mountpoint.
+        art = _rebase(art, mountpoint, report.mounted_at or "/")
+        full = os.path.join(art.root, art.path)
+        tree = own_tree_of(full, trees) if trees else None
+        if tree is not None:
+            report.own_count += 1
+            report.own_bytes += art.size_bytes
+            own.add(tree)
+            return
         entry = summary[art.category]
         entry["count"] += 1
         entry["bytes"] += art.size_bytes
-        group = report.groups.setdefault((art.category, art.format), [0, 0, 0])
-        group[0] += 1
-        group[1] += art.size_bytes
-        group[2] += _count(art)
+        group = report.groups.get((art.category, art.format))
+        if group is None:
+            group = report.groups[(art.category, art.format)] = FindingGroup(art.category, art.format)
+        group.add(TopFinding(full, art.size_bytes, record_count(art), art.world_readable))
         report.world_readable += art.world_readable
         app = art.details.get("app")
         if isinstance(app, str):
             report.apps[app] = report.apps.get(app, 0) + 1
         if len(listed) < ARTIFACTS_LISTED:
-            # Paths are reported relative to the volume, not to our private mountpoint.
-            listed.append(_rebase(art, mountpoint, report.mounted_at or "/"))
+            listed.append(art)
 
     result = scanner.scan([mountpoint], on_artifact=collect, keep_artifacts=False)
     report.scanned = True
     report.summary = dict(summary)
     report.artifacts = listed
-    report.artifact_count = result.stats.artifacts
+    report.own_trees = sorted(own)
+    report.artifact_count = result.stats.artifacts - report.own_count
     report.errors = result.stats.errors
     report.files_seen = result.stats.files_seen
     report.faults = result.faults()

@@ -10,7 +10,7 @@ from sanitize.enums import Status
 from sanitize.erase.plan import resume_command
 from sanitize.errors import ExitCode
 from sanitize.report.base import human_size
-from sanitize.report.inventory import inventory_document, volumes_document
+from sanitize.report.inventory import inventory_document, volume_lines, volumes_document
 
 DECOMMISSION_SCHEMA = "sanitize.decommission/1"
 
@@ -21,12 +21,13 @@ class DecommissionScreen:
 
     run: Decommission
     dry_run: bool
+    width: int = 100  # the terminal's width, to wrap to
 
     def document(self) -> dict[str, Any]:
         return document(self.run, dry_run=self.dry_run)
 
     def text(self) -> str:
-        return render_screen(self.run, dry_run=self.dry_run)
+        return render_screen(self.run, dry_run=self.dry_run, width=self.width)
 
 
 @dataclass(frozen=True)
@@ -42,7 +43,7 @@ class DecommissionOutcome:
         return render_summary(self.run)
 
 
-def render_screen(dc: Decommission, *, dry_run: bool) -> str:
+def render_screen(dc: Decommission, *, dry_run: bool, width: int = 100) -> str:
     lines: list[str] = []
     host = dc.host
     ident = " ".join(str(host.get(k)) for k in ("system_vendor", "product_name", "product_serial") if host.get(k))
@@ -52,9 +53,11 @@ def render_screen(dc: Decommission, *, dry_run: bool) -> str:
     risky = [v for v in dc.volumes if v.artifact_count or v.encrypted]
     quiet = [v for v in dc.volumes if v not in risky]
     for report in risky:
-        lines.append(f"  ! {report.risk}")
+        first, *rest = volume_lines(report, verbose=False, width=width - 4)
+        lines.append(f"  ! {first.removeprefix('AI DATA: ')}")
+        lines.extend(f"    {line}" for line in rest)
     for report in quiet:
-        lines.append(f"    {report.risk}")
+        lines.extend(f"    {line}" for line in volume_lines(report, verbose=False, width=width - 4))
     if not dc.volumes:
         lines.append("    (no volumes scanned)")
     lines.append("")

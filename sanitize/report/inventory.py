@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import os
+import textwrap
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -10,7 +12,7 @@ from typing import Any
 from sanitize import tool_identity
 from sanitize.enums import DeviceType
 from sanitize.inventory.model import INVENTORY_SCHEMA, Device, DeviceTree
-from sanitize.inventory.volumes import VolumeReport
+from sanitize.inventory.volumes import PROMPT_LOG, TOP_PATHS, VolumeReport, record_count
 from sanitize.report.base import human_size
 from sanitize.textsafe import printable
 
@@ -20,17 +22,75 @@ class InventoryReport:
     tree: DeviceTree
     host: dict[str, Any]
     volumes: Sequence[VolumeReport] | None = None  # None: the document has no `volumes` field
+    verbose: bool = False  # text: every finding with its path, not each volume's largest five
+    width: int = 100  # text: the terminal's width, to wrap to
 
     def document(self) -> dict[str, Any]:
         extra = {"volumes": volumes_document(self.volumes)} if self.volumes is not None else None
         return inventory_document(self.tree, self.host, extra)
 
     def text(self) -> str:
-        return render_tree(self.tree, self.host, volume_notes(self.volumes or ()))
+        notes = volume_notes(self.volumes or (), verbose=self.verbose, width=self.width)
+        return render_tree(self.tree, self.host, notes)
 
 
-def volume_notes(reports: Sequence[VolumeReport]) -> dict[str, list[str]]:
-    return {r.device: [("AI DATA: " if r.artifact_count else "") + r.risk] for r in reports}
+def volume_notes(reports: Sequence[VolumeReport], *, verbose: bool = False, width: int = 100) -> dict[str, list[str]]:
+    """Per volume: the risk line, then its largest findings with their paths (every one with `verbose`).
+
+    Lines are wrapped to `width`; the caller indents them by 4 columns.
+    """
+    return {r.device: volume_lines(r, verbose=verbose, width=max(40, width - 4)) for r in reports}
+
+
+def _wrap(text: str, width: int, indent: str, more: str = "    ") -> list[str]:
+    return textwrap.wrap(
+        printable(text),
+        width=width,
+        initial_indent=indent,
+        subsequent_indent=indent + more,
+        break_on_hyphens=False,
+        break_long_words=True,
+    ) or [indent]
+
+
+def _finding_text(path: str, kind: str, size: int, records: int, world: bool) -> str:
+    extras = [kind, human_size(size)]
+    if records:
+        extras.append(f"{records:,} record{'s' if records != 1 else ''}")
+    if world:
+        extras.append("world-readable")
+    return f"{path}  ({', '.join(extras)})"
+
+
+def volume_lines(report: VolumeReport, *, verbose: bool, width: int) -> list[str]:
+    lines = _wrap(("AI DATA: " if report.artifact_count else "") + report.short_risk, width, "")
+    if not report.artifact_count:
+        return lines
+    if verbose:
+        for group in report.ranked_groups:
+            lines += _wrap(
+                f"{group.category} ({group.format}): {group.count:,}, {human_size(group.bytes)}", width, "  "
+            )
+            for art in (a for a in report.artifacts if (a.category, a.format) == (group.category, group.format)):
+                text = _finding_text(
+                    os.path.join(art.root, art.path), art.unit, art.size_bytes, record_count(art), art.world_readable
+                )
+                lines += _wrap(text, width, "    ")
+        if report.artifact_count > len(report.artifacts):
+            lines.append(f"  ... and {report.artifact_count - len(report.artifacts):,} more (not listed)")
+        return lines
+    # Prompt logs first however small (as in the risk line), then the largest.
+    top = sorted(
+        ((g, f) for g in report.groups.values() for f in g.top),
+        key=lambda gf: (gf[0].category != PROMPT_LOG, -gf[1].size_bytes, gf[1].path),
+    )[:TOP_PATHS]
+    for group, finding in top:
+        kind = f"{group.category} ({group.format})"
+        text = _finding_text(finding.path, kind, finding.size_bytes, finding.records, finding.world_readable)
+        lines += _wrap(text, width, "  ")
+    if report.artifact_count > len(top):
+        lines.append(f"  ... {report.artifact_count - len(top):,} more: `sanitize inventory -v` lists them all")
+    return lines
 
 
 def volumes_document(reports: Sequence[VolumeReport]) -> list[dict[str, Any]]:

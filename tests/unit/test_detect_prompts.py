@@ -235,11 +235,17 @@ def test_no_marker_in_any_output_log_state_or_report(tmp_path: Path) -> None:
 
 
 def test_volume_risk_line_names_prompt_logs_and_app_data_first() -> None:
-    from sanitize.inventory.volumes import VolumeReport
+    from sanitize.inventory.volumes import FindingGroup, TopFinding, VolumeReport
 
     report = VolumeReport("/dev/x", "x", "ext4", "/srv", scanned=True, artifact_count=5, files_seen=100)
-    report.groups = {("model-weights", "gguf"): [2, 9 << 30, 0], ("prompt-log", "vllm-log"): [2, 4096, 0],
-                     ("prompt-log", "csv-prompt-log"): [1, 100, 0]}  # fmt: skip
+    for category, fmt, sizes in (
+        ("model-weights", "gguf", [(9 << 30) - 1, 1]),
+        ("prompt-log", "vllm-log", [4000, 96]),
+        ("prompt-log", "csv-prompt-log", [100]),
+    ):
+        group = report.groups[(category, fmt)] = FindingGroup(category, fmt)
+        for i, size in enumerate(sizes):
+            group.add(TopFinding(f"/srv/{fmt}-{i}", size, 0, False))
     report.apps = {"ollama": 2, "open-webui": 3}
     assert report.risk == (
         "x (ext4, mounted at /srv): prompt logs: 2 vllm-log, 1 csv-prompt-log, 4.1 KiB; "
