@@ -20,7 +20,7 @@ from sanitize.erase.planning import check_erasable, plan_for
 from sanitize.errors import BadInput, SanitizeError
 from sanitize.inventory.model import Device
 from sanitize.purge.capabilities import Capabilities
-from sanitize.purge.levels import PURGE, is_flash
+from sanitize.purge.levels import PURGE, is_flash, standard_of
 from sanitize.purge.methods.ata import FROZEN_HELP
 from sanitize.purge.methods.base import capabilities
 
@@ -95,6 +95,7 @@ class DevicePlan:
             doc.update(
                 nist_level=p.nist_level,
                 method=p.method,
+                standard=standard_of(p.method, p.nist_level),
                 why=p.reason,
                 argv=[list(s.argv) for s in p.all_steps() if s.argv],
                 steps=[s.to_dict() for s in p.all_steps()],

@@ -9,6 +9,7 @@ from sanitize.decommission import Decommission, exit_code, overall_status
 from sanitize.enums import Status
 from sanitize.erase.plan import resume_command
 from sanitize.errors import ExitCode
+from sanitize.purge.levels import standard_line
 from sanitize.report.base import human_size
 from sanitize.report.inventory import inventory_document, volume_lines, volumes_document
 
@@ -73,6 +74,7 @@ def render_screen(dc: Decommission, *, dry_run: bool, width: int = 100) -> str:
             f"{plan.method} (NIST {plan.nist_level}){eta}; confirm as {dev.identity}"
         )
         lines.append(f"      why: {plan.reason}")
+        lines.append(f"      standard: {standard_line(plan.method, plan.nist_level)}")
         for note in plan.notes:
             if note != plan.reason:
                 lines.append(f"      note: {note}")

@@ -64,6 +64,8 @@ class PurgePlanReport:
 
 
 def device_lines(result: DevicePlan) -> list[str]:
+    from sanitize.purge.levels import standard_line  # loaded with the planner, never by `erase`
+
     d = result.device
     head = f"{d.path} ({d.name}, {d.size_bytes} bytes, {d.media_type}, {d.transport or 'unknown transport'})"
     if result.plan is None:
@@ -72,6 +74,7 @@ def device_lines(result: DevicePlan) -> list[str]:
         p = result.plan
         status = "" if result.status == "ok" else f" [{result.status.upper()}]"
         lines = [f"{head}: {p.method}, NIST {p.nist_level}{status}", f"  why: {p.reason}"]
+        lines.append(f"  standard: {standard_line(p.method, p.nist_level)}")
         lines += [f"  {_step_line(i, s.description, s.argv)}" for i, s in enumerate(p.steps, 1)]
         lines += [f"  pre-check: {c}" for c in p.pre_checks]
         lines += [f"  post-check: {c}" for c in p.post_checks]

@@ -44,6 +44,23 @@ def test_nvme_sanitize_crypto_first(tmp_path):
     available = [a["method"] for a in doc["alternatives"] if a["available"]]
     assert available[:2] == ["nvme-sanitize-block", "nvme-format-crypto"]
     assert not [c for c in drives.calls if c[1] in ("sanitize", "format")]  # planning never erases
+    assert doc["standard"] == {
+        "nist": "NIST SP 800-88 Rev. 2",
+        "nist_method": "Purge",
+        "ieee2883": "IEEE 2883-2022",
+        "technique": "cryptographic erase",
+        "interface_command": "NVMe Sanitize, Crypto Erase action (SANACT 100b)",
+    }
+
+
+def test_every_method_has_its_ieee_2883_technique():
+    from sanitize.methods import all_methods
+    from sanitize.purge.levels import TECHNIQUES, standard_line
+
+    assert set(all_methods().names()) == set(TECHNIQUES)
+    assert standard_line("overwrite", "clear") == (
+        "NIST SP 800-88 Rev. 2 Clear; IEEE 2883-2022 overwrite (host WRITE commands to every user-addressable sector)"
+    )
 
 
 def test_nvme_without_sanitize_uses_format_crypto_when_fna_allows(tmp_path):
@@ -146,3 +163,4 @@ def test_human_plan_output_shows_commands_blockers_and_alternatives(tmp_path):
     assert "to unblock: " in text and "rtcwake" in text
     assert "not possible: ata-sanitize-crypto" in text
     assert "expected duration: about 120 s" in text
+    assert "standard: NIST SP 800-88 Rev. 2 Clear; IEEE 2883-2022 secure erase (ATA SECURITY ERASE UNIT" in text

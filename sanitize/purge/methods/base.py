@@ -118,7 +118,7 @@ class FirmwareMethod(Method):
     def notes(self, planning: Planning, device: Device, options: EraseOptions) -> Sequence[str]:
         out = []
         if self.nist_level(device) == NistLevel.CLEAR and is_flash(device.media_type):
-            out.append(f"{self.name} is only Clear on flash media (NIST SP 800-88 Rev. 1)")
+            out.append(f"{self.name} is only Clear on flash media (it cannot reach spare or remapped blocks)")
         return out
 
     # --- execution -------------------------------------------------------------------
