@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark `sanitize carve` against `dd iflag=direct` on one multi-GiB loop device (root).
 
-    cd /work/main && .venv/bin/python benchmarks/carve.py [--size 4G] [--rounds 3]
+    .venv/bin/python benchmarks/carve.py [--size 4G] [--rounds 3]
 
 Creates a fallocate'd image under /var/tmp, attaches it with `losetup --direct-io=on`, and
 fills it with mixed content: mostly random data, zeroed stretches, stretches of float32

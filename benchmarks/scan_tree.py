@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Benchmark `sanitize scan` against `find -type f` and `file` (libmagic) on one synthetic tree.
 
-    cd /work/main && .venv/bin/python benchmarks/scan_tree.py [--files 200000] [--artifact-percent 3] [--cold]
+    .venv/bin/python benchmarks/scan_tree.py [--files 200000] [--artifact-percent 3] [--cold]
 
 Builds a tree of --files regular files under /var/tmp (ordinary text, JSON, CSV, random binary
 and small images, plus a few per cent copies of the weight fixtures), warms the page cache with
