@@ -19,6 +19,7 @@ COMMANDS = {
     "scan": "sanitize.cli.scan",
     "carve": "sanitize.cli.carve",
     "plan": "sanitize.cli.plan",
+    "report": "sanitize.cli.report",
     "erase": "sanitize.cli.erase",
     "decommission": "sanitize.cli.decommission",
     "keys": "sanitize.cli.keys",

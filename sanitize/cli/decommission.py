@@ -83,6 +83,20 @@ def run_decommission(
     return exit_code(dc)
 
 
+def _write_report(dc: Decommission, path: str, *, dry_run: bool) -> tuple[str, str] | None:
+    """The server report; after a run a failure to write it is a problem, never a lost result."""
+    from sanitize.cli.report import write_or_fail
+    from sanitize.server_report import build
+
+    try:
+        return write_or_fail(build(dc, dry_run=dry_run), path)
+    except SanitizeError as exc:
+        if dry_run:
+            raise
+        warn(exc.one_line())
+        return None
+
+
 @click.command("decommission", epilog=EPILOG)
 @click.option("--dry-run", is_flag=True, help="Inventory mode: the full report and plan; writes nothing, anywhere.")
 @click.option(
@@ -123,6 +137,14 @@ def run_decommission(
     help="Lines 'SERIAL PSID' for self-encrypting drives: lets auto choose their TCG PSID revert "
     "(crypto erase). PSIDs never reach results, logs or certificates.",
 )
+@click.option(
+    "--report",
+    "report_path",
+    type=click.Path(dir_okay=False),
+    metavar="FILE.html",
+    help="Also write the server report (see `sanitize report`) to FILE.html and FILE.pdf: "
+    "with --dry-run the picture and the plan, after a run the results with links to each certificate.",
+)
 @json_option
 @pass_app
 def command(
@@ -135,6 +157,7 @@ def command(
     method: str,
     verify: str,
     psid_file: str | None,
+    report_path: str | None,
     as_json: bool,
 ) -> None:
     """Sanitize every device of this server in one run, with certificates.
@@ -175,7 +198,11 @@ def command(
         progress=info,
     )
     if dry_run:
+        # A report path that cannot be written fails before anything is printed.
+        written = _write_report(dc, report_path, dry_run=True) if report_path else None
         emit(DecommissionScreen(dc, dry_run=True, width=terminal_width()), as_json, text_always=True)
+        if written:
+            info(f"report: {written[0]} and {written[1]}")
         for problem in dc.internal_errors:
             info(f"sanitize: internal error: {problem}")
         if dc.internal_errors:  # the plan is incomplete: not what the command promises
@@ -184,6 +211,9 @@ def command(
     click.echo(DecommissionScreen(dc, dry_run=False, width=terminal_width()).text(), err=as_json)
     interactive = sys.stdin.isatty() and sys.stderr.isatty()
     code = run_decommission(app, dc, confirm=confirm, interactive=interactive, yes_confirmed=yes_confirmed)
+    written = _write_report(dc, report_path, dry_run=False) if report_path else None
     emit(DecommissionOutcome(dc), as_json, text_always=True)
+    if written:
+        info(f"report: {written[0]} and {written[1]}")
     if code != ExitCode.OK:
         raise click.exceptions.Exit(int(code))

@@ -8,12 +8,14 @@ import click
 
 from sanitize import lab as labmod
 from sanitize.certify.keys import have_keys, init_keys
-from sanitize.cli.app import App, emit, emit_json, info, json_option, pass_app, require_root, terminal_width
+from sanitize.cli.app import App, emit_json, info, json_option, pass_app, require_root, terminal_width
 from sanitize.cli.decommission import run_decommission
+from sanitize.cli.report import write_or_fail
 from sanitize.decommission import prepare
 from sanitize.errors import BadInput, ExitCode
 from sanitize.inventory.probe import probe
 from sanitize.report.decommission import DecommissionOutcome, DecommissionScreen
+from sanitize.server_report import build
 from sanitize.state import StateDir
 
 DEMO_ORG = "sanitize lab demo (not a real organisation)"
@@ -125,6 +127,8 @@ def demo(app: App, directory: str | None, as_json: bool) -> None:
     The run is confined with --only to the loop devices recorded in the lab file and
     confirmed with their kernel names from that file; it uses the lab's own state
     directory (<lab>/state, with a demo signing key), never the operator's real one.
+    The server report (report.html and report.pdf, see `sanitize report`) is written next
+    to the certificates it links to.
     """
     require_root(app.host, "lab demo")
     path = _lab_dir(app, directory, create=True)
@@ -138,9 +142,17 @@ def demo(app: App, directory: str | None, as_json: bool) -> None:
     confirm = [",".join(v.identity for v in lab.erasable() if v.identity)]
     info(f"lab demo: confirming with the lab file's kernel names: {confirm[0]}")
     code = run_decommission(lab_app, dc, confirm=confirm, interactive=False, yes_confirmed=True)
-    emit(DecommissionOutcome(dc), as_json, text_always=True)
-    if not as_json:
-        click.echo(f"\nCertificates: {dc.certificate_dir}")
+    outcome = DecommissionOutcome(dc)
+    click.echo(outcome.text(), err=as_json)
+    report_html = None
+    if dc.certificate_dir:
+        # Next to the certificates it links to, so the folder can be handed over as it is.
+        report_html, _ = write_or_fail(build(dc, dry_run=False), os.path.join(dc.certificate_dir, "report.html"))
+    if as_json:
+        emit_json(outcome.document() | {"report": report_html})
+    else:
+        click.echo(f"\nReport:       {report_html} (and .pdf): open it first")
+        click.echo(f"Certificates: {dc.certificate_dir}")
         click.echo(f"Verify one:   sanitize --state-dir {state.path} cert verify {dc.certificate_dir}/<file>.pdf")
         click.echo(f"Archive:      sanitize --state-dir {state.path} archive verify")
         click.echo("Clean up:     sanitize lab down")

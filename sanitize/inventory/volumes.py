@@ -164,6 +164,11 @@ class VolumeReport:
     @property
     def short_risk(self) -> str:
         """Totals and the kinds, largest first: the line to read first (the top findings follow it)."""
+        return f"{self.head}: {self.short_body}"
+
+    @property
+    def short_body(self) -> str:
+        """`short_risk` without the volume's name."""
         body = self.state
         if body is None:
             total = sum(g.bytes for g in self.groups.values())
@@ -172,7 +177,7 @@ class VolumeReport:
             body = f"{self.artifact_count:,} AI artifact{plural}, {human_size(total)}: "
             body += "; ".join([*self._first_phrases(), ", ".join(kinds)] if kinds else self._first_phrases())
             body += self._world_readable_tail()
-        return f"{self.head}: {body}{self._tails()}"
+        return body + self._tails()
 
     def _world_readable_tail(self) -> str:
         if not self.world_readable:
