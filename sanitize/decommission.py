@@ -33,13 +33,13 @@ from sanitize.enums import DeviceType, PhaseStatus, Status
 from sanitize.erase import EraseOptions, EraseResult, ErrorRange, MethodRegistry, Plan, Planning, build_plan, new_result
 from sanitize.erase.planset import PlanSet
 from sanitize.erase.record import record_result
-from sanitize.erase.result import Failure
+from sanitize.erase.result import Failure, device_identity
 from sanitize.erase.runner import error_message
 from sanitize.errors import BadInput, ExitCode, Refused, SanitizeError
 from sanitize.hw.host import Host
 from sanitize.inventory.host_identity import host_identity
 from sanitize.inventory.model import Device, DeviceTree
-from sanitize.inventory.volumes import VolumeReport, scan_volumes
+from sanitize.inventory.volumes import MEMBERS, VolumeReport, scan_volumes
 from sanitize.purge.methods.tcg import psid_for
 from sanitize.state import StateDir
 
@@ -87,6 +87,25 @@ class Decommission:
     def volumes_on(self, dev: Device) -> list[VolumeReport]:
         paths = {dev.path, *(d.path for d in self.tree.descendants(dev))}
         return [v for v in self.volumes if v.device in paths]
+
+    def artifacts_before(self, dev: Device) -> dict[str, Any]:
+        """For the certificate: counts per category, and which volumes could be read at all."""
+        volumes = []
+        for report in self.volumes_on(dev):
+            state = "scanned" if report.scanned else "encrypted" if report.encrypted else "not-scanned"
+            if report.fstype in MEMBERS:
+                state = "member"
+            why = f"encrypted ({report.encrypted})" if report.encrypted else report.note
+            volumes.append(
+                {
+                    "device": report.device,
+                    "fstype": report.fstype,
+                    "state": state,
+                    "why": None if report.scanned else why,
+                    "files_seen": report.files_seen,
+                }
+            )
+        return {"categories": self.artifacts_on(dev), "volumes": volumes}
 
     def artifacts_on(self, dev: Device) -> dict[str, dict[str, int]]:
         """Counts and bytes per category over every volume on `dev` (for its certificate)."""
@@ -269,7 +288,7 @@ def execute(dc: Decommission, *, state: StateDir, host: Host, run_all: Runner) -
                 issue_for_result(
                     result,
                     state=state,
-                    artifacts_before=dc.artifacts_on(plan.device),
+                    artifacts_before=dc.artifacts_before(plan.device),
                     output_dir=dc.certificate_dir,
                 )
             )
@@ -277,7 +296,13 @@ def execute(dc: Decommission, *, state: StateDir, host: Host, run_all: Runner) -
         _guard(dc, f"{result.device['path']}: no certificate", issue)
 
     def summary() -> None:
-        dc.summary_pdf = issue_host_summary(dc.results, state=state, issued=dc.issued, output_dir=dc.certificate_dir)
+        dc.summary_pdf = issue_host_summary(
+            dc.results,
+            state=state,
+            issued=dc.issued,
+            output_dir=dc.certificate_dir,
+            not_sanitized=[{"device": device_identity(b.device), "why": b.why, "advice": b.advice} for b in dc.blocked],
+        )
 
     _guard(dc, "host summary", summary)
 

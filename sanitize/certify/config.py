@@ -16,14 +16,16 @@ Looked up in `<state>/config.toml`, then `/etc/sanitize/config.toml` (first foun
     post_sanitization_destination = "Reuse"
     pre_sanitization_confidentiality = "Confidential"
 
-    [property_numbers]  # organisation property/asset numbers, keyed by device serial
-    "S4EVNF0M123456" = "ASSET-00417"
+    [property_numbers]  # organisation property/asset numbers, keyed by the device's serial,
+    "S4EVNF0M123456" = "ASSET-00417"     # WWN, /dev/disk/by-id or by-path name, path or kernel name
+    "/dev/disk/by-path/pci-0000:00:17.0-ata-2" = "ASSET-00418"
 """
 
 from __future__ import annotations
 
 import os
 import tomllib
+from collections.abc import Mapping
 from dataclasses import asdict, dataclass, field, fields, replace
 from typing import Any
 
@@ -56,6 +58,23 @@ class CertConfig:
     post_sanitization_destination: str | None = None
     pre_sanitization_confidentiality: str | None = None
     property_numbers: dict[str, str] = field(default_factory=dict)
+    # `cert issue --property-number`: the number of the one device being certified, whatever names it
+    property_number: str | None = None
+
+    def property_number_for(self, device: Mapping[str, Any], links: list[str] | None = None) -> str | None:
+        """The asset number attached to this device: given for it, else found by any of its names."""
+        if self.property_number:
+            return self.property_number
+        keys = [device.get("serial"), device.get("wwn"), *(links or device.get("links") or [])]
+        keys += [device.get("path"), device.get("name")]
+        for key in keys:
+            if key and str(key) in self.property_numbers:
+                return self.property_numbers[str(key)]
+        wwn = str(device.get("wwn") or "").lower()
+        for key, number in self.property_numbers.items():
+            if wwn and key.lower().removeprefix("0x") == wwn.removeprefix("0x"):
+                return number
+        return None
 
 
 def _person(table: Any, source: str, section: str) -> Person:

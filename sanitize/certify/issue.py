@@ -20,7 +20,7 @@ from sanitize.certify import pdf
 from sanitize.certify.archive import Archive
 from sanitize.certify.canonical import canonical_bytes, sha256_hex
 from sanitize.certify.config import CertConfig, Person, load_config
-from sanitize.certify.document import ResultInput, build_document, kind_of, read_result
+from sanitize.certify.document import ResultInput, build_document, identified_by, kind_of, read_result
 from sanitize.certify.keys import Signer, load_signer
 from sanitize.certify.plausible import check_plausible
 from sanitize.certify.signing import sign
@@ -167,7 +167,31 @@ def _sign_and_store(
     )
 
 
-def build_summary(results: Sequence[ResultInput], issued: list[IssuedDocument] | None) -> dict[str, Any]:
+def _summary_identity(dev: dict[str, Any]) -> dict[str, Any]:
+    """What tells one row from another: the path and size, and the serial or what stands for it."""
+    links = [str(x) for x in dev.get("links") or [] if isinstance(x, str)]
+    return {
+        "path": dev.get("path"),
+        "name": dev.get("name"),
+        "serial": dev.get("serial"),
+        "model": dev.get("model"),
+        "size_bytes": dev.get("size_bytes"),
+        "backing_file": dev.get("backing_file"),
+        "links": links,
+        "identified_by": identified_by(dev, links),
+    }
+
+
+def build_summary(
+    results: Sequence[ResultInput],
+    issued: list[IssuedDocument] | None,
+    not_sanitized: list[dict[str, Any]] | None = None,
+) -> dict[str, Any]:
+    """Every device of the run: each result with its document, and each device left out with why.
+
+    `not_sanitized`: `{"device": {...identity fields...}, "why": str, "advice": str}` per device
+    the run did not sanitize (protected, read-only, refused), so the summary lists the whole host.
+    """
     by_result = {d.result_id: d for d in issued or []}
     devices = []
     host: dict[str, Any] = {}
@@ -177,8 +201,7 @@ def build_summary(results: Sequence[ResultInput], issued: list[IssuedDocument] |
         doc = by_result.get(result.id)
         devices.append(
             {
-                "serial": result.device.get("serial"),
-                "model": result.device.get("model"),
+                **_summary_identity(result.device),
                 "method": pdf.text(doc.document["sanitization"]["method_label"]) if doc else result.method,
                 "nist_level": result.nist_level,
                 "outcome": result.status,
@@ -188,6 +211,23 @@ def build_summary(results: Sequence[ResultInput], issued: list[IssuedDocument] |
                 "result_id": result.id,
             }
         )
+    for item in not_sanitized or []:
+        devices.append(
+            {
+                **_summary_identity(item.get("device") or {}),
+                "method": None,
+                "nist_level": None,
+                "outcome": "not-sanitized",
+                "kind": "none",
+                "certificate_id": None,
+                "json_sha256": None,
+                "result_id": None,
+                "why": item.get("why"),
+                "advice": item.get("advice"),
+            }
+        )
+    if host.get("machine_id"):
+        host["machine_id_sha256"] = sha256_hex(str(host["machine_id"]).encode())
     return {
         "schema": SUMMARY_SCHEMA,
         "summary_id": str(uuid.uuid4()),
@@ -204,10 +244,11 @@ def issue_host_summary(
     issued: list[IssuedDocument] | None = None,
     output_dir: str | None = None,
     signer: Signer | None = None,
+    not_sanitized: list[dict[str, Any]] | None = None,
 ) -> str:
     """One signed summary PDF for a host run (the summary JSON and its signature attached)."""
     signer = signer or load_signer(state)
-    summary = build_summary(results, issued)
+    summary = build_summary(results, issued, not_sanitized)
     json_bytes = canonical_bytes(summary)
     signature = sign(signer, json_bytes)
     pdf_bytes = pdf.summary_pdf(summary, json_bytes, signature, signer)

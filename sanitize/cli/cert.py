@@ -37,7 +37,10 @@ def _read_json(path: str, what: str) -> Any:
 @click.option("--operator-org", help="Their organisation.")
 @click.option("--location", help="Where the sanitization took place.")
 @click.option("--contact", help="Phone or other contact.")
-@click.option("--property-number", help="Organisation property / asset number of the device.")
+@click.option(
+    "--property-number",
+    help="Organisation property / asset number of this device (also for devices without a serial).",
+)
 @click.option("--destination", help="Post-sanitization destination (reuse, recycling, return to vendor, ...).")
 @click.option("--confidentiality", help="Pre-sanitization confidentiality categorisation.")
 @json_option
@@ -70,7 +73,6 @@ def issue(
     result = _read_json(result_file, "result file")
     artifacts = _read_json(artifacts_file, "artifact summary") if artifacts_file else None
     config = load_config(app.state, config_file)
-    serial = (result.get("device") or {}).get("serial") if isinstance(result, dict) else None
     config = dataclasses.replace(
         config,
         operator=config.operator.merged(
@@ -78,7 +80,7 @@ def issue(
         ),
         post_sanitization_destination=destination or config.post_sanitization_destination,
         pre_sanitization_confidentiality=confidentiality or config.pre_sanitization_confidentiality,
-        property_numbers={**config.property_numbers, **({str(serial): property_number} if property_number else {})},
+        property_number=property_number or config.property_number,
     )
     issued = issue_for_result(result, state=app.state, config=config, artifacts_before=artifacts, output_dir=output_dir)
     if as_json:
@@ -120,31 +122,59 @@ def verify(app: App, file: str, trust_file: str | None, archive_dir: str | None,
 
 
 def _show_lines(doc: dict[str, Any]) -> list[str]:
+    from sanitize.certify.pdf import carve_text, read_back_text, size_text, summary_device_text, summary_outcome, text
+
     if doc.get("schema") == "sanitize.host-summary/1":
-        lines = [f"Host summary {doc.get('summary_id')} for {(doc.get('host') or {}).get('hostname')}"]
+        host = doc.get("host") or {}
+        lines = [f"Host summary {text(doc.get('summary_id'))} for {text(host.get('hostname'))}"]
         for d in doc.get("devices") or []:
-            lines.append(
-                f"  {d.get('serial')}  {d.get('method')}  {d.get('outcome')}  {d.get('kind')} {d.get('certificate_id')}"
+            tail = (
+                f"{text(d.get('why'))}"
+                if d.get("outcome") == "not-sanitized"
+                else f"{text(d.get('method'))}  {d.get('kind')} {text(d.get('certificate_id'))}"
             )
+            lines.append(f"  {summary_device_text(d)}  {summary_outcome(d)}  {tail}")
         return lines
     dev, san, ver = doc["device"], doc["sanitization"], doc["verification"]
+    src = doc.get("media_source") or {}
+    std = san.get("standard") or {}
+    val = doc.get("validation") or {}
     person = doc.get("performed_by") or {}
-    return [
+    maker = " ".join(str(x) for x in (dev.get("manufacturer"), dev.get("model")) if x) or "—"
+    lines = [
         f"{doc.get('title')}",
-        f"  certificate id   {doc['certificate_id']}",
-        f"  issued           {doc.get('issued_at')}",
-        f"  status           {doc['status']}",
-        f"  device           {dev.get('manufacturer')} {dev.get('model')}  serial {dev.get('serial')}",
-        f"  size / media     {dev.get('size_bytes')} bytes, {dev.get('media_type')} via {dev.get('interface')}",
-        f"  property number  {dev.get('property_number')}",
-        f"  media source     {(doc.get('media_source') or {}).get('hostname')}",
-        f"  NIST level       {san.get('nist_level')}",
-        f"  method           {san.get('method_label')} ({san.get('method')})",
-        f"  verification     {ver.get('method')}, coverage {ver.get('coverage')}, outcome {ver.get('outcome')}",
-        f"  started/finished {doc.get('started_at')} / {doc.get('finished_at')}",
-        f"  performed by     {person.get('name')} ({person.get('title')}, {person.get('organization')})",
+        f"  certificate id   {text(doc['certificate_id'])}",
+        f"  issued           {text(doc.get('issued_at'))}",
+        f"  status           {text(doc['status'])}",
+        f"  device           {maker}  serial {text(dev.get('serial'))}",
+        f"  identified by    {text(dev.get('identified_by') or dev.get('path'))}",
+        f"  size / media     {size_text(dev.get('size_bytes'))}, {text(dev.get('media_type'))}"
+        f" via {text(dev.get('interface'))}",
+        f"  property number  {text(dev.get('property_number'))}",
+        f"  media source     {text(src.get('hostname'))}, system serial {text(src.get('product_serial'))},"
+        f" UUID {text(src.get('product_uuid'))}",
+        f"  standard         {text(std.get('nist'))} {text(std.get('nist_method') or san.get('nist_level'))};"
+        f" {text(std.get('ieee2883'))} {text(std.get('technique'))}",
+        f"  method           {text(san.get('method_label'))} ({text(san.get('method'))})",
+    ]
+    if val:
+        lines += [
+            f"  completed        {text(val.get('technique_completed'))}",
+            f"  read-back        {read_back_text(val.get('read_back') or ver)}",
+            f"  carve check      {carve_text(val.get('carve_check'))}",
+        ]
+    else:
+        lines.append(
+            f"  verification     {text(ver.get('method'))}, coverage {text(ver.get('coverage'))},"
+            f" outcome {text(ver.get('outcome'))}"
+        )
+    lines += [
+        f"  started/finished {text(doc.get('started_at'))} / {text(doc.get('finished_at'))}",
+        f"  performed by     {text(person.get('name'))} ({text(person.get('title'))},"
+        f" {text(person.get('organization'))})",
         *[f"  note             {n}" for n in doc.get("notes") or []],
     ]
+    return lines
 
 
 @command.command("show")
