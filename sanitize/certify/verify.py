@@ -44,6 +44,8 @@ class Verified:
     signer_fingerprint: str
     checks: list[str] = field(default_factory=list)
     document: dict[str, Any] = field(default_factory=dict)
+    countersigned_by: list[dict[str, Any]] = field(default_factory=list)
+    signer: x509.Certificate | None = None  # the certificate whose key signed it (not in the JSON verdict)
 
     @classmethod
     def of(
@@ -59,6 +61,7 @@ class Verified:
             signer_fingerprint=fingerprint(signer),
             checks=checks,
             document=doc,
+            signer=signer,
         )
 
     def to_dict(self) -> dict[str, Any]:
@@ -72,6 +75,7 @@ class Verified:
             "json_sha256": self.json_sha256,
             "signer_fingerprint": self.signer_fingerprint,
             "checks": self.checks,
+            "countersigned_by": self.countersigned_by,
         }
 
 
@@ -385,7 +389,24 @@ def verify_file(
     trust = resolve_trust(state, trust_path, archive_path)
     result = verify_json(path, data, trust) if data.lstrip()[:1] == b"{" else verify_pdf(path, data, trust)
     _check_archive(result, archive_path, state, trust)
+    _check_countersignatures(path, result)
     return result
+
+
+def verify_signed(path: str, *, state: StateDir, trust_path: str | None) -> Verified:
+    """Signatures, form and page of one document, without the archive (a validator may have none)."""
+    data = read_input(path)
+    trust = resolve_trust(state, trust_path, None)
+    return verify_json(path, data, trust) if data.lstrip()[:1] == b"{" else verify_pdf(path, data, trust)
+
+
+def _check_countersignatures(path: str, result: Verified) -> None:
+    from sanitize.certify import countersign
+
+    for found in countersign.find(path):
+        line, doc = countersign.check(found, result.json_sha256)
+        result.checks.append(line)
+        result.countersigned_by.append({**(doc.get("validated_by") or {}), "file": found})
 
 
 def load_any(path: str) -> tuple[dict[str, Any], bytes]:
@@ -404,4 +425,4 @@ def load_any(path: str) -> tuple[dict[str, Any], bytes]:
     return check_document(doc, path), json_bytes
 
 
-__all__ = ["NOT_TRUSTED", "Trust", "Verified", "fp_hex", "load_any", "verify_file"]
+__all__ = ["NOT_TRUSTED", "Trust", "Verified", "fp_hex", "load_any", "verify_file", "verify_signed"]

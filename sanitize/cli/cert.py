@@ -4,16 +4,17 @@ from __future__ import annotations
 
 import dataclasses
 import json
+import os
 from typing import Any
 
 import click
 
-from sanitize.certify.canonical import parse_json_bytes
+from sanitize.certify.canonical import canonical_bytes, parse_json_bytes
 from sanitize.certify.config import load_config
 from sanitize.certify.issue import issue_for_result
 from sanitize.certify.verify import load_any, verify_file
 from sanitize.cli.app import App, emit_json, info, json_option, pass_app
-from sanitize.errors import SanitizationFailed
+from sanitize.errors import BadInput, SanitizationFailed
 from sanitize.inputs import read_input
 from sanitize.outputs import check_output_dir
 
@@ -175,6 +176,89 @@ def _show_lines(doc: dict[str, Any]) -> list[str]:
         *[f"  note             {n}" for n in doc.get("notes") or []],
     ]
     return lines
+
+
+@command.command("countersign")
+@click.argument("file", metavar="FILE.pdf|FILE.json", type=click.Path())
+@click.option(
+    "--trust",
+    "trust_file",
+    type=click.Path(),
+    help="The certificate signer's signer.pem to check it against (default: signer.pem next to FILE).",
+)
+@click.option("--name", help="Your name (the validator).")
+@click.option("--title", help="Your position or title.")
+@click.option("--org", "organization", help="Your organisation.")
+@click.option("--location", help="Where you validated it.")
+@click.option("--contact", help="Your phone or other contact.")
+@click.option("--statement", help="What you attest (default: the sanitization was checked and is effective).")
+@click.option("--output-dir", type=click.Path(file_okay=False), help="Where to write (default: next to FILE).")
+@json_option
+@pass_app
+def countersign_command(
+    app: App,
+    file: str,
+    trust_file: str | None,
+    name: str | None,
+    title: str | None,
+    organization: str | None,
+    location: str | None,
+    contact: str | None,
+    statement: str | None,
+    output_dir: str | None,
+    as_json: bool,
+) -> None:
+    """Countersign a certificate as the second person who validated it, with your own key.
+
+    \b
+    NIST SP 800-88 Rev. 2 and R2v3 expect a sanitization to be validated by someone other
+    than who performed it. As the validator, make a key of your own once, in a state
+    directory of your own, then countersign:
+      sanitize --state-dir ~/validator keys init --org "Example Audit"
+      sanitize --state-dir ~/validator cert countersign certificate-X.pdf --name "Max Muster" \\
+          --title "IT Security Officer" --trust signer.pem
+    The certificate is checked first (signatures, page, QR; exit 9 if it does not verify).
+    Then FILE.countersign-ID.json (sanitize.countersignature/1, bound to the SHA-256 of the
+    certificate's signed JSON), its signature (.json.sig) and your certificate (.pem) are
+    written next to it; the certificate itself is not changed. `cert verify` checks them.
+    Refused (exit 4) with the key that issued the certificate.
+    """
+    from sanitize.certify import countersign
+    from sanitize.certify.config import Person
+    from sanitize.certify.keys import load_signer
+    from sanitize.certify.verify import verify_signed
+
+    trust_path = trust_file or os.path.join(os.path.dirname(os.path.abspath(file)), "signer.pem")
+    if not os.path.exists(trust_path):
+        raise BadInput(f"{trust_path}: no signer certificate to check {file} against", hint="pass --trust signer.pem")
+    verified = verify_signed(file, state=app.state, trust_path=trust_path)
+    if verified.kind == "host-summary" or verified.signer is None:
+        raise BadInput(f"{file}: only certificates and failure reports are countersigned")
+    validator = Person(name=name, title=title, organization=organization, location=location, contact=contact)
+    done = countersign.countersign(
+        file,
+        verified.document,
+        canonical_bytes(verified.document),
+        verified.signer,
+        load_signer(app.state),
+        validator,
+        statement=statement,
+        output_dir=output_dir,
+    )
+    if as_json:
+        emit_json(
+            {
+                "schema": "sanitize.cert-countersign/1",
+                "json": done.json_path,
+                "signature": done.sig_path,
+                "validator_certificate": done.signer_path,
+                "countersignature": done.document,
+            }
+        )
+        return
+    click.echo(f"countersigned {verified.kind} {verified.certificate_id}")
+    for label, path in (("json", done.json_path), ("sig", done.sig_path), ("pem", done.signer_path)):
+        click.echo(f"  {label:5} {path}")
 
 
 @command.command("show")

@@ -204,3 +204,36 @@ def test_cert_show_prints_no_python_none(state: Any, tmp_path: Path) -> None:
     assert "identified by    no serial number reported; device path /dev/loop0" in out.output
     assert "standard         NIST SP 800-88 Rev. 2 Clear; IEEE 2883-2022 overwrite" in out.output
     assert OPERATOR.name and OPERATOR.name in out.output
+
+
+def test_a_second_person_countersigns_and_verify_checks_it(state: Any, tmp_path: Path) -> None:
+    issued = issue(state, str(tmp_path / "out"), "erase_loop_overwrite.json")
+    validator = state_with_keys(str(tmp_path / "validator"), org="Example Audit")
+    signer_pem = str(tmp_path / "out" / "signer.pem")
+    args = ("cert", "countersign", issued.pdf_path, "--trust", signer_pem)
+    refused = run_cli(validator, *args)
+    assert refused.exit_code == 3 and "--name" in refused.output  # who validates must be said
+    same_key = run_cli(state, *args, "--name", "Jane Doe")
+    assert same_key.exit_code == 4 and "second person" in same_key.output
+    done = run_cli(validator, *args, "--name", "Max Muster", "--title", "IT Security Officer", "--json")
+    assert done.exit_code == 0, done.output
+    signed = json.loads(done.output)
+    assert signed["countersignature"]["certificate_sha256"] == issued.json_sha256
+    assert signed["countersignature"]["validated_by"]["name"] == "Max Muster"
+
+    verdict = run_cli(state, "cert", "verify", issued.pdf_path, "--json")
+    assert verdict.exit_code == 0, verdict.output
+    (who,) = json.loads(verdict.output)["countersigned_by"]
+    assert who["name"] == "Max Muster" and who["title"] == "IT Security Officer"
+    assert run_cli(state, "cert", "verify", issued.json_path).exit_code == 0  # found next to the JSON too
+
+    # An altered countersignature, or one moved next to another certificate, fails verification.
+    other = issue(state, str(tmp_path / "out"), "erase_luks_loop.json")
+    moved = Path(other.pdf_path).with_suffix("").as_posix() + ".countersign-00000000"
+    for ext in (".json", ".json.sig", ".pem"):
+        Path(moved + ext).write_bytes(Path(signed["json"].removesuffix(".json") + ext).read_bytes())
+    bad = run_cli(state, "cert", "verify", other.pdf_path)
+    assert bad.exit_code == 9 and "countersigns another document" in bad.output
+    data = Path(signed["json"]).read_bytes().replace(b"Max Muster", b"Max Mustex")
+    Path(signed["json"]).write_bytes(data)
+    assert run_cli(state, "cert", "verify", issued.pdf_path).exit_code == 9
