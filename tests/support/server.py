@@ -185,7 +185,13 @@ def volumes() -> list[VolumeReport]:
         ],
     )
     members = [
-        VolumeReport(f"/dev/{n}", n, "linux_raid_member", None, note="md RAID member; its contents are reported on ...")
+        VolumeReport(
+            f"/dev/{n}",
+            n,
+            "linux_raid_member",
+            None,
+            note="md RAID member; its contents are reported on the volume built on it",
+        )
         for n in ("sdc1", "sdd1")
     ]
     backup = volume("/dev/md0", "ext4", None, [])

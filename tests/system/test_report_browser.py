@@ -145,3 +145,21 @@ def test_lab_report_shows_the_unmounted_cache_volume_at_a_glance(
     assert volumes[vault]["state"] == "encrypted"
     (system_block,) = by_path(rendered)[system]
     assert system_block["protected"] and rendered.has_colour(system_block["rect"], STATES["clean"][0])
+
+
+def test_every_document_people_read_renders_to_png(need_chromium: None, tmp_path: Path) -> None:
+    """docs/render_examples.py: a certificate, a failure report, a host summary and the report (HTML and PDF)."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "docs"))
+    try:
+        import render_examples  # type: ignore[import-not-found]
+    finally:
+        sys.path.pop(0)
+    from PIL import Image
+
+    made = render_examples.render(str(tmp_path / "images"))
+    assert set(made) == {"certificate", "failure-report", "host-summary", "report", "report-pdf"}
+    for name, path in made.items():
+        with Image.open(path) as image:
+            assert 700 <= image.width <= render_examples.WIDTH and image.height > 1000, (name, image.size)
+            rendered = browser.Rendered({}, image.convert("RGB"))
+            assert rendered.ink([0, 0, image.width, image.height]) > 0.02, f"{name}: nearly blank"
