@@ -331,7 +331,8 @@ def render(report: ServerReport, path: str) -> str:
         "Bar lengths follow capacity (at least a quarter of the widest, to stay readable).</p>"
         + _legend()
         + "".join(_disk(d) for d in report.disks)
-        + f"<h2 id='findings'>AI data by volume</h2>{volumes}"
+        + f"<h2 id='findings'>AI data by volume{' (found before sanitization)' if report.executed else ''}</h2>"
+        + volumes
         + _plan(report)
         + _results(report, path)
         + "</main><footer>"

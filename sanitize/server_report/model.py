@@ -423,7 +423,9 @@ def _result_view(dc: Decommission, dev: Device) -> dict[str, Any] | None:
         "method": result.method,
         "method_label": method_label(result.method),
         "nist_level": str(result.nist_level),
-        "verification": f"{v.method} read-back, {v.coverage:.1%} of the device, {v.outcome}",
+        "verification": "no read-back"
+        if v.method == "none"
+        else f"{v.method} read-back of {v.coverage:.1%} of the device: {v.outcome}",
         "finished_at": result.finished_at,
         "errors": [e.error for e in result.errors[:3]],
         "document": None

@@ -340,7 +340,8 @@ def render(report: ServerReport, path: str) -> bytes:
     story.append(Spacer(1, 2 * mm))
     for disk in report.disks:
         story += _disk(disk)
-    story += [CondPageBreak(40 * mm), p("AI data by volume", _H2)]
+    heading = "AI data by volume" + (" (found before sanitization)" if report.executed else "")
+    story += [CondPageBreak(40 * mm), p(heading, _H2)]
     for volume in report.volumes:
         story += _volume(volume)
     story += _plan(report)

@@ -142,7 +142,8 @@ def test_dry_run_reports_the_cache_volume_and_writes_nothing(lab: labmod.LabStat
     hashes = {dev: device_sha256(dev) for dev in lab.devices()}
     state = os.path.join(str(tmp_path), "never-created")
 
-    proc = sanitize("decommission", "--dry-run", "--json", *only_args(lab), state=state, check_rc=0)
+    report = os.path.join(str(tmp_path), "before.html")
+    proc = sanitize("decommission", "--dry-run", "--json", "--report", report, *only_args(lab), state=state, check_rc=0)
 
     roles = {v.loop: v.role for v in lab.volumes}
     after = {dev: device_sha256(dev) for dev in lab.devices()}
@@ -160,6 +161,10 @@ def test_dry_run_reports_the_cache_volume_and_writes_nothing(lab: labmod.LabStat
     (blocked,) = doc["not_sanitized"]
     assert blocked["path"] == lab.volume("system").loop and "mounted" in blocked["why"]
     assert "AI DATA FOUND" in proc.stderr and "To sanitize, confirm with" in proc.stderr
+    with open(report, encoding="utf-8") as fh:
+        page = fh.read()
+    assert os.path.isfile(os.path.join(str(tmp_path), "before.pdf"))
+    assert f'data-device="{cache}"' in page and "planted.gguf" in page and planted not in page
 
 
 def test_wrong_or_partial_confirmation_is_refused_and_writes_nothing(lab: labmod.LabState) -> None:
@@ -221,6 +226,11 @@ def test_lab_demo_runs_only_on_the_lab_and_leaves_certificates(lab: labmod.LabSt
     proc = sanitize("lab", "demo", "--dir", lab.directory, state=lab.state_dir, check_rc=0)
     assert "Certificates:" in proc.stdout
     cert_dir = proc.stdout.split("Certificates:")[1].split()[0]
+    report = proc.stdout.split("Report:")[1].split()[0]
+    assert report == os.path.join(cert_dir, "report.html") and os.path.isfile(os.path.join(cert_dir, "report.pdf"))
+    with open(report, encoding="utf-8") as fh:
+        page = fh.read()
+    assert page.count(">Certificate (PDF)</a>") == 3 and "found before sanitization" in page
     pdfs = [n for n in os.listdir(cert_dir) if n.endswith(".pdf")]
     assert len([n for n in pdfs if n.startswith("certificate-")]) == 3
     assert any(n.startswith("summary-") for n in pdfs)

@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Sequence
 
 from sanitize.certify.keys import init_keys
-from sanitize.decommission import Decommission, execute, exit_code
+from sanitize.decommission import LIVE_MEDIUM, Blocked, Decommission, execute, exit_code
 from sanitize.erase import EraseOptions, EraseResult, Plan, Verification, new_result
 from sanitize.errors import ExitCode, SanitizeError
 from sanitize.inventory.model import DeviceTree
@@ -25,9 +26,12 @@ def test_one_verified_one_not_started_gives_a_certificate_a_failure_report_and_e
     good = device("sdb", serial="WD-22", type="disk")
     bad = device("sdc", serial="WD-33", type="disk")
     plans = [Plan(d, "overwrite", "clear", (), (), (), 1.0, "test", EraseOptions()) for d in (good, bad)]
+    system = device("nvme0n1", serial="S5GX", type="disk", protected=True, protected_reasons=("holds /",))
     cache = VolumeReport("/dev/sdb", "sdb", "ext4", None, scanned=True, artifact_count=1)
     cache.summary = {"vector-store": {"count": 1, "bytes": 4096}}
-    dc = Decommission({"hostname": "gpu-07"}, DeviceTree((good, bad)), [cache], plans, [], [])
+    vault = VolumeReport("/dev/sdc", "sdc", "crypto_LUKS", None, encrypted="LUKS")
+    blocked = [Blocked(system, "protected: holds /", LIVE_MEDIUM)]
+    dc = Decommission({"hostname": "gpu-07"}, DeviceTree((good, bad, system)), [cache, vault], plans, blocked, [])
     host = FakeHost()
 
     def fake_run_all(to_run: Sequence[Plan]) -> tuple[list[EraseResult], list[SanitizeError]]:
@@ -41,9 +45,37 @@ def test_one_verified_one_not_started_gives_a_certificate_a_failure_report_and_e
     assert [r.status for r in dc.results] == ["verified", "failed"]
     assert [d.kind for d in dc.issued] == ["certificate", "failure-report"]
     assert dc.issued[0].document["artifacts_before"]["categories"]["vector-store"]["count"] == 1
+    # The encrypted volume is recorded as not read, so the failure report cannot say "none found".
+    (vol,) = dc.issued[1].document["artifacts_before"]["volumes"]
+    assert vol == {
+        "device": "/dev/sdc",
+        "fstype": "crypto_LUKS",
+        "state": "encrypted",
+        "why": "encrypted (LUKS)",
+        "files_seen": 0,
+    }
     assert dc.summary_pdf and os.path.isfile(dc.summary_pdf)
     assert dc.archive and dc.archive["ok"] and dc.archive["size"] == 3  # two documents and the host summary
     assert exit_code(dc) == ExitCode.FAILED
     doc = DecommissionOutcome(dc).document()
     assert doc["status"] == "failed" and doc["exit_code"] == 7 and doc["host_complete"] is False
     assert "device busy" in dc.results[1].errors[0].error
+
+    # The host summary lists the device left out too; the report after the run links each document.
+    from sanitize.certify.verify import load_any
+    from sanitize.server_report import build, write_server_report
+
+    summary, _ = load_any(dc.summary_pdf)
+    assert [(d["path"], d["outcome"]) for d in summary["devices"]] == [
+        ("/dev/sdb", "verified"),
+        ("/dev/sdc", "failed"),
+        ("/dev/nvme0n1", "not-sanitized"),
+    ]
+    assert dc.certificate_dir
+    html_path, _ = write_server_report(build(dc, dry_run=False), os.path.join(dc.certificate_dir, "report.html"))
+    with open(html_path, encoding="utf-8") as fh:
+        page = fh.read()
+    links = re.findall(r'href="([^"]+)"', page)
+    assert {os.path.basename(d.pdf_path) for d in dc.issued} <= set(links)
+    assert all(os.path.isfile(os.path.join(dc.certificate_dir, link)) for link in links)
+    assert "found before sanitization" in page and "FAILED" in page
