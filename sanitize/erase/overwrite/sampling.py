@@ -1,4 +1,4 @@
-"""Where a sample verification reads: NIST SP 800-88 §4.7 pseudorandom locations."""
+"""Where a sample verification reads: NIST SP 800-88 Rev. 1 §4.7 pseudorandom locations."""
 
 from __future__ import annotations
 
@@ -13,8 +13,9 @@ SUBSECTIONS = 1000
 def sample_ranges(
     size: int, sector: int, coverage: float, seed: int, subsections: int = SUBSECTIONS
 ) -> list[tuple[int, int]]:
-    """NIST 800-88 §4.7 sampling: first and last blocks, plus 2 pseudorandom blocks in each
-    of >= `subsections` equal subsections, sized so at least `coverage` of the device is read.
+    """Rev. 1 §4.7 sampling (NIST SP 800-88 Rev. 2 gives no numbers of its own): first and last
+    blocks, plus 2 pseudorandom blocks in each of >= `subsections` equal subsections, sized so
+    at least `coverage` of the device is read.
 
     Returns sorted, non-overlapping (offset, length) byte ranges. A device too small to
     split that finely is read in full.
