@@ -210,7 +210,8 @@ def prepare(
     plan_set, refused = PlanSet.build(full, plans)
     plans = list(plan_set)
     blocked += [Blocked(plan.device, why, "see `sanitize plan` for this device") for plan, why in refused]
-    volumes = scan_volumes(host, tree, mount_unmounted=host.is_root(), progress=progress) if scan else []
+    # Without the scan the volumes are still described (encrypted, RAID/LVM member), never opened.
+    volumes = scan_volumes(host, tree, mount_unmounted=host.is_root(), scan=scan, progress=progress)
     return Decommission(
         host=host_identity(host),
         tree=tree,
