@@ -52,7 +52,7 @@ def shrink(png: str) -> str:
 def render(out: str) -> dict[str, str]:
     """Write the example PNGs into `out`; returns {name: path}."""
     from sanitize.certify.issue import issue_host_summary
-    from sanitize.report import build, write_server_report
+    from sanitize.server_report import build, write_server_report
     from tests.support import browser
     from tests.support.certify import erase_result, issue, state_with_keys
     from tests.support.server import decommission

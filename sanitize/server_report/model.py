@@ -25,7 +25,7 @@ from sanitize.textsafe import human_size
 if TYPE_CHECKING:
     from sanitize.decommission import Decommission
 
-REPORT_SCHEMA = "sanitize.report/1"
+REPORT_SCHEMA = "sanitize.server-report/1"
 
 # The most sensitive kind on a volume gives it its colour: what people wrote or asked comes
 # first, then what was derived from their documents, then what the stack needs to run.

@@ -127,7 +127,7 @@ def test_report_command_writes_both_files_and_json(tmp_path: Path, monkeypatch: 
     result = CliRunner().invoke(cli, ["report", "-o", str(out), "--json"])
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
-    assert doc["schema"] == "sanitize.report/1" and doc["html"] == str(out) and os.path.isfile(doc["pdf"])
+    assert doc["schema"] == "sanitize.server-report/1" and doc["html"] == str(out) and os.path.isfile(doc["pdf"])
     assert doc["counts"]["volumes_with_ai_data"] == 5 and "machine_id" not in doc["host"]
     assert report_cli.default_report_path("gpu 07/x") == "sanitize-report-gpu_07_x.html"
     assert HOSTILE not in out.read_text()
