@@ -101,9 +101,9 @@ def test_cert_issue_property_number_is_never_dropped(state: Any, tmp_path: Path)
     path = tmp_path / "result.json"
     path.write_text(json.dumps(erase_result("erase_loop_overwrite.json")))
     out = run_cli(state, "cert", "issue", str(path), "--output-dir", str(tmp_path / "o"), "--property-number", "AX-9")
-    assert out.exit_code == 0, out.output
+    assert out.exit_code == 0, out.stderr
     shown = run_cli(state, "cert", "show", next(str(p) for p in (tmp_path / "o").glob("*.json")))
-    assert "property number  AX-9" in shown.output and "None" not in shown.output
+    assert "property number  AX-9" in shown.stdout and "None" not in shown.stdout
 
 
 def test_method_details_come_from_the_execution_record() -> None:
@@ -200,10 +200,10 @@ def test_host_summary_lists_every_device_told_apart(state: Any, tmp_path: Path) 
 def test_cert_show_prints_no_python_none(state: Any, tmp_path: Path) -> None:
     issued = issue(state, str(tmp_path), "erase_loop_overwrite.json")
     out = run_cli(state, "cert", "show", issued.pdf_path)
-    assert out.exit_code == 0 and "None" not in out.output
-    assert "identified by    no serial number reported; device path /dev/loop0" in out.output
-    assert "standard         NIST SP 800-88 Rev. 2 Clear; IEEE 2883-2022 overwrite" in out.output
-    assert OPERATOR.name and OPERATOR.name in out.output
+    assert out.exit_code == 0 and "None" not in out.stdout
+    assert "identified by    no serial number reported; device path /dev/loop0" in out.stdout
+    assert "standard         NIST SP 800-88 Rev. 2 Clear; IEEE 2883-2022 overwrite" in out.stdout
+    assert OPERATOR.name and OPERATOR.name in out.stdout
 
 
 def test_a_second_person_countersigns_and_verify_checks_it(state: Any, tmp_path: Path) -> None:
@@ -212,18 +212,18 @@ def test_a_second_person_countersigns_and_verify_checks_it(state: Any, tmp_path:
     signer_pem = str(tmp_path / "out" / "signer.pem")
     args = ("cert", "countersign", issued.pdf_path, "--trust", signer_pem)
     refused = run_cli(validator, *args)
-    assert refused.exit_code == 3 and "--name" in refused.output  # who validates must be said
+    assert refused.exit_code == 3 and "--name" in refused.stderr  # who validates must be said
     same_key = run_cli(state, *args, "--name", "Jane Doe")
-    assert same_key.exit_code == 4 and "second person" in same_key.output
+    assert same_key.exit_code == 4 and "second person" in same_key.stderr
     done = run_cli(validator, *args, "--name", "Max Muster", "--title", "IT Security Officer", "--json")
-    assert done.exit_code == 0, done.output
-    signed = json.loads(done.output)
+    assert done.exit_code == 0, done.stderr
+    signed = json.loads(done.stdout)
     assert signed["countersignature"]["certificate_sha256"] == issued.json_sha256
     assert signed["countersignature"]["validated_by"]["name"] == "Max Muster"
 
     verdict = run_cli(state, "cert", "verify", issued.pdf_path, "--json")
-    assert verdict.exit_code == 0, verdict.output
-    (who,) = json.loads(verdict.output)["countersigned_by"]
+    assert verdict.exit_code == 0, verdict.stderr
+    (who,) = json.loads(verdict.stdout)["countersigned_by"]
     assert who["name"] == "Max Muster" and who["title"] == "IT Security Officer"
     assert run_cli(state, "cert", "verify", issued.json_path).exit_code == 0  # found next to the JSON too
 
@@ -233,7 +233,7 @@ def test_a_second_person_countersigns_and_verify_checks_it(state: Any, tmp_path:
     for ext in (".json", ".json.sig", ".pem"):
         Path(moved + ext).write_bytes(Path(signed["json"].removesuffix(".json") + ext).read_bytes())
     bad = run_cli(state, "cert", "verify", other.pdf_path)
-    assert bad.exit_code == 9 and "countersigns another document" in bad.output
+    assert bad.exit_code == 9 and "countersigns another document" in bad.stderr
     data = Path(signed["json"]).read_bytes().replace(b"Max Muster", b"Max Mustex")
     Path(signed["json"]).write_bytes(data)
     assert run_cli(state, "cert", "verify", issued.pdf_path).exit_code == 9

@@ -9,11 +9,11 @@ import subprocess
 from pathlib import Path
 
 import pytest
-from click.testing import CliRunner
 
 from sanitize.server_report import build, pdf_path_for, write_server_report
 from sanitize.server_report.html import CSP, render
 from sanitize.server_report.model import MIN_BLOCK_WIDTH, drawn_widths
+from tests.support.clirunner import cli_runner
 from tests.support.server import HOSTILE, decommission
 
 GiB = 1 << 30
@@ -121,10 +121,10 @@ def test_report_command_writes_both_files_and_json(tmp_path: Path, monkeypatch: 
 
     monkeypatch.setattr("sanitize.decommission.prepare", lambda *a, **k: decommission())
     out = tmp_path / "out" / "server.html"
-    result = CliRunner().invoke(cli, ["report", "-o", str(out), "--json"])
+    result = cli_runner().invoke(cli, ["report", "-o", str(out), "--json"])
     assert result.exit_code == 3 and "cannot write the report" in result.stderr  # no such directory: bad input
     out.parent.mkdir()
-    result = CliRunner().invoke(cli, ["report", "-o", str(out), "--json"])
+    result = cli_runner().invoke(cli, ["report", "-o", str(out), "--json"])
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["schema"] == "sanitize.server-report/1" and doc["html"] == str(out) and os.path.isfile(doc["pdf"])
