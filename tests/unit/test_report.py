@@ -131,3 +131,10 @@ def test_report_command_writes_both_files_and_json(tmp_path: Path, monkeypatch: 
     assert doc["counts"]["volumes_with_ai_data"] == 5 and "machine_id" not in doc["host"]
     assert report_cli.default_report_path("gpu 07/x") == "sanitize-report-gpu_07_x.html"
     assert HOSTILE not in out.read_text()
+
+
+def test_every_artifact_category_has_a_colour_and_a_rank() -> None:
+    from sanitize.detect.base import Category
+    from sanitize.server_report.model import CATEGORY_COLOURS, SENSITIVITY
+
+    assert {str(c) for c in Category} == set(CATEGORY_COLOURS) == set(SENSITIVITY)
