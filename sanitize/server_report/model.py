@@ -37,6 +37,7 @@ SENSITIVITY = (
     "inference-cache",
     "memory-image",
     "credential",
+    "damaged",  # a known format the scanner could not read: it may hold anything
     "training-checkpoint",
     "adapter",
     "model-weights",
@@ -50,6 +51,7 @@ CATEGORY_COLOURS = {
     "inference-cache": "#ef6c00",
     "memory-image": "#5d4037",
     "credential": "#8e0000",
+    "damaged": "#827717",
     "training-checkpoint": "#283593",
     "adapter": "#00838f",
     "model-weights": "#1565c0",

@@ -23,7 +23,7 @@ from sanitize.certify.document import build_document
 from sanitize.certify.issue import build_summary, issue_host_summary
 from sanitize.certify.keys import load_signer
 from sanitize.certify.signing import sign
-from tests.support.certify import OPERATOR, erase_result, issue, run_cli, state_with_keys
+from tests.support.certify import OPERATOR, erase_result, issue, recorded_file, run_cli, state_with_keys
 
 LOOP_VOLUMES = {
     "categories": {"vector-store": {"count": 1, "bytes": 622592}, "model-weights": {"count": 1, "bytes": 288}},
@@ -98,9 +98,8 @@ def test_property_numbers_attach_to_the_device_by_any_of_its_names(key: str) -> 
 
 
 def test_cert_issue_property_number_is_never_dropped(state: Any, tmp_path: Path) -> None:
-    path = tmp_path / "result.json"
-    path.write_text(json.dumps(erase_result("erase_loop_overwrite.json")))
-    out = run_cli(state, "cert", "issue", str(path), "--output-dir", str(tmp_path / "o"), "--property-number", "AX-9")
+    path = recorded_file(state, "erase_loop_overwrite.json")  # as the erase engine records it
+    out = run_cli(state, "cert", "issue", path, "--output-dir", str(tmp_path / "o"), "--property-number", "AX-9")
     assert out.exit_code == 0, out.stderr
     shown = run_cli(state, "cert", "show", next(str(p) for p in (tmp_path / "o").glob("*.json")))
     assert "property number  AX-9" in shown.stdout and "None" not in shown.stdout
