@@ -18,6 +18,7 @@ from pathlib import Path
 import pytest
 
 from sanitize import lab as labmod
+from sanitize.hw.linux import LinuxHost
 from sanitize.server_report import build, write_server_report
 from sanitize.server_report.html import ROW_PX
 from sanitize.server_report.model import CATEGORY_COLOURS, STATES
@@ -93,11 +94,11 @@ def test_browser_draws_the_server_to_scale(need_chromium: None, tmp_path: Path) 
 @pytest.fixture
 def lab(tmp_path_factory: pytest.TempPathFactory) -> Iterator[labmod.LabState]:
     directory = str(tmp_path_factory.mktemp("reportlab") / "lab")
-    state = labmod.up(directory)
+    state = labmod.up(LinuxHost(), directory)
     try:
         yield state
     finally:
-        labmod.down(directory, remove_state=True)
+        labmod.down(LinuxHost(), directory, remove_state=True)
 
 
 @pytest.mark.root
