@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import click
 
-from sanitize.cli.app import App, emit_json, info, json_option, pass_app, warn
+from sanitize.cli.app import App, emit, info, json_option, pass_app, warn
 from sanitize.errors import BadInput
+from sanitize.report.server import ServerReportWritten
 from sanitize.server_report.model import ServerReport, build
 
 DEFAULT_NAME = "sanitize-report-{host}.html"
@@ -64,8 +65,4 @@ def command(app: App, devices: tuple[str, ...], output: str | None, no_scan: boo
     dc = prepare(app.host, probe(app.host), app.methods, only=devices, scan=not no_scan, progress=info)
     report = build(dc, dry_run=True)
     html_path, pdf_path = write_or_fail(report, output or default_report_path(dc.host.get("hostname")))
-    if as_json:
-        emit_json(report.to_dict() | {"html": html_path, "pdf": pdf_path})
-        return
-    click.echo(f"report: {html_path}")
-    click.echo(f"        {pdf_path}")
+    emit(ServerReportWritten(report, html_path, pdf_path), as_json)

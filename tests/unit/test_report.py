@@ -14,6 +14,7 @@ from sanitize.server_report import build, pdf_path_for, write_server_report
 from sanitize.server_report.html import CSP, render
 from sanitize.server_report.model import MIN_BLOCK_WIDTH, drawn_widths
 from tests.support.clirunner import cli_runner
+from tests.support.fake_host import FakeHost
 from tests.support.server import HOSTILE, decommission
 
 GiB = 1 << 30
@@ -118,13 +119,15 @@ def test_pdf_has_the_same_content(tmp_path: Path) -> None:
 def test_report_command_writes_both_files_and_json(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from sanitize.cli import cli
     from sanitize.cli import report as report_cli
+    from sanitize.cli.app import App
 
     monkeypatch.setattr("sanitize.decommission.prepare", lambda *a, **k: decommission())
+    app = App(host=FakeHost())  # the example server stands in for the machine: nothing real is probed
     out = tmp_path / "out" / "server.html"
-    result = cli_runner().invoke(cli, ["report", "-o", str(out), "--json"])
+    result = cli_runner().invoke(cli, ["report", "-o", str(out), "--json"], obj=app)
     assert result.exit_code == 3 and "cannot write the report" in result.stderr  # no such directory: bad input
     out.parent.mkdir()
-    result = cli_runner().invoke(cli, ["report", "-o", str(out), "--json"])
+    result = cli_runner().invoke(cli, ["report", "-o", str(out), "--json"], obj=app)
     assert result.exit_code == 0, result.stderr
     doc = json.loads(result.stdout)
     assert doc["schema"] == "sanitize.server-report/1" and doc["html"] == str(out) and os.path.isfile(doc["pdf"])
