@@ -105,6 +105,18 @@ def test_cert_issue_property_number_is_never_dropped(state: Any, tmp_path: Path)
     assert "property number  AX-9" in shown.stdout and "None" not in shown.stdout
 
 
+def test_cert_issue_twice_on_one_result_is_refused_and_names_the_first(state: Any, tmp_path: Path) -> None:
+    path = recorded_file(state, "erase_loop_overwrite.json")
+    first = run_cli(state, "cert", "issue", path, "--output-dir", str(tmp_path / "o"), "--json")
+    assert first.exit_code == 0, first.stderr
+    issued = json.loads(first.stdout)
+    again = run_cli(state, "cert", "issue", path, "--output-dir", str(tmp_path / "o2"), "--json")
+    assert again.exit_code == 4 and again.stdout == ""
+    assert "already issued" in again.stderr and issued["certificate_id"] in again.stderr
+    assert issued["pdf"] in again.stderr  # the re-issue points at the first document
+    assert not (tmp_path / "o2").exists() or not list((tmp_path / "o2").iterdir())
+
+
 def test_method_details_come_from_the_execution_record() -> None:
     luks = build_document(erase_result("erase_luks_loop.json"))
     details = luks["sanitization"]["method_details"]
