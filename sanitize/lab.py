@@ -34,8 +34,9 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sanitize.errors import BadInput, Refused
+from sanitize.errors import BadInput, Refused, ToolMissing
 from sanitize.hw import loop
+from sanitize.hw.commands import PACKAGES
 from sanitize.hw.host import Host
 from sanitize.hw.mount import is_mounted, mount, umount
 from sanitize.state import make_private_dir, write_private
@@ -151,11 +152,26 @@ def _private_dir(path: str) -> None:
     make_private_dir(path)  # refuses one that another user owns or could write
 
 
+# Checked before anything is made: a newcomer missing one of them gets one line naming every
+# package, instead of a half-built lab taken down again.
+LAB_PROGRAMS = ("truncate", "losetup", "mkfs.ext4", "cryptsetup", "mount", "umount")
+
+
+def _require_programs(host: Host) -> None:
+    missing = [program for program in LAB_PROGRAMS if not host.have(program)]
+    if missing:
+        packages = sorted({PACKAGES.get(program, program) for program in missing})
+        raise ToolMissing(
+            f"the lab needs {', '.join(missing)}, not installed", hint=f"apt-get install {' '.join(packages)}"
+        )
+
+
 def up(host: Host, directory: str, say: Say = lambda _m: None) -> LabState:
     """Build the lab; refuse when one is already up in `directory` (run `down` first)."""
     existing = load(directory)
     if existing is not None:
         raise Refused(f"a lab is already set up in {directory}", hint="run `sanitize lab down` first")
+    _require_programs(host)
     _private_dir(directory)
     _private_dir(os.path.join(directory, "images"))
     lab = LabState(directory, created_at=dt.datetime.now(dt.UTC).strftime("%Y-%m-%dT%H:%M:%SZ"))

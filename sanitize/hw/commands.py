@@ -44,6 +44,7 @@ PACKAGES: dict[str, str] = {
     "debugfs": "e2fsprogs",
     "xfs_db": "xfsprogs",
     "smartctl": "smartmontools",
+    "truncate": "coreutils",
 }
 
 

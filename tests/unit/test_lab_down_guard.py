@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from sanitize import lab as labmod
-from sanitize.errors import BadInput
+from sanitize.errors import BadInput, ToolMissing
 from sanitize.hw.host import parse_mountinfo
 from tests.support.fake_host import FakeHost
 
@@ -42,3 +42,14 @@ def test_lab_mounts_are_only_those_under_its_mnt_directory(tmp_path: Path) -> No
     )
     host = FakeHost(mount_table=parse_mountinfo(mountinfo))
     assert labmod.lab_mounts(host, os.path.join(base, "lab")) == [f"{base}/lab/mnt/system"]
+
+
+def test_up_without_a_program_it_needs_names_every_package_and_makes_nothing(tmp_path: Path) -> None:
+    host = FakeHost(tools={"truncate", "losetup", "mount", "umount"})
+    target = tmp_path / "lab"
+
+    with pytest.raises(ToolMissing, match=r"mkfs\.ext4, cryptsetup") as raised:
+        labmod.up(host, str(target))
+
+    assert raised.value.hint == "apt-get install cryptsetup-bin e2fsprogs"
+    assert not target.exists()
