@@ -10,10 +10,12 @@ from __future__ import annotations
 import logging
 import os
 import shutil
+import signal
 import subprocess
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from sanitize.errors import SanitizeError, ToolMissing
 
@@ -104,6 +106,9 @@ def run(
     log_to: CommandLog | None = None,
     secret: str | None = None,
     redacted_as: str = REDACTED,
+    env: Mapping[str, str] | None = None,
+    cwd: str | None = None,
+    process_group: bool = False,
 ) -> CommandResult:
     """Run argv (never a shell string) with LC_ALL=C and return its result.
 
@@ -111,33 +116,40 @@ def run(
     treat a zero exit as success: they read the device's own status afterwards.
     An argument equal to `secret` (a temporary drive password, a PSID) is run as given but
     appears as `redacted_as` in the log and in the returned result, output included, which
-    is what reports copy.
+    is what reports copy. `env` adds to (or overrides) the inherited environment.
+    `process_group=True` runs the program in a session of its own and, on a timeout or an
+    interruption, kills all of it: for tools that start others (mmdebstrap runs apt and dpkg).
     """
     if isinstance(argv, str):  # defensive: a string here would be a bug
         raise TypeError("argv must be a sequence of strings, not a string")
     argv = tuple(str(a) for a in argv)
     program = which(argv[0])
-    env = dict(os.environ, LC_ALL="C", LANG="C")
+    full_env = {**os.environ, **(env or {}), "LC_ALL": "C", "LANG": "C"}
     started = time.monotonic()
     text_mode = not isinstance(input, bytes)
-    try:
-        proc = subprocess.run(
-            (program, *argv[1:]),
-            input=input,
-            capture_output=True,
-            text=text_mode,
-            env=env,
-            timeout=timeout,
-            check=False,
-            stdin=None if input is not None else subprocess.DEVNULL,
-        )
-        stdout = proc.stdout if text_mode else proc.stdout.decode("utf-8", "replace")
-        stderr = proc.stderr if text_mode else proc.stderr.decode("utf-8", "replace")
-        rc = proc.returncode
-    except subprocess.TimeoutExpired as exc:
-        stdout = _text(exc.stdout)
-        stderr = _text(exc.stderr) + f"\ntimed out after {timeout} s"
-        rc = 124
+    with subprocess.Popen(
+        (program, *argv[1:]),
+        stdin=subprocess.PIPE if input is not None else subprocess.DEVNULL,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=text_mode,
+        env=full_env,
+        cwd=cwd,
+        start_new_session=process_group,
+    ) as proc:
+        try:
+            out, err = proc.communicate(input, timeout=timeout)
+            rc = proc.returncode
+        except subprocess.TimeoutExpired:
+            _kill(proc, process_group)
+            out, err = proc.communicate()
+            err = _text(err) + f"\ntimed out after {timeout} s"
+            rc = 124
+        except BaseException:  # interrupted: leave nothing running behind us
+            _kill(proc, process_group)
+            proc.wait()
+            raise
+    stdout, stderr = _text(out), _text(err)
     shown = redacted(argv, secret, redacted_as)
     stdout, stderr = (scrub(stdout or "", secret, redacted_as), scrub(stderr or "", secret, redacted_as))
     result = CommandResult(shown, rc, stdout, stderr, time.monotonic() - started)
@@ -155,6 +167,16 @@ def redacted(argv: Sequence[str], secret: str | None, label: str = REDACTED) -> 
 
 def scrub(text: str, secret: str | None, label: str = REDACTED) -> str:
     return text.replace(secret, label) if secret else text
+
+
+def _kill(proc: subprocess.Popen[Any], group: bool) -> None:
+    try:
+        if group:
+            os.killpg(proc.pid, signal.SIGKILL)
+        else:
+            proc.kill()
+    except ProcessLookupError:
+        pass
 
 
 def _text(data: str | bytes | None) -> str:
