@@ -13,6 +13,7 @@ from sanitize.certify.archive import Anchor, Archive, read_witness
 from sanitize.certify.verify import resolve_trust
 from sanitize.cli.app import App, emit_json, info, json_option, pass_app, warn
 from sanitize.errors import BadInput, VerificationError
+from sanitize.inputs import read_input
 from sanitize.outputs import check_output_file, write_output
 from sanitize.state import TMP_INFIX
 
@@ -168,3 +169,41 @@ def export(app: App, directory: str | None, output: str) -> None:
     write_output(output, buffer.getvalue())
     head = archive.head_anchor()
     click.echo(f"{output}: {report.size} entries exported" + (f", head {head['anchor']}" if head else ""))
+
+
+@command.command("merge")
+@_dir_option
+@click.argument("segment", type=click.Path(file_okay=False))
+@click.option(
+    "--trust",
+    "trust_file",
+    required=True,
+    type=click.Path(dir_okay=False),
+    help="The certificate the segment must be signed with (the job's signer).",
+)
+@json_option
+@pass_app
+def merge(app: App, directory: str | None, segment: str, trust_file: str, as_json: bool) -> None:
+    """Append a verified archive SEGMENT (e.g. a live image's results/<run>/archive) to this archive.
+
+    The segment must verify completely against --trust; its documents keep their signatures, this
+    archive's key signs the new head, and the segment's signed head is kept under segments/.
+    Merging the same segment again adds nothing.
+    """
+    from sanitize.certify.merge import merge_segment
+
+    trust = keystore.load_certs(read_input(trust_file, "certificate"), trust_file)[0]
+    signer = keystore.load_signer(app.state)
+    target = Archive(directory) if directory else Archive.of(app.state)
+    report = merge_segment(target, Archive(segment), trust=trust, signer=signer)
+    checked = target.verify(keystore.load_signer_cert(app.state) if not directory else signer.cert)
+    if as_json:
+        emit_json(report.to_dict() | {"archive": checked.to_dict()})
+    if not checked.ok:
+        raise VerificationError(f"archive does not verify after the merge: {checked.problems[0]}")
+    if not as_json:
+        head = target.head_anchor()
+        click.echo(
+            f"{segment}: {len(report.added)} entries added, {len(report.already_present)} already present; "
+            f"archive intact: {checked.size} entries" + (f", head {head['anchor']}" if head else "")
+        )

@@ -53,8 +53,10 @@ class Archive(ArchiveStore):
         json_bytes: bytes,
         signature: bytes,
         pdf_bytes: bytes | None,
+        document_signer: x509.Certificate | None = None,
     ) -> int:
-        """Store the documents, append one entry and re-sign the head; returns the entry's index."""
+        """Store the documents, append one entry and re-sign the head; returns the entry's index.
+        `document_signer`: see chain.append."""
         return chain.append(
             self,
             signer,
@@ -64,6 +66,7 @@ class Archive(ArchiveStore):
             json_bytes=json_bytes,
             signature=signature,
             pdf_bytes=pdf_bytes,
+            document_signer=document_signer,
         )
 
     def resign_head(self, old_cert: x509.Certificate | None, signer: Signer) -> bool:

@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from cryptography import x509
+
 from sanitize.certify import merkle
 from sanitize.certify.archive.store import ArchiveStore, Entry
 from sanitize.certify.canonical import canonical_bytes, sha256_hex
@@ -29,11 +31,16 @@ def append(
     json_bytes: bytes,
     signature: bytes,
     pdf_bytes: bytes | None,
+    document_signer: x509.Certificate | None = None,
 ) -> int:
-    """Store the documents, append one entry and re-sign the head; returns the entry's index."""
+    """Store the documents, append one entry and re-sign the head; returns the entry's index.
+
+    `document_signer`: who signed the document when it is not `signer` (a document merged
+    from another archive keeps its own signature; `signer` signs the head).
+    """
     with store.locked():
         lines = store.raw_lines()
-        fp = store.remember_signer(signer.cert)
+        fp = store.remember_signer(document_signer if document_signer is not None else signer.cert)
         store.write_documents(certificate_id, json_bytes, signature, pdf_bytes)
         entry = Entry(
             index=len(lines),
