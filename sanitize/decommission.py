@@ -37,6 +37,7 @@ from sanitize.erase.result import Failure, device_identity
 from sanitize.erase.runner import error_message
 from sanitize.errors import BadInput, ExitCode, Refused, SanitizeError
 from sanitize.hw.host import Host
+from sanitize.inventory import protect
 from sanitize.inventory.host_identity import host_identity
 from sanitize.inventory.model import Device, DeviceTree
 from sanitize.inventory.volumes import MEMBERS, VolumeReport, scan_volumes
@@ -46,6 +47,7 @@ from sanitize.state import StateDir
 TARGET_TYPES = (DeviceType.DISK, DeviceType.LOOP)  # whole devices; a partition only when named with --only
 NOT_STORAGE = (DeviceType.ROM,)
 LIVE_MEDIUM = "boot a live medium (USB/PXE) on this server and run the same command from there"
+OWN_MEDIUM = "none: it is the live medium this image booted from; remove it when the job is done"
 
 
 @dataclass(frozen=True)
@@ -134,6 +136,8 @@ def select(tree: DeviceTree, names: Sequence[str]) -> list[Device]:
 
 def advice_for(dev: Device) -> str:
     reasons = " ".join(dev.protected_reasons)
+    if protect.LIVE_MEDIUM in reasons:
+        return OWN_MEDIUM
     if any(word in reasons for word in ("running", "runs from", "running system")):
         return LIVE_MEDIUM
     steps = []

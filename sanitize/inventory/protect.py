@@ -5,6 +5,10 @@ held open by a mapping (dm, md), busy for an exclusive open, or the filesystem t
 runs from. Protection flows down-to-up (a disk whose partition is mounted is protected)
 and, for the disk that holds the running system, up-to-down (its unmounted partitions are
 protected too: erasing the ESP or a sibling partition breaks the machine we stand on).
+
+The live image runs from RAM, so no disk holds its running system; the medium it booted from
+(the ISO on a USB stick, and the FAT config partition that carries its jobs and receives its
+results) is recognised by its labels and protected the same way, whole disk included.
 """
 
 from __future__ import annotations
@@ -13,9 +17,12 @@ import os
 from dataclasses import dataclass, replace
 
 from sanitize.hw.host import Host
+from sanitize.image.recipe import CONFIG_LABEL, LIVE_LABEL
 from sanitize.inventory.model import Device, DeviceTree
 
 SYSTEM_MOUNTS = ("/", "/boot", "/boot/efi", "/efi", "/usr", "/var")
+LIVE_MEDIA = {("iso9660", LIVE_LABEL), ("vfat", CONFIG_LABEL)}
+LIVE_MEDIUM = "the sanitize live medium"
 
 
 def direct_reasons(dev: Device, *, swaps: set[str], self_devnos: set[str]) -> list[str]:
@@ -34,7 +41,16 @@ def direct_reasons(dev: Device, *, swaps: set[str], self_devnos: set[str]) -> li
     if dev.holders:
         names = ", ".join(os.path.basename(h) for h in dev.holders)
         reasons.append(f"held open by {names}")
+    if (dev.fstype, dev.label) in LIVE_MEDIA:
+        reasons.append(f"{LIVE_MEDIUM} ({dev.fstype} labelled {dev.label}): its jobs and results are on it")
     return reasons
+
+
+# Reasons that protect a whole disk, every partition included, and how its partitions say so.
+_WHOLE_DISK = {
+    "the disk the running system is on": ("running", "runs from"),
+    LIVE_MEDIUM: (LIVE_MEDIUM,),
+}
 
 
 def protect(tree: DeviceTree, host: Host, *, swaps: set[str], self_devnos: set[str]) -> DeviceTree:
@@ -45,23 +61,26 @@ def protect(tree: DeviceTree, host: Host, *, swaps: set[str], self_devnos: set[s
                 reasons[dev.path].append("in use by another program (exclusive open refused)")
 
     direct = {path: list(r) for path, r in reasons.items() if r}
-    system_disks: set[str] = set()
+    system_disks: dict[str, str] = {}
     by_path = {d.path: d for d in tree}
     for path, why in direct.items():
         held = by_path[path]
         summary = f"{held.name}: {why[0]}"
         for anc in tree.ancestors(held):
             reasons[anc.path].append(f"contains {summary}")
-        if any("running" in r or "runs from" in r for r in why):
-            system_disks.update(a.path for a in tree.ancestors(held) if a.parent is None and not a.slaves)
+        kind = next((k for k, words in _WHOLE_DISK.items() if any(w in r for r in why for w in words)), None)
+        if kind is not None:
+            disks = [a.path for a in tree.ancestors(held) if a.parent is None and not a.slaves]
             if held.parent is None and not held.slaves:
-                system_disks.add(held.path)
+                disks.append(held.path)
+            for disk_path in disks:
+                system_disks.setdefault(disk_path, kind)
 
-    for disk_path in system_disks:
+    for disk_path, kind in system_disks.items():
         disk = by_path[disk_path]
         for child in tree.descendants(disk):
             if not reasons[child.path]:
-                reasons[child.path].append(f"on {disk.name}, the disk the running system is on")
+                reasons[child.path].append(f"on {disk.name}, {kind}")
 
     out = []
     for dev in tree:
