@@ -26,6 +26,7 @@ COMMANDS = {
     "cert": "sanitize.cli.cert",
     "archive": "sanitize.cli.archive",
     "lab": "sanitize.cli.lab",
+    "image": "sanitize.cli.image",
 }
 
 
