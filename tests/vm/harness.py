@@ -30,6 +30,8 @@ from collections.abc import Iterator, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+from sanitize.image.cpio import NewcWriter
+
 HERE = Path(__file__).resolve().parent
 REPO_ROOT = HERE.parent.parent
 INIT_SCRIPT = HERE / "init.sh"
@@ -255,44 +257,13 @@ def _module_load_order(root: Path, kver: str) -> list[str]:
     return order
 
 
-class _Cpio:
-    """A minimal `newc` archive writer: the kernel unpacks it as the initramfs."""
-
-    def __init__(self) -> None:
-        self._buf = io.BytesIO()
-        self._ino = 1
-
-    def _entry(self, name: str, mode: int, data: bytes) -> None:
-        encoded = name.encode() + b"\0"
-        header = "070701" + "".join(
-            f"{v:08x}" for v in (self._ino, mode, 0, 0, 1, 0, len(data), 0, 0, 0, 0, len(encoded), 0)
-        )
-        self._ino += 1
-        self._buf.write(header.encode() + encoded)
-        self._pad()
-        self._buf.write(data)
-        self._pad()
-
-    def _pad(self) -> None:
-        self._buf.write(b"\0" * (-self._buf.tell() % 4))
-
-    def directory(self, name: str) -> None:
-        self._entry(name, 0o040755, b"")
-
-    def file(self, name: str, data: bytes, perm: int = 0o644) -> None:
-        self._entry(name, 0o100000 | perm, data)
-
-    def finish(self) -> bytes:
-        self._entry("TRAILER!!!", 0, b"")
-        return self._buf.getvalue()
-
-
 def _build_initramfs(kroot: Path, kver: str, out: Path) -> None:
     busybox = shutil.which("busybox") or "/bin/busybox"
     if not Path(busybox).exists():
         raise LabError("busybox is not installed (apt-get install busybox-static)")
     order = _module_load_order(kroot, kver)
-    cpio = _Cpio()
+    buffer = io.BytesIO()
+    cpio = NewcWriter(buffer)
     dirs = {"bin", "sbin", "usr", "usr/bin", "usr/sbin", "proc", "sys", "dev", "run", "tmp", "host", "lib"}
     for ko in order:
         parent = Path("lib/modules") / Path(ko).parent
@@ -306,8 +277,9 @@ def _build_initramfs(kroot: Path, kver: str, out: Path) -> None:
     cpio.file("modules.order", ("\n".join(order) + "\n").encode())
     for ko in order:
         cpio.file(f"lib/modules/{ko}", (kroot / "lib/modules" / kver / ko).read_bytes())
+    cpio.finish()
     tmp = out.with_suffix(".part")
-    tmp.write_bytes(gzip.compress(cpio.finish(), compresslevel=1))
+    tmp.write_bytes(gzip.compress(buffer.getvalue(), compresslevel=1))
     tmp.replace(out)
 
 
@@ -489,14 +461,7 @@ def run_in_guest(
         for i, share in enumerate(shares):
             argv += ["-virtfs", f"local,path={share},mount_tag=share{i},security_model=none,readonly=on"]
         argv += qemu_disk_args(topology, image_dir)
-        with open(run_dir / "qemu.log", "wb") as qlog:
-            proc = subprocess.Popen(argv, stdout=qlog, stderr=subprocess.STDOUT, start_new_session=True)
-            try:
-                qemu_rc = proc.wait(timeout=timeout)
-            except subprocess.TimeoutExpired:
-                timed_out = True
-                proc.kill()
-                qemu_rc = proc.wait()
+        qemu_rc, timed_out = run_qemu(argv, log=run_dir / "qemu.log", timeout=timeout)
         if qemu_rc not in (0, -9):
             notes.append(f"qemu exited with {qemu_rc}: {_read(run_dir / 'qemu.log')[-500:]}")
     finally:
@@ -522,6 +487,22 @@ def run_in_guest(
         timed_out=timed_out,
         notes=notes,
     )
+
+
+def run_qemu(argv: Sequence[str], *, log: Path, timeout: float) -> tuple[int, bool]:
+    """Run QEMU until the guest powers off or `timeout` seconds pass (then kill it); QEMU's own
+    output goes to `log`. Returns (exit status, timed out)."""
+    with open(log, "wb") as qlog:
+        proc = subprocess.Popen(list(argv), stdout=qlog, stderr=subprocess.STDOUT, start_new_session=True)
+        try:
+            return proc.wait(timeout=timeout), False
+        except subprocess.TimeoutExpired:
+            proc.kill()
+            return proc.wait(), True
+        except BaseException:  # an interrupted test run must not leave a guest behind
+            proc.kill()
+            proc.wait()
+            raise
 
 
 def _read(path: Path) -> str:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import io
+import os
 import shutil
 import subprocess
 from pathlib import Path
 
 import pytest
 
+from sanitize.image.cpio import NewcWriter
 from tests.vm import harness
 from tests.vm.test_vm_lab import PENDING, _case_id, guest_test_ids, parse_junit
 
@@ -15,17 +18,21 @@ from tests.vm.test_vm_lab import PENDING, _case_id, guest_test_ids, parse_junit
 def test_cpio_archive_unpacks_with_gnu_cpio(tmp_path: Path) -> None:
     if shutil.which("cpio") is None:
         pytest.fail("cpio is not installed (apt-get install cpio)")
-    archive = harness._Cpio()
+    buffer = io.BytesIO()
+    archive = NewcWriter(buffer)
     archive.directory("bin")
     archive.file("bin/tool", b"#!/bin/sh\necho hi\n", 0o755)
     archive.file("odd-length.txt", b"abc")
-    (tmp_path / "a.cpio").write_bytes(archive.finish())
+    archive.symlink("bin/link", "tool")
+    archive.finish()
+    (tmp_path / "a.cpio").write_bytes(buffer.getvalue())
     out = tmp_path / "out"
     out.mkdir()
     subprocess.run(["cpio", "-id", "--quiet", "-F", str(tmp_path / "a.cpio")], cwd=out, check=True)
     assert (out / "bin/tool").read_bytes() == b"#!/bin/sh\necho hi\n"
     assert (out / "bin/tool").stat().st_mode & 0o777 == 0o755
     assert (out / "odd-length.txt").read_bytes() == b"abc"
+    assert os.readlink(out / "bin/link") == "tool"
 
 
 def test_disk_arguments_cover_every_disk(tmp_path: Path) -> None:
