@@ -237,7 +237,10 @@ class Builder:
         self.progress = progress
         self.times = StepTimes()
         self.cache = Path(options.cache)
-        self.output = Path(options.output)
+        self.final = Path(options.output)
+        # Outputs are made here and moved into `final` only when all of them are: a failed build
+        # never leaves a new kernel beside an old initramfs and manifest.
+        self.output = self.final / ".building"
         self.work = Path()  # set in build()
         self.epoch = 0
 
@@ -245,13 +248,15 @@ class Builder:
     def build(self) -> dict[str, Any]:
         self._preflight()
         started = time.monotonic()
-        self.output.mkdir(parents=True, exist_ok=True)
         with _locked(str(self.cache / ".lock")), _interrupted_by_signals():
+            shutil.rmtree(self.output, ignore_errors=True)
+            self.output.mkdir(parents=True)
             self.work = Path(tempfile.mkdtemp(prefix="build-", dir=self.cache))
             try:
                 return self._build(started)
             finally:
                 self._remove_work()
+                shutil.rmtree(self.output, ignore_errors=True)
 
     def _remove_work(self) -> None:
         """Delete the work tree, after unmounting what a killed mmdebstrap left mounted in its
@@ -314,6 +319,10 @@ class Builder:
             "build": {"seconds": round(time.monotonic() - started, 1), "steps": self.times.steps},
         }
         (self.output / recipe.MANIFEST_NAME).write_text(json.dumps(manifest, indent=2, sort_keys=True) + "\n")
+        (self.final / recipe.MANIFEST_NAME).unlink(missing_ok=True)
+        for name in (*outputs, recipe.MANIFEST_NAME):  # the manifest last: present means complete
+            (self.output / name).replace(self.final / name)
+        self.output.rmdir()
         return manifest
 
     # -- inputs --
@@ -637,14 +646,13 @@ class Builder:
         with open(raw, "wb") as fh:
             cpio.write_tree(str(root), fh, clamp_mtime=self.epoch)
         size = raw.stat().st_size
-        part = self.output / (recipe.INITRD_NAME + ".part")
         level = self.options.compression_level
+        out = self.output / recipe.INITRD_NAME
         _check(
-            self.host.run(["zstd", "-q", "-f", "-T0", f"-{level}", str(raw), "-o", str(part)], timeout=3600),
+            self.host.run(["zstd", "-q", "-f", "-T0", f"-{level}", str(raw), "-o", str(out)], timeout=3600),
             "compressing the initramfs",
         )
         raw.unlink()
-        part.replace(self.output / recipe.INITRD_NAME)
         return size
 
     def _iso(self, image_id: str) -> None:
@@ -682,13 +690,13 @@ class Builder:
             "5A4E0C00",
             {"README.txt": FILES / "config-README.txt", "job.toml.example": FILES / "job.toml.example"},
         )
-        iso_part = self.output / (recipe.ISO_NAME + ".part")
+        iso_out = self.output / recipe.ISO_NAME
         argv = [
             "xorriso",
             "-as",
             "mkisofs",
             "-o",
-            str(iso_part),
+            str(iso_out),
             "-iso-level",
             "3",
             "-r",
@@ -729,7 +737,6 @@ class Builder:
             str(tree),
         ]
         _check(self.host.run(argv, timeout=1800), "writing the ISO")
-        iso_part.replace(self.output / recipe.ISO_NAME)
 
     def _grub_image(self, fmt: str, directory: str, early: Path, out: Path, extra: tuple[str, ...]) -> None:
         argv = ["grub-mkimage", "-O", fmt, "-d", directory, "-p", "/boot/grub", "-c", str(early), "-o", str(out)]
