@@ -42,6 +42,7 @@ from sanitize.hw.mount import RUN_DIR, mount, mounted_readonly, umount
 from sanitize.image import recipe
 from sanitize.image.job import Job, build_job
 from sanitize.inputs import read_input
+from sanitize.inventory.host_identity import host_identity
 from sanitize.inventory.model import Device, DeviceTree
 from sanitize.inventory.probe import probe
 from sanitize.state import StateDir, write_private
@@ -141,7 +142,7 @@ class LiveRun:
 
     def start(self) -> Job:
         """Settle, read the config partition and the job; records what /init does afterwards."""
-        cmdline = self.host.kernel_cmdline()
+        cmdline = self.host.read_proc("cmdline")
         early = _early_settle(cmdline)
         self.say(f"sanitize {tool_identity().get('image', 'live image')[:16]}: waiting for disks to settle")
         wait_for_devices(self.host, early, self.say)
@@ -156,12 +157,11 @@ class LiveRun:
         self.say(f"job: {self.job.kind}" + "".join(f", {k} from {v}" for k, v in sorted(self.job.origin.items())))
         if self.medium.device is None:
             self.say(f"no config partition (FAT labelled {recipe.CONFIG_LABEL}): the job is the kernel command line")
-        self.run_name = _run_name(self.host)
+        self.run_name = _run_name(host_identity(self.host))
         return self.job
 
     # -- inventory --
     def inventory(self) -> dict[str, Any]:
-        from sanitize.inventory.host_identity import host_identity
         from sanitize.inventory.render import inventory_document, render_tree
         from sanitize.inventory.volumes import scan_volumes, volume_notes, volumes_document
 
@@ -383,8 +383,8 @@ def _private_run_dir() -> str:
     return path
 
 
-def _run_name(host: Host) -> str:
-    dmi = host.dmi()
-    who = dmi.get("product_serial") or dmi.get("product_uuid") or host.hostname()
+def _run_name(identity: dict[str, str | None]) -> str:
+    """`<server serial>-<UTC time>`: the server's own serial (DMI), else its UUID, else a name."""
+    who = identity.get("product_serial") or identity.get("product_uuid") or identity.get("hostname")
     safe = re.sub(r"[^A-Za-z0-9._-]+", "_", str(who)).strip("_")[:48] or "host"
     return f"{safe}-{dt.datetime.now(dt.UTC).strftime('%Y%m%dT%H%M%SZ')}"
