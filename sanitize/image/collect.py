@@ -123,9 +123,12 @@ def send(
     files: Mapping[str, bytes],
     *,
     say: Callable[[str], None],
+    scratch: str = "/run",
 ) -> None:
+    """Send `local_dir` as `name`; the keys in `files` are written to `scratch` (a tmpfs in the
+    image: they never touch a disk) for the upload only."""
     bring_up_network(host, say)
-    with tempfile.TemporaryDirectory(prefix="collect-", dir="/run") as creds:
+    with tempfile.TemporaryDirectory(prefix="collect-", dir=scratch) as creds:
         for entry, data in files.items():
             path = os.path.join(creds, entry)
             fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
