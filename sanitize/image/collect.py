@@ -21,7 +21,7 @@ import time
 import urllib.parse
 from collections.abc import Callable, Mapping
 
-from sanitize.errors import SanitizeError
+from sanitize.errors import ExitCode, SanitizeError
 from sanitize.hw import Host
 from sanitize.image import recipe
 
@@ -31,6 +31,8 @@ ATTEMPTS = 4
 
 class CollectFailed(SanitizeError):
     """The results could not be sent (they are still on the config partition, if there is one)."""
+
+    exit_code = ExitCode.FAILED
 
 
 def wired_interfaces(host: Host) -> list[str]:

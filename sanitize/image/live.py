@@ -302,10 +302,24 @@ class LiveRun:
         self.say(f"results written to {where}")
         return where
 
-    def collect(self, doc: dict[str, Any] | None = None) -> None:
+    def deliver(self) -> None:
+        """Results to the config partition and the collection point, each tried whatever the
+        other did. When neither took them they exist only in RAM: the machine stays on."""
+        delivered = False
+        for step in (self.save_results, self.collect):
+            try:
+                delivered = bool(step()) or delivered
+            except (SanitizeError, OSError) as exc:
+                message = exc.one_line() if isinstance(exc, SanitizeError) else str(exc)
+                self.say(f"sanitize: error: {message}")
+        if not delivered and self.results:
+            self.say(f"RESULTS ONLY IN RAM, in {self.results}: copy them off before powering off (shell follows)")
+            _write_after("shell")
+
+    def collect(self, doc: dict[str, Any] | None = None) -> bool:
         """Send the results (or, for an inventory, the document alone) to the collection point."""
         if not self.job.collect:
-            return
+            return False
         from sanitize.image.collect import send
 
         if doc is not None:  # inventory: staged in RAM only, never on a disk
@@ -314,8 +328,9 @@ class LiveRun:
             self._write_json("inventory.json", doc)
         if not self.results or not os.listdir(self.results):
             self.say("collection: nothing to send")
-            return
+            return False
         send(self.host, self.job.collect, self.results, self.run_name, self.medium.collect, say=self.say)
+        return True
 
 
 def run(host: Host, state: StateDir, say: Callable[[str], None]) -> ExitCode:
@@ -342,8 +357,7 @@ def run(host: Host, state: StateDir, say: Callable[[str], None]) -> ExitCode:
         raise
     finally:
         # Whatever happened, what was done is recorded where the operator will look.
-        live.save_results()
-        live.collect()
+        live.deliver()
     if job.interactive:
         _ask_after(live.say)
     return code
