@@ -78,6 +78,19 @@ def test_the_bundled_lock_pins_every_requirement_with_a_hash() -> None:
     assert all(len(h) == 64 for _version, hashes in pins.values() for h in hashes)
 
 
+def test_the_lock_pins_the_tested_set() -> None:
+    """The image runs what CI tested: every package in both has the same version."""
+    tested: dict[str, str] = {}
+    for line in (LOCK_FILE.parents[2] / "constraints" / "tested.txt").read_text().splitlines():
+        name, sep, version = line.split("#", 1)[0].strip().partition("==")
+        if sep:
+            tested[re.sub(r"[-_.]+", "-", name).lower()] = version
+    pins = parse_lock(LOCK_FILE.read_text(), str(LOCK_FILE))
+    differ = {n: (v, tested[n]) for n, (v, _h) in pins.items() if n in tested and tested[n] != v}
+    assert not differ, f"python.lock and constraints/tested.txt differ (lock, tested): {differ}"
+    assert set(pins) <= set(tested), sorted(set(pins) - set(tested))
+
+
 @pytest.mark.parametrize(
     "text",
     ["click>=8\n", "click==8.1\n", "click==8.1 --hash=md5:abc\n", "# only a comment\n"],
