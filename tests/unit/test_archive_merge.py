@@ -62,7 +62,7 @@ def test_a_segment_signed_by_another_key_is_refused(central_and_segment, tmp_pat
     other_pem.write_bytes(keys.cert_pem(keys.load_signer_cert(other)))
     result = run_cli(central, "archive", "merge", segment.path, "--trust", str(other_pem))
     assert result.exit_code == 9
-    assert "does not verify" in result.output
+    assert "does not verify" in result.stderr
     assert Archive.of(central).verify(keys.load_signer_cert(central)).size == 1
 
 
@@ -77,7 +77,7 @@ def test_an_edited_segment_is_refused_and_nothing_is_added(central_and_segment, 
         fh.write(data)
     result = run_cli(central, "archive", "merge", edited.path, "--trust", str(signer_pem))
     assert result.exit_code == 9
-    assert f"certificate {ids[1]}" in result.output
+    assert f"certificate {ids[1]}" in result.stderr
     assert Archive.of(central).verify(keys.load_signer_cert(central)).size == 1
 
 
