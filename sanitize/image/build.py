@@ -27,7 +27,6 @@ import json
 import os
 import re
 import shutil
-import signal
 import sys
 import tempfile
 import time
@@ -173,22 +172,6 @@ def _locked(path: str) -> Iterator[None]:
             fcntl.flock(fh, fcntl.LOCK_UN)
 
 
-@contextlib.contextmanager
-def _interrupted_by_signals() -> Iterator[None]:
-    """SIGTERM and SIGHUP stop the build like Ctrl-C: the running tool is killed and the work tree
-    cleaned up, instead of the process vanishing with a chroot still mounted."""
-
-    def interrupt(signum: int, _frame: object) -> None:
-        raise KeyboardInterrupt(signal.Signals(signum).name)
-
-    previous = {s: signal.signal(s, interrupt) for s in (signal.SIGTERM, signal.SIGHUP)}
-    try:
-        yield
-    finally:
-        for sig, handler in previous.items():
-            signal.signal(sig, handler)
-
-
 _WHEEL_NAME = re.compile(r"^(?P<name>[A-Za-z0-9_.]+)-(?P<version>[^-]+)-")
 
 
@@ -248,7 +231,9 @@ class Builder:
     def build(self) -> dict[str, Any]:
         self._preflight()
         started = time.monotonic()
-        with _locked(str(self.cache / ".lock")), _interrupted_by_signals():
+        # A stop signal (Ctrl-C, SIGTERM, SIGHUP) arrives here as an exception (sanitize.entry):
+        # the running tool's process group is killed and the work tree cleaned up below.
+        with _locked(str(self.cache / ".lock")):
             shutil.rmtree(self.output, ignore_errors=True)
             self.output.mkdir(parents=True)
             self.work = Path(tempfile.mkdtemp(prefix="build-", dir=self.cache))
