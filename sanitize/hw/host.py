@@ -118,8 +118,12 @@ class Host(Protocol):
         check: bool = False,
         secret: str | None = None,
         redacted_as: str = REDACTED,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        process_group: bool = False,
     ) -> CommandResult:
-        """Run argv with LC_ALL=C, log it to `command_log` (see `sanitize.hw.commands.run`)."""
+        """Run argv with LC_ALL=C, log it to `command_log` (see `sanitize.hw.commands.run`: `env`
+        adds to the environment, `process_group` kills a tool and all it started on a timeout)."""
         ...
 
     def have(self, program: str) -> bool: ...

@@ -137,6 +137,9 @@ class LinuxHost:
         check: bool = False,
         secret: str | None = None,
         redacted_as: str = commands.REDACTED,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        process_group: bool = False,
     ) -> commands.CommandResult:
         return self.runner(
             argv,
@@ -146,6 +149,9 @@ class LinuxHost:
             log_to=self.command_log,
             secret=secret,
             redacted_as=redacted_as,
+            env=env,
+            cwd=cwd,
+            process_group=process_group,
         )
 
     def have(self, program: str) -> bool:

@@ -152,6 +152,9 @@ class FakeHost:
         check: bool = False,
         secret: str | None = None,
         redacted_as: str = REDACTED,
+        env: Mapping[str, str] | None = None,
+        cwd: str | None = None,
+        process_group: bool = False,
     ) -> CommandResult:
         return self.runner(
             argv,
