@@ -4,6 +4,7 @@ run the job it was booted for (docs/live-image.md)."""
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 
 import click
 
@@ -75,7 +76,7 @@ def build(
     """Build the live image from Debian packages and this project's wheel (needs root)."""
     from sanitize.image.build import LOCK_FILE, Builder, BuildOptions
 
-    require_root("image build")
+    require_root(app.host, "image build")
     options = BuildOptions(
         output=output,
         cache=cache,
@@ -133,14 +134,20 @@ def run_(app: App) -> None:
     Exit codes as for `sanitize decommission`; 3 for a bad job.
     """
     from sanitize import image_identity
+    from sanitize.cli.decommission import run_decommission
+    from sanitize.decommission import Decommission
     from sanitize.errors import ExitCode, Refused
     from sanitize.image.live import run
 
-    require_root("image run")
+    require_root(app.host, "image run")
     if image_identity() is None:
         raise Refused(
             "`sanitize image run` runs inside the live image only", hint="build one with `sanitize image build`"
         )
-    code = run(app.host, app.state, info)
+
+    def execute(dc: Decommission, confirm: Sequence[str], interactive: bool) -> ExitCode:
+        return run_decommission(app, dc, confirm=confirm, interactive=interactive, yes_confirmed=False)
+
+    code = run(app.host, app.state, app.methods, execute, info)
     if code != ExitCode.OK:
         raise click.exceptions.Exit(int(code))

@@ -249,14 +249,14 @@ class Builder:
         inside = str(self.work) + "/"
         for mount in sorted((m.mountpoint for m in self.host.mounts()), reverse=True):
             if mount.startswith(inside):
-                umount(mount)
+                umount(self.host, mount)
         if any(m.mountpoint.startswith(inside) for m in self.host.mounts()):
             self.progress(f"image: {self.work} still has mounts; left in place")
             return
         shutil.rmtree(self.work, ignore_errors=True)
 
     def _preflight(self) -> None:
-        if os.geteuid() != 0:
+        if not self.host.is_root():
             raise PermissionDenied("image build needs root (mmdebstrap builds the root file system as root)")
         for tool, package in BUILD_TOOLS.items():
             if not self.host.have(tool):

@@ -29,15 +29,15 @@ import shutil
 import sys
 import tempfile
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from sanitize import tool_identity
 from sanitize.errors import ExitCode, Refused, SanitizeError
-from sanitize.hw import Host
+from sanitize.hw.host import Host
 from sanitize.hw.mount import RUN_DIR, mount, mounted_readonly, umount
 from sanitize.image import recipe
 from sanitize.image.job import Job, build_job
@@ -47,6 +47,13 @@ from sanitize.inventory.model import Device, DeviceTree
 from sanitize.inventory.probe import probe
 from sanitize.state import StateDir, write_private
 from sanitize.textsafe import json_safe
+
+if TYPE_CHECKING:
+    from sanitize.decommission import Decommission
+    from sanitize.erase.method import MethodRegistry
+
+# Confirm (the job's serials, or typed on the console) and run a prepared decommission.
+Execute = Callable[["Decommission", Sequence[str], bool], ExitCode]
 
 LIVE_RUN = "/run/sanitize-live"
 AFTER_FILE = os.path.join(LIVE_RUN, "after")
@@ -77,13 +84,13 @@ def wait_for_devices(host: Host, settle: float, say: Callable[[str], None]) -> N
     if settle <= 0:
         return
     started = last_change = time.monotonic()
-    seen = set(host.block_names())
+    seen = set(host.list_sys("class", "block"))
     while time.monotonic() - last_change < settle:
         if time.monotonic() - started > MAX_SETTLE_WAIT:
             say(f"devices still appearing after {MAX_SETTLE_WAIT:.0f} s; going on")
             return
         time.sleep(0.5)
-        now = set(host.block_names())
+        now = set(host.list_sys("class", "block"))
         if now != seen:
             seen, last_change = now, time.monotonic()
 
@@ -96,7 +103,8 @@ def config_partition(tree: DeviceTree) -> Device | None:
 
 
 def _on_live_iso(tree: DeviceTree, dev: Device) -> bool:
-    disk = tree.whole_disk_of(dev)
+    parent = tree.get(dev.parent) if dev.parent else None
+    disk = parent if parent is not None else dev
     family = [disk, *tree.descendants(disk)]
     return any(d.fstype == "iso9660" and d.label == recipe.LIVE_LABEL for d in family)
 
@@ -108,12 +116,12 @@ def _read_optional(directory: str, name: str, what: str, limit: int = 1 << 20) -
     return read_input(path, what, limit=limit)
 
 
-def read_medium(tree: DeviceTree) -> Medium:
+def read_medium(host: Host, tree: DeviceTree) -> Medium:
     dev = config_partition(tree)
     if dev is None:
         return Medium()
     medium = Medium(device=dev)
-    with mounted_readonly(dev.path, "vfat") as top:
+    with mounted_readonly(host, dev.path, "vfat") as top:
         job = _read_optional(top, "job.toml", "job file")
         medium.job = job.decode("utf-8", "replace") if job is not None else None
         medium.config = _read_optional(top, "config.toml", "config file")
@@ -147,7 +155,7 @@ class LiveRun:
         self.say(f"sanitize {tool_identity().get('image', 'live image')[:16]}: waiting for disks to settle")
         wait_for_devices(self.host, early, self.say)
         try:
-            self.medium = read_medium(probe(self.host))
+            self.medium = read_medium(self.host, probe(self.host))
             where = f" on {self.medium.device.path}" if self.medium.device else ""
             self.job = build_job(cmdline, self.medium.job, f"job.toml{where}")
         finally:
@@ -162,14 +170,14 @@ class LiveRun:
 
     # -- inventory --
     def inventory(self) -> dict[str, Any]:
-        from sanitize.inventory.render import inventory_document, render_tree
-        from sanitize.inventory.volumes import scan_volumes, volume_notes, volumes_document
+        from sanitize.inventory.volumes import scan_volumes
+        from sanitize.report.inventory import InventoryReport
 
         tree = probe(self.host)
-        host = host_identity(self.host)
-        reports = scan_volumes(tree, mount_unmounted=True, progress=self.say)
-        self.say(render_tree(tree, host, volume_notes(reports)))
-        doc = inventory_document(tree, host, {"volumes": volumes_document(reports)})
+        reports = scan_volumes(self.host, tree, mount_unmounted=True, progress=self.say)
+        report = InventoryReport(tree, host_identity(self.host), reports)
+        self.say(report.text())
+        doc = report.document()
         # ASCII only: a serial console may not pass UTF-8; json_safe as for `--json` (file names).
         text = json.dumps(json_safe(doc), indent=1, ensure_ascii=True)
         sys.stderr.flush()
@@ -217,12 +225,12 @@ class LiveRun:
         self.say(render(f"sanitize-signer;sha256={signer.fingerprint}"))
         return signer.fingerprint
 
-    def decommission(self, *, interactive: bool) -> ExitCode:
-        from sanitize.cli.app import App
-        from sanitize.cli.decommission import run_decommission
-        from sanitize.decommission import document, prepare, render_screen, render_summary
+    def decommission(self, methods: MethodRegistry, execute: Execute, *, interactive: bool) -> ExitCode:
+        """Plan with `methods`; `execute` confirms and runs the plans as `sanitize decommission` does."""
+        from sanitize.decommission import prepare
         from sanitize.erase import EraseOptions
         from sanitize.purge.methods.tcg import parse_psid_file
+        from sanitize.report.decommission import DecommissionOutcome, DecommissionScreen
 
         self._write_json("job.json", self._job_doc())
         self.setup_keys()
@@ -230,6 +238,8 @@ class LiveRun:
         job = self.job
         dc = prepare(
             self.host,
+            probe(self.host),
+            methods,
             only=job.only,
             exclude=job.exclude,
             method=job.method,
@@ -237,17 +247,18 @@ class LiveRun:
             psids=psids,
             progress=self.say,
         )
-        self.say(render_screen(dc, dry_run=False))
-        app = App(host=self.host, state=self.state)
+        self.say(DecommissionScreen(dc, dry_run=False).text())
         try:
-            code = run_decommission(app, dc, confirm=job.confirm, interactive=interactive, yes_confirmed=False)
+            code = execute(dc, job.confirm, interactive)
         except Refused as exc:
             self.say(f"sanitize: refused: {exc.one_line()}")
-            self._write_json("decommission.json", document(dc, dry_run=True) | {"refused": exc.one_line()})
+            refused = DecommissionScreen(dc, dry_run=True).document() | {"refused": exc.one_line()}
+            self._write_json("decommission.json", refused)
             self._stage_signer()
             return ExitCode.REFUSED
-        self.say(render_summary(dc))
-        self._write_json("decommission.json", document(dc, dry_run=False))
+        outcome = DecommissionOutcome(dc)
+        self.say(outcome.text())
+        self._write_json("decommission.json", outcome.document())
         if dc.certificate_dir:
             shutil.copytree(dc.certificate_dir, os.path.join(self.results, "certificates"))
         from sanitize.certify.archive import Archive
@@ -290,13 +301,13 @@ class LiveRun:
         if dev is None or not self.results:
             return None
         target = tempfile.mkdtemp(prefix="config-", dir=_private_run_dir())
-        mount(dev.path, target, fstype="vfat", options="rw,nosuid,nodev,noexec,noatime,flush,umask=077")
+        mount(self.host, dev.path, target, fstype="vfat", options="rw,nosuid,nodev,noexec,noatime,flush,umask=077")
         try:
             dest = os.path.join(target, "results", self.run_name)
             shutil.copytree(self.results, dest, copy_function=shutil.copyfile)
             os.sync()
         finally:
-            umount(target)
+            umount(self.host, target)
             os.rmdir(target)
         where = f"{dev.path}:results/{self.run_name}"
         self.say(f"results written to {where}")
@@ -333,7 +344,9 @@ class LiveRun:
         return True
 
 
-def run(host: Host, state: StateDir, say: Callable[[str], None]) -> ExitCode:
+def run(host: Host, state: StateDir, methods: MethodRegistry, execute: Execute, say: Callable[[str], None]) -> ExitCode:
+    """The whole boot job. `execute` is the command line's confirm-and-run of a decommission
+    (sanitize.cli.decommission.run_decommission), handed in so this module stays below the CLI."""
     live = LiveRun(host=host, state=state, say=say)
     job = live.start()
     if job.kind == "shell":
@@ -346,7 +359,7 @@ def run(host: Host, state: StateDir, say: Callable[[str], None]) -> ExitCode:
     live.results = tempfile.mkdtemp(prefix="results-", dir=_private_run_dir())
     code = ExitCode.INTERNAL
     try:
-        code = live.decommission(interactive=job.interactive)
+        code = live.decommission(methods, execute, interactive=job.interactive)
     except SanitizeError as exc:
         code = exc.exit_code
         live.say(f"sanitize: error: {exc.one_line()}")

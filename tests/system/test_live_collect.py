@@ -20,11 +20,12 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec
 from cryptography.x509.oid import NameOID
 
-from sanitize.hw import CommandResult, Host
+from sanitize.hw.commands import CommandResult
+from sanitize.hw.linux import LinuxHost
 from sanitize.image import collect
 
 
-class RoutedHost(Host):
+class RoutedHost(LinuxHost):
     """The real machine, except that the network counts as configured: the test must never run
     a DHCP client on the host's interfaces."""
 

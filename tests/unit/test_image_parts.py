@@ -19,12 +19,12 @@ import sanitize
 from sanitize.certify.qr import matrix
 from sanitize.decommission import OWN_MEDIUM, advice_for
 from sanitize.errors import BadInput
-from sanitize.hw import Host
 from sanitize.image import collect, cpio, qrterm, recipe
 from sanitize.image.build import LOCK_FILE, parse_lock, project_requirements, wheel_name_version
 from sanitize.inventory.model import DeviceTree
 from sanitize.inventory.protect import protect
 from tests.support.devices import make_device
+from tests.support.fake_host import FakeHost
 
 # --- initramfs -------------------------------------------------------------------------------------
 
@@ -173,7 +173,7 @@ def test_the_live_medium_is_protected_whole_and_says_why() -> None:
     efi = make_device(f"{disk}2", type="part", parent=disk, fstype="vfat", label="EFIBOOT")
     config = make_device(f"{disk}3", type="part", parent=disk, fstype="vfat", label=recipe.CONFIG_LABEL)
     server = make_device("/dev/santestn", serial="S1")
-    tree = protect(DeviceTree((stick, iso, efi, config, server)), Host(), swaps=set(), self_devnos=set())
+    tree = protect(DeviceTree((stick, iso, efi, config, server)), FakeHost(), swaps=set(), self_devnos=set())
     by_path = {d.path: d for d in tree}
     assert not by_path["/dev/santestn"].protected
     for path in ("/dev/santestc", "/dev/santestc1", "/dev/santestc2", "/dev/santestc3"):
@@ -186,7 +186,7 @@ def test_the_live_medium_is_protected_whole_and_says_why() -> None:
 def test_a_stray_fat_label_elsewhere_protects_only_that_disk() -> None:
     other = make_device("/dev/santestd", serial="D", children=("/dev/santestd1",))
     config = make_device("/dev/santestd1", type="part", parent="/dev/santestd", fstype="ext4", label="SANITIZE")
-    tree = protect(DeviceTree((other, config)), Host(), swaps=set(), self_devnos=set())
+    tree = protect(DeviceTree((other, config)), FakeHost(), swaps=set(), self_devnos=set())
     assert not any(d.protected for d in tree), "only a FAT SANITIZE partition is a config partition"
 
 

@@ -98,6 +98,7 @@ def test_the_product_imports_no_test_code() -> None:
 LAYERS: list[set[str]] = [
     ENTRY_POINTS,
     {"sanitize.cli"},
+    {"sanitize.image"},  # the live image: its build and the job it boots for (below the CLI, above the rest)
     {"sanitize.report", "sanitize.server_report"},
     {"sanitize.decommission", "sanitize.lab", "sanitize.methods"},
     {"sanitize.purge", "sanitize.certify"},
@@ -114,6 +115,7 @@ LAYERS: list[set[str]] = [
         "sanitize.outputs",
         "sanitize.inputs",
         "sanitize.textsafe",
+        "sanitize.image.recipe",  # what the image is made of, its labels too (inventory.protect knows the stick)
     },
 ]
 
@@ -145,4 +147,5 @@ def test_the_contracts_see_real_imports() -> None:
     assert "sanitize.hw.host" in IMPORTS["sanitize.inventory.probe"]
     assert "sanitize.purge" in IMPORTS["sanitize.methods"]
     assert "sanitize.errors" in IMPORTS["sanitize.hw.blockio"]
-    assert layer_of("sanitize.report.base") == 2 and layer_of("sanitize.textsafe") == len(LAYERS) - 1
+    assert layer_of("sanitize.report.base") == 3 and layer_of("sanitize.textsafe") == len(LAYERS) - 1
+    assert layer_of("sanitize.image.live") == 2 and layer_of("sanitize.image.recipe") == len(LAYERS) - 1
