@@ -24,6 +24,7 @@ from collections.abc import Callable, Mapping
 from sanitize.errors import ExitCode, SanitizeError
 from sanitize.hw import Host
 from sanitize.image import recipe
+from sanitize.state import write_private
 
 DHCP_SCRIPT = f"{recipe.IMAGE_DIR}/udhcpc.script"
 ATTEMPTS = 4
@@ -132,10 +133,7 @@ def send(
     bring_up_network(host, say)
     with tempfile.TemporaryDirectory(prefix="collect-", dir=scratch) as creds:
         for entry, data in files.items():
-            path = os.path.join(creds, entry)
-            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW, 0o600)
-            with os.fdopen(fd, "wb") as fh:
-                fh.write(data)
+            write_private(os.path.join(creds, entry), data)
         for argv in upload_argv(url, local_dir, name, creds, files):
             for attempt in range(1, ATTEMPTS + 1):
                 result = host.run(argv, timeout=900)
