@@ -529,14 +529,28 @@ def _catches_sigterm(pid: int) -> bool:
     return False
 
 
+def _long_scan_tree(directory: Path) -> Path:
+    """A tree whose scan lasts seconds on any machine (a pristine Debian's /usr is scanned in
+    under one): `scan --hash` reads the whole of a sparse 4 GiB safetensors file."""
+    directory.mkdir()
+    size, header_len = 4 * 2**30, 200
+    count = size - 8 - header_len
+    header = json.dumps({"weight": {"dtype": "U8", "shape": [count], "data_offsets": [0, count]}}).encode()
+    with open(directory / "model.safetensors", "wb") as out:
+        out.write(struct.pack("<Q", header_len) + header.ljust(header_len))
+        out.truncate(size)
+    return directory
+
+
 @pytest.mark.parametrize("sig", [signal.SIGINT, signal.SIGTERM])
-def test_a_signal_at_any_moment_gives_its_exit_code_and_no_traceback(sig: int) -> None:
+def test_a_signal_at_any_moment_gives_its_exit_code_and_no_traceback(sig: int, tmp_path: Path) -> None:
     """From the first line of sanitize's code on (the interpreter's own start-up is Python's):
     while modules load, then during the scan."""
     expected = 128 + sig
+    tree = _long_scan_tree(tmp_path / "tree")
     for delay in (0.0, 0.05, 0.15, 0.4, 1.0):
         proc = subprocess.Popen(
-            [sys.executable, "-m", "sanitize", "scan", "/usr"],
+            [sys.executable, "-m", "sanitize", "scan", "--hash", str(tree)],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.PIPE,
             text=True,
