@@ -16,10 +16,10 @@ import subprocess
 import sys
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from types import TracebackType
-from typing import Any, Self
+from typing import Any
 
 from sanitize.errors import BadInput
+from sanitize.hw.blockio import FdDevice
 from sanitize.hw.commands import REDACTED, CommandLog, CommandResult, Runner
 from sanitize.hw.host import Mount
 
@@ -28,25 +28,14 @@ def no_commands(argv: Sequence[str], **_kw: Any) -> CommandResult:
     raise AssertionError(f"FakeHost: this test gave no runner for {list(argv)}")
 
 
-class FileDevice:
-    """A regular file opened like a block device: 512-byte sectors, never read-only."""
+class FileDevice(FdDevice):
+    """A regular file opened like a block device: 512-byte sectors, a read-only flag and
+    discards that are only remembered; the I/O is the real device's (`FdDevice`)."""
 
     def __init__(self, path: str, *, write: bool) -> None:
-        self.path = path
-        self.fd = os.open(path, (os.O_RDWR if write else os.O_RDONLY) | os.O_CLOEXEC)
+        super().__init__(path, os.open(path, (os.O_RDWR if write else os.O_RDONLY) | os.O_CLOEXEC))
         self.ro_flag = False
         self.discarded: list[tuple[int, int]] = []
-
-    def __enter__(self) -> Self:
-        return self
-
-    def __exit__(self, kind: type[BaseException] | None, exc: BaseException | None, tb: TracebackType | None) -> None:
-        self.close()
-
-    def close(self) -> None:
-        if self.fd >= 0:
-            os.close(self.fd)
-            self.fd = -1
 
     def size_bytes(self) -> int:
         return os.fstat(self.fd).st_size
@@ -63,23 +52,6 @@ class FileDevice:
 
     def discard(self, offset: int, length: int) -> None:
         self.discarded.append((offset, length))
-
-    def read_into(self, view: memoryview, offset: int) -> None:
-        while view:
-            got = os.preadv(self.fd, [view], offset)
-            if got <= 0:
-                raise OSError(errno.EIO, "short read")
-            view, offset = view[got:], offset + got
-
-    def write_at(self, view: memoryview, offset: int) -> None:
-        while view:
-            written = os.pwrite(self.fd, view, offset)
-            if written <= 0:
-                raise OSError(errno.EIO, "short write")
-            view, offset = view[written:], offset + written
-
-    def sync(self) -> None:
-        os.fsync(self.fd)
 
 
 @dataclass
