@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from sanitize.errors import BadInput
-from sanitize.hw.blockio import FdDevice
+from sanitize.hw.blockio import RegularFile
 from sanitize.hw.commands import REDACTED, CommandLog, CommandResult, Runner
 from sanitize.hw.host import Mount
 
@@ -28,20 +28,14 @@ def no_commands(argv: Sequence[str], **_kw: Any) -> CommandResult:
     raise AssertionError(f"FakeHost: this test gave no runner for {list(argv)}")
 
 
-class FileDevice(FdDevice):
-    """A regular file opened like a block device: 512-byte sectors, a read-only flag and
-    discards that are only remembered; the I/O is the real device's (`FdDevice`)."""
+class FileDevice(RegularFile):
+    """A regular file opened like a block device (`RegularFile`), with a read-only flag and
+    discards that are only remembered instead of refused."""
 
     def __init__(self, path: str, *, write: bool) -> None:
         super().__init__(path, os.open(path, (os.O_RDWR if write else os.O_RDONLY) | os.O_CLOEXEC))
         self.ro_flag = False
         self.discarded: list[tuple[int, int]] = []
-
-    def size_bytes(self) -> int:
-        return os.fstat(self.fd).st_size
-
-    def logical_sector_size(self) -> int:
-        return 512
 
     def read_only(self) -> bool:
         return self.ro_flag
