@@ -19,6 +19,7 @@ from sanitize.erase import EraseOptions, Plan
 from sanitize.errors import Refused
 from sanitize.inventory.model import Device, DeviceTree
 from sanitize.inventory.volumes import VolumeReport
+from sanitize.purge.levels import standard_line
 from sanitize.report.decommission import DecommissionScreen
 from sanitize.scan import scan
 from tests.support.devices import make_device
@@ -92,6 +93,17 @@ def test_screen_shows_artifacts_first_then_plan_then_what_is_left() -> None:
     assert "sdb1 (ext4, not mounted)" in screen
     assert "--confirm WD-22" in screen
     assert LIVE_MEDIUM in screen
+
+
+def test_screen_names_the_standard_of_each_plan_under_it() -> None:
+    dc = decommission(device("sdb", serial="WD-22"), device("loop3"))
+    lines = DecommissionScreen(dc, dry_run=True).text().splitlines()
+    expected = f"      standard: {standard_line('overwrite', 'clear')}"
+    assert expected.strip().startswith("standard: NIST SP 800-88 Rev. 2 Clear; IEEE 2883")
+    for path in ("/dev/sdb", "/dev/loop3"):
+        at = next(i for i, line in enumerate(lines) if line.startswith(f"  {path} "))
+        assert lines[at + 1].startswith("      why: ")
+        assert lines[at + 2] == expected
 
 
 def test_lab_contents_are_recognised_by_the_scanner(tmp_path: os.PathLike[str]) -> None:
