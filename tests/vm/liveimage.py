@@ -13,6 +13,7 @@ emulated NVMe, SATA and SCSI disks that look like a real AI server's, with no sh
 
 from __future__ import annotations
 
+import fcntl
 import hashlib
 import json
 import os
@@ -93,6 +94,12 @@ class BuiltImage:
     directory: Path
     manifest: dict[str, object]
     built_now: bool
+    # A shared lock on the build, held until `release()`: another session's prune skips it.
+    hold: int | None = field(default=None, compare=False, repr=False)
+
+    def release(self) -> None:
+        if self.hold is not None:
+            os.close(self.hold)
 
     @property
     def iso(self) -> Path:
@@ -119,7 +126,7 @@ def built_image(log: Path) -> BuiltImage:
     with _locked(IMAGE_CACHE / ".test-lock"):
         manifest = out / recipe.MANIFEST_NAME
         if manifest.exists():
-            return BuiltImage(out, json.loads(manifest.read_text()), built_now=False)
+            return BuiltImage(out, json.loads(manifest.read_text()), built_now=False, hold=_hold(out))
         shutil.rmtree(out, ignore_errors=True)
         argv = [sys.executable, "-m", "sanitize", "image", "build", "--output", str(out), "--cache", str(IMAGE_CACHE)]
         with open(log, "wb") as fh:
@@ -128,11 +135,34 @@ def built_image(log: Path) -> BuiltImage:
             shutil.rmtree(out, ignore_errors=True)
             tail = log.read_text(errors="replace")[-2000:]
             raise LabError(f"sanitize image build failed (rc {proc.returncode}):\n{tail}")
-        # Keep this build and the one before it (another worktree may still boot that one).
+        hold = _hold(out)
+        # Keep this build, the one before it, and any that another session is still booting.
         olds = sorted((p for p in builds.iterdir() if p != out), key=lambda p: p.stat().st_mtime)
         for old in olds[:-1]:
-            shutil.rmtree(old, ignore_errors=True)
-        return BuiltImage(out, json.loads(manifest.read_text()), built_now=True)
+            if _unused(old):
+                shutil.rmtree(old, ignore_errors=True)
+        return BuiltImage(out, json.loads(manifest.read_text()), built_now=True, hold=hold)
+
+
+def _hold(build: Path) -> int:
+    """A shared lock on `build` for as long as this session uses it."""
+    fd = os.open(build / ".in-use", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fcntl.flock(fd, fcntl.LOCK_SH)
+    return fd
+
+
+def _unused(build: Path) -> bool:
+    try:
+        fd = os.open(build / ".in-use", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    except OSError:  # not a build directory this code made: leave it to the time-ordered rule
+        return True
+    try:
+        fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        return False
+    finally:
+        os.close(fd)
+    return True
 
 
 # --- the server's disks ------------------------------------------------------------------------

@@ -71,10 +71,11 @@ def workdir() -> Iterator[Path]:
 
 
 @pytest.fixture(scope="module")
-def image(workdir: Path) -> BuiltImage:
+def image(workdir: Path) -> Iterator[BuiltImage]:
     built = liveimage.built_image(workdir / "build.log")
     sys.stderr.write(f"\n[live-image] image {built.image_id[:16]} ({'built now' if built.built_now else 'cached'})\n")
-    return built
+    yield built
+    built.release()
 
 
 @pytest.fixture(scope="module")
