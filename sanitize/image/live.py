@@ -62,6 +62,7 @@ END = "--- sanitize.inventory/1 end ---"
 MAX_SETTLE_WAIT = 180.0
 KEY_FILES = ("signer.pem", "signer.key", "signer.p12", "password")
 COLLECT_FILES = ("id_ed25519", "known_hosts", "ca.pem")
+REPORT_NAME = "report.html"  # and report.pdf: the server report (sanitize report) of the run
 
 
 @dataclass
@@ -255,6 +256,7 @@ class LiveRun:
             refused = DecommissionScreen(dc, dry_run=True).document() | {"refused": exc.one_line()}
             self._write_json("decommission.json", refused)
             self._stage_signer()
+            self._write_report(dc, dry_run=True)
             return ExitCode.REFUSED
         outcome = DecommissionOutcome(dc)
         self.say(outcome.text())
@@ -269,7 +271,22 @@ class LiveRun:
                 archive.path, os.path.join(self.results, "archive"), ignore=shutil.ignore_patterns(".lock", "*.tmp.*")
             )
         self._stage_signer()
+        self._write_report(dc, dry_run=False)  # last: an unexpected failure here loses no record
         return code
+
+    def _write_report(self, dc: Decommission, *, dry_run: bool) -> None:
+        """The server report (report.html + report.pdf), linking to the certificates as copied into
+        the results. It is for people: failing to write it is said, and never loses the results."""
+        from sanitize.server_report import write_server_report
+        from sanitize.server_report.model import build, relocate
+
+        try:
+            report = build(dc, dry_run=dry_run)
+            if dc.certificate_dir:
+                relocate(report, dc.certificate_dir, os.path.join(self.results, "certificates"))
+            write_server_report(report, os.path.join(self.results, REPORT_NAME))
+        except (OSError, SanitizeError) as exc:  # RAM full: the certificates are the record, not this view
+            self.say(f"sanitize: the server report was not written: {exc}")
 
     def record_error(self, line: str) -> None:
         write_private(os.path.join(self.results, "error.txt"), (line + "\n").encode())

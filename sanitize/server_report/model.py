@@ -488,6 +488,22 @@ def build(dc: Decommission, *, dry_run: bool) -> ServerReport:
     )
 
 
+def relocate(report: ServerReport, old: str, new: str) -> None:
+    """Point the report's certificate links at copies: every file below directory `old` is now
+    at the same place below `new` (a live run copies its certificates to the results it keeps)."""
+
+    def moved(path: str) -> str:
+        rel = os.path.relpath(path, old)
+        return path if rel == ".." or rel.startswith("../") else os.path.join(new, rel)
+
+    for disk in report.disks:
+        doc = (disk.result or {}).get("document")
+        if doc:
+            doc["pdf"], doc["json"] = moved(doc["pdf"]), moved(doc["json"])
+    if report.summary_pdf:
+        report.summary_pdf = moved(report.summary_pdf)
+
+
 def relative_link(target: str, report_path: str) -> str:
     """A link from the report's directory to `target` (certificates move with the report)."""
     try:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import re
+import shutil
 from collections.abc import Sequence
 
 from sanitize.certify.keys import init_keys
@@ -64,6 +65,7 @@ def test_one_verified_one_not_started_gives_a_certificate_a_failure_report_and_e
     # The host summary lists the device left out too; the report after the run links each document.
     from sanitize.certify.verify import load_any
     from sanitize.server_report import build, write_server_report
+    from sanitize.server_report.model import relocate
 
     summary, _ = load_any(dc.summary_pdf)
     assert [(d["path"], d["outcome"]) for d in summary["devices"]] == [
@@ -79,3 +81,14 @@ def test_one_verified_one_not_started_gives_a_certificate_a_failure_report_and_e
     assert {os.path.basename(d.pdf_path) for d in dc.issued} <= set(links)
     assert all(os.path.isfile(os.path.join(dc.certificate_dir, link)) for link in links)
     assert "found before sanitization" in page and "FAILED" in page
+
+    # A live run copies the certificates into its results and writes the report beside them.
+    results = os.path.join(str(tmp_path), "results")
+    shutil.copytree(dc.certificate_dir, os.path.join(results, "certificates"))
+    report = build(dc, dry_run=False)
+    relocate(report, dc.certificate_dir, os.path.join(results, "certificates"))
+    moved, _ = write_server_report(report, os.path.join(results, "report.html"))
+    with open(moved, encoding="utf-8") as fh:
+        moved_links = re.findall(r'href="([^"]+)"', fh.read())
+    assert len(moved_links) == len(links) and all(link.startswith("certificates/") for link in moved_links)
+    assert all(os.path.isfile(os.path.join(results, link)) for link in moved_links)

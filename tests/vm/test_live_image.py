@@ -230,6 +230,16 @@ def test_certificates_verify_against_the_signer_of_the_job(
         assert checked.returncode == 0, (pdf.name, checked.stdout, checked.stderr)
 
 
+def test_the_server_report_is_in_the_results_and_links_each_certificate(decommissioned: Decommissioned) -> None:
+    results = decommissioned.results
+    page = (results / "report.html").read_text(encoding="utf-8")
+    assert (results / "report.pdf").read_bytes().startswith(b"%PDF-")
+    links = re.findall(r'href="([^"]+)"', page)
+    assert len([link for link in links if link.endswith(".pdf")]) > len(SERIALS), links  # and the host summary
+    assert all((results / link).is_file() for link in links), links
+    assert all(serial in page for serial in SERIALS)
+
+
 def test_the_archive_segment_verifies_and_merges_centrally(
     decommissioned: Decommissioned, signer: dict[str, bytes], workdir: Path
 ) -> None:
