@@ -25,7 +25,6 @@ from sanitize.detect.base import (
     FileDetector,
     Finding,
     looks_like_text,
-    open_directory,
     open_regular,
 )
 from sanitize.detect.locations import location_hint
@@ -122,9 +121,7 @@ def make_artifact(
 
 
 class FileScanner:
-    """Recognises single files; shared by the walk's threads and by worker processes."""
-
-    cold = False  # in a worker process: a header came from the disk, so every read probes
+    """Recognises single files; shared by the walk's threads (a worker process has its copy)."""
 
     def __init__(self, registry: Registry, collector: Collector, headers: HeaderReader, hash_files: bool) -> None:
         self.files = registry.file_detectors
@@ -188,30 +185,6 @@ class FileScanner:
         mode, world = mode_fields(st.st_mode)
         self.collector.emit(stats, make_artifact(root, top, path, "file", finding, size, mode, world, None, digest))
         return cached
-
-    def scan_directory(
-        self, root: str, top: str, directory: str, names: list[str], siblings: frozenset[str], app: AppScope | None
-    ) -> tuple[ScanStats, int]:
-        """A worker process's batch: one directory's files, opened by name under one directory
-        fd (as the walk's threads do). Returns the stats and how many headers came from the
-        disk rather than the page cache."""
-        stats = ScanStats()
-        try:
-            dir_fd = open_directory(directory)
-        except OSError as exc:
-            stats.files_seen += len(names)
-            self.collector.error(stats, root, top, directory, error_kind(exc))
-            return stats, 0
-        prefix = directory if directory.endswith("/") else directory + "/"
-        uncached = 0
-        try:
-            for i, name in enumerate(names):
-                probe = i < PROBE_FILES or uncached > 0 or self.cold
-                uncached += not self.scan_file(root, top, prefix + name, siblings, stats, name, dir_fd, app, probe)
-        finally:
-            os.close(dir_fd)
-        self.cold = self.cold or uncached > 0
-        return stats, uncached
 
     def _detect(
         self, ctx: FileContext, candidates: tuple[FileDetector, ...], root: str, top: str, stats: ScanStats

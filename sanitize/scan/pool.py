@@ -1,114 +1,180 @@
-"""Process mode: forked worker processes open and recognise files while one thread walks.
+"""Process mode: forked worker processes that each walk and scan parts of the tree themselves.
 
 Detection is Python code, so threads share one core through the GIL; processes can use
-more. Each directory's files go to a worker as one batch: their names, opened under one
-directory fd there; the worker reports how many headers came from the disk, so the walk
-knows when the cache is cold. At most INFLIGHT_PER_PROCESS batches per process are queued
-(memory stays bounded). Small trees are scanned inline: forking workers costs more than it
-saves until `after_files` files have been seen. A worker that dies or a result that cannot
-be pickled costs its batch, counted as `worker-lost`.
+more. The walk starts in this process (small trees never fork). Once a tree proves large
+(`after_files` files scanned) and warm, the directories still waiting go to the workers: a
+worker takes a directory and walks below it depth-first as the walk's threads do (listing,
+directory detectors, application recognisers, files) until it has scanned TASK_FILES files,
+then sends back the directories it did not reach (queued here), its artifacts, errors and
+stats. No process walks for the others, and a message each way per TASK_FILES files costs
+this process almost nothing, so every core detects.
+
+A worker that reads a header from the disk says so at once: the cache is cold, and the rest
+of the walk goes back to the threads, which list ahead for the readahead helper (walk.py).
+
+A worker that dies (OOM killer, a crash in a C library) or does not answer within
+`batch_timeout`: nothing of its task was merged, so the task's directory is walked again, one
+directory per task (no descent within a task, below it too); a worker lost on such a task
+costs that one directory, counted as `worker-lost`: this process lists it (no file opened) to
+count its files and queue its subdirectories. A replacement worker is forked each time, and
+tasks the lost worker had not started are sent again.
 """
 
 from __future__ import annotations
 
 import multiprocessing
+import os
 import signal
+import time
 from collections import deque
-from typing import Any
+from collections.abc import Callable
+from multiprocessing.connection import Connection, wait
+from typing import TYPE_CHECKING, Any
 
-from sanitize.detect.app_layout import AppScope
-from sanitize.scan.collect import Collector
-from sanitize.scan.files import FileScanner
 from sanitize.scan.model import Artifact, ScanError, ScanStats
 
-INFLIGHT_PER_PROCESS = 8  # file batches queued per worker process: bounds memory, keeps them busy
-BATCH_TIMEOUT = 600.0  # seconds for one directory's files; only a killed worker gets near it
+COLD_TASK = 4  # a task in which 1 header in this many came from the disk: the tree is cold
+
+if TYPE_CHECKING:
+    from sanitize.scan.walk import Dir, Walker
+
+INFLIGHT_PER_PROCESS = 2  # tasks sent to a worker ahead of its answers: one running, one waiting
+TASK_FILES = 1000  # files a worker scans per task before it hands back the directories it did not reach
+TASK_DIRS = 32  # directories from the queue per task, at most (a leaf directory may hold few files)
+BATCH_TIMEOUT = 600.0  # seconds for one task; only a hung or killed worker gets near it
 POOL_AFTER_FILES = 2000  # small trees are scanned inline: forking workers would cost more than it saves
 
+Answer = tuple[list["Dir"], list[Artifact], ScanStats, list[ScanError], int]
+Task = tuple[list["Dir"], int]  # directories, and the files to scan below them (0: one directory alone)
 
-class ProcessBatches:
-    """The pool of one scan: started once the tree proves large, fed batches, drained at the end."""
 
-    def __init__(
-        self,
-        processes: int,
-        files: FileScanner,
-        collector: Collector,
-        *,
-        after_files: int = POOL_AFTER_FILES,
-        batch_timeout: float = BATCH_TIMEOUT,
-    ) -> None:
+class _Worker:
+    def __init__(self, ctx: Any, walker: Walker, others: list[Connection]) -> None:
+        self.conn, child = ctx.Pipe(duplex=True)
+        self.process = ctx.Process(target=_child_main, args=(child, walker, [*others, self.conn]), daemon=True)
+        self.process.start()
+        child.close()  # only the worker holds its end: its death is an EOF here
+        self.sent: deque[Task] = deque()
+        self.since = time.monotonic()  # when the directory it is scanning now was started
+
+    def send(self, task: Task) -> None:
+        if not self.sent:
+            self.since = time.monotonic()
+        self.conn.send(task)
+        self.sent.append(task)
+
+    def stop(self, force: bool) -> None:
+        try:
+            if force:
+                self.process.terminate()
+            else:
+                self.conn.send(None)
+        except (OSError, ValueError):
+            pass
+        self.conn.close()
+        self.process.join(5 if not force else None)
+        if self.process.is_alive():
+            self.process.kill()
+            self.process.join()
+
+
+class SubtreeWorkers:
+    """The worker processes of one scan, fed directories by `walk` until none is left."""
+
+    def __init__(self, processes: int, *, after_files: int = POOL_AFTER_FILES, batch_timeout: float = BATCH_TIMEOUT):
         self.processes = processes
-        self.files = files
-        self.collector = collector
         self.after_files = after_files
         self.batch_timeout = batch_timeout
-        self.stats = ScanStats()
-        self.cold = False  # a worker read a header from the disk: the walk lists ahead, readahead starts
-        self._pool: Any = None
-        self._inflight: deque[tuple[str, str, str, int, Any]] = deque()  # (root, top, dir, files, pending)
 
-    def takes(self, files_seen_inline: int) -> bool:
-        """Whether the next directory's files go to the pool (started here when it is time)."""
-        if self._pool is None and files_seen_inline >= self.after_files:
-            ctx = multiprocessing.get_context("fork")
-            self._pool = ctx.Pool(self.processes, initializer=_child_init, initargs=(self.files,))
-        return self._pool is not None
+    def walk(self, walker: Walker, dirs: list[Dir], lost: Callable[[Dir], list[Dir]]) -> tuple[list[Dir], bool]:
+        """Scan the directories `dirs` and everything below them in the workers.
 
-    def submit(
-        self, root: str, top: str, directory: str, names: list[str], siblings: frozenset[str], app: AppScope | None
-    ) -> None:
-        """One directory's files, by name; the sibling names are mostly these, so only the others go."""
-        others = siblings.difference(names)
-        pending = self._pool.apply_async(_child_batch, (root, top, directory, names, others, app))
-        self._inflight.append((root, top, directory, len(names), pending))
-        while len(self._inflight) > INFLIGHT_PER_PROCESS * self.processes:
-            self._collect()
-
-    def drain(self) -> None:
-        while self._inflight:
-            self._collect()
-
-    def close(self) -> None:
-        if self._pool is not None:
-            self._pool.terminate()
-            self._pool = None
-
-    def _collect(self) -> None:
-        root, top, directory, n_files, pending = self._inflight.popleft()
+        Returns the directories not yet scanned (the walk goes on in threads) and whether that
+        is because reads came from the disk. `lost(d)` records a directory whose worker died
+        and returns its subdirectories."""
+        ctx = multiprocessing.get_context("fork")
+        stack: list[tuple[Dir, int]] = [(d, TASK_FILES) for d in dirs]  # (directory, budget of its task)
+        workers: list[_Worker] = []
+        cold = False
         try:
-            artifacts, stats, errors, uncached = pending.get(timeout=self.batch_timeout)
-        except Exception:  # a worker was killed (Pool would wait forever) or a result failed to pickle
-            self.stats.files_seen += n_files
-            self.collector.error(self.stats, root, top, directory, "worker-lost")
-            return
-        self.stats.merge(stats)
-        if uncached:
-            self.cold = True
-        self.collector.add_batch(artifacts, errors)
+            for _ in range(self.processes):
+                workers.append(_Worker(ctx, walker, [w.conn for w in workers]))
+            while True:
+                if not cold:
+                    for w in workers:
+                        while stack and len(w.sent) < INFLIGHT_PER_PROCESS:
+                            w.send(_task(stack, self.processes))
+                busy = [w for w in workers if w.sent]
+                if not busy:
+                    return [d for d, _ in stack], cold
+                deadline = min(w.since for w in busy) + self.batch_timeout
+                ready = wait([w.conn for w in busy], timeout=max(0.0, deadline - time.monotonic()))
+                for w in busy:
+                    if w.conn in ready:
+                        try:
+                            answer: Answer | None = w.conn.recv()
+                        except (EOFError, OSError):
+                            answer = None
+                        if answer is not None:
+                            _, budget = w.sent.popleft()
+                            w.since = time.monotonic()
+                            rest, artifacts, stats, errors, uncached = answer
+                            walker.collector.add_batch(artifacts, errors)
+                            walker.collector.merge(stats)
+                            stack.extend((d, budget) for d in rest)
+                            cold = cold or uncached * COLD_TASK > stats.files_seen
+                            continue
+                    elif time.monotonic() - w.since < self.batch_timeout:
+                        continue
+                    # Dead or hung: nothing of its task was merged. A task of many files is walked
+                    # again a directory at a time; a one-directory task is lost.
+                    dirs, budget = w.sent.popleft()
+                    if budget:
+                        stack.extend((d, 0) for d in reversed(dirs))
+                    else:
+                        stack.extend((sub, 0) for d in dirs for sub in lost(d))
+                    for dirs, budget in reversed(w.sent):
+                        stack.extend((d, budget) for d in reversed(dirs))
+                    w.sent.clear()
+                    w.stop(force=True)
+                    workers.remove(w)
+                    workers.append(_Worker(ctx, walker, [x.conn for x in workers]))
+        finally:
+            for w in workers:
+                w.stop(force=bool(w.sent))
+
+
+def _task(stack: list[tuple[Dir, int]], processes: int) -> Task:
+    """The next task from the top of the queue: directories of one budget, few enough to leave
+    some for the other workers."""
+    budget = stack[-1][1]
+    if not budget:
+        return [stack.pop()[0]], 0
+    take = max(1, min(TASK_DIRS, len(stack) // (2 * processes)))
+    dirs: list[Dir] = []
+    while stack and len(dirs) < take and stack[-1][1] == budget:
+        dirs.append(stack.pop()[0])
+    return dirs, budget
 
 
 # -- in the worker processes ------------------------------------------------------------------
 
-_CHILD: FileScanner | None = None
 
-
-def _child_init(files: FileScanner) -> None:
+def _child_main(conn: Connection, walker: Walker, inherited: list[Connection]) -> None:
     # Ctrl-C reaches the whole process group: the parent stops the scan and terminates the
-    # pool (SIGTERM, left at its default here), so a worker neither reacts nor prints a traceback.
+    # workers (SIGTERM, left at its default here), so a worker neither reacts nor prints a traceback.
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGHUP, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    global _CHILD
-    _CHILD = files
-
-
-def _child_batch(
-    root: str, top: str, directory: str, names: list[str], others: frozenset[str], app: AppScope | None
-) -> tuple[list[Artifact], ScanStats, list[ScanError], int]:
-    files = _CHILD
-    assert files is not None, "worker process not initialised"
-    collector = Collector(None, True)
-    files.collector = collector  # this process's own copy: each batch reports what it found
-    stats, uncached = files.scan_directory(root, top, directory, names, others.union(names), app)
-    return collector.artifacts, stats, collector.errors, uncached
+    for other in inherited:  # the parent's ends of the other workers' pipes: theirs to close
+        other.close()
+    while True:
+        try:
+            task = conn.recv()
+        except (EOFError, OSError):  # the parent is gone
+            break
+        if task is None:
+            break
+        conn.send(walker.walk_alone(*task))
+    conn.close()
+    os._exit(0)

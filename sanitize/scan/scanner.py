@@ -19,37 +19,39 @@ from sanitize.readahead import Readahead
 from sanitize.scan.collect import Collector
 from sanitize.scan.files import FileScanner, HeaderReader
 from sanitize.scan.model import Artifact, ScanResult, ScanStats
-from sanitize.scan.pool import BATCH_TIMEOUT, POOL_AFTER_FILES, ProcessBatches
+from sanitize.scan.pool import BATCH_TIMEOUT, POOL_AFTER_FILES, SubtreeWorkers
 from sanitize.scan.walk import Dir, Walker
 
-MIN_CPUS_FOR_PROCESSES = 4
+MIN_CPUS_FOR_PROCESSES = 2
+MAX_PROCESSES = 16
 
 
 def default_processes() -> int:
-    """Worker processes for file detection, or 0 for threads only.
+    """Worker processes for large warm trees, or 0 for threads only.
 
     Detection is Python code, so threads share one core through the GIL; processes can use
-    more. But the walker and the hand-off of file batches cost a core of their own: on the
-    2-CPU machine the benchmark runs on, 2 worker processes were ~35% slower than threads
-    (docs/benchmarks.md), so processes are used from 4 CPUs up (not measured there). Fork
-    is only used from a single-threaded program: forking a threaded one can copy a held lock.
+    more. Each worker walks and scans whole directories, and this process only queues the
+    subdirectories they send back, so there is one worker per CPU (docs/benchmarks.md: on 2
+    CPUs, 2 workers scan a warm tree about 1.8x as fast as one thread). Fork is only used
+    from a single-threaded program: forking a threaded one can copy a held lock.
     """
     cpus = os.cpu_count() or 1
     if cpus < MIN_CPUS_FOR_PROCESSES or threading.active_count() > 1:
         return 0
     if "fork" not in multiprocessing.get_all_start_methods():
         return 0
-    return min(cpus - 1, 16)
+    return min(cpus, MAX_PROCESSES)
 
 
 class Scanner:
     """Scan roots; see the package docstring for the rules.
 
-    `processes` > 0: one walker thread lists directories and hands each directory's files, as
-    a batch, to that many forked worker processes (default: CPUs - 1 from 4 CPUs up, else 0),
-    once `pool_after_files` files were seen; a batch not back within `batch_timeout` seconds
-    is lost. `processes=0`: the walk and detection run in `workers` threads of this process;
-    all but the first take directories only while file reads wait for the disk (`headers`).
+    The walk and detection run in `workers` threads of this process; all but the first take
+    directories only while file reads wait for the disk (`headers`). `processes` > 0: once
+    `pool_after_files` files were scanned and their headers came from the page cache, the
+    directories still to walk go to that many forked worker processes (default: one per CPU
+    from 2 CPUs up, else 0), each listing and scanning whole directories; a directory not
+    back within `batch_timeout` seconds is lost (pool.py).
     `host`: once a header has to come from the disk, the walk runs ahead of detection and a
     helper process, started through this host, asks the kernel for the coming headers, many at
     once (sanitize/readahead.py). Without a host no helper is started.
@@ -90,10 +92,10 @@ class Scanner:
         resolved = [check_root(r) for r in root_list]
         collector = Collector(on_artifact, keep_artifacts)
         files = FileScanner(self.registry, collector, self.headers, self.hash_files)
-        batches = None
+        processes = None
         if self.processes > 0:
-            batches = ProcessBatches(
-                self.processes, files, collector, after_files=self.pool_after_files, batch_timeout=self.batch_timeout
+            processes = SubtreeWorkers(
+                self.processes, after_files=self.pool_after_files, batch_timeout=self.batch_timeout
             )
         readahead = Readahead(self.host, HEADER_BYTES) if self.host is not None else None
         walker = Walker(
@@ -103,7 +105,7 @@ class Scanner:
             collector,
             one_filesystem=self.one_filesystem,
             readahead=readahead,
-            batches=batches,
+            processes=processes,
         )
         for given, real, st in resolved:
             if stat.S_ISDIR(st.st_mode):

@@ -9,6 +9,8 @@
 - Threads: the first worker always takes work; helpers take directories only while header
   reads wait for the disk (files.HeaderReader), since with a warm cache they only contend
   for the GIL.
+- Processes (pool.py): once a warm tree proves large, the directories still to walk go to
+  forked worker processes, each of which lists and scans whole directories (`visit_alone`).
 - Cold cache: once a header comes from the disk rather than the page cache, the walk lists
   directories up to LOOKAHEAD_FILES files ahead of detection and a readahead helper process
   queues their header reads (sanitize/readahead.py), so the disk serves many at once.
@@ -41,12 +43,13 @@ from sanitize.readahead import Readahead
 from sanitize.scan.collect import Collector, error_kind
 from sanitize.scan.files import PROBE_FILES, FileScanner, make_artifact, mode_fields
 from sanitize.scan.model import ScanStats
-from sanitize.scan.pool import ProcessBatches
+from sanitize.scan.pool import COLD_TASK, Answer, SubtreeWorkers
 
 # On a cold cache the walk lists directories this many files ahead of detection, so that the
 # readahead helper has reads in flight (sanitize/readahead.py); it also bounds the memory used.
 LOOKAHEAD_FILES = 2000
 LOOKAHEAD_DIRS = 64  # listed directories (their fds held open) waiting for detection, at most
+WARM_RATIO = 256  # a tree goes to worker processes while at most 1 in this many headers came from the disk
 
 
 @dataclass(frozen=True)
@@ -79,7 +82,7 @@ class Walker:
         *,
         one_filesystem: bool,
         readahead: Readahead | None,
-        batches: ProcessBatches | None = None,
+        processes: SubtreeWorkers | None = None,
     ) -> None:
         self.files = files
         self.dirs = dirs
@@ -87,7 +90,7 @@ class Walker:
         self.collector = collector
         self.one_filesystem = one_filesystem
         self.readahead = readahead
-        self.batches = batches
+        self.processes = processes
         self._stack: list[Dir] = []  # directories to list
         self._listed: deque[Listed] = deque()  # directories listed, whose files any worker may scan
         self._listed_files = 0
@@ -98,7 +101,10 @@ class Walker:
         # that cannot tell, they always do.
         self._parallel = not files.headers.tells_cached
         self._files_inline = 0
+        self._uncached_inline = 0  # of those, headers that came from the disk
         self._cold = False
+        # The rest of the walk goes to the worker processes (the threads finish what they listed).
+        self._handoff = False
 
     # -- work distribution -----------------------------------------------------------------
 
@@ -116,15 +122,22 @@ class Walker:
                 self._cv.notify_all()
 
     def run(self, workers: int) -> None:
-        """Walk with `workers` threads until the stack is empty (the pool's batches drained)."""
-        if self.batches is not None:
-            try:
-                self.worker()  # this thread walks; forked processes open and detect
-                self.batches.drain()
-            finally:
-                self.batches.close()
-            self.collector.merge(self.batches.stats)
+        """Walk with `workers` threads until the stack is empty; in worker processes once the tree
+        proves large and warm, back in threads if the workers meet a cold cache."""
+        self._run_threads(workers)
+        if not self._handoff:
             return
+        processes, self.processes, self._handoff = self.processes, None, False  # hand off once per scan
+        # Fork only from a single-threaded program: forking a threaded one can copy a held lock.
+        if processes is not None and threading.active_count() == 1:
+            stack, self._stack = self._stack, []
+            rest, cold = processes.walk(self, stack, self._lost)
+            self._cold = self._cold or cold
+            self._parallel = self._parallel or cold
+            self._stack = rest
+        self._run_threads(workers)
+
+    def _run_threads(self, workers: int) -> None:
         threads = [threading.Thread(target=self.worker, args=(i > 0,), daemon=True) for i in range(workers)]
         for t in threads:
             t.start()
@@ -137,7 +150,7 @@ class Walker:
         while True:
             with self._cv:
                 # The first worker always takes work; helpers only while reads are uncached.
-                while not self._may_take(helper) and (self._stack or self._listed or self._active):
+                while not self._may_take(helper) and self._pending():
                     self._main_waiting = self._main_waiting or not helper
                     self._cv.wait()
                 if not helper:
@@ -148,8 +161,10 @@ class Walker:
                 # On a cold cache the walk lists up to LOOKAHEAD_FILES ahead of detection, so that
                 # readahead has reads in flight; the listed directories are shared by every worker.
                 ahead = LOOKAHEAD_FILES if self._cold else 0
-                if self._stack and (
-                    not self._listed or (self._listed_files < ahead and len(self._listed) < LOOKAHEAD_DIRS)
+                if (
+                    self._stack
+                    and not self._handoff
+                    and (not self._listed or (self._listed_files < ahead and len(self._listed) < LOOKAHEAD_DIRS))
                 ):
                     item: Dir | None = self._stack.pop()
                     self._active += 1
@@ -170,12 +185,14 @@ class Walker:
 
     def _list_and_share(self, item: Dir, stats: ScanStats) -> None:
         """List a directory taken from the stack; its subdirectories and files become shared work."""
+        subdirs: list[Dir] = []
         try:
-            listed = self._list_dir(item, stats)
+            listed = self._list_dir(item, stats, subdirs)
         except Exception:  # never let one directory kill a worker and stall the others
             listed = None
             self.collector.error(stats, item.root, item.top, item.path, "internal")
         with self._cv:
+            self._stack.extend(subdirs)
             self._active -= 1
             if listed is not None:
                 self._listed.append(listed)
@@ -186,16 +203,36 @@ class Walker:
         """Under the lock: wake the waiting workers that may now take work, or see the walk end.
         Not notify(n): it could wake only helpers that may not take work. Not on every directory
         of a warm tree either: helpers that wake only to wait again cost GIL hand-offs."""
-        if self._main_waiting or self._parallel or not (self._stack or self._listed or self._active):
+        if self._main_waiting or self._parallel or not self._pending():
             self._cv.notify_all()
 
     def _may_take(self, helper: bool) -> bool:
-        return bool(self._stack or self._listed) and (self._parallel or not helper)
+        work = self._listed or (self._stack and not self._handoff)
+        return bool(work) and (self._parallel or not helper)
+
+    def _pending(self) -> bool:
+        """Under the lock: whether this walk's threads may still get work."""
+        return bool(self._listed or self._active or (self._stack and not self._handoff))
+
+    def _maybe_hand_off(self) -> None:
+        """After a directory was scanned: a large tree read from the page cache goes on in worker
+        processes (pool.py); a cold one stays here, where readahead runs. A header or two from the
+        disk in a warm tree does not make it cold (RWF_NOWAIT also fails on a page that is
+        cached but marked for readahead)."""
+        if (
+            self.processes is not None
+            and not self._handoff
+            and self._files_inline >= self.processes.after_files
+            and self._uncached_inline * WARM_RATIO <= self._files_inline
+        ):
+            with self._cv:
+                self._handoff = True
+                self._cv.notify_all()
 
     # -- directories -----------------------------------------------------------------------
 
-    def _list_dir(self, d: Dir, stats: ScanStats) -> Listed | None:
-        """List a directory, push its subdirectories and return its files for _scan_listed."""
+    def _list_dir(self, d: Dir, stats: ScanStats, subdirs: list[Dir]) -> Listed | None:
+        """List a directory, add its subdirectories to `subdirs` and return its files for _scan_files."""
         stats.dirs_seen += 1
         try:
             dir_fd = open_directory(d.path)
@@ -203,7 +240,7 @@ class Walker:
             self.collector.error(stats, d.root, d.top, d.path, error_kind(exc))
             return None
         try:
-            files, names, app = self._list_open_dir(d, dir_fd, stats)
+            files, names, app = self._list_open_dir(d, dir_fd, stats, subdirs)
         except BaseException:
             os.close(dir_fd)
             raise
@@ -215,7 +252,7 @@ class Walker:
         return Listed(d, dir_fd, files, names, app)
 
     def _list_open_dir(
-        self, d: Dir, dir_fd: int, stats: ScanStats
+        self, d: Dir, dir_fd: int, stats: ScanStats, subdirs: list[Dir]
     ) -> tuple[list[str], frozenset[str], AppScope | None]:
         try:
             with os.scandir(dir_fd) as it:  # entries carry bare names; types come from d_type
@@ -228,8 +265,13 @@ class Walker:
         if (self.dirs or d.app is not None) and self._claim_dir(d, dir_fd, ctx, stats):
             return [], names, d.app
         app = self._recognise_app(d, ctx, stats) if self.apps else d.app
+        return self._sort_entries(d, entries, app, stats, subdirs), names, app
+
+    def _sort_entries(
+        self, d: Dir, entries: list[os.DirEntry[str]], app: AppScope | None, stats: ScanStats, subdirs: list[Dir]
+    ) -> list[str]:
+        """The names of the regular files; subdirectories to walk go to `subdirs`, the rest is counted."""
         prefix = d.path if d.path.endswith("/") else d.path + "/"
-        subdirs: list[Dir] = []
         files: list[str] = []
         for entry in entries:
             try:
@@ -247,8 +289,7 @@ class Walker:
                     stats.skipped["special"] += 1  # FIFO, socket, device node: never opened
             except OSError as exc:
                 self.collector.error(stats, d.root, d.top, prefix + entry.name, error_kind(exc))
-        self.push(subdirs)
-        return files, names, app
+        return files
 
     def _recognise_app(self, d: Dir, ctx: DirContext, stats: ScanStats) -> AppScope | None:
         """The application layout for what is below `d`: its own if recognised, else its parent's."""
@@ -263,17 +304,19 @@ class Walker:
         return AppScope(layout, d.path) if layout is not None else d.app
 
     def _scan_listed(self, listed: Listed, stats: ScanStats) -> None:
-        d, files, names, app = listed.d, listed.files, listed.names, listed.app
+        self._files_inline += len(listed.files)
+        uncached = self._scan_files(listed, stats, threads=True)
+        self._uncached_inline += uncached
+        self._set_parallel(uncached > 0)
+        self._maybe_hand_off()
+
+    def _scan_files(self, listed: Listed, stats: ScanStats, threads: bool = False) -> int:
+        """Scan a listed directory's files and close it; returns how many headers came from the disk."""
+        d, names, app = listed.d, listed.names, listed.app
         prefix = d.path if d.path.endswith("/") else d.path + "/"
+        uncached = 0
         try:
-            if self.batches is not None and self.batches.takes(self._files_inline):
-                self.batches.submit(d.root, d.top, d.path, files, names, app)
-                if self.batches.cold:
-                    self._cold = True  # the walk now lists ahead and the readahead helper starts
-                return
-            self._files_inline += len(files)
-            uncached = 0
-            for i, name in enumerate(files):
+            for i, name in enumerate(listed.files):
                 # On a warm tree, whether headers come from the disk is asked of a directory's first
                 # files only (the probe costs a copy); once anything came from the disk, of every file.
                 probe = i < PROBE_FILES or uncached > 0 or self._cold
@@ -281,11 +324,58 @@ class Walker:
                 if not self.files.scan_file(d.root, d.top, path, names, stats, name, listed.dir_fd, app, probe):
                     if not uncached:  # the first read from the disk: helpers join now, not after the directory
                         self._cold = True
-                        self._set_parallel(True)
+                        if threads:
+                            self._set_parallel(True)
                     uncached += 1
-            self._set_parallel(uncached > 0)
         finally:
             os.close(listed.dir_fd)
+        return uncached
+
+    # -- in a worker process (pool.py) ------------------------------------------------------
+
+    def walk_alone(self, dirs: list[Dir], budget: int) -> Answer:
+        """A worker process's task: walk `dirs` and below them depth-first, as a thread of the walk
+        would, with a collector of its own, until `budget` files were scanned (at least one
+        directory's), or one header came from the disk. Returns the directories not walked and
+        what it found."""
+        collector = Collector(None, True)
+        self.collector = self.files.collector = collector
+        stats = ScanStats()
+        stack = list(dirs)
+        files = uncached = 0
+        self._cold = False  # every header read probes once one came from the disk, in this task
+        while stack:
+            d = stack.pop()
+            try:
+                listed = self._list_dir(d, stats, stack)
+                if listed is not None:
+                    files += len(listed.files)
+                    uncached += self._scan_files(listed, stats)
+            except Exception:
+                collector.error(stats, d.root, d.top, d.path, "internal")
+            if files >= budget or uncached * COLD_TASK > files:
+                break
+        return stack, collector.artifacts, stats, collector.errors, uncached
+
+    def _lost(self, d: Dir) -> list[Dir]:
+        """A directory whose worker process died or hung: counted as `worker-lost` with its files,
+        listed here (no file opened) so that its subdirectories are still walked."""
+        stats = ScanStats()
+        stats.dirs_seen += 1
+        subdirs: list[Dir] = []
+        try:
+            dir_fd = open_directory(d.path)
+            try:
+                with os.scandir(dir_fd) as it:
+                    entries = list(it)
+            finally:
+                os.close(dir_fd)
+            stats.files_seen += len(self._sort_entries(d, entries, d.app, stats, subdirs))
+        except OSError:
+            pass  # the loss is what is reported
+        self.collector.error(stats, d.root, d.top, d.path, "worker-lost")
+        self.collector.merge(stats)
+        return subdirs
 
     def _claim_dir(self, d: Dir, dir_fd: int, ctx: DirContext, stats: ScanStats) -> bool:
         """A directory reported as one unit: by a content detector, else by its application's layout."""
