@@ -16,7 +16,7 @@ import os
 import re
 import struct
 
-from sanitize.detect.base import Category, DirContext, FileContext, Finding
+from sanitize.detect.base import Category, DirContext, FileContext, Finding, Gate
 from sanitize.detect.bounded_text import first_json_line, first_significant_byte, is_jsonl, json_keys, read_prefix
 from sanitize.detect.dir_files import read_head
 
@@ -57,6 +57,7 @@ def classify_json_chat(prefix: bytes) -> Finding | None:
 class ChatStoreDetector:
     name = "chat-stores"
     first_bytes = b"\xf5{[ \t\r\n\xef\xbb\xbf"  # GPT4All magic, or JSON after the whitespace/BOM bytes skipped
+    gate = Gate(opening=rb"\xf5\xd5\x53\xcc|[ \t\r\n\xef\xbb\xbf]*[\[{]")
 
     def sniff(self, header: bytes) -> Finding | None:
         return sniff_gpt4all(header)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
-from sanitize.detect.base import TEXT, Category, FileContext, Finding
+from sanitize.detect.base import HEADER_BYTES, TEXT, Category, FileContext, Finding, Gate
 from sanitize.detect.bounded_text import read_prefix
 
 # Files whose names say they hold secrets are read up to TEXT_PREFIX_BYTES; any other text file
@@ -86,6 +86,13 @@ def sniff_tokens(data: bytes) -> Finding | None:
 class CredentialDetector:
     name = "credentials"
     header_class = TEXT
+    # A token's prefix in the header (_token_counts), or a name that says the file holds secrets.
+    gate = Gate(
+        within=((b"_", b"hf_", HEADER_BYTES), (b"-", b"sk-", HEADER_BYTES)),
+        names=SECRET_FILE_NAMES | {".env"},
+        name_prefixes=(".env.",),
+        name_suffixes=(".env",),
+    )
 
     def sniff(self, header: bytes) -> Finding | None:
         return sniff_tokens(header)

@@ -9,7 +9,7 @@ would cost several extra reads on every large file of a tree, for a layout h5py 
 
 from __future__ import annotations
 
-from sanitize.detect.base import BINARY, Category, Detail, FileContext, Finding
+from sanitize.detect.base import BINARY, Category, Detail, FileContext, Finding, Gate
 from sanitize.detect.ziplist import central_directory
 
 HDF5_MAGIC = b"\x89HDF\r\n\x1a\n"
@@ -38,6 +38,7 @@ class HDF5Detector:
     name = "hdf5"
     # The superblock follows its signature with version bytes and zero fields: NUL bytes in the header.
     header_class = BINARY
+    gate = Gate(opening=rb"(?s:.{512}|.{1024}|.{2048})?\x89HDF\r\n\x1a\n")  # the signature at 0 or after a user block
 
     def sniff(self, header: bytes) -> Finding | None:
         offset = _superblock_in(header)

@@ -6,7 +6,7 @@ from __future__ import annotations
 import os
 import struct
 
-from sanitize.detect.base import Category, DirContext, FileContext, Finding
+from sanitize.detect.base import Category, DirContext, FileContext, Finding, Gate
 from sanitize.detect.dir_files import is_dir, list_dir
 
 FOOTER_MAGIC = b"LANC"
@@ -14,6 +14,7 @@ FOOTER_MAGIC = b"LANC"
 
 class LanceDetector:
     name = "lance"
+    gate = Gate(ending=(FOOTER_MAGIC,), beyond_header=True)  # the footer ends the file
 
     def detect(self, ctx: FileContext) -> Finding | None:
         if ctx.size < 16:

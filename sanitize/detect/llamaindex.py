@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import re
 
-from sanitize.detect.base import Category, DirContext, FileContext, Finding
+from sanitize.detect.base import Category, DirContext, FileContext, Finding, Gate
 from sanitize.detect.dir_files import read_head
 
 _OPENING = re.compile(
@@ -36,6 +36,7 @@ def classify_opening(head: bytes) -> tuple[Category, str] | None:
 class LlamaIndexDetector:
     name = "llamaindex"
     first_bytes = b"{ \t\n\r\x0b\x0c"  # _OPENING: `\s*\{` from the first byte
+    gate = Gate(opening=rb'\s*\{\s*"(?:docstore/|index_store/data|embedding_dict)')  # _OPENING's first key
 
     def sniff(self, header: bytes) -> Finding | None:
         kind = classify_opening(header)

@@ -9,9 +9,10 @@ Core dumps: ELF with e_type ET_CORE.
 
 from __future__ import annotations
 
+import re
 import struct
 
-from sanitize.detect.base import BINARY, Category, Detail, FileContext, Finding
+from sanitize.detect.base import BINARY, Category, Detail, FileContext, Finding, Gate
 
 _SWAP = {b"SWAPSPACE2": "linux-swap", b"SWAP-SPACE": "linux-swap-v0"}
 _HIBERNATION = (b"S1SUSPEND", b"S2SUSPEND", b"ULSUSPEND", b"LINHIB0001")
@@ -19,6 +20,12 @@ _PAGE_SIZES = (4096, 16384, 65536)
 _SIGNATURE_FIRST = frozenset(sig[0] for sig in (*_SWAP, *_HIBERNATION))
 _SWAP_VERSION_1 = (b"\x01\0\0\0", b"\0\0\0\x01")  # LE or BE u32 at 1024
 ET_CORE = 4
+# detect()'s first test, as a gate: an ELF header, a signature's first byte at the end of a 4 KiB
+# page, or a swap header's version 1.
+_GATE = (
+    rb"\x7fELF|(?s:.{4086})[" + b"".join(re.escape(bytes([c])) for c in sorted(_SIGNATURE_FIRST)) + rb"]"
+    + rb"|(?s:.{1024})(?:" + b"|".join(re.escape(v) for v in _SWAP_VERSION_1) + rb")"
+)  # fmt: skip
 
 
 def _page_signature(tail10: bytes, page: int) -> Finding | None:
@@ -53,6 +60,7 @@ class MemoryImageDetector:
     name = "memory-image"
     # Swap and hibernation headers are zero-filled pages; ELF headers hold small integers.
     header_class = BINARY
+    gate = Gate(opening=_GATE)
 
     def sniff(self, header: bytes) -> Finding | None:
         return sniff_memory_image(header)

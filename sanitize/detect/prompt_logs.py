@@ -27,7 +27,7 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sanitize.detect.base import TEXT, BudgetExceeded, Category, DamagedFile, Detail, FileContext, Finding
+from sanitize.detect.base import TEXT, BudgetExceeded, Category, DamagedFile, Detail, FileContext, Finding, Gate
 from sanitize.detect.bounded_text import first_significant_byte, is_jsonl, read_prefix
 from sanitize.detect.parquet_footer import ParquetError, ParquetTooLarge, read_footer
 
@@ -274,6 +274,8 @@ def classify_jsonl(prefix: bytes) -> Finding | None:
 class PromptLogDetector:
     name = "prompt-logs"
     header_class = TEXT
+    # JSON lines (after whitespace or a BOM), or a first line with a delimiter (_may_be_table).
+    gate = Gate(opening=rb"[ \t\r\n\xef\xbb\xbf]*\{|[^\n,\t;|]*+[,\t;|]")
 
     def detect(self, ctx: FileContext) -> Finding | None:
         head = ctx.header

@@ -17,9 +17,9 @@ from __future__ import annotations
 
 import re
 
-from sanitize.detect.base import TEXT, Category, FileContext, Finding
+from sanitize.detect.base import TEXT, Category, FileContext, Finding, Gate
 from sanitize.detect.bounded_text import first_significant_byte, read_prefix
-from sanitize.detect.server_logs import detect_server_log, log_family
+from sanitize.detect.server_logs import FAMILY_GATE, SLOW_FIRST, detect_server_log, log_family
 from sanitize.detect.traces import detect_trace
 
 # Chat templates: (family, opening tokens a rendered prompt starts with, tokens of the same
@@ -90,6 +90,7 @@ def classify_prompt_text(line: bytes, prefix: bytes) -> Finding | None:
 
 _OPENING_BYTES = frozenset(b"<[#BSUH")
 _WHITESPACE = frozenset(b" \t\r\n\xef")
+_GATE_FIRST = _OPENING_BYTES | _WHITESPACE | SLOW_FIRST | frozenset(b"{[")
 
 
 def _opens_like_prompt(line: bytes) -> bool:
@@ -102,6 +103,13 @@ def _opens_like_prompt(line: bytes) -> bool:
 class PromptTextDetector:
     name = "prompt-text"
     header_class = TEXT
+    # detect()'s early returns as a gate: JSON, a prompt's opening byte (after whitespace or a
+    # BOM), or what log_family needs (a server's line, a wrapper's or preamble's first byte, or
+    # a docker compose `| ` in the first 80 bytes).
+    gate = Gate(
+        opening=b"[" + b"".join(re.escape(bytes([c])) for c in sorted(_GATE_FIRST)) + b"]|" + FAMILY_GATE,
+        within=((b"|", b"| ", 80),),
+    )
 
     def detect(self, ctx: FileContext) -> Finding | None:
         head = ctx.header

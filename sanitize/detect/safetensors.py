@@ -12,7 +12,7 @@ import re
 import struct
 from collections.abc import Iterable
 
-from sanitize.detect.base import BINARY, HEADER_BYTES, READ_BUDGET, Category, Detail, FileContext, Finding
+from sanitize.detect.base import BINARY, HEADER_BYTES, READ_BUDGET, Category, Detail, FileContext, Finding, Gate
 
 MAX_HEADER = 100_000_000  # the reference implementation's cap
 _NAME_RE = re.compile(rb'"((?:[^"\\]|\\.){1,512})"\s*:\s*\{\s*"dtype"')
@@ -49,6 +49,7 @@ def _finding(
 class SafetensorsDetector:
     name = "safetensors"
     header_class = BINARY  # the u64 LE header length is <= MAX_HEADER < 2**32: bytes 4-7 are NUL
+    gate = Gate(opening=rb"(?s:.{8})\{")  # the JSON header after its u64 length
 
     def _length(self, header: bytes) -> int | None:
         if len(header) < 10 or header[8] != 0x7B:

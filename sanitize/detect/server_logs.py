@@ -144,7 +144,8 @@ _BY_GROUP = {f.name.replace("-", "_"): f for f in FAMILIES}
 _PREAMBLE = (b"=", b"*", b"Couldn't find", b"Your new public key", b"ssh-", b"NVIDIA", b"CUDA", b"Container image",
              b"This container", b"A copy of this", b"By pulling", b"WARNING: ")  # fmt: skip
 MAX_PREAMBLE = 24
-_SLOW_FIRST = frozenset(b"JFMASOND0123456789=*CYsNTBW \t\r\n\x1b")  # wrappers, preambles, colour codes
+SLOW_FIRST = frozenset(b"JFMASOND0123456789=*CYsNTBW \t\r\n\x1b")  # wrappers, preambles, colour codes
+FAMILY_GATE = b"|".join(b"(?:%s)" % f.line.pattern for f in FAMILIES)  # _FAMILY_LINE without its group names
 
 
 def _clean(line: bytes) -> bytes:
@@ -169,7 +170,7 @@ def log_family(header: bytes) -> LogFamily | None:
     m = _FAMILY_LINE.match(header)
     if m is not None:
         return _BY_GROUP[m.lastgroup] if m.lastgroup is not None else None
-    if not header or (header[0] not in _SLOW_FIRST and b"| " not in header[:80]):
+    if not header or (header[0] not in SLOW_FIRST and b"| " not in header[:80]):
         return None  # ordinary text: decided by one failed match
     if b"\x1b" in header[:256]:
         header = _ANSI.sub(b"", header)

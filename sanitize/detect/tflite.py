@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import struct
 
-from sanitize.detect.base import BINARY, Category, FileContext, Finding
+from sanitize.detect.base import BINARY, Category, FileContext, Finding, Gate
 
 
 def _check(header: bytes, size: int | None) -> Finding | None:
@@ -20,6 +20,7 @@ class TFLiteDetector:
     name = "tflite"
     # Bytes 0-3 are a little-endian root offset and the tables hold small integers: NUL bytes.
     header_class = BINARY
+    gate = Gate(opening=rb"(?s:.{4})TFL3")
 
     def sniff(self, header: bytes) -> Finding | None:
         return _check(header, None)

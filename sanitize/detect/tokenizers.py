@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from sanitize.detect.base import Category, Detail, FileContext, Finding
+from sanitize.detect.base import Category, Detail, FileContext, Finding, Gate
 from sanitize.detect.binreader import Truncated, read_varint
 
 _TOKENIZER_JSON = re.compile(rb'^\s*\{\s*"version"\s*:\s*"[\d.]+"\s*,\s*"truncation"\s*:')
@@ -132,6 +132,13 @@ def sniff_tokenizer(header: bytes, complete: bool = False) -> Finding | None:
 class TokenizerDetector:
     name = "tokenizer"
     first_bytes = b"\x0a{ \t\r\n#[<+/" + bytes(range(0x30, 0x3A)) + bytes(range(0x41, 0x5B)) + bytes(range(0x61, 0x7B))
+    # How each rule of sniff_tokenizer starts: SentencePiece records, tokenizer.json's first key,
+    # a vocab.json's first two entries (_vocab_json needs 16), the merges header, a WordPiece
+    # special token, a tiktoken line (base64, a space, a rank).
+    gate = Gate(
+        opening=rb'\n|\s*\{\s*"version"|\s*\{(?:' + _VOCAB_JSON_ENTRY.pattern + rb"){2}"
+        rb"|#version: |\[PAD\]|<pad>|\[UNK\]|[A-Za-z0-9+/]++={0,2} \d++\n"
+    )
 
     def sniff(self, header: bytes) -> Finding | None:
         return sniff_tokenizer(header)

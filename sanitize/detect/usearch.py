@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import struct
 
-from sanitize.detect.base import BINARY, Category, Detail, FileContext, Finding
+from sanitize.detect.base import BINARY, Category, Detail, FileContext, Finding, Gate
 
 MAGIC = b"usearch"
 
@@ -43,6 +43,8 @@ class UsearchDetector:
     # The u16 major version (<= 20) after the magic, or the vector blob's u32 row width (<= 1 MiB),
     # has a NUL high byte inside the header.
     header_class = BINARY
+    # The magic first, or a vector blob's u32 row width <= 1 MiB (its bytes 6-7 at most 0x10, 0).
+    gate = Gate(opening=rb"usearch|(?s:.{6})[\x00-\x10]\x00")
 
     def sniff(self, header: bytes) -> Finding | None:
         return sniff_usearch(header)

@@ -2,9 +2,11 @@
 
 Each file costs one open, one fstat, one read of at most HEADER_BYTES and one close (no read
 for an empty file, which no detector is asked about); detectors may read more through
-FileContext, capped at READ_BUDGET. Which detectors are asked is a table lookup on the
-header's first byte and on whether it looks like text. A detector that raises or exceeds
-its budget becomes a counted error.
+FileContext, capped at READ_BUDGET. Which detectors may apply is a table lookup on the
+header's first byte and on whether it looks like text; of those, the ones that declare a gate
+are asked only when it holds, and the gates of one table cell are tested together (one
+compiled match for their openings). A detector that raises or exceeds its budget becomes a
+counted error.
 """
 
 from __future__ import annotations
@@ -12,7 +14,10 @@ from __future__ import annotations
 import errno
 import hashlib
 import os
+import re
 import stat
+from collections.abc import Callable
+from dataclasses import replace
 
 from sanitize.detect.app_layout import AppScope
 from sanitize.detect.base import (
@@ -24,6 +29,8 @@ from sanitize.detect.base import (
     FileContext,
     FileDetector,
     Finding,
+    Gate,
+    GateTest,
     looks_like_text,
     open_regular,
 )
@@ -86,6 +93,67 @@ def candidate_table(files: tuple[FileDetector, ...], text: bool) -> tuple[tuple[
     )
 
 
+Check = tuple[FileDetector, Callable[[bytes], object] | None, Callable[[bytes, int, str], bool] | None]
+
+
+class Cell:
+    """The detectors of one (text class, first byte), in registry order, and their gates.
+
+    Most ordinary files fail every gate: one `match` of all the openings as one alternation,
+    plus a memchr or two, and only the ungated detectors are asked. For a file that passes,
+    each gated detector is asked if its own opening matches (one C call) or the other parts of
+    its gate hold (see `Check`).
+    """
+
+    __slots__ = ("_any", "all", "candidates", "ungated")
+
+    def __init__(self, candidates: tuple[FileDetector, ...]) -> None:
+        self.candidates = candidates
+        gates: list[Gate | None] = [g if isinstance(g := getattr(d, "gate", None), Gate) else None for d in candidates]
+        present = [g for g in gates if g is not None]
+        self._any = GateTest(present) if present else None
+        checks: list[Check] = []
+        for d, g in zip(candidates, gates, strict=True):
+            if g is None:
+                checks.append((d, None, None))
+                continue
+            rest = replace(g, opening=None)
+            match = re.compile(g.opening).match if g.opening else None
+            checks.append((d, match, GateTest([rest]).admits if rest != Gate() else None))
+        self.all = tuple(checks)  # (detector, its opening's match, the rest of its gate)
+        self.ungated = tuple(c for c in checks if c[1] is None and c[2] is None)
+
+    def checks(self, header: bytes, size: int, name: str) -> tuple[Check, ...]:
+        """The detectors that may recognise this file, each with the gate still to pass (`passes`)."""
+        if self._any is None or self._any.admits(header, size, name):
+            return self.all
+        return self.ungated  # most files: decided here, no gated detector called
+
+    def select(self, header: bytes, size: int, name: str) -> tuple[FileDetector, ...]:
+        return tuple(c[0] for c in self.checks(header, size, name) if passes(c, header, size, name))
+
+
+def passes(check: Check, header: bytes, size: int, name: str) -> bool:
+    _, match, rest = check
+    if match is not None and match(header) is not None:
+        return True
+    if rest is not None:
+        return rest(header, size, name)
+    return match is None
+
+
+def gated_table(files: tuple[FileDetector, ...], text: bool) -> tuple[Cell, ...]:
+    """candidate_table with each cell's gates compiled (see Gate and Cell)."""
+    cells: dict[tuple[int, ...], Cell] = {}
+    table = []
+    for candidates in candidate_table(files, text):
+        key = tuple(id(d) for d in candidates)
+        if key not in cells:
+            cells[key] = Cell(candidates)
+        table.append(cells[key])
+    return tuple(table)
+
+
 def mode_fields(st_mode: int) -> tuple[str, bool]:
     perms = stat.S_IMODE(st_mode)
     return f"{perms:04o}", bool(perms & stat.S_IROTH)
@@ -125,9 +193,10 @@ class FileScanner:
 
     def __init__(self, registry: Registry, collector: Collector, headers: HeaderReader, hash_files: bool) -> None:
         self.files = registry.file_detectors
-        # Detectors worth calling, by [header looks like text][first byte]: the per-file gates
-        # are decided once here, not inside each detector.
-        self.candidates = (candidate_table(self.files, False), candidate_table(self.files, True))
+        # Detectors worth calling, by [header looks like text][first byte], with their gates: the
+        # per-file gates are decided once here, not inside each detector.
+        self.cells = (gated_table(self.files, False), gated_table(self.files, True))
+        self.no_header: tuple[Check, ...] = tuple((d, None, None) for d in self.files)
         self.collector = collector
         self.headers = headers
         self.hash_files = hash_files
@@ -166,9 +235,10 @@ class FileScanner:
             header, cached = self.headers.read(fd, size if size < HEADER_BYTES else HEADER_BYTES, probe)
             if header:
                 text = looks_like_text(header)
-                candidates = self.candidates[text][header[0]]
+                base = name if name is not None else path.rpartition("/")[2]
+                candidates = self.cells[text][header[0]].checks(header, size, base)
             else:  # a file that shrank to nothing after fstat: every detector, as for any file without a header
-                text, candidates = False, self.files
+                text, candidates = False, self.no_header
             ctx = FileContext(path, size, header, fd, siblings=siblings, name=name, is_text=text)
             finding = self._detect(ctx, candidates, root, top, stats) if candidates else None
             stats.bytes_read += ctx.bytes_read
@@ -187,9 +257,16 @@ class FileScanner:
         return cached
 
     def _detect(
-        self, ctx: FileContext, candidates: tuple[FileDetector, ...], root: str, top: str, stats: ScanStats
+        self, ctx: FileContext, candidates: tuple[Check, ...], root: str, top: str, stats: ScanStats
     ) -> Finding | None:
-        for detector in candidates:
+        header, size = ctx.header, ctx.size
+        for detector, match, rest in candidates:
+            # The detector's own gate (`passes`, inlined: this runs for most detectors of many files).
+            if match is not None:
+                if match(header) is None and (rest is None or not rest(header, size, ctx.name)):
+                    continue
+            elif rest is not None and not rest(header, size, ctx.name):
+                continue
             try:
                 finding = detector.detect(ctx)
             except BudgetExceeded:

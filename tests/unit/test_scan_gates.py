@@ -18,9 +18,9 @@ from pathlib import Path
 import pytest
 
 from sanitize.detect import registry
-from sanitize.detect.base import BINARY, HEADER_BYTES, TEXT, FileContext, looks_like_text
+from sanitize.detect.base import BINARY, HEADER_BYTES, TEXT, DamagedFile, FileContext, Gate, GateTest, looks_like_text
 from sanitize.scan import HeaderReader, Scanner
-from sanitize.scan.files import candidate_table
+from sanitize.scan.files import candidate_table, gated_table
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "artifacts"
 FILES = sorted(p for p in FIXTURES.rglob("*") if p.is_file() and not p.is_symlink() and p.stat().st_size)
@@ -63,6 +63,90 @@ def test_gates_keep_every_detector_that_matches(text: bool) -> None:
         finally:
             os.close(ctx._fd)  # type: ignore[arg-type]
     assert checked > (5 if text else 40)
+
+
+def _recognises(detector: object, ctx: FileContext) -> bool:
+    try:
+        return detector.detect(ctx) is not None  # type: ignore[attr-defined]
+    except DamagedFile:  # its format, damaged: listed as an artifact, so the gate must let it through
+        return True
+    except Exception:
+        return False
+
+
+def test_every_declared_gate_admits_every_file_its_detector_recognises() -> None:
+    """Each detector's own `gate`, on every fixture and negative file, whatever its first byte or class."""
+    gated = [(d, GateTest([d.gate])) for d in registry.file_detectors() if isinstance(getattr(d, "gate", None), Gate)]
+    assert len(gated) >= 12
+    checked: Counter[str] = Counter()
+    for path in FILES:
+        ctx = _context(path)
+        try:
+            for detector, gate in gated:
+                if _recognises(detector, ctx):
+                    checked[detector.name] += 1
+                    assert gate.admits(ctx.header, ctx.size, ctx.name), f"{detector.name} gated out {path}"
+        finally:
+            os.close(ctx._fd)  # type: ignore[arg-type]
+    assert sum(checked.values()) > 60 and len(checked) >= 10, checked
+
+
+@pytest.mark.parametrize("text", [False, True])
+def test_the_scanner_asks_every_detector_that_matches_through_the_gates(text: bool) -> None:
+    """Each table cell's selection (combined gate, then the lookaheads and other parts)."""
+    detectors = registry.file_detectors()
+    cells = gated_table(detectors, text)
+    checked = 0
+    for path in FILES:
+        ctx = _context(path)
+        try:
+            if ctx.is_text != text:
+                continue
+            cell = cells[ctx.header[0]]
+            asked = cell.select(ctx.header, ctx.size, ctx.name)
+            assert list(asked) == [d for d in cell.candidates if d in asked]  # registry order kept
+            for detector in detectors:
+                if _recognises(detector, ctx):
+                    checked += 1
+                    assert detector in asked, (detector.name, path)
+        finally:
+            os.close(ctx._fd)  # type: ignore[arg-type]
+    assert checked > (5 if text else 40)
+
+
+def test_gates_decide_ordinary_files_without_calling_detectors() -> None:
+    """Notes and random bytes pass no gate: no detector is called for them; a JSON record or a
+    table's header line reaches only the detectors whose openings it has."""
+    rnd = random.Random(3)
+    cells = (gated_table(registry.file_detectors(), False), gated_table(registry.file_detectors(), True))
+    note = b"line 0 of a note: nothing to see\nline 1 of a note: nothing to see\n"
+    for header, text in ((note, True), (rnd.randbytes(4000), False), (b"\x89PNG\r\n\x1a\n" + bytes(range(200)), False)):
+        assert cells[text][header[0]].select(header, len(header), "f.dat") == ()
+    table = b"a,b,c\n1,2,3\n"
+    assert [d.name for d in cells[True][ord("a")].select(table, len(table), "f.csv")] == ["prompt-logs"]
+    record = b'{"id": 1, "name": "x"}\n'
+    asked = [d.name for d in cells[True][ord("{")].select(record, len(record), "f.json")]
+    assert asked == ["prompt-text", "chat-stores", "prompt-logs"]
+    assert [d.name for d in cells[True][ord("{")].select(record, 9000, "f.json")][:1] == ["lance"]
+    assert "credentials" in [d.name for d in cells[True][ord("{")].select(record, len(record), ".env")]
+
+
+def test_gate_parts() -> None:
+    gate = GateTest(
+        [
+            Gate(opening=rb"MAGIC"),
+            Gate(within=((b"_", b"hf_", 80),)),
+            Gate(ending=(b"LANC",), beyond_header=True),
+            Gate(names=frozenset({"token"}), name_prefixes=(".env.",), name_suffixes=(".env",)),
+        ]
+    )
+    assert gate.admits(b"MAGIC...", 8, "x")
+    assert gate.admits(b"xx hf_abc", 9, "x") and not gate.admits(b"x" * 80 + b"hf_abc", 86, "x")
+    assert gate.admits(b"....LANC", 8, "x") and not gate.admits(b"....LAND", 8, "x")
+    assert gate.admits(b"....LAND", 9000, "x")  # the footer is beyond the header
+    assert not gate.admits(b"plain", 5, "x") and gate.admits(b"plain", 4097, "x")
+    assert all(gate.admits(b"plain", 5, n) for n in ("token", ".env.local", "prod.env"))
+    assert not GateTest([Gate(opening=rb"MAGIC")]).admits(b"plain", 1 << 20, "token")
 
 
 def test_declared_gates_are_well_formed() -> None:
