@@ -107,20 +107,10 @@ class Cell:
 
     __slots__ = ("_any", "all", "candidates", "ungated")
 
-    def __init__(self, candidates: tuple[FileDetector, ...]) -> None:
+    def __init__(self, candidates: tuple[FileDetector, ...], checks: tuple[Check, ...], any_gate: GateTest | None):
         self.candidates = candidates
-        gates: list[Gate | None] = [g if isinstance(g := getattr(d, "gate", None), Gate) else None for d in candidates]
-        present = [g for g in gates if g is not None]
-        self._any = GateTest(present) if present else None
-        checks: list[Check] = []
-        for d, g in zip(candidates, gates, strict=True):
-            if g is None:
-                checks.append((d, None, None))
-                continue
-            rest = replace(g, opening=None)
-            match = re.compile(g.opening).match if g.opening else None
-            checks.append((d, match, GateTest([rest]).admits if rest != Gate() else None))
-        self.all = tuple(checks)  # (detector, its opening's match, the rest of its gate)
+        self._any = any_gate
+        self.all = checks  # (detector, its opening's match, the rest of its gate)
         self.ungated = tuple(c for c in checks if c[1] is None and c[2] is None)
 
     def checks(self, header: bytes, size: int, name: str) -> tuple[Check, ...]:
@@ -133,6 +123,20 @@ class Cell:
         return tuple(c[0] for c in self.checks(header, size, name) if passes(c, header, size, name))
 
 
+def _check(d: FileDetector) -> Check:
+    gate = getattr(d, "gate", None)
+    if not isinstance(gate, Gate):
+        return d, None, None
+    if gate.opening and b"(?P" in gate.opening:
+        raise ValueError(f"{d.name}: a gate's opening must not name groups")
+    rest = replace(gate, opening=None)
+    return (
+        d,
+        re.compile(gate.opening).match if gate.opening else None,
+        GateTest([rest]).admits if rest != Gate() else None,
+    )
+
+
 def passes(check: Check, header: bytes, size: int, name: str) -> bool:
     _, match, rest = check
     if match is not None and match(header) is not None:
@@ -143,13 +147,19 @@ def passes(check: Check, header: bytes, size: int, name: str) -> bool:
 
 
 def gated_table(files: tuple[FileDetector, ...], text: bool) -> tuple[Cell, ...]:
-    """candidate_table with each cell's gates compiled (see Gate and Cell)."""
+    """candidate_table with each cell's gates compiled (see Gate and Cell); cells with the same
+    detectors are one object, each detector's check and each set of gates compiled once."""
+    checks = {id(d): _check(d) for d in files}
     cells: dict[tuple[int, ...], Cell] = {}
+    tests: dict[tuple[int, ...], GateTest] = {}
     table = []
     for candidates in candidate_table(files, text):
         key = tuple(id(d) for d in candidates)
         if key not in cells:
-            cells[key] = Cell(candidates)
+            gated = tuple(id(d) for d in candidates if isinstance(getattr(d, "gate", None), Gate))
+            if gated and gated not in tests:
+                tests[gated] = GateTest(d.gate for d in candidates if id(d) in gated)  # type: ignore[attr-defined]
+            cells[key] = Cell(candidates, tuple(checks[i] for i in key), tests[gated] if gated else None)
         table.append(cells[key])
     return tuple(table)
 
@@ -239,9 +249,13 @@ class FileScanner:
                 candidates = self.cells[text][header[0]].checks(header, size, base)
             else:  # a file that shrank to nothing after fstat: every detector, as for any file without a header
                 text, candidates = False, self.no_header
-            ctx = FileContext(path, size, header, fd, siblings=siblings, name=name, is_text=text)
-            finding = self._detect(ctx, candidates, root, top, stats) if candidates else None
-            stats.bytes_read += ctx.bytes_read
+            if candidates:
+                ctx = FileContext(path, size, header, fd, siblings=siblings, name=name, is_text=text)
+                finding = self._detect(ctx, candidates, root, top, stats)
+                stats.bytes_read += ctx.bytes_read
+            else:  # most files: no detector to ask, no context to build
+                finding = None
+                stats.bytes_read += len(header)
             if finding is None and app is not None:
                 finding = app.classify(path, False)  # a documented file of a recognised application
             if finding is None:

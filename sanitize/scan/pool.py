@@ -57,11 +57,16 @@ class _Worker:
         self.sent: deque[Task] = deque()
         self.since = time.monotonic()  # when the directory it is scanning now was started
 
-    def send(self, task: Task) -> None:
+    def send(self, task: Task) -> bool:
+        """False if the worker is gone (it died on an earlier task: its EOF is read later)."""
+        try:
+            self.conn.send(task)
+        except OSError:
+            return False
         if not self.sent:
             self.since = time.monotonic()
-        self.conn.send(task)
         self.sent.append(task)
+        return True
 
     def stop(self, force: bool) -> None:
         try:
@@ -101,9 +106,15 @@ class SubtreeWorkers:
                 workers.append(_Worker(ctx, walker, [w.conn for w in workers]))
             while True:
                 if not cold:
-                    for w in workers:
+                    for i, w in enumerate(workers):
                         while stack and len(w.sent) < INFLIGHT_PER_PROCESS:
-                            w.send(_task(stack, self.processes))
+                            dirs, budget = task = _task(stack, self.processes)
+                            if not w.send(task):
+                                stack.extend((d, budget) for d in reversed(dirs))
+                                if not w.sent:  # nothing of its own to lose: replace it now
+                                    w.stop(force=True)
+                                    workers[i] = _Worker(ctx, walker, [x.conn for x in workers if x is not w])
+                                break
                 busy = [w for w in workers if w.sent]
                 if not busy:
                     return [d for d, _ in stack], cold
