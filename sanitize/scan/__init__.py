@@ -17,8 +17,11 @@ How the walk stays safe and bounded:
   an artifact (category `damaged`, or what the detector still recognised, with
   `details.damage`) plus an error `damaged:<detector>`. Any other exception from a detector
   is a bug (`detector:<detector>`, see `ScanResult.faults`).
-- Speed: which detectors are asked about a file is a table lookup on its first byte and on
-  whether its header looks like text (computed once per file), see FileDetector.
+- Speed: which detectors may apply to a file is a table lookup on its first byte and on
+  whether its header looks like text (computed once per file); detectors that declare a gate
+  are asked only when it holds, the gates of one table cell tested together (see FileDetector,
+  Gate). A large tree read from the page cache is walked and scanned by forked worker
+  processes, each taking whole subtrees (pool.py); a cold one by threads with readahead.
 - Cold cache: once a header comes from the disk rather than the page cache, the walk lists
   directories up to LOOKAHEAD_FILES files ahead of detection and a readahead helper process
   queues their header reads (sanitize/readahead.py), so the disk serves many at once.

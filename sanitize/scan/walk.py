@@ -10,7 +10,7 @@
   reads wait for the disk (files.HeaderReader), since with a warm cache they only contend
   for the GIL.
 - Processes (pool.py): once a warm tree proves large, the directories still to walk go to
-  forked worker processes, each of which lists and scans whole directories (`visit_alone`).
+  forked worker processes, each of which walks and scans whole subtrees (`walk_alone`).
 - Cold cache: once a header comes from the disk rather than the page cache, the walk lists
   directories up to LOOKAHEAD_FILES files ahead of detection and a readahead helper process
   queues their header reads (sanitize/readahead.py), so the disk serves many at once.
