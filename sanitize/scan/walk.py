@@ -128,8 +128,9 @@ class Walker:
         if not self._handoff:
             return
         processes, self.processes, self._handoff = self.processes, None, False  # hand off once per scan
-        # Fork only from a single-threaded program: forking a threaded one can copy a held lock.
-        if processes is not None and threading.active_count() == 1:
+        # This walk's threads have ended: the fork copies no lock of ours held (whether the
+        # caller's threads allow forking is decided with the default number of processes).
+        if processes is not None:
             stack, self._stack = self._stack, []
             rest, cold = processes.walk(self, stack, self._lost)
             self._cold = self._cold or cold
