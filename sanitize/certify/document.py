@@ -305,8 +305,11 @@ def _method_description(result: EraseResult, commands: list[dict[str, Any]]) -> 
     passes = result.passes
     size = _number(result.device.get("size_bytes"))
     of_total = f" of {int(size * passes):,}" if size and passes else ""
+    pattern = result.pattern or "unknown"
+    if result.pattern_cipher:  # recorded since the cipher could change (older results: AES-256-CTR)
+        pattern += f" ({result.pattern_cipher} keystream, a new random key per pass)"
     host_writes = (
-        f"{passes} overwrite pass(es), pattern {result.pattern or 'unknown'}, written by sanitize itself "
+        f"{passes} overwrite pass(es), pattern {pattern}, written by sanitize itself "
         f"({result.bytes_written:,}{of_total} bytes written)"
     )
     if result.method == "overwrite":
@@ -402,6 +405,7 @@ def _build(
             "method_details": {
                 "passes": result.passes,
                 "pattern": result.pattern,
+                **({"pattern_cipher": result.pattern_cipher} if result.pattern_cipher else {}),
                 "bytes_written": result.bytes_written,
                 "commands": commands,
                 "commands_run": len(commands),

@@ -1,9 +1,12 @@
 """Page-aligned I/O buffers and the pattern streams written into them.
 
 O_DIRECT needs buffers aligned to the logical sector size; anonymous mmap gives page
-alignment for free. The random pattern is an AES-256-CTR keystream (encrypting a buffer of zeros into
+alignment for free. The random pattern is an AES-CTR keystream (encrypting a buffer of zeros into
 another buffer), addressed by byte offset, so any range can be regenerated for verification or resume
-from the 32-byte key alone, and nothing else needs to be stored.
+from the key alone, and nothing else needs to be stored. New erases use AES-128-CTR (a third less CPU
+per byte than AES-256-CTR here, and the pattern only has to be unpredictable, not to keep a secret for
+years); the cipher is recorded with the key, and a journal that names none is AES-256-CTR, the
+pattern of earlier releases.
 """
 
 from __future__ import annotations
@@ -18,6 +21,11 @@ from sanitize.erase.options import parse_pattern
 
 AES_BLOCK = 16
 ZERO_STEP = 256 << 10
+HUGE_PAGE = 2 << 20
+# The random pattern's keystream cipher -> its key length.
+CIPHERS = {"AES-128-CTR": 16, "AES-256-CTR": 32}
+CIPHER = "AES-128-CTR"  # new erases
+LEGACY_CIPHER = "AES-256-CTR"  # journals that name no cipher (written before the cipher was recorded)
 
 _libc = ctypes.CDLL(None, use_errno=True)
 _memcmp = _libc.memcmp
@@ -35,9 +43,21 @@ class AlignedBuffer:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        self._map = mmap.mmap(-1, size + mmap.PAGESIZE)
-        self.view = memoryview(self._map)
-        self._anchor = ctypes.c_char.from_buffer(self._map)
+        # Private anonymous memory (a shared mapping is shmem, without huge pages here), and a
+        # chunk-sized buffer starts on a 2 MiB boundary and asks for transparent huge pages:
+        # every O_DIRECT request then pins a few huge pages instead of thousands of small ones,
+        # and the copies into it and the cipher reading it miss the TLB less. Measured on a
+        # RAM-backed device (verification alone): 0.98x dd, against 0.89x with small private
+        # pages and 0.80x with the shared mapping used before (docs/benchmarks.md).
+        huge = size >= HUGE_PAGE and hasattr(mmap, "MADV_HUGEPAGE")
+        slack = HUGE_PAGE if huge else 0
+        self._map = mmap.mmap(-1, size + slack + mmap.PAGESIZE, flags=mmap.MAP_PRIVATE)
+        base = ctypes.addressof(ctypes.c_char.from_buffer(self._map))
+        start = -base % HUGE_PAGE if huge else 0
+        if huge:
+            self._map.madvise(mmap.MADV_HUGEPAGE, start, size - size % HUGE_PAGE)
+        self.view = memoryview(self._map)[start : start + size + mmap.PAGESIZE]
+        self._anchor = ctypes.c_char.from_buffer(self._map, start)
         self.address = ctypes.addressof(self._anchor)
         self._closed = False
 
@@ -71,20 +91,21 @@ class AlignedBuffer:
 class PatternSource:
     """Produces the bytes a pass writes at any device offset (sector-aligned)."""
 
-    def __init__(self, pattern: str, key: bytes | None, chunk: int) -> None:
+    def __init__(self, pattern: str, key: bytes | None, chunk: int, cipher: str = CIPHER) -> None:
         self.pattern = pattern
         self.byte = parse_pattern(pattern)
         self.key = key
-        if self.byte is None and (key is None or len(key) != 32):
-            raise ValueError("the random pattern needs a 32-byte key")
+        self.cipher = cipher if self.byte is None else None
+        if self.byte is None and (cipher not in CIPHERS or key is None or len(key) != CIPHERS[cipher]):
+            raise ValueError(f"the random pattern ({cipher}) needs a {CIPHERS.get(cipher, '?')}-byte key")
         # The keystream is AES-CTR of zeros, made STEP bytes at a time from one small zero
         # buffer that stays in the CPU cache (a chunk-sized one was read from memory for
         # every chunk, and cost its size in resident memory per device).
         self._zeros = bytes(min(chunk, ZERO_STEP))
 
     @staticmethod
-    def new_key() -> bytes:
-        return os.urandom(32)
+    def new_key(cipher: str = CIPHER) -> bytes:
+        return os.urandom(CIPHERS[cipher])
 
     def prepare(self, buf: AlignedBuffer) -> None:
         """One-time fill for fixed patterns (their buffers never change)."""
@@ -118,6 +139,12 @@ class Keystream:
         counter = (offset // AES_BLOCK).to_bytes(16, "big")
         self._encryptor = Cipher(algorithms.AES(key), modes.CTR(counter)).encryptor()
         self._zeros = memoryview(zeros)
+
+    def unmask(self, src: AlignedBuffer, at: int, dst: AlignedBuffer, length: int) -> None:
+        """dst[0:length] = src[at:at+length] XOR the next `length` bytes of the stream: all zeros
+        exactly where src holds the pattern (verification: one pass over the read bytes, into a
+        buffer that stays in the CPU cache, instead of a keystream and then a comparison)."""
+        self._encryptor.update_into(src.view[at : at + length], dst.view[: length + AES_BLOCK - 1])
 
     def into(self, buf: AlignedBuffer, length: int) -> None:
         """The next `length` bytes of the stream into buf[0:length] (a multiple of the AES block,

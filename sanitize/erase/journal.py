@@ -5,7 +5,7 @@ state directory), rewritten atomically and fsync'd at every checkpoint, after th
 itself was fsync'd, so the recorded offset is never ahead of what is on the media.
 
 Trade-off, on purpose: a random pass can only be resumed (and verified) with the same
-AES key, so the current pass's 32-byte key is stored here while the operation runs and
+AES key, so the current pass's key (and its cipher) is stored here while the operation runs and
 deleted with the journal when it ends (verified or failed). The key protects nothing
 secret -- it only makes the pattern reproducible -- but while it exists, someone with
 root could predict the pattern; this is why it lives only in the state directory and

@@ -189,6 +189,9 @@ class EraseResult:
     id: str = field(default_factory=lambda: str(uuid.uuid4()))
     passes: int = 0
     pattern: str | None = None
+    # The random pattern's keystream cipher (buffers.CIPHERS); None for a fixed pattern, and in
+    # results written before it was recorded (their random pattern was AES-256-CTR).
+    pattern_cipher: str | None = None
     bytes_written: int = 0
     commands: list[CommandRecord] = field(default_factory=list)
     verification: Verification = field(default_factory=Verification)
@@ -251,7 +254,7 @@ class EraseResult:
         return self
 
     def to_dict(self) -> dict[str, Any]:
-        return {
+        doc: dict[str, Any] = {
             "schema": ERASE_SCHEMA,
             "id": self.id,
             "tool": dict(self.tool) if self.tool is not None else tool_identity(),
@@ -273,6 +276,9 @@ class EraseResult:
             "phases": {name: entry.to_dict() for name, entry in self.phases.items()},
             "failure": self.failure.to_dict() if self.failure else None,
         }
+        if self.pattern_cipher is not None:  # only where recorded: older documents read back unchanged
+            doc["pattern_cipher"] = self.pattern_cipher
+        return doc
 
     @classmethod
     def from_dict(cls, doc: Any, source: str = "result") -> EraseResult:
@@ -297,6 +303,7 @@ class EraseResult:
             host=dict(fields.get("host", dict | None, None) or {}),
             passes=fields.get("passes", int, 0),
             pattern=fields.get("pattern", str | None, None),
+            pattern_cipher=fields.get("pattern_cipher", str | None, None),
             bytes_written=fields.get("bytes_written", int, 0),
             commands=[CommandRecord.from_dict(c, f"{source}: commands") for c in fields.get("commands", list, [])],
             verification=Verification.from_dict(fields.need("verification", dict), f"{source}: verification"),

@@ -1,8 +1,10 @@
 """Where an overwrite stands, and what its resume journal records about it.
 
 The journal (sanitize.erase.journal) is rewritten at every checkpoint with the cursor: the
-phase, the pass, the offset flushed to the device, the pass's pattern key, the bytes
-written and the unwritable ranges. A resumed run starts from the cursor it restores here.
+phase, the pass, the offset flushed to the device, the pass's pattern key and its cipher, the
+bytes written and the unwritable ranges. A journal that names no cipher was written before it
+was recorded: its key is for AES-256-CTR, the pattern of those releases. A resumed run starts
+from the cursor it restores here.
 """
 
 from __future__ import annotations
@@ -11,6 +13,7 @@ import time
 from dataclasses import dataclass
 
 from sanitize.enums import PhaseStatus
+from sanitize.erase.buffers import LEGACY_CIPHER
 from sanitize.erase.journal import Journal
 from sanitize.erase.method import ExecutionContext
 from sanitize.erase.plan import Plan, resume_command
@@ -26,6 +29,7 @@ class Cursor:
     offset: int  # what the journal records: flushed to the device
     key: bytes | None
     done: int = 0  # written in this pass, maybe not flushed yet
+    cipher: str | None = None  # the random pattern's keystream cipher (with `key`)
 
 
 def journal_fields(plan: Plan, result: EraseResult, cursor: Cursor) -> dict[str, object]:
@@ -37,6 +41,7 @@ def journal_fields(plan: Plan, result: EraseResult, cursor: Cursor) -> dict[str,
         "pass": cursor.pass_no,
         "offset": cursor.offset,
         "key": cursor.key.hex() if cursor.key else None,
+        "cipher": cursor.cipher if cursor.key else None,
         "bytes_written": result.bytes_written,
         "errors": [e.to_dict() for e in merge_ranges(result.errors)],
         "notes": list(result.notes),
@@ -58,11 +63,13 @@ def restore(journal: Journal, result: EraseResult) -> Cursor:
         how = "was stopped (signal)"
     else:
         how = "ended without finishing (crash, kill -9 or power loss)"
+    key = bytes.fromhex(data["key"]) if data.get("key") else None
     cursor = Cursor(
         data["phase"],
         int(data["pass"]),
         int(data["offset"]),
-        bytes.fromhex(data["key"]) if data.get("key") else None,
+        key,
+        cipher=(data.get("cipher") or LEGACY_CIPHER) if key else None,
     )
     where = (
         f"pass {cursor.pass_no} at offset {cursor.offset}"

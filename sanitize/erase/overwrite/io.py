@@ -15,7 +15,7 @@ from sanitize.erase.buffers import AlignedBuffer
 from sanitize.erase.result import ErrorRange
 from sanitize.hw.host import OpenDevice
 
-CHUNK = 8 << 20  # large sequential requests; memory is VERIFY_SLOTS chunks at most (readback.py)
+CHUNK = 8 << 20  # large sequential writes; memory is IO_DEPTH + 1 chunks per device (passes.py)
 # errno values that mean "this range of the medium is bad", not "the program is wrong".
 MEDIA_ERRORS = {errno.EIO, errno.ENODATA, errno.EREMOTEIO, errno.EILSEQ, errno.EBADMSG, errno.ENOLINK}
 

@@ -17,7 +17,7 @@ import os
 from collections.abc import Sequence
 
 from sanitize.enums import FLASH_MEDIA, NistLevel, Outcome, PhaseStatus, Status
-from sanitize.erase.buffers import PatternSource
+from sanitize.erase.buffers import CIPHER, PatternSource
 from sanitize.erase.journal import Journal
 from sanitize.erase.method import ExecutionContext, Method, Planning, estimate_write_seconds
 from sanitize.erase.options import EraseOptions
@@ -67,7 +67,7 @@ class OverwriteMethod(Method):
                 "open",
             )
         ]
-        what = "AES-256-CTR keystream (new random key per pass)" if options.pattern == "random" else options.pattern
+        what = f"{CIPHER} keystream (new random key per pass)" if options.pattern == "random" else options.pattern
         for n in range(1, options.passes + 1):
             steps.append(
                 Step(
@@ -173,12 +173,13 @@ class OverwriteMethod(Method):
                     if step.number > cursor.pass_no:
                         cursor = Cursor("write", step.number, 0, None)
                     if cursor.key is None and opts.pattern == "random":
-                        cursor.key = PatternSource.new_key()
+                        cursor.key, cursor.cipher = PatternSource.new_key(CIPHER), CIPHER
+                    result.pattern_cipher = cursor.cipher
                     # The key is journalled before the first byte of its pass is written.
                     ctx.phase = "checkpoint"
                     journal.update(**journal_fields(plan, result, cursor))
                     ctx.enter("write", written_detail(plan, cursor))
-                    writer.write_pass(PatternSource(opts.pattern, cursor.key, CHUNK), cursor)
+                    writer.write_pass(PatternSource(opts.pattern, cursor.key, CHUNK, cursor.cipher or CIPHER), cursor)
                     if ctx.stop.is_set():
                         # Journalled before the note: a resumed run must not inherit it.
                         journal.update(**journal_fields(plan, result, cursor), stopped_cleanly=True)
@@ -191,6 +192,8 @@ class OverwriteMethod(Method):
             result.mark("write", PhaseStatus.DONE, f"all {len(passes)} pass(es) written over bytes 0-{dev.size_bytes}")
         ctx.scratch["journal"] = journal
         ctx.scratch["key"] = cursor.key
+        ctx.scratch["cipher"] = cursor.cipher
+        result.pattern_cipher = cursor.cipher
         note = flash_note(dev)
         if note:
             result.add_note(note)
@@ -205,7 +208,9 @@ class OverwriteMethod(Method):
         journal = ctx.scratch.get("journal")
         journal = journal if isinstance(journal, Journal) else None
         saved = VerifyState.saved(journal, opts.verify) if ctx.resume else None
-        source = PatternSource(opts.pattern, ctx.scratch.get("key"), CHUNK)
+        cipher = ctx.scratch.get("cipher")
+        cipher = cipher if isinstance(cipher, str) else CIPHER
+        source = PatternSource(opts.pattern, ctx.scratch.get("key"), CHUNK, cipher)
         od, sector = self._open(plan, ctx, write=False)
         with od:
             details: dict[str, object] = {}

@@ -1,7 +1,7 @@
 """Writing one pass over the whole device, with checkpoints.
 
 Speed: O_DIRECT writes of CHUNK bytes from page-aligned buffers, two requests in flight
-while the calling thread generates the next chunk's pattern (AES-256-CTR keystream,
+while the calling thread generates the next chunk's pattern (AES-128-CTR keystream,
 several GB/s). Memory stays at a few buffers whatever the device size.
 
 Checkpoints: every `Cadence.bytes` or `Cadence.seconds` the device is flushed, then the

@@ -19,17 +19,22 @@ from sanitize.erase.buffers import AlignedBuffer, PatternSource
 from sanitize.erase.journal import Journal
 from sanitize.erase.method import ExecutionContext
 from sanitize.erase.overwrite.background import Background
-from sanitize.erase.overwrite.io import CHUNK, read_range
+from sanitize.erase.overwrite.io import read_range
 from sanitize.erase.overwrite.passes import Cadence
 from sanitize.erase.pipeline import IO_DEPTH, run_pipeline
 from sanitize.erase.result import ErrorRange, Verification, merge_ranges
 from sanitize.hw.host import OpenDevice
 
-# Verification regenerates and compares the pattern in pieces that stay in the CPU cache.
+# Verification unmasks the read bytes with the keystream in pieces that stay in the CPU cache.
 PIECE = 256 << 10
-# Comparing threads per device: one compares at about 4 GB/s (AES-256-CTR and memcmp, one
-# core), the speed of one fast NVMe drive; a machine with the cores for it gets more, a
-# 2-CPU one keeps one (a second would only take a core from the reads).
+# Reads of 4 MiB, not the write pass's 8 MiB (io.CHUNK): on a RAM-backed device the copies into
+# the read buffers are the device's own cost, and they are cheaper when the buffers, 5 x 4 MiB,
+# are still in the CPU caches; measured on one RAM-backed loop device here (docs/benchmarks.md):
+# 4 MiB 0.77x dd, 8 MiB 0.67x, 2 MiB 0.73x, machine CPU 3.15 against 3.71 CPU-s per 6 GiB.
+VERIFY_CHUNK = 4 << 20
+# Comparing threads per device: one unmasks and checks at about 7 GB/s (AES-128-CTR, one idle
+# core), faster than one fast NVMe drive reads; a machine with the cores for it gets more, a
+# 2-CPU one keeps one (a second measured slower: it only takes a core from the device's copies).
 CHECKERS = max(1, min(4, (os.cpu_count() or 1) // 2))
 # Read buffers for verification: IO_DEPTH at the device, one per comparing thread, two spares.
 VERIFY_SLOTS = IO_DEPTH + CHECKERS + 2
@@ -75,6 +80,18 @@ class VerifyState:
         )
 
 
+def remaining_chunks(ranges: list[tuple[int, int]], checked: int) -> list[tuple[int, int]]:
+    """The reads of `ranges`, in order, after the first `checked` bytes (compared before an
+    interruption: always a prefix, whatever read size the interrupted run used)."""
+    chunks = []
+    for start, length in ranges:
+        skip = min(checked, length)
+        checked -= skip
+        for offset in range(start + skip, start + length, VERIFY_CHUNK):
+            chunks.append((offset, min(VERIFY_CHUNK, start + length - offset)))
+    return chunks
+
+
 @dataclass
 class _Checked:
     """What one chunk held: unreadable ranges and mismatched sectors' offsets."""
@@ -97,22 +114,20 @@ def compare(
     """Read `ranges` back and compare them with the pattern `source` regenerates.
 
     Two readers keep reads at the device; CHECKERS threads (one on a 2-CPU machine), behind
-    them, compare each chunk with the pattern regenerated PIECE bytes at a time into a `want`
-    buffer of their own (AES and memcmp release the GIL, so they run on other cores, and the
-    piece is still in the CPU cache when compared). Spare read buffers let reads go on while
-    a check waits for a core; the calling thread only keeps the accounts, in chunk order (see
-    docs/benchmarks.md). A fixed pattern fills each `want` once. Progress is journalled at
-    the `cadence`, so an interrupted verification resumes where it stopped.
+    them, check each chunk PIECE bytes at a time: the read bytes XOR the regenerated keystream,
+    into a `want` buffer of their own, must be all zeros (one pass over the read bytes instead
+    of a keystream and then a comparison; AES and memcmp release the GIL, so they run on other
+    cores, and the piece is still in the CPU cache when checked). A fixed pattern is compared
+    with `want` filled once. Spare read buffers let reads go on while a check waits for a core;
+    the calling thread only keeps the accounts, in chunk order (see docs/benchmarks.md).
+    Progress is journalled at the `cadence`, so an interrupted verification resumes where it
+    stopped.
     """
     size = ctx.result.device["size_bytes"]
-    chunks = [
-        (offset, min(CHUNK, start + length - offset))
-        for start, length in ranges
-        for offset in range(start, start + length, CHUNK)
-    ]
-    total = sum(n for _, n in chunks)
+    total = sum(length for _, length in ranges)
+    chunks = remaining_chunks(ranges, state.checked)
     ctx.progress.start(f"{ctx.result.device['name']} verify ({state.method})", total, initial=state.checked)
-    if state.chunks_done:
+    if state.checked:
         ctx.result.add_note(
             f"verification resumed after {state.checked} of {total} bytes: what the interrupted "
             "run had already compared is not read again"
@@ -122,7 +137,8 @@ def compare(
         want = AlignedBuffer(PIECE)
         source.prepare(want)
         wants.put(want)
-    slots = [AlignedBuffer(CHUNK) for _ in range(VERIFY_SLOTS)]
+    zeros = AlignedBuffer(PIECE)  # what an unmasked piece of the random pattern must equal
+    slots = [AlignedBuffer(VERIFY_CHUNK) for _ in range(VERIFY_SLOTS)]
     last_save = {"checked": state.checked, "time": time.monotonic()}
 
     pending = Background(f"checkpoint-{ctx.result.device['name']}")
@@ -168,15 +184,22 @@ def compare(
     ) -> _Checked:
         checked = _Checked(read_errors=read_errors)
         unreadable = {e.offset - offset for e in read_errors}
-        stream = source.stream(offset)  # one keystream for the chunk, made piece by piece
+        stream = source.stream(offset)  # one keystream for the chunk, piece by piece
         for piece in range(0, length, PIECE):
             n = min(PIECE, length - piece)
-            if stream is not None:
-                stream.into(want, n)
-            if got.equals(want, n, piece, 0):
+            if stream is None:  # a fixed pattern: `want` holds it
+                if got.equals(want, n, piece, 0):
+                    continue
+                for boff in range(piece, piece + n, sector):
+                    if boff not in unreadable and not got.equals(want, sector, boff, boff - piece):
+                        checked.mismatched.append(offset + boff)
+                continue
+            # The read bytes XOR the keystream, into `want`: zero exactly where they are the pattern.
+            stream.unmask(got, piece, want, n)
+            if want.equals(zeros, n, 0, 0):
                 continue
             for boff in range(piece, piece + n, sector):
-                if boff not in unreadable and not got.equals(want, sector, boff, boff - piece):
+                if boff not in unreadable and not want.equals(zeros, sector, boff - piece, 0):
                     checked.mismatched.append(offset + boff)
         return checked
 
@@ -195,7 +218,7 @@ def compare(
     save()  # before the first read: a resumed run must find the same sample locations
     started = time.monotonic()
     try:
-        run_pipeline(chunks[state.chunks_done :], slots, read, account, ctx.stop, then=check, checkers=CHECKERS)
+        run_pipeline(chunks, slots, read, account, ctx.stop, then=check, checkers=CHECKERS)
         pending.collect(wait=True)
     except BaseException:
         # Keep what was compared for --resume, but never let a failing save (a full state
@@ -213,6 +236,7 @@ def compare(
             got.close()
         for _ in range(CHECKERS):
             wants.get().close()
+        zeros.close()
     if ctx.stop.is_set():
         return Verification(method=state.method, outcome=Outcome.SKIPPED, details={"stopped": True})
     read_errors = merge_ranges(state.read_errors)
