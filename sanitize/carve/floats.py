@@ -26,16 +26,27 @@ MIN_STD = 1e-3
 MAX_STD = 0.75
 
 
-def float_blocks(buf: np.ndarray) -> np.ndarray:
-    """Boolean per whole 4 KiB block of `buf` (a uint8 array): does it look like float32 vectors?"""
+def float_blocks(buf: np.ndarray, heads: np.ndarray | None = None) -> np.ndarray:
+    """Boolean per whole 4 KiB block of `buf` (a uint8 array): does it look like float32 vectors?
+
+    `heads`: the buffer's sector heads (signatures.sector_heads: the first 80 bytes of each
+    512-byte sector, already in the CPU cache), when the caller has them: the quick test then
+    reads their 160 values per block instead of 16 values strided over the buffer, one pass
+    over memory fewer. Both quick tests only reject blocks the full test rejects too when they
+    have 160 values (one at least 1 or not finite, or all 160 near zero: more than 10 %).
+    """
     n = buf.size // BLOCK
     if n == 0:
         return np.zeros(0, dtype=bool)
     words = buf[: n * BLOCK].view("<u4").reshape(n, VALUES)
 
-    # Quick test on 16 values per block: cheap enough to run on every block of every buffer.
-    # Signs are left to the full test: 16 samples of a real vector can all share one sign.
-    sample = words[:, ::_SAMPLE_STRIDE]
+    # Quick test on a sample of values per block: cheap enough to run on every block of every
+    # buffer. Signs are left to the full test: a sample of a real vector can all share one sign.
+    per_block = BLOCK // 512
+    if heads is not None and len(heads) >= n * per_block:
+        sample = heads[: n * per_block].view("<u4").reshape(n, -1)
+    else:
+        sample = words[:, ::_SAMPLE_STRIDE]
     mag = sample & _ABS_MASK
     top = mag.max(axis=1)
     quick = (top < _ONE) & (top >= _TINY)

@@ -20,7 +20,7 @@ import numpy as np
 from sanitize.carve.floats import BLOCK, RunTracker, float_blocks
 from sanitize.carve.model import CarveResult, Detail, Hit
 from sanitize.carve.reader import DEFAULT_BUFFER, Chunk, DirectReader, plan_chunks
-from sanitize.carve.signatures import HEADER, SECTOR, Confirm, sector_candidates
+from sanitize.carve.signatures import HEADER, SECTOR, Confirm, sector_candidates, sector_heads
 from sanitize.carve.sqlite_pages import LOG_WALKERS, MAX_PAGE, inspect_page, page_candidates
 from sanitize.detect.base import HeaderSniffer
 from sanitize.errors import BadInput
@@ -126,10 +126,13 @@ class Carver:
     def _read_from(self, data: memoryview, base: int, origin: int, offset: int, length: int) -> bytes | memoryview:
         return self._read(data, base, origin + offset, length)
 
-    def scan(self, base: int, data: memoryview) -> None:
+    def scan(self, base: int, data: memoryview) -> np.ndarray:
+        """Header and SQLite page hits of the buffer at device offset `base`; returns its sector
+        heads (signatures.sector_heads), which the float32 test samples too."""
         arr = np.frombuffer(data, dtype=np.uint8)
         sectors = arr[: arr.size // SECTOR * SECTOR].reshape(-1, SECTOR)
-        for idx, kind, rule in sector_candidates(sectors):
+        heads = sector_heads(sectors)
+        for idx, kind, rule in sector_candidates(sectors, heads):
             off = idx * SECTOR
             header = bytes(self._span(data, base, off, HEADER))
             hit = self._header_hit(base + off, kind, rule, header)
@@ -138,7 +141,8 @@ class Carver:
                 # the sector-aligned page test: walk them from the header instead.
                 found = LOG_WALKERS[kind](header, functools.partial(self._read_from, data, base, base + off))
                 self.sink.replace_last(hit, {**hit.details, **found})
-        for idx in page_candidates(sectors):
+        # The page header test reads a sector's first 10 bytes: from the heads, not the buffer.
+        for idx in page_candidates(heads.view(np.uint8)):
             off = int(idx) * SECTOR
             details = inspect_page(self._span(data, base, off, MAX_PAGE))
             if details is not None:
@@ -146,6 +150,7 @@ class Carver:
                 details["pages"] = 1
                 evidence = f"sqlite-leaf-page-blob:float32x{details['dim']}"
                 self.sink.add(Hit(base + off, page, PAGE_KIND, evidence, details))
+        return heads
 
     def _header_hit(self, offset: int, kind: str, rule: Confirm, header: bytes) -> Hit | None:
         details = rule(header)
@@ -232,8 +237,9 @@ def scan_chunks(
             result.unreadable.append((chunk.offset, chunk.error))
             expected = -1
             continue
-        carver.scan(chunk.offset, chunk.data)
-        _add_runs(sink, tracker.feed(chunk.offset, float_blocks(np.frombuffer(chunk.data, dtype=np.uint8))))
+        heads = carver.scan(chunk.offset, chunk.data)
+        flags = float_blocks(np.frombuffer(chunk.data, dtype=np.uint8), heads)
+        _add_runs(sink, tracker.feed(chunk.offset, flags))
         result.bytes_read += len(chunk.data)
         expected = chunk.offset + len(chunk.data)
         if progress is not None:

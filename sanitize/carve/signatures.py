@@ -228,15 +228,21 @@ _FAISS_MARK = 1 << 20
 STRUCTURAL: Mapping[str, Confirm] = {"safetensors": _safetensors, "faiss": _faiss, "hnswlib": _hnswlib}
 
 
-def sector_candidates(sectors: np.ndarray) -> list[tuple[int, str, Confirm]]:
+def sector_heads(sectors: np.ndarray) -> np.ndarray:
+    """The first 80 bytes of every sector of `sectors` (a (n, 512) uint8 view of a contiguous
+    buffer), as (n, 10) little-endian uint64 words in one small contiguous array: one strided
+    pass over the buffer, then every test of the carve's scan runs in the CPU cache (a strided
+    pass per test cost three times as much)."""
+    return np.ascontiguousarray(sectors.reshape(-1).view("<u8").reshape(len(sectors), SECTOR // 8)[:, :_HEAD_WORDS])
+
+
+def sector_candidates(sectors: np.ndarray, heads: np.ndarray | None = None) -> list[tuple[int, str, Confirm]]:
     """Sectors whose first bytes fit a signature: [(sector index, kind, confirm rule)].
 
-    `sectors` is a (n, 512) uint8 view of a contiguous buffer. The first 80 bytes of every
-    sector (all that the tests read) are gathered once into a small contiguous array: one
-    strided pass over the buffer, then every test runs in the CPU cache (a strided pass per
-    test cost three times as much).
+    `sectors` is a (n, 512) uint8 view of a contiguous buffer; `heads` its `sector_heads`, when
+    the caller already has them.
     """
-    words = np.ascontiguousarray(sectors.reshape(-1).view("<u8").reshape(len(sectors), SECTOR // 8)[:, :_HEAD_WORDS])
+    words = sector_heads(sectors) if heads is None else heads
     first = words[:, 0]
     found: list[tuple[int, str, Confirm]] = []
 

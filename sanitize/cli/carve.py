@@ -22,7 +22,7 @@ from sanitize.report.carve import CarveReport
     type=click.FloatRange(0, 1, min_open=True),
     default=1.0,
     show_default=True,
-    help="Fraction of the device to read, in 8 MiB chunks spread evenly (1 = all).",
+    help="Fraction of the device to read, in 4 MiB chunks spread evenly (1 = all).",
 )
 @click.option(
     "--min-float-blocks",

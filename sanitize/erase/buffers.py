@@ -18,10 +18,10 @@ import os
 from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from sanitize.erase.options import parse_pattern
+from sanitize.hw.iomem import io_map
 
 AES_BLOCK = 16
 ZERO_STEP = 256 << 10
-HUGE_PAGE = 2 << 20
 # The random pattern's keystream cipher -> its key length.
 CIPHERS = {"AES-128-CTR": 16, "AES-256-CTR": 32}
 CIPHER = "AES-128-CTR"  # new erases
@@ -43,19 +43,7 @@ class AlignedBuffer:
 
     def __init__(self, size: int) -> None:
         self.size = size
-        # Private anonymous memory (a shared mapping is shmem, without huge pages here), and a
-        # chunk-sized buffer starts on a 2 MiB boundary and asks for transparent huge pages:
-        # every O_DIRECT request then pins a few huge pages instead of thousands of small ones,
-        # and the copies into it and the cipher reading it miss the TLB less. Measured on a
-        # RAM-backed device (verification alone): 0.98x dd, against 0.89x with small private
-        # pages and 0.80x with the shared mapping used before (docs/benchmarks.md).
-        huge = size >= HUGE_PAGE and hasattr(mmap, "MADV_HUGEPAGE")
-        slack = HUGE_PAGE if huge else 0
-        self._map = mmap.mmap(-1, size + slack + mmap.PAGESIZE, flags=mmap.MAP_PRIVATE)
-        base = ctypes.addressof(ctypes.c_char.from_buffer(self._map))
-        start = -base % HUGE_PAGE if huge else 0
-        if huge:
-            self._map.madvise(mmap.MADV_HUGEPAGE, start, size - size % HUGE_PAGE)
+        self._map, start = io_map(size)  # huge pages for a chunk-sized buffer (hw/iomem.py)
         self.view = memoryview(self._map)[start : start + size + mmap.PAGESIZE]
         self._anchor = ctypes.c_char.from_buffer(self._map, start)
         self.address = ctypes.addressof(self._anchor)

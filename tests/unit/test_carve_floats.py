@@ -75,3 +75,20 @@ def test_run_tracker_flush_breaks_a_run() -> None:
     assert tracker.flush() == [(0, 2)]
     assert tracker.feed(100 * BLOCK, np.array([True])) == []
     assert tracker.flush() == []
+
+
+def test_the_quick_test_on_the_sector_heads_keeps_every_block_the_full_test_keeps() -> None:
+    """The scanner samples the sector heads it already gathered (160 values per block): the
+    verdicts equal the full test's, block by block, on a mix of vectors and look-alikes."""
+    from sanitize.carve.signatures import SECTOR, sector_heads
+
+    tiny_heads = bytearray(embeddings(1, 384))  # 160 of 1024 values near zero, all in the heads: out
+    for sector in range(BLOCK // SECTOR):
+        tiny_heads[sector * SECTOR : sector * SECTOR + 80] = np.full(20, 1e-7, "<f4").tobytes()
+    parts = [embeddings(6, 768), os.urandom(3 * BLOCK), bytes(BLOCK), bytes(tiny_heads), embeddings(2)]
+    data = np.frombuffer(b"".join(parts), dtype=np.uint8)
+    heads = sector_heads(data.reshape(-1, SECTOR))
+
+    with_heads = float_blocks(data, heads)
+    assert list(with_heads) == [True] * 6 + [False] * 5 + [True] * 2
+    assert list(with_heads) == list(float_blocks(data))  # the strided sample agrees here
