@@ -156,7 +156,7 @@ def test_several_comparing_threads_report_every_mismatch_in_device_order(
     size = 48 << 20
     disk = tmp_path / "disk.img"
     disk.write_bytes(bytes(size))
-    bad = (40 << 20) + 5, (3 << 20) + 700, (17 << 20) + 1  # in three different 8 MiB chunks
+    bad = (40 << 20) + 5, (3 << 20) + 700, (17 << 20) + 1  # in three different chunks
     host = CorruptReadsHost(bad=bad)
     tree = DeviceTree((make_device(str(disk), size_bytes=size),))
     plan = build_plan(Planning(host, tree, all_methods()), str(disk), "overwrite", EraseOptions("random", 1, "full"))

@@ -19,7 +19,7 @@ from sanitize.erase.buffers import AlignedBuffer, PatternSource
 from sanitize.erase.journal import Journal
 from sanitize.erase.method import ExecutionContext
 from sanitize.erase.overwrite.background import Background
-from sanitize.erase.overwrite.io import read_range
+from sanitize.erase.overwrite.io import CHUNK, read_range
 from sanitize.erase.overwrite.passes import Cadence
 from sanitize.erase.pipeline import IO_DEPTH, run_pipeline
 from sanitize.erase.result import ErrorRange, Verification, merge_ranges
@@ -27,11 +27,9 @@ from sanitize.hw.host import OpenDevice
 
 # Verification unmasks the read bytes with the keystream in pieces that stay in the CPU cache.
 PIECE = 256 << 10
-# Reads of 4 MiB, not the write pass's 8 MiB (io.CHUNK): on a RAM-backed device the copies into
-# the read buffers are the device's own cost, and they are cheaper when the buffers, 5 x 4 MiB,
-# are still in the CPU caches; measured on one RAM-backed loop device here (docs/benchmarks.md):
-# 4 MiB 0.77x dd, 8 MiB 0.67x, 2 MiB 0.73x, machine CPU 3.15 against 3.71 CPU-s per 6 GiB.
-VERIFY_CHUNK = 4 << 20
+# Reads of io.CHUNK (4 MiB: see there); measured for verification: 4 MiB 0.77x dd, 8 MiB 0.67x,
+# 2 MiB 0.73x. A resumed verification skips compared bytes, so this may change between releases.
+VERIFY_CHUNK = CHUNK
 # Comparing threads per device: one unmasks and checks at about 7 GB/s (AES-128-CTR, one idle
 # core), faster than one fast NVMe drive reads; a machine with the cores for it gets more, a
 # 2-CPU one keeps one (a second measured slower: it only takes a core from the device's copies).
