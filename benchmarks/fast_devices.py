@@ -1,9 +1,12 @@
 #!/usr/bin/env python3
 """Overwrite, verification and carve on fast devices, one and several at once, against dd and nwipe.
 
-Run as root from the repository (about 3-6 minutes with the defaults):
+Run as root from the repository (about 5 minutes with the defaults, idle):
     .venv/bin/python benchmarks/fast_devices.py [--size 6G] [--each 2G] [--devices 4] [--rounds 3]
-        [--nwipe /var/tmp/nwipe-0.42/src/nwipe] [--skip-disk]
+        [--nwipe PATH | --nwipe-repo URL] [--skip-disk]
+
+nwipe: the binary built by benchmarks/build_nwipe.sh (tag v0.42 of its source repository, into
+/var/cache/sanitize-bench; built first, unattended, when missing), or --nwipe PATH ('' skips it).
 
 Devices are loop devices attached with `losetup --direct-io=on`: over files in tmpfs
 (/dev/shm, RAM-backed: there dd is bound by memory copies, so a ratio shows the engine's own
@@ -26,6 +29,14 @@ bytes / time until the last ends) against one `sanitize erase A B C D` (write), 
 verification alone of all of them (one `--resume`), and one `sanitize decommission --only A
 ... --method overwrite --verify full` (write + verification + certificates) against dd
 write + dd read. Prints markdown for docs/benchmarks.md; all samples go to stderr.
+
+The whole machine's CPU is measured for every run (/proc/stat: busy ticks of all CPUs, the
+loop devices' kernel workers included, which neither process is charged for), and the engine's
+least extra CPU per GiB beside the device's own copies is measured in this process with the
+engine's own code (the keystream for writing, the unmask-and-check for verification, the scan
+for carving, each on a 4 MiB buffer). With P CPUs, no design that adds that CPU to what the dd
+runs cost the machine can finish faster than (dd's machine CPU + extra) / P, so each table
+gives that ceiling: P x dd's time / (dd's machine CPU + extra), as a ratio to dd.
 """
 
 from __future__ import annotations
@@ -74,14 +85,33 @@ def start(argv: Sequence[str], env: dict[str, str], err: object) -> subprocess.P
     )
 
 
+def machine_jiffies() -> tuple[int, int]:
+    """(busy, all) clock ticks of every CPU since boot (/proc/stat): processes, kernel workers
+    (the loop devices' copies), interrupts; steal and guest time excluded."""
+    with open("/proc/stat") as fh:
+        ticks = [int(x) for x in fh.readline().split()[1:9]]
+    user, nice, system, idle, iowait, irq, softirq, _steal = ticks
+    busy = user + nice + system + irq + softirq
+    return busy, busy + idle + iowait
+
+
+HZ = os.sysconf("SC_CLK_TCK")
+
+
 def together(commands: Sequence[Sequence[str]], env: dict[str, str], ok: Sequence[int] = (0,)) -> Run:
-    """Start every command at once; seconds until the last one ends; RSS the largest, CPU summed."""
+    """Start every command at once; seconds until the last one ends; RSS the largest, CPU summed;
+    extra["machine"]: CPU-seconds the whole machine was busy meanwhile, extra["busy"]: that as a
+    fraction of all its CPUs."""
     errs = [tempfile.TemporaryFile() for _ in commands]  # noqa: SIM115 (read below)
+    busy0, all0 = machine_jiffies()
     began = time.monotonic()
     procs = [start(argv, env, err) for argv, err in zip(commands, errs, strict=True)]
     outs = [p.communicate()[0].decode(errors="replace") for p in procs]
     seconds = time.monotonic() - began
+    busy1, all1 = machine_jiffies()
     run = Run(seconds, out=outs[0] if len(outs) == 1 else "")
+    run.extra["machine"] = (busy1 - busy0) / HZ
+    run.extra["busy"] = (busy1 - busy0) / max(all1 - all0, 1)
     for argv, proc, err in zip(commands, procs, errs, strict=True):
         err.seek(0)
         text = err.read().decode(errors="replace")
@@ -92,6 +122,58 @@ def together(commands: Sequence[Sequence[str]], env: dict[str, str], ok: Sequenc
         run.rss_mib = max(run.rss_mib, int(marks[-1][1]) / 1024)
         run.cpu += float(marks[-1][2]) + float(marks[-1][3])
     return run
+
+
+def extra_cpu_per_gib() -> dict[str, float]:
+    """CPU-seconds per GiB the engine adds to a device's own copies, at the least: measured here
+    with its own code on 4 MiB buffers refilled from 64 MiB of random data (cache-cold, as a read
+    buffer is), one thread, best of three. write: the keystream; verify: the read bytes XOR the
+    keystream and the check for zeros; carve: the sector, page and float32 tests."""
+    import numpy as np
+
+    from sanitize.carve.floats import float_blocks
+    from sanitize.carve.signatures import SECTOR, sector_candidates, sector_heads
+    from sanitize.carve.sqlite_pages import page_candidates
+    from sanitize.erase.buffers import CIPHER, AlignedBuffer, PatternSource
+
+    chunk, piece, rounds = 4 << 20, 256 << 10, 64
+    source = PatternSource("random", PatternSource.new_key(CIPHER), chunk)
+    got, want, zeros = AlignedBuffer(chunk), AlignedBuffer(piece), AlignedBuffer(piece)
+    pool = np.random.default_rng(1).integers(0, 256, 64 << 20, dtype=np.uint8)
+    arr = np.frombuffer(got.view[:chunk], dtype=np.uint8)
+
+    def write(offset: int) -> None:
+        source.fill(got, offset, chunk)
+
+    def verify(offset: int) -> None:
+        stream = source.stream(offset)
+        assert stream is not None
+        for at in range(0, chunk, piece):
+            stream.unmask(got, at, want, piece)
+            want.equals(zeros, piece, 0, 0)
+
+    def carve(offset: int) -> None:
+        heads = sector_heads(arr.reshape(-1, SECTOR))
+        sector_candidates(arr.reshape(-1, SECTOR), heads)
+        page_candidates(heads.view(np.uint8))
+        float_blocks(arr, heads)
+
+    costs = {}
+    for name, work in (("write", write), ("verify", verify), ("carve", carve)):
+        best = float("inf")
+        for _ in range(3):
+            spent = 0.0
+            for i in range(rounds):
+                at = (i * chunk) % pool.size
+                arr[:] = pool[at : at + chunk]  # new bytes, as the device's copy leaves them
+                before = time.thread_time()
+                work(i * chunk)
+                spent += time.thread_time() - before
+            best = min(best, spent / (rounds * chunk / (1 << 30)))
+        costs[name] = best
+    for buf in (got, want, zeros):
+        buf.close()
+    return costs
 
 
 def dd_write(dev: str) -> list[str]:
@@ -190,6 +272,7 @@ def verify_alone(devs: Sequence[str], env: dict[str, str]) -> Run:
     total = sum(int(r["device"]["size_bytes"]) for r in results)
     run.extra["engine"] = max(float(r["timing"]["verify"]) for r in results) * total / max(compared, 1)
     run.seconds = run.seconds * total / max(compared, 1)
+    run.extra["machine"] = run.extra["machine"] * total / max(compared, 1)
     return run
 
 
@@ -234,8 +317,9 @@ def rate(nbytes: int, runs: list[Run], pick: str = "median", key: str | None = N
 def table(nbytes: int, samples: Samples, rows: Sequence[tuple[str, str, str | None, str | None]]) -> list[str]:
     """rows: (label, sample name, baseline sample name, engine key or None)."""
     lines = [
-        "| run | best MB/s | median MB/s | best vs dd | median vs dd | peak RSS MiB | CPU s (median) |",
-        "|---|---:|---:|---:|---:|---:|---:|",
+        "| run | best MB/s | median MB/s | best vs dd | median vs dd | peak RSS MiB | CPU s (median) "
+        "| machine busy | machine CPU s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for label, name, base, key in rows:
         runs = samples.get(name, [])
@@ -247,11 +331,37 @@ def table(nbytes: int, samples: Samples, rows: Sequence[tuple[str, str, str | No
             ratio = [f"{best / rate(nbytes, samples[base], 'best'):.2f}x", f"{med / rate(nbytes, samples[base]):.2f}x"]
         rss = "" if key else f"{max(r.rss_mib for r in runs):.0f}"
         cpu = "" if key else f"{statistics.median(r.cpu for r in runs):.2f}"
-        lines.append(f"| {label} | {best:.0f} | {med:.0f} | {ratio[0]} | {ratio[1]} | {rss} | {cpu} |")
+        busy = machine = ""
+        if not key and all("machine" in r.extra for r in runs):
+            busy = f"{statistics.median(r.extra['busy'] for r in runs):.0%}"
+            machine = f"{statistics.median(r.extra['machine'] for r in runs):.2f}"
+        cells = [label, f"{best:.0f}", f"{med:.0f}", *ratio, rss, cpu, busy, machine]
+        lines.append("| " + " | ".join(cells) + " |")
     return lines
 
 
-def single(dev: str, size: int, rounds: int, env: dict[str, str], nwipe: str | None, work: str) -> list[str]:
+def ceiling(nbytes: int, samples: Samples, base: str, extra_per_gib: float, what: str) -> str:
+    """The ratio to dd no design can pass here when it adds `extra_per_gib` CPU-s per GiB to what
+    the dd runs cost the whole machine (see the module docstring)."""
+    runs = samples.get(base) or []
+    if not runs:
+        return ""
+    cpus = os.cpu_count() or 1
+    dd_seconds = statistics.median(r.seconds for r in runs)
+    dd_machine = statistics.median(r.extra["machine"] for r in runs)
+    extra = extra_per_gib * nbytes / (1 << 30)
+    limit = cpus * dd_seconds / (dd_machine + extra)
+    return (
+        f"- {what}: the dd runs kept the machine {statistics.median(r.extra['busy'] for r in runs):.0%} busy "
+        f"({dd_machine:.2f} CPU-s in {dd_seconds:.2f} s); the engine adds at least {extra:.2f} CPU-s "
+        f"({extra_per_gib:.3f} per GiB); on {cpus} CPUs no such design passes "
+        f"{cpus} x {dd_seconds:.2f} / ({dd_machine:.2f} + {extra:.2f}) = **{limit:.2f}x** dd"
+    )
+
+
+def single(
+    dev: str, size: int, rounds: int, env: dict[str, str], nwipe: str | None, work: str, extra: dict[str, float]
+) -> list[str]:
     s: Samples = {}
     loads = []
     for round_no in range(rounds):
@@ -300,10 +410,17 @@ def single(dev: str, size: int, rounds: int, env: dict[str, str], nwipe: str | N
     ]
     head = f"One RAM-backed device ({size} bytes), load average {min(loads):.1f}-{max(loads):.1f}:"
     print(json.dumps({k: [round(r.seconds, 3) for r in v] for k, v in s.items()}), file=sys.stderr)
-    return [head, "", *table(size, s, rows)]
+    limits = [
+        ceiling(size, s, "dd write", extra["write"], "write (keystream)"),
+        ceiling(size, s, "dd read", extra["verify"], "verification (unmask and check)"),
+        ceiling(size, s, "dd read (mixed content)", extra["carve"], "carve (sector, page and float32 tests)"),
+    ]
+    return [head, "", *table(size, s, rows), "", "CPU ceilings:", "", *filter(None, limits)]
 
 
-def several(devs: list[str], size: int, rounds: int, env: dict[str, str], what: str) -> list[str]:
+def several(
+    devs: list[str], size: int, rounds: int, env: dict[str, str], what: str, extra: dict[str, float]
+) -> list[str]:
     s: Samples = {}
     loads = []
     total = size * len(devs)
@@ -327,7 +444,12 @@ def several(devs: list[str], size: int, rounds: int, env: dict[str, str], what: 
         s.setdefault("dd read", []).append(together([dd_read(d) for d in devs], env))
         s.setdefault("verify", []).extend(verify_alone_retried(devs, env))
         s.setdefault("decommission", []).append(together([decommission], env))
-        s["dd write+read"] = [Run(w.seconds + r.seconds) for w, r in zip(s["dd write"], s["dd read"], strict=True)]
+        s["dd write+read"] = [
+            Run(w.seconds + r.seconds, extra={"machine": w.extra["machine"] + r.extra["machine"]})
+            for w, r in zip(s["dd write"], s["dd read"], strict=True)
+        ]
+        for run in s["dd write+read"]:
+            run.extra["busy"] = run.extra["machine"] / (run.seconds * (os.cpu_count() or 1))
         loads.append(os.getloadavg()[0])
     rows: list[tuple[str, str, str | None, str | None]] = [
         (f"{len(devs)} x `dd ... oflag=direct` started together", "dd write", None, None),
@@ -344,7 +466,25 @@ def several(devs: list[str], size: int, rounds: int, env: dict[str, str], what: 
         f"load average {min(loads):.1f}-{max(loads):.1f}:"
     )
     print(json.dumps({k: [round(r.seconds, 3) for r in v] for k, v in s.items()}), file=sys.stderr)
-    return [head, "", *table(total, s, rows)]
+    limits = [
+        ceiling(total, s, "dd write", extra["write"], "write (keystream)"),
+        ceiling(total, s, "dd read", extra["verify"], "verification (unmask and check)"),
+    ]
+    return [head, "", *table(total, s, rows), "", "CPU ceilings:", "", *filter(None, limits)]
+
+
+def find_nwipe(path: str | None, repo: str | None) -> str | None:
+    """The nwipe binary to compare with: `path`, or the one benchmarks/build_nwipe.sh built (it
+    builds it first when missing); None, with a message, when there is none."""
+    if path is not None:
+        return path if path and os.access(path, os.X_OK) else None
+    argv = [os.path.join(ROOT, "benchmarks", "build_nwipe.sh"), *(["--repo", repo] if repo else [])]
+    built = subprocess.run(argv, stdout=subprocess.PIPE, text=True, check=False)
+    found = built.stdout.strip().splitlines()[-1:] if built.returncode == 0 else []
+    if not found or not os.access(found[0], os.X_OK):
+        print(f"nwipe: build_nwipe.sh failed (exit {built.returncode}): no nwipe rows", file=sys.stderr)
+        return None
+    return found[0]
 
 
 def main() -> None:
@@ -353,7 +493,8 @@ def main() -> None:
     parser.add_argument("--each", default="2G", help="each of the devices used at once")
     parser.add_argument("--devices", type=int, default=4)
     parser.add_argument("--rounds", type=int, default=3)
-    parser.add_argument("--nwipe", default="/var/tmp/nwipe-0.42/src/nwipe", help="nwipe 0.42+ binary ('' to skip)")
+    parser.add_argument("--nwipe", default=None, help="nwipe 0.42+ binary ('' to skip; default: build_nwipe.sh's)")
+    parser.add_argument("--nwipe-repo", default=None, help="nwipe's git repository for build_nwipe.sh")
     parser.add_argument("--skip-disk", action="store_true", help="no loop devices over the virtual disk")
     args = parser.parse_args()
     if os.geteuid() != 0:
@@ -361,7 +502,7 @@ def main() -> None:
     size, each = parse_size(args.size), parse_size(args.each)
     if size % (4 << 20) or each % (4 << 20):
         raise SystemExit("--size and --each must be multiples of 4 MiB (dd's bs=4M)")
-    nwipe = args.nwipe if args.nwipe and os.access(args.nwipe, os.X_OK) else None
+    nwipe = find_nwipe(args.nwipe, args.nwipe_repo)
     work = tempfile.mkdtemp(prefix="sanitize-fast-", dir="/var/tmp")
     ram = tempfile.mkdtemp(prefix="sanitize-fast-", dir="/dev/shm")
     env = dict(os.environ, SANITIZE_STATE_DIR=os.path.join(work, "state"), LC_ALL="C")
@@ -369,6 +510,8 @@ def main() -> None:
     env.pop("PYTHONDONTWRITEBYTECODE", None)
     subprocess.run([PYTHON, "-m", "compileall", "-q", os.path.join(ROOT, "sanitize")], env=env, capture_output=True)
     subprocess.run([*SANITIZE, "keys", "init", "--org", "benchmark"], env=env, check=True, capture_output=True)
+    extra = extra_cpu_per_gib()
+    print(f"extra CPU-s per GiB: {extra}", file=sys.stderr)
     devs: list[str] = []
     out = [
         f"Command: `sudo .venv/bin/python benchmarks/fast_devices.py --size {args.size} --each {args.each} "
@@ -378,14 +521,14 @@ def main() -> None:
     ]
     try:
         devs = [attach(os.path.join(ram, "one.img"), size)]
-        out += [*single(devs[0], size, args.rounds, env, nwipe, work), ""]
+        out += [*single(devs[0], size, args.rounds, env, nwipe, work, extra), ""]
         detach(devs, ram)
         devs = [attach(os.path.join(ram, f"d{i}.img"), each) for i in range(args.devices)]
-        out += [*several(devs, each, args.rounds, env, "RAM-backed loops"), ""]
+        out += [*several(devs, each, args.rounds, env, "RAM-backed loops", extra), ""]
         detach(devs, ram)
         if not args.skip_disk:
             devs = [attach(os.path.join(work, f"d{i}.img"), each) for i in range(args.devices)]
-            out += [*several(devs, each, args.rounds, env, "loops over files on the virtual disk"), ""]
+            out += [*several(devs, each, args.rounds, env, "loops over files on the virtual disk", extra), ""]
     finally:
         detach(devs, ram)
         shutil.rmtree(ram, ignore_errors=True)

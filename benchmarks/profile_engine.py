@@ -73,6 +73,8 @@ def install() -> None:
     wrap(PatternSource, "fill", "keystream (AES-CTR, GIL released)")
     if hasattr(buffers, "Keystream"):  # verification's piece-by-piece stream (not in older trees)
         wrap(buffers.Keystream, "into", "keystream (AES-CTR, GIL released)")
+    if hasattr(buffers.Keystream, "unmask"):  # verification: read bytes XOR keystream, in one pass
+        wrap(buffers.Keystream, "unmask", "keystream XOR read bytes (AES-CTR, GIL released)")
     wrap(AlignedBuffer, "equals", "comparison (memcmp, GIL released)")
     wrap(FdDevice, "write_at", "device writes (pwrite, GIL released)")
     wrap(FdDevice, "read_into", "device reads (preadv, GIL released)")
