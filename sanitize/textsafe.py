@@ -15,6 +15,7 @@ something else. So:
 from __future__ import annotations
 
 import base64
+import json
 import re
 import unicodedata
 from typing import Any
@@ -50,6 +51,17 @@ def json_safe(value: Any) -> Any:
     if isinstance(value, (list, tuple)):
         return [json_safe(item) for item in value]
     return value
+
+
+def json_text(value: Any, indent: int | None = 2) -> str:
+    """`json.dumps(json_safe(value), indent=indent, ensure_ascii=False)`, made without walking the
+    document twice when no string needs it (almost always: a scan's document of thousands of
+    artifacts took 70 ms in json_safe's walk). In the JSON text a lone surrogate stays as it is
+    and a backslash of a string is always written as two, and nothing else writes either."""
+    text = json.dumps(value, indent=indent, ensure_ascii=False)
+    if "\\\\" in text or _SURROGATES.search(text):
+        text = json.dumps(json_safe(value), indent=indent, ensure_ascii=False)
+    return text
 
 
 def printable(value: str) -> str:

@@ -6,7 +6,6 @@ and progress go to stderr.
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
 import sys
@@ -19,7 +18,7 @@ from sanitize.errors import ExitCode, PermissionDenied, SanitizeError
 from sanitize.hw.host import Host
 from sanitize.report.base import Report
 from sanitize.state import DEFAULT_STATE_DIR, StateDir
-from sanitize.textsafe import json_safe
+from sanitize.textsafe import json_text
 
 if TYPE_CHECKING:  # erase and purge load only for the commands that plan an erase
     from sanitize.detect.registry import Registry
@@ -54,8 +53,8 @@ pass_app = click.make_pass_decorator(App)
 
 
 def emit_json(document: dict[str, Any]) -> None:
-    # json_safe: a file name that is not UTF-8 must not make the document invalid UTF-8.
-    click.echo(json.dumps(json_safe(document), indent=2, sort_keys=False, ensure_ascii=False))
+    # json_text: a file name that is not UTF-8 must not make the document invalid UTF-8.
+    click.echo(json_text(document))
 
 
 def emit(report: Report, as_json: bool, *, text_always: bool = False) -> None:

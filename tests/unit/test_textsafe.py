@@ -8,8 +8,11 @@ import os
 import struct
 from pathlib import Path
 
+from hypothesis import given
+from hypothesis import strategies as st
+
 from sanitize.cli import cli
-from sanitize.textsafe import json_safe, printable
+from sanitize.textsafe import json_safe, json_text, printable
 from tests.support.clirunner import cli_runner
 
 GGUF = b"GGUF" + struct.pack("<IQQ", 3, 0, 0) + bytes(64)
@@ -22,6 +25,24 @@ def test_json_safe_keeps_the_exact_bytes_beside_readable_text() -> None:
     assert base64.b64decode(doc["artifacts"][0]["path_b64"]) == b"model\xff\xfe.gguf"
     assert doc["roots"] == ["model\\xff\\xfe.gguf"] and doc["plain"] == "ok"
     json.dumps(doc, ensure_ascii=False).encode("utf-8")  # encodable: no lone surrogate left
+
+
+# Names as the disk gives them: any code point, undecodable bytes (lone surrogates), backslashes,
+# quotes and control characters, in keys and values, nested.
+_pieces = ["a", "\\", '"', "\n", "\udcff", "\udc80", "\u202e", "\U0001f600", "x\\xff"]
+_names = st.lists(st.sampled_from(_pieces)).map("".join)
+_docs = st.recursive(
+    st.none() | st.integers() | st.booleans() | _names,
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(_names, inner, max_size=4),
+    max_leaves=12,
+)
+
+
+@given(_docs)
+def test_json_text_is_json_safe_then_dumps(doc: object) -> None:
+    expected = json.dumps(json_safe(doc), indent=2, ensure_ascii=False)
+    assert json_text(doc) == expected
+    expected.encode("utf-8")
 
 
 def test_valid_names_are_untouched_in_json() -> None:
