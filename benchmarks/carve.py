@@ -48,6 +48,25 @@ def sh(*argv: str) -> str:
     return subprocess.run(argv, capture_output=True, text=True, check=True).stdout
 
 
+# The Debian package of each program these benchmarks time with that a fresh machine may lack.
+# /usr/bin/time and not wait4() on our own child: a child forked from this (large) process
+# reports this process's peak RSS as its own.
+PROGRAMS = {"/usr/bin/time": "time"}
+
+
+def require_programs() -> None:
+    """Install (apt-get, unattended) the packages of PROGRAMS that are missing."""
+    missing = [pkg for path, pkg in PROGRAMS.items() if not os.access(path, os.X_OK)]
+    if not missing:
+        return
+    print(f"installing {' '.join(missing)} with apt-get", file=sys.stderr)
+    env = dict(os.environ, DEBIAN_FRONTEND="noninteractive")
+    install = ["apt-get", "install", "-y", "-q", "--no-install-recommends", *missing]
+    if subprocess.run(install, env=env, stdout=sys.stderr, check=False).returncode != 0:
+        subprocess.run(["apt-get", "update", "-q"], env=env, stdout=sys.stderr, check=True)
+        subprocess.run(install, env=env, stdout=sys.stderr, check=True)
+
+
 def parse_size(text: str) -> int:
     units = {"K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
     return int(text[:-1]) * units[text[-1].upper()] if text[-1].upper() in units else int(text)
@@ -84,11 +103,8 @@ def fill(dev: str, size: int, seed: int = 5) -> dict[str, int]:
 
 
 def timed(argv: list[str]) -> tuple[float, int, float, str]:
-    """(seconds, peak RSS KiB, CPU seconds, stdout) of one command, measured by /usr/bin/time.
-
-    Not wait4() on our own child: a child forked from this (large, after filling) process
-    starts with our RSS, which its peak would then include.
-    """
+    """(seconds, peak RSS KiB, CPU seconds, stdout) of one command, measured by /usr/bin/time
+    (see PROGRAMS: not wait4() on our own child)."""
     with tempfile.TemporaryFile() as out, tempfile.TemporaryFile() as err:
         started = time.monotonic()
         proc = subprocess.run(["/usr/bin/time", "-f", "@@ %M %U %S", *argv], stdout=out, stderr=err, check=False)
@@ -106,6 +122,7 @@ def main() -> None:
     ap.add_argument("--size", default="4G")
     ap.add_argument("--rounds", type=int, default=3)
     args = ap.parse_args()
+    require_programs()
     size = parse_size(args.size)
     fd, image = tempfile.mkstemp(prefix="carve-bench-", suffix=".img", dir="/var/tmp")
     os.close(fd)

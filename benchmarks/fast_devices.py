@@ -60,7 +60,7 @@ PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from carve import fill, parse_size  # noqa: E402  (benchmarks/carve.py: mixed content)
+from carve import fill, parse_size, require_programs  # noqa: E402  (benchmarks/carve.py)
 
 SANITIZE = [PYTHON, "-m", "sanitize"]
 
@@ -499,6 +499,7 @@ def main() -> None:
     args = parser.parse_args()
     if os.geteuid() != 0:
         raise SystemExit("run as root")
+    require_programs()
     size, each = parse_size(args.size), parse_size(args.each)
     if size % (4 << 20) or each % (4 << 20):
         raise SystemExit("--size and --each must be multiples of 4 MiB (dd's bs=4M)")
