@@ -29,16 +29,17 @@ fi
 
 dest=$cache/nwipe-$tag
 binary=$dest/src/nwipe
-if [ -x "$binary" ]; then
-    echo "$binary"
-    exit 0
-fi
 
-# What nwipe's configure.ac checks for (libparted, ncurses/panel, libconfig), and the tools
-# autogen.sh and make need.
 export DEBIAN_FRONTEND=noninteractive
-packages=(git ca-certificates build-essential autoconf automake libtool pkg-config
-    libparted-dev libncurses-dev libconfig-dev)
+# What nwipe runs at start-up, checked even when it is built already: without hdparm it exits 1
+# before wiping (seen on a pristine Debian).
+packages=(hdparm smartmontools dmidecode kmod)
+if [ ! -x "$binary" ]; then
+    # What nwipe's configure.ac checks for (libparted, ncurses/panel, libconfig), and the tools
+    # autogen.sh and make need.
+    packages+=(git ca-certificates build-essential autoconf automake libtool pkg-config
+        libparted-dev libncurses-dev libconfig-dev)
+fi
 missing=()
 for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
@@ -46,6 +47,10 @@ done
 if [ "${#missing[@]}" -gt 0 ]; then
     apt-get update -q >&2
     apt-get install -y -q --no-install-recommends "${missing[@]}" >&2
+fi
+if [ -x "$binary" ]; then
+    echo "$binary"
+    exit 0
 fi
 
 mkdir -p "$cache"
