@@ -31,15 +31,11 @@ dest=$cache/nwipe-$tag
 binary=$dest/src/nwipe
 
 export DEBIAN_FRONTEND=noninteractive
-# What nwipe runs at start-up, checked even when it is built already: without hdparm it exits 1
-# before wiping (seen on a pristine Debian).
-packages=(hdparm smartmontools dmidecode kmod)
-if [ ! -x "$binary" ]; then
-    # What nwipe's configure.ac checks for (libparted, ncurses/panel, libconfig), and the tools
-    # autogen.sh and make need.
-    packages+=(git ca-certificates build-essential autoconf automake libtool pkg-config
-        libparted-dev libncurses-dev libconfig-dev)
-fi
+# Checked even when nwipe is built already: what it runs at start-up (without hdparm it exits 1
+# before wiping, seen on a pristine Debian) and the libraries it loads; then what nwipe's
+# configure.ac checks for (libparted, ncurses/panel, libconfig) and the tools autogen.sh and make need.
+packages=(hdparm smartmontools dmidecode kmod libparted-dev libncurses-dev libconfig-dev
+    git ca-certificates build-essential autoconf automake libtool pkg-config)
 missing=()
 for pkg in "${packages[@]}"; do
     dpkg-query -W -f='${Status}' "$pkg" 2>/dev/null | grep -q "install ok installed" || missing+=("$pkg")
