@@ -60,7 +60,7 @@ PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
 sys.path.insert(0, ROOT)
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 
-from carve import fill, parse_size, require_programs  # noqa: E402  (benchmarks/carve.py)
+from carve import SLOT, fill, parse_size, require_programs  # noqa: E402  (benchmarks/carve.py)
 
 SANITIZE = [PYTHON, "-m", "sanitize"]
 
@@ -503,6 +503,8 @@ def main() -> None:
     size, each = parse_size(args.size), parse_size(args.each)
     if size % (4 << 20) or each % (4 << 20):
         raise SystemExit("--size and --each must be multiples of 4 MiB (dd's bs=4M)")
+    if size < 16 * SLOT:  # carve.fill plants its artifacts in the first 11 slots of 64 MiB
+        raise SystemExit(f"--size must be at least {16 * SLOT >> 20} MiB (the carve benchmark's content)")
     nwipe = find_nwipe(args.nwipe, args.nwipe_repo)
     work = tempfile.mkdtemp(prefix="sanitize-fast-", dir="/var/tmp")
     ram = tempfile.mkdtemp(prefix="sanitize-fast-", dir="/dev/shm")
