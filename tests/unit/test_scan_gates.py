@@ -13,6 +13,7 @@ import random
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
@@ -26,15 +27,18 @@ FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "artifacts"
 FILES = sorted(p for p in FIXTURES.rglob("*") if p.is_file() and not p.is_symlink() and p.stat().st_size)
 
 
-def _context(path: Path) -> FileContext:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        size = os.fstat(fd).st_size
-        header = os.pread(fd, HEADER_BYTES, 0)
-    except BaseException:
-        os.close(fd)
-        raise
-    return FileContext(str(path), size, header, fd, siblings=frozenset(os.listdir(path.parent)))
+def _contexts() -> Iterator[tuple[Path, FileContext]]:
+    """Every fixture and negative file as the scanner hands it to detectors; each closed after its turn."""
+    for path in FILES:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            header = os.pread(fd, HEADER_BYTES, 0)
+            yield (
+                path,
+                FileContext(str(path), os.fstat(fd).st_size, header, fd, siblings=frozenset(os.listdir(path.parent))),
+            )
+        finally:
+            os.close(fd)
 
 
 def test_fixture_corpus_is_large() -> None:
@@ -46,22 +50,18 @@ def test_gates_keep_every_detector_that_matches(text: bool) -> None:
     detectors = registry.file_detectors()
     table = candidate_table(detectors, text)
     checked = 0
-    for path in FILES:
-        ctx = _context(path)
-        try:
-            if ctx.is_text != text:
-                continue
-            candidates = table[ctx.header[0]]
-            for detector in detectors:
-                try:
-                    finding = detector.detect(ctx)
-                except Exception:  # budget or parse errors are not findings
-                    finding = None
-                if finding is not None:
-                    checked += 1
-                    assert detector in candidates, f"{detector.name} gated out {path.relative_to(FIXTURES)}"
-        finally:
-            os.close(ctx._fd)  # type: ignore[arg-type]
+    for path, ctx in _contexts():
+        if ctx.is_text != text:
+            continue
+        candidates = table[ctx.header[0]]
+        for detector in detectors:
+            try:
+                finding = detector.detect(ctx)
+            except Exception:  # budget or parse errors are not findings
+                finding = None
+            if finding is not None:
+                checked += 1
+                assert detector in candidates, f"{detector.name} gated out {path.relative_to(FIXTURES)}"
     assert checked > (5 if text else 40)
 
 
@@ -79,15 +79,11 @@ def test_every_declared_gate_admits_every_file_its_detector_recognises() -> None
     gated = [(d, GateTest([d.gate])) for d in registry.file_detectors() if isinstance(getattr(d, "gate", None), Gate)]
     assert len(gated) >= 12
     checked: Counter[str] = Counter()
-    for path in FILES:
-        ctx = _context(path)
-        try:
-            for detector, gate in gated:
-                if _recognises(detector, ctx):
-                    checked[detector.name] += 1
-                    assert gate.admits(ctx.header, ctx.size, ctx.name), f"{detector.name} gated out {path}"
-        finally:
-            os.close(ctx._fd)  # type: ignore[arg-type]
+    for path, ctx in _contexts():
+        for detector, gate in gated:
+            if _recognises(detector, ctx):
+                checked[detector.name] += 1
+                assert gate.admits(ctx.header, ctx.size, ctx.name), f"{detector.name} gated out {path}"
     assert sum(checked.values()) > 60 and len(checked) >= 10, checked
 
 
@@ -97,20 +93,16 @@ def test_the_scanner_asks_every_detector_that_matches_through_the_gates(text: bo
     detectors = registry.file_detectors()
     cells = gated_table(detectors, text)
     checked = 0
-    for path in FILES:
-        ctx = _context(path)
-        try:
-            if ctx.is_text != text:
-                continue
-            cell = cells[ctx.header[0]]
-            asked = cell.select(ctx.header, ctx.size, ctx.name)
-            assert list(asked) == [d for d in cell.candidates if d in asked]  # registry order kept
-            for detector in detectors:
-                if _recognises(detector, ctx):
-                    checked += 1
-                    assert detector in asked, (detector.name, path)
-        finally:
-            os.close(ctx._fd)  # type: ignore[arg-type]
+    for path, ctx in _contexts():
+        if ctx.is_text != text:
+            continue
+        cell = cells[ctx.header[0]]
+        asked = cell.select(ctx.header, ctx.size, ctx.name)
+        assert list(asked) == [d for d in cell.candidates if d in asked]  # registry order kept
+        for detector in detectors:
+            if _recognises(detector, ctx):
+                checked += 1
+                assert detector in asked, (detector.name, path)
     assert checked > (5 if text else 40)
 
 
