@@ -277,14 +277,11 @@ class LiveRun:
     def _write_report(self, dc: Decommission, *, dry_run: bool) -> None:
         """The server report (report.html + report.pdf), linking to the certificates as copied into
         the results. It is for people: failing to write it is said, and never loses the results."""
-        from sanitize.server_report import write_server_report
-        from sanitize.server_report.model import build, relocate
+        from sanitize.server_report import write_report
 
+        copies = os.path.join(self.results, "certificates")
         try:
-            report = build(dc, dry_run=dry_run)
-            if dc.certificate_dir:
-                relocate(report, dc.certificate_dir, os.path.join(self.results, "certificates"))
-            write_server_report(report, os.path.join(self.results, REPORT_NAME))
+            write_report(dc, os.path.join(self.results, REPORT_NAME), dry_run=dry_run, certificates_copied_to=copies)
         except (OSError, SanitizeError) as exc:  # RAM full: the certificates are the record, not this view
             self.say(f"sanitize: the server report was not written: {exc}")
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 import os
 from typing import TYPE_CHECKING
 
-from sanitize.server_report.model import REPORT_SCHEMA, ServerReport, build
+from sanitize.server_report.model import REPORT_SCHEMA, ServerReport, build, relocate
 from sanitize.state import write_private
 
 if TYPE_CHECKING:
@@ -33,5 +33,12 @@ def write_server_report(report: ServerReport, html_path: str) -> tuple[str, str]
     return html_path, pdf_path
 
 
-def write_report(dc: Decommission, html_path: str, *, dry_run: bool) -> tuple[str, str]:
-    return write_server_report(build(dc, dry_run=dry_run), html_path)
+def write_report(
+    dc: Decommission, html_path: str, *, dry_run: bool, certificates_copied_to: str | None = None
+) -> tuple[str, str]:
+    """`certificates_copied_to`: the run's certificate directory was copied there (a live run's
+    results), and the report links to those copies."""
+    report = build(dc, dry_run=dry_run)
+    if certificates_copied_to is not None and dc.certificate_dir:
+        relocate(report, dc.certificate_dir, certificates_copied_to)
+    return write_server_report(report, html_path)

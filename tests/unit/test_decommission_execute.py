@@ -64,8 +64,7 @@ def test_one_verified_one_not_started_gives_a_certificate_a_failure_report_and_e
 
     # The host summary lists the device left out too; the report after the run links each document.
     from sanitize.certify.verify import load_any
-    from sanitize.server_report import build, write_server_report
-    from sanitize.server_report.model import relocate
+    from sanitize.server_report import build, write_report, write_server_report
 
     summary, _ = load_any(dc.summary_pdf)
     assert [(d["path"], d["outcome"]) for d in summary["devices"]] == [
@@ -85,9 +84,8 @@ def test_one_verified_one_not_started_gives_a_certificate_a_failure_report_and_e
     # A live run copies the certificates into its results and writes the report beside them.
     results = os.path.join(str(tmp_path), "results")
     shutil.copytree(dc.certificate_dir, os.path.join(results, "certificates"))
-    report = build(dc, dry_run=False)
-    relocate(report, dc.certificate_dir, os.path.join(results, "certificates"))
-    moved, _ = write_server_report(report, os.path.join(results, "report.html"))
+    copies = os.path.join(results, "certificates")
+    moved, _ = write_report(dc, os.path.join(results, "report.html"), dry_run=False, certificates_copied_to=copies)
     with open(moved, encoding="utf-8") as fh:
         moved_links = re.findall(r'href="([^"]+)"', fh.read())
     assert len(moved_links) == len(links) and all(link.startswith("certificates/") for link in moved_links)
