@@ -144,16 +144,20 @@ def built_image(log: Path) -> BuiltImage:
         return BuiltImage(out, json.loads(manifest.read_text()), built_now=True, hold=hold)
 
 
+def _lock_file(build: Path) -> int:
+    return os.open(build / ".in-use", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+
+
 def _hold(build: Path) -> int:
     """A shared lock on `build` for as long as this session uses it."""
-    fd = os.open(build / ".in-use", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+    fd = _lock_file(build)
     fcntl.flock(fd, fcntl.LOCK_SH)
     return fd
 
 
 def _unused(build: Path) -> bool:
     try:
-        fd = os.open(build / ".in-use", os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o600)
+        fd = _lock_file(build)
     except OSError:  # not a build directory this code made: leave it to the time-ordered rule
         return True
     try:
