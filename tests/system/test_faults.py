@@ -13,6 +13,7 @@ import glob
 import json
 import os
 import subprocess
+import time
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from typing import Any
@@ -192,9 +193,24 @@ def small_state_fs(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest
 
 
 def fill(directory: str) -> str:
-    """Take every free byte of the filesystem holding `directory`; returns the filler's path."""
+    """Take every free byte of the filesystem holding `directory`; returns the filler's path.
+
+    A journal save may be running beside the writes when this is called: its temporary file
+    already holds a page, and its rename then frees the old journal's page, which every later
+    save would reuse (one freed, one taken). So once no save is in flight, the filler takes
+    what the rename freed. A save that starts later fails on its first write, as it should."""
     filler = os.path.join(os.path.dirname(directory), "filler")
-    fd = os.open(filler, os.O_WRONLY | os.O_CREAT, 0o600)
+    take_all_space(filler)
+    deadline = time.monotonic() + 10
+    while glob.glob(os.path.join(directory, "**", "*.tmp.*"), recursive=True, include_hidden=True):
+        assert time.monotonic() < deadline, "a journal save never ended"
+        time.sleep(0.05)
+    take_all_space(filler)
+    return filler
+
+
+def take_all_space(filler: str) -> None:
+    fd = os.open(filler, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
     try:
         while os.write(fd, b"\0" * 4096) > 0:
             pass
@@ -202,7 +218,6 @@ def fill(directory: str) -> str:
         assert exc.errno == errno.ENOSPC
     finally:
         os.close(fd)
-    return filler
 
 
 def test_a_full_state_directory_while_saving_the_journal(lab: LoopLab, small_state_fs: str) -> None:
