@@ -18,6 +18,7 @@ from typing import Any
 from sanitize.enums import DeviceType
 from sanitize.erase.method import Planning
 from sanitize.erase.options import EraseOptions, LuksOptions
+from sanitize.erase.overwrite.method import with_journalled_cipher
 from sanitize.erase.plan import Plan
 from sanitize.errors import BadInput, Refused
 from sanitize.inventory.model import Device, DeviceTree
@@ -129,7 +130,7 @@ def resume_plan(planning: Planning, device_path: str, journal: Mapping[str, Any]
     options = EraseOptions.from_dict(journal.get("options", {}))
     chained = options.luks.then
     if not chained:
-        return build_plan(planning, device_path, method, options)
+        return with_journalled_cipher(build_plan(planning, device_path, method, options), journal)
     note = (
         f"resumes the {chained} that ran after {method} in run {journal.get('id')}: that run's "
         f"{method} step had completed and been verified before it was interrupted"
@@ -139,4 +140,5 @@ def resume_plan(planning: Planning, device_path: str, journal: Mapping[str, Any]
     if header and os.path.exists(header):
         notes.append(f"the detached header {header} was overwritten in that run but not removed: delete it")
     dev = find_device(planning, device_path)
-    return plan_for(planning, dev, chained, replace(options, luks=LuksOptions()), notes=tuple(notes))
+    plan = plan_for(planning, dev, chained, replace(options, luks=LuksOptions()), notes=tuple(notes))
+    return with_journalled_cipher(plan, journal)

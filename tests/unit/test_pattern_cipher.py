@@ -15,6 +15,7 @@ from sanitize.erase.buffers import CIPHER, LEGACY_CIPHER, AlignedBuffer
 from sanitize.erase.journal import Journal
 from sanitize.erase.overwrite.readback import VERIFY_CHUNK, remaining_chunks
 from sanitize.erase.plan import Plan
+from sanitize.erase.planning import resume_plan
 from sanitize.inventory.model import DeviceTree
 from sanitize.methods import all_methods
 from sanitize.state import StateDir
@@ -74,6 +75,28 @@ def test_a_journal_without_a_cipher_resumes_and_verifies_aes_256_ctr(tmp_path: P
     assert result.status == "verified", result.to_dict()
     assert result.verification.mismatches == 0 and result.verification.bytes_checked == SIZE
     assert result.pattern_cipher == LEGACY_CIPHER
+
+
+def test_the_resumed_plan_names_the_journalled_cipher(tmp_path: Path) -> None:
+    """A dry run of --resume says what the pass will really write: the old journal's keystream
+    for the interrupted pass, today's for any pass after it, and which one verification uses."""
+    _, planning, plan, state, disk = interrupted_random_erase(tmp_path)
+    journal = Journal.find(state, plan.device)
+    assert resume_plan(planning, str(disk), journal.data).steps == plan.steps  # today's cipher: as planned
+
+    legacy = {k: v for k, v in journal.data.items() if k != "cipher"}
+    legacy["options"] = {**legacy["options"], "passes": 2}
+    legacy.update(key=os.urandom(32).hex(), phase="write", offset=4 << 20)
+    resumed = resume_plan(planning, str(disk), legacy)
+    first, second = (s.description for s in resumed.steps_with("write"))
+    assert "AES-256-CTR keystream (the journalled key)" in first and CIPHER not in first
+    assert f"{CIPHER} keystream (new random key per pass)" in second
+    assert "pass 1 continues the interrupted run's journalled AES-256-CTR keystream" in resumed.notes
+
+    legacy.update(phase="verify", offset=0)
+    resumed = resume_plan(planning, str(disk), legacy)
+    assert all(CIPHER in s.description for s in resumed.steps_with("write"))
+    assert "verification regenerates the interrupted run's journalled AES-256-CTR keystream" in resumed.notes
 
 
 def test_a_legacy_journal_still_finds_a_mismatch(tmp_path: Path) -> None:

@@ -14,10 +14,12 @@ fails it.
 from __future__ import annotations
 
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import replace
+from typing import Any
 
 from sanitize.enums import FLASH_MEDIA, NistLevel, Outcome, PhaseStatus, Status
-from sanitize.erase.buffers import CIPHER, PatternSource
+from sanitize.erase.buffers import CIPHER, LEGACY_CIPHER, PatternSource
 from sanitize.erase.journal import Journal
 from sanitize.erase.method import ExecutionContext, Method, Planning, estimate_write_seconds
 from sanitize.erase.options import EraseOptions
@@ -40,6 +42,42 @@ def flash_note(device: Device) -> str | None:
         f"overwrite on flash media ({device.media_type}) is only NIST SP 800-88 Clear: "
         "spare and remapped blocks are not reached; use a firmware Purge method for Purge"
     )
+
+
+def keystream(cipher: str) -> str:
+    return f"{cipher} keystream"
+
+
+def with_journalled_cipher(plan: Plan, journal: Mapping[str, Any]) -> Plan:
+    """The plan resuming `journal`, saying which keystream the interrupted pass continues.
+
+    A journal written before today's cipher keeps its own: the pass it stopped in goes on
+    with that key and cipher, and verification regenerates it (passes started later use
+    today's). Without this, the resumed plan's step would name today's cipher for bytes
+    written with the old one."""
+    if plan.method != OverwriteMethod.name or not journal.get("key"):
+        return plan
+    cipher = str(journal.get("cipher") or LEGACY_CIPHER)
+    if cipher == CIPHER:
+        return plan
+    if journal.get("phase") == "write":
+        number = int(journal.get("pass", 1))
+        note = f"pass {number} continues the interrupted run's journalled {keystream(cipher)}"
+        steps = tuple(
+            replace(
+                step,
+                description=step.description.replace(
+                    f"{keystream(CIPHER)} (new random key per pass)", f"{keystream(cipher)} (the journalled key)"
+                ),
+            )
+            if step.role == "write" and isinstance(step.op, DeviceIo) and step.op.number == number
+            else step
+            for step in plan.steps
+        )
+        plan = replace(plan, steps=steps)
+    else:
+        note = f"verification regenerates the interrupted run's journalled {keystream(cipher)}"
+    return replace(plan, notes=(*plan.notes, note))
 
 
 class OverwriteMethod(Method):
@@ -67,7 +105,7 @@ class OverwriteMethod(Method):
                 "open",
             )
         ]
-        what = f"{CIPHER} keystream (new random key per pass)" if options.pattern == "random" else options.pattern
+        what = f"{keystream(CIPHER)} (new random key per pass)" if options.pattern == "random" else options.pattern
         for n in range(1, options.passes + 1):
             steps.append(
                 Step(
