@@ -318,9 +318,12 @@ def test_without_an_organisation_key_a_fresh_one_is_shown_with_its_qr_code(at_co
     # (a lost byte can even turn a block into another character). So the drawing is compared
     # for its shape and closeness (another key's code scores about 0.5); the exact round trip
     # of the drawing is tests/unit/test_image_parts.py's. A byte lost at a line's start leaves
-    # replacement characters before its first block (seen in a CI run), so those are skipped.
+    # replacement characters before its first block (seen in a CI run), so those are skipped;
+    # and a busy CI run once lost a whole row's bytes but its newline, so one row in ten may
+    # be misshapen (closeness still holds the drawing to this key's code).
     assert len(drawn) == len(expected), "\n".join(drawn)
-    assert all(line.lstrip("\ufffd").startswith("█") for line in drawn), "\n".join(drawn)
+    misshapen = [line for line in drawn if not line.lstrip("\ufffd").startswith("█")]
+    assert len(misshapen) <= len(expected) // 10, "\n".join(drawn)
     similarity = difflib.SequenceMatcher(None, "\n".join(expected), "\n".join(drawn), autojunk=False).ratio()
     assert similarity > 0.9, f"{similarity:.3f}\n" + "\n".join(drawn)
     staged = x509.load_pem_x509_certificate((at_console.results / "signer.pem").read_bytes())
