@@ -92,3 +92,45 @@ def test_the_quick_test_on_the_sector_heads_keeps_every_block_the_full_test_keep
     with_heads = float_blocks(data, heads)
     assert list(with_heads) == [True] * 6 + [False] * 5 + [True] * 2
     assert list(with_heads) == list(float_blocks(data))  # the strided sample agrees here
+
+
+def _whole_buffer_verdicts(data: np.ndarray) -> list[bool]:
+    """The full test's conditions written out over the whole buffer at once, in float64: the
+    reference the cache-sized groups of floats._full_test must agree with."""
+    words = data[: data.size // BLOCK * BLOCK].view("<u4").reshape(-1, 1024).astype(np.int64)
+    mag = words & 0x7FFFFFFF
+    negative = (words >> 31).sum(axis=1)
+    with np.errstate(all="ignore"):
+        values = data[: data.size // BLOCK * BLOCK].view("<f4").reshape(-1, 1024).astype(np.float64)
+        var = values.var(axis=1)
+    ok = (mag.max(axis=1) < 0x3F800000) & ((mag < 0x37000000).sum(axis=1) <= 102.4)
+    ok &= (negative >= 204.8) & (negative <= 819.2) & (var >= 1e-6) & (var <= 0.75**2)
+    return [bool(x) for x in ok]
+
+
+def test_the_grouped_full_test_agrees_with_the_whole_buffer_test_across_group_boundaries() -> None:
+    """More blocks than one group of the full test, survivors and rejects mixed inside groups
+    (a NaN, a value above one, too many near-zero values, one sign, no spread): every block
+    gets the verdict of the conditions applied to the whole buffer."""
+    from sanitize.carve import floats
+
+    rows = []
+    for i in range(3 * floats._GROUP + 5):
+        vec = RNG.normal(0, 0.05, 1024).astype("<f4")
+        kind = i % 7
+        if kind == 1:
+            vec[i % 1024] = np.nan
+        elif kind == 2:
+            vec[3] = 1.5
+        elif kind == 3:
+            vec[:200] = 0.0
+        elif kind == 4:
+            vec = np.abs(vec)
+        elif kind == 5:
+            vec[:] = 0.125
+        rows.append(vec.tobytes())
+    data = np.frombuffer(b"".join(rows), dtype=np.uint8)
+    want = _whole_buffer_verdicts(data)
+    groups = [want[g : g + floats._GROUP] for g in range(0, len(want), floats._GROUP)]
+    assert all(True in group and False in group for group in groups)  # survivors and rejects in every group
+    assert list(float_blocks(data)) == want
