@@ -19,10 +19,12 @@ from dataclasses import dataclass
 from sanitize.hw.host import OpenDevice
 from sanitize.hw.iomem import io_map
 
-# 4 buffers of 4 MiB, on huge pages (hw/iomem.py): on a RAM-backed device the kernel's copies
-# into the buffers are most of the machine's work, and they are cheaper into buffers still in
-# the CPU caches. Measured (docs/benchmarks.md, 6 GiB, whole process): 8 x 8 MiB shared maps
-# 0.59x dd (machine 3.94 CPU-s), 4 x 4 MiB huge pages 0.78x (3.01 CPU-s), 2 MiB buffers 0.65x.
+# 3 buffers of 4 MiB, on huge pages (hw/iomem.py): on a RAM-backed device the kernel's copies
+# into the buffers are most of the machine's work, and they and the scan are cheaper on buffers
+# still in the CPU caches. Measured (docs/benchmarks.md, 6 GiB, whole process): 8 x 8 MiB shared
+# maps 0.59x dd (machine 3.94 CPU-s), 4 x 4 MiB huge pages 0.78x (3.01 CPU-s), 2 MiB buffers
+# 0.65x; in-process, alternating: 3 buffers and 2 reads in flight 1.04x, 4 and 3 0.89x, 8 and 3
+# 0.72x, 12 and 3 0.70x.
 DEFAULT_BUFFER = 4 << 20
 
 
@@ -53,11 +55,13 @@ class DirectReader:
     (up to the 5 ms switch interval while the scanner runs numpy code) and for a CPU on a busy
     machine, and the other reads keep the device busy meanwhile. Measured on the 2-core test
     VM under load: 3 workers x 8 MiB kept pace with dd where 1 x 16 MiB reached ~0.5x; idle,
-    on a RAM-backed device, 4 buffers of 4 MiB beat 8 of 8 MiB (DEFAULT_BUFFER).
+    on a RAM-backed device, 3 buffers of 4 MiB with 2 reads in flight beat 4 with 3, and 8 of 8
+    MiB (DEFAULT_BUFFER): one read lands while the other waits, and the buffer scanned is the one
+    the kernel just wrote, still in the CPU caches.
     """
 
     def __init__(
-        self, dev: OpenDevice, chunks: Sequence[tuple[int, int]], buffer: int, depth: int = 4, workers: int = 3
+        self, dev: OpenDevice, chunks: Sequence[tuple[int, int]], buffer: int, depth: int = 3, workers: int = 2
     ) -> None:
         self.dev = dev
         self.chunks = list(chunks)
