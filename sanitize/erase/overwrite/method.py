@@ -24,7 +24,7 @@ from sanitize.erase.journal import Journal
 from sanitize.erase.method import ExecutionContext, Method, Planning, estimate_write_seconds
 from sanitize.erase.options import EraseOptions
 from sanitize.erase.overwrite.cursor import Cursor, journal_fields, note_stop, restore, written_detail
-from sanitize.erase.overwrite.io import CHUNK, error_text
+from sanitize.erase.overwrite.io import CHUNK, WRITE_CHUNK, error_text
 from sanitize.erase.overwrite.passes import Cadence, PassWriter
 from sanitize.erase.overwrite.readback import VerifyState, compare
 from sanitize.erase.overwrite.sampling import SUBSECTIONS, sample_ranges
@@ -109,7 +109,7 @@ class OverwriteMethod(Method):
         for n in range(1, options.passes + 1):
             steps.append(
                 Step(
-                    f"pass {n}/{options.passes}: write {what} over bytes 0-{size} in {CHUNK >> 20} MiB "
+                    f"pass {n}/{options.passes}: write {what} over bytes 0-{size} in {WRITE_CHUNK >> 20} MiB "
                     f"O_DIRECT chunks; fsync and journal every {self.cadence.bytes >> 20} MiB",
                     DeviceIo("write-pass", path, 0, size, number=n),
                     "write",
@@ -217,7 +217,8 @@ class OverwriteMethod(Method):
                     ctx.phase = "checkpoint"
                     journal.update(**journal_fields(plan, result, cursor))
                     ctx.enter("write", written_detail(plan, cursor))
-                    writer.write_pass(PatternSource(opts.pattern, cursor.key, CHUNK, cursor.cipher or CIPHER), cursor)
+                    source = PatternSource(opts.pattern, cursor.key, WRITE_CHUNK, cursor.cipher or CIPHER)
+                    writer.write_pass(source, cursor)
                     if ctx.stop.is_set():
                         # Journalled before the note: a resumed run must not inherit it.
                         journal.update(**journal_fields(plan, result, cursor), stopped_cleanly=True)

@@ -1,6 +1,6 @@
 """Writing one pass over the whole device, with checkpoints.
 
-Speed: O_DIRECT writes of CHUNK bytes from page-aligned buffers, two requests in flight
+Speed: O_DIRECT writes of WRITE_CHUNK bytes from page-aligned buffers, two requests in flight
 while the calling thread generates the next chunk's pattern (AES-128-CTR keystream,
 several GB/s). Memory stays at a few buffers whatever the device size.
 
@@ -21,7 +21,7 @@ from sanitize.erase.journal import Journal
 from sanitize.erase.method import ExecutionContext
 from sanitize.erase.overwrite.background import Background
 from sanitize.erase.overwrite.cursor import Cursor, written_detail
-from sanitize.erase.overwrite.io import CHUNK, chunks, write_range
+from sanitize.erase.overwrite.io import WRITE_CHUNK, chunks, write_range
 from sanitize.erase.pipeline import IO_DEPTH, run_pipeline
 from sanitize.erase.plan import Plan
 from sanitize.erase.result import ErrorRange, merge_ranges
@@ -54,7 +54,7 @@ class PassWriter:
         dev, ctx, result = self.plan.device, self.ctx, self.ctx.result
         size = dev.size_bytes
         ctx.progress.start(f"{dev.name} pass {cursor.pass_no}/{result.passes}", size, initial=cursor.offset)
-        bufs = [AlignedBuffer(CHUNK) for _ in range(IO_DEPTH + 1)]
+        bufs = [AlignedBuffer(WRITE_CHUNK) for _ in range(IO_DEPTH + 1)]
         for buf in bufs:
             source.prepare(buf)
         synced = {"offset": cursor.offset, "time": time.monotonic()}
