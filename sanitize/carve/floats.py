@@ -4,8 +4,9 @@ A block qualifies when its 1024 values are all finite with |x| < 1, signs are mi
 almost none are near zero and the spread is plausible. Each condition removes a family of
 look-alikes: random or compressed data (half its exponents are >= 1), ASCII text and small
 integer tables (sign bit never set, values are denormal), zero-padded structures (near-zero
-values), constant fills (no spread). A quick test of 16 values per block rejects almost
-every other block before the full test, so cost stays far below the read time.
+values), constant fills (no spread). A quick test of a sample per block (the 160 values of
+its sector heads when the caller has them, else 16 strided values) rejects almost every
+other block before the full test, so cost stays far below the read time.
 """
 
 from __future__ import annotations
