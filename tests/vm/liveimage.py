@@ -48,6 +48,7 @@ IMAGE_CACHE = DEFAULT_CACHE / "image"
 BUILD_TIMEOUT = float(os.environ.get("SANITIZE_IMAGE_BUILD_TIMEOUT", "2400"))
 FIXTURES = REPO_ROOT / "fixtures" / "artifacts"
 MARKER = b"SANTEST-LIVE-SERVER-DATA"
+PLANTED_GGUF = tiny_gguf(name="q4")
 MIB = 1024 * 1024
 
 TOPOLOGY = Topology(
@@ -265,7 +266,7 @@ class ServerDisks:
         _ext4(data, disks.images["SANTESTLIVESATA0"], 48, "data")
         # SCSI: a partitioned model volume.
         models = work / "models"
-        _write(models, "models/server-q4.gguf", tiny_gguf(name="q4"))
+        _write(models, "models/server-q4.gguf", PLANTED_GGUF)
         _write(models, "finetune/train.jsonl", (FIXTURES / "stores" / "finetune.jsonl").read_bytes())
         _write(models, "README", MARKER + b" models\n")
         _ext4(models, work / "models.img", 40, "models")
@@ -298,7 +299,16 @@ def leftovers(disks: ServerDisks, serial: str) -> list[str]:
     """What of the disk's old content is still readable: markers, and 4 KiB blocks unchanged."""
     path = disks.images[serial]
     data = path.read_bytes()
-    found = [m.decode() for m in (MARKER, MEMO_MARKER.encode(), b"GGUF", b"SQLite format 3") if m in data]
+    # Whole headers, not 4-byte magics: a random keystream over 48 MiB holds b"GGUF" somewhere
+    # about once in 85 runs (2**-32 per offset): a CI run failed on a lone b"GGUF" on a disk
+    # whose every 4 KiB block had changed.
+    markers = {
+        "marker": MARKER,
+        "memo": MEMO_MARKER.encode(),
+        "GGUF": PLANTED_GGUF[:48],
+        "SQLite": b"SQLite format 3\0",
+    }
+    found = [name for name, m in markers.items() if m in data]
     after = block_hashes(path)
     unchanged = [i for i, (old, new) in enumerate(zip(disks.before[serial], after, strict=True)) if old and old == new]
     if unchanged:
