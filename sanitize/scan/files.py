@@ -23,6 +23,7 @@ from sanitize.detect.app_layout import AppScope
 from sanitize.detect.base import (
     BINARY,
     HEADER_BYTES,
+    OPEN_FLAGS,
     TEXT,
     BudgetExceeded,
     DamagedFile,
@@ -32,7 +33,8 @@ from sanitize.detect.base import (
     Gate,
     GateTest,
     looks_like_text,
-    open_regular,
+    not_regular,
+    open_regular_fd,
 )
 from sanitize.detect.locations import location_hint
 from sanitize.detect.registry import Registry
@@ -42,6 +44,8 @@ from sanitize.scan.model import Artifact, ScanStats
 HASH_CHUNK = 1 << 20
 NOWAIT = getattr(os, "RWF_NOWAIT", 0)  # Linux: a read that fails instead of waiting for the disk
 PROBE_FILES = 4  # files per directory whose header read also tells whether the cache is cold
+SCAN_OPEN_FLAGS = OPEN_FLAGS | getattr(os, "O_NOATIME", 0)  # open_regular_fd's first try
+S_IFMT = 0o170000  # stat.S_IFMT as a mask: S_ISREG without a call
 
 
 class HeaderReader:
@@ -105,17 +109,17 @@ class Cell:
     its gate hold (see `Check`).
     """
 
-    __slots__ = ("_any", "all", "candidates", "ungated")
+    __slots__ = ("all", "any_gate", "candidates", "ungated")
 
     def __init__(self, candidates: tuple[FileDetector, ...], checks: tuple[Check, ...], any_gate: GateTest | None):
         self.candidates = candidates
-        self._any = any_gate
+        self.any_gate = any_gate  # None: no detector of the cell is gated
         self.all = checks  # (detector, its opening's match, the rest of its gate)
         self.ungated = tuple(c for c in checks if c[1] is None and c[2] is None)
 
     def checks(self, header: bytes, size: int, name: str) -> tuple[Check, ...]:
         """The detectors that may recognise this file, each with the gate still to pass (`passes`)."""
-        if self._any is None or self._any.admits(header, size, name):
+        if self.any_gate is None or self.any_gate.admits(header, size, name):
             return self.all
         return self.ungated  # most files: decided here, no gated detector called
 
@@ -230,23 +234,39 @@ class FileScanner:
         disk (see HeaderReader; asked only with `probe`).
         """
         stats.files_seen += 1
+        # This runs for every file of a tree: open_regular, looks_like_text and Cell.checks are
+        # inlined for the common case (measured: about 0.5 us of a PNG's 4.3 us).
         try:
-            fd, st = open_regular(path) if dir_fd is None or name is None else open_regular(name, dir_fd=dir_fd)
+            if dir_fd is None or name is None:
+                fd = open_regular_fd(path)
+            else:
+                try:
+                    fd = os.open(name, SCAN_OPEN_FLAGS, dir_fd=dir_fd)
+                except PermissionError:  # O_NOATIME refused on a file not ours: open_regular_fd decides
+                    fd = open_regular_fd(name, dir_fd=dir_fd)
         except OSError as exc:
             self.collector.error(stats, root, top, path, error_kind(exc))
             return True
-        size = st.st_size
         cached = True
         try:
+            st = os.fstat(fd)
+            if st.st_mode & S_IFMT != stat.S_IFREG:
+                raise not_regular(path, st.st_mode)  # a FIFO or directory swapped in after the listing
+            size = st.st_size
             if not size:
                 stats.empty_files += 1  # no content, nothing any detector could recognise
                 return True
             # Ask for no more than the file holds: no shrinking copy, and a full read is a cache hit.
             header, cached = self.headers.read(fd, size if size < HEADER_BYTES else HEADER_BYTES, probe)
             if header:
-                text = looks_like_text(header)
-                base = name if name is not None else path.rpartition("/")[2]
-                candidates = self.cells[text][header[0]].checks(header, size, base)
+                # looks_like_text, its ASCII case first: most text is decided without a call.
+                text = (header.isascii() and b"\x00" not in header) or looks_like_text(header)
+                cell = self.cells[text][header[0]]
+                gates = cell.any_gate
+                if gates is None or gates.admits(header, size, name if name is not None else path.rpartition("/")[2]):
+                    candidates = cell.all
+                else:
+                    candidates = cell.ungated  # most files: decided here, no gated detector called
             else:  # a file that shrank to nothing after fstat: every detector, as for any file without a header
                 text, candidates = False, self.no_header
             if candidates:
