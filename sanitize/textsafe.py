@@ -18,6 +18,7 @@ import base64
 import json
 import re
 import unicodedata
+from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
 from typing import Any
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
@@ -58,10 +59,99 @@ def json_text(value: Any, indent: int | None = 2) -> str:
     document twice when no string needs it (almost always: a scan's document of thousands of
     artifacts took 70 ms in json_safe's walk). In the JSON text a lone surrogate stays as it is
     and a backslash of a string is always written as two, and nothing else writes either."""
-    text = json.dumps(value, indent=indent, ensure_ascii=False)
-    if "\\\\" in text or _SURROGATES.search(text):
-        text = json.dumps(json_safe(value), indent=indent, ensure_ascii=False)
+    text = _dumps(value, indent)
+    # isascii() is a flag of the string (no scan): a surrogate is looked for only in other text.
+    if "\\\\" in text or (not text.isascii() and _SURROGATES.search(text)):
+        text = _dumps(json_safe(value), indent)
     return text
+
+
+def _dumps(value: Any, indent: int | None) -> str:
+    """`json.dumps(value, indent=indent, ensure_ascii=False)`, the same text, mostly written by the
+    C encoder: Python's json writes with its pure-Python encoder whenever `indent` is set."""
+    if type(indent) is int and indent >= 0 and c_make_encoder is not None and type(value) in _CONTAINERS and value:
+        try:
+            return _Indented(indent).container(value, 0)
+        except _Unusual:
+            pass
+    return json.dumps(value, indent=indent, ensure_ascii=False)
+
+
+class _Unusual(Exception):
+    """A document `_Indented` leaves to json.dumps: a subclass of a JSON type, a key that is not a
+    string, another type, nesting deeper than MAX_DEPTH (or a cycle)."""
+
+
+def _unusual(value: Any) -> Any:
+    raise _Unusual
+
+
+_SCALARS = frozenset({str, int, float, bool, type(None)})
+_CONTAINERS = frozenset({dict, list, tuple})
+_NESTED = (dict, list, tuple)
+_PLACEHOLDER = 0x5EED_0000_0000_0000_0000  # + n: where a dict's n-th nested container goes
+MAX_DEPTH = 64
+
+
+class _Indented:
+    """The text of `json.dumps(indent=n, ensure_ascii=False)`, written a container at a time: the
+    C encoder writes a dict's scalar and empty items in one call, with the item separator of its
+    depth (`,` newline, indentation); each non-empty container in it is written the same way and
+    put where a placeholder number stood (the number checked to occur once)."""
+
+    def __init__(self, indent: int) -> None:
+        self.indent = indent
+        self.levels: list[tuple[Any, str, str]] = []  # by depth: encoder, its items' and its own indentation
+
+    def container(self, value: Any, level: int) -> str:
+        """The text of a non-empty dict, list or tuple at depth `level`."""
+        if level >= len(self.levels):
+            if level > MAX_DEPTH:
+                raise _Unusual
+            while len(self.levels) <= level:
+                inner = "\n" + " " * (self.indent * (len(self.levels) + 1))
+                encoder = c_make_encoder({}, _unusual, encode_basestring, None, ": ", "," + inner, False, False, True)
+                self.levels.append((encoder, inner, "\n" + " " * (self.indent * len(self.levels))))
+        encoder, inner, outer = self.levels[level]
+        if not isinstance(value, dict):
+            items = [self.container(v, level + 1) if isinstance(v, _NESTED) and v else _scalar(v) for v in value]
+            return "[" + inner + ("," + inner).join(items) + outer + "]"
+        # Keys, scalars and their subclasses (a StrEnum): the C encoder writes them as json's
+        # Python encoder does; another type reaches `_unusual`.
+        nested: dict[Any, Any] | None = None
+        for k, v in value.items():
+            if isinstance(v, _NESTED) and v:
+                if nested is None:
+                    nested = {}
+                nested[k] = v
+        if nested is None:
+            text: str = encoder(value, 0)[0]
+        else:
+            flat = dict(value)
+            for n, k in enumerate(nested):
+                flat[k] = _PLACEHOLDER + n
+            text = encoder(flat, 0)[0]
+            for n, v in enumerate(nested.values()):
+                mark = str(_PLACEHOLDER + n)
+                if text.count(mark) != 1:  # the number also occurs in the document's own text
+                    raise _Unusual
+                text = text.replace(mark, self.container(v, level + 1))
+        return "{" + inner + text[1:-1] + outer + "}"
+
+
+def _scalar(value: Any) -> str:
+    """A list item that is a scalar or an empty container, as json writes it."""
+    if type(value) not in _SCALARS and type(value) not in _CONTAINERS:
+        raise _Unusual
+    text: str = _FLAT([value], 0)[0]
+    return text[1:-1]
+
+
+_FLAT: Any = (
+    c_make_encoder({}, _unusual, encode_basestring, None, ": ", ", ", False, False, True)
+    if c_make_encoder is not None
+    else None
+)
 
 
 def printable(value: str) -> str:

@@ -3,11 +3,15 @@
 from __future__ import annotations
 
 import base64
+import collections
+import enum
+import functools
 import json
 import os
 import struct
 from pathlib import Path
 
+import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -86,3 +90,42 @@ def test_a_literal_escape_and_the_bytes_it_spells_never_share_a_json_path() -> N
     assert base64.b64decode(a["path_b64"]) == b"\xff\xfe.gguf"
     assert base64.b64decode(b["path_b64"]) == literal.encode()
     assert json_safe({"path": "plain.gguf"}) == {"path": "plain.gguf"}  # no _b64 when the text is the name
+
+
+_json_docs = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text() | _names,
+    lambda inner: (
+        st.lists(inner, max_size=4)
+        | st.lists(inner, max_size=3).map(tuple)
+        | st.dictionaries(st.text(max_size=4) | _names, inner, max_size=4)
+    ),
+    max_leaves=20,
+)
+
+
+@given(_json_docs, st.sampled_from([None, 0, 1, 2, 4]))
+def test_json_text_writes_what_json_dumps_writes(doc: object, indent: int | None) -> None:
+    """The document text is a contract: the C-encoder path writes it byte for byte as json.dumps."""
+    assert json_text(doc, indent) == json.dumps(json_safe(doc), indent=indent, ensure_ascii=False)
+
+
+def test_json_text_unusual_values_are_written_as_json_dumps_writes_them() -> None:
+    class Kind(enum.StrEnum):
+        A = "a"
+
+    placeholder = 0x5EED_0000_0000_0000_0000
+    for doc in (
+        {"kind": Kind.A, "n": enum.IntEnum("N", "ONE").ONE, "nested": {"k": Kind.A}},  # subclasses
+        {1: "x", 2.5: {"y": 1}, None: [1], False: {}},  # keys json converts
+        {"a": placeholder, "b": {"c": 1}, "d": str(placeholder)},  # the placeholder's own number
+        {"a": [float("nan"), float("inf"), -0.0, 1e300, [], {}, [[]], ({"t": ()},)]},
+        collections.OrderedDict(a=collections.OrderedDict(b=[1, {"c": None}])),
+        functools.reduce(lambda inner, _: {"x": inner, "y": [1]}, range(70), {"z": 1}),  # deeper than MAX_DEPTH
+    ):
+        assert json_text(doc) == json.dumps(doc, indent=2, ensure_ascii=False)
+    with pytest.raises(TypeError):
+        json_text({"a": {"b": object()}})
+    cycle: list[object] = []
+    cycle.append(cycle)
+    with pytest.raises(ValueError, match="Circular"):
+        json_text({"a": cycle})
