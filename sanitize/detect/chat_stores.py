@@ -22,6 +22,8 @@ from sanitize.detect.dir_files import read_head
 
 GPT4ALL_MAGIC = 0xF5D553CC
 _ARRAY_NEXT = frozenset(b'{["]')
+_JSON_OPEN = (b"{", b"[")
+_JSON_OPEN_BYTES = (ord("{"), ord("["))
 _ROLE_VALUE = re.compile(rb'"role"\s*:\s*"(user|assistant|system|human|ai|bot|model|tool)"', re.IGNORECASE)
 _MESSAGES_ARRAY = re.compile(rb'"messages"\s*:\s*\[')
 _TGWUI = re.compile(rb'\A\s*\{\s*"(internal|visible)"\s*:\s*\[\s*\[')
@@ -63,11 +65,10 @@ class ChatStoreDetector:
         return sniff_gpt4all(header)
 
     def detect(self, ctx: FileContext) -> Finding | None:
-        found = sniff_gpt4all(ctx.header)
-        if found is not None:
-            return found
         head = ctx.header
-        if first_significant_byte(head[:64]) not in (ord("{"), ord("[")):
+        if head[:1] == b"\xf5":  # GPT4All's magic (its first byte is never text)
+            return sniff_gpt4all(head)
+        if head[:1] not in _JSON_OPEN and first_significant_byte(head[:64]) not in _JSON_OPEN_BYTES:
             return None
         # Chat keys appear near the top; only files that show one in the header are read further.
         if b'"messages"' not in head and b'"role"' not in head and not _TGWUI.match(head):

@@ -86,6 +86,9 @@ PROBE_BYTES = 2048  # each schema's telling key is in its first record's first b
 
 def detect_trace(ctx: FileContext) -> Finding | None:
     head = ctx.header[:PROBE_BYTES]
-    if b'"' not in head or not any(p in head for p in PROBES):
+    if b'"' not in head:
         return None
-    return classify_trace(read_prefix(ctx))
+    for probe in PROBES:  # a loop, not any(): this runs for every JSON file of a tree
+        if probe in head:
+            return classify_trace(read_prefix(ctx))
+    return None
