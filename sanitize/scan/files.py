@@ -235,7 +235,7 @@ class FileScanner:
         """
         stats.files_seen += 1
         # This runs for every file of a tree: open_regular, looks_like_text and Cell.checks are
-        # inlined for the common case (measured: about 0.5 us of a PNG's 4.3 us).
+        # inlined for the common case (measured: 0.1-0.5 us of 3.7-10 us per file).
         try:
             if dir_fd is None or name is None:
                 fd = open_regular_fd(path)
