@@ -221,18 +221,13 @@ def open_regular_fd(path: str, *, dir_fd: int | None = None) -> int:
         return os.open(path, OPEN_FLAGS, dir_fd=dir_fd)
 
 
-def not_regular(path: str, st_mode: int) -> OSError:
-    """The error for a path that open_regular found not to be a regular file."""
-    return IsADirectoryError(path) if stat.S_ISDIR(st_mode) else OSError(f"not a regular file: {path}")
-
-
 def open_regular(path: str, *, dir_fd: int | None = None) -> tuple[int, os.stat_result]:
     """Open a regular file read-only without following links; OSError for anything else."""
     fd = open_regular_fd(path, dir_fd=dir_fd)
     try:
         st = os.fstat(fd)
         if not stat.S_ISREG(st.st_mode):
-            raise not_regular(path, st.st_mode)
+            raise IsADirectoryError(path) if stat.S_ISDIR(st.st_mode) else OSError(f"not a regular file: {path}")
     except BaseException:
         os.close(fd)
         raise
