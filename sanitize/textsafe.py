@@ -18,8 +18,13 @@ import base64
 import json
 import re
 import unicodedata
-from json.encoder import c_make_encoder, encode_basestring  # type: ignore[attr-defined]
+from json.encoder import encode_basestring
 from typing import Any
+
+try:  # private to json: another Python may lack it, and then json.dumps writes every document
+    from json.encoder import c_make_encoder  # type: ignore[attr-defined]
+except ImportError:  # pragma: no cover - CPython 3.11-3.14 have it
+    c_make_encoder = None
 
 _SURROGATES = re.compile("[\ud800-\udfff]")
 _NEEDS_ESCAPE = re.compile("[\ud800-\udfff\\\\]")  # undecodable bytes, and the escape character itself
