@@ -10,7 +10,9 @@ from the cursor it restores here.
 from __future__ import annotations
 
 import time
+from collections.abc import Mapping
 from dataclasses import dataclass
+from typing import Any
 
 from sanitize.enums import PhaseStatus
 from sanitize.erase.buffers import LEGACY_CIPHER
@@ -30,6 +32,11 @@ class Cursor:
     key: bytes | None
     done: int = 0  # written in this pass, maybe not flushed yet
     cipher: str | None = None  # the random pattern's keystream cipher (with `key`)
+
+
+def journalled_cipher(data: Mapping[str, Any]) -> str | None:
+    """The cipher of the key a journal holds (None: no key, a non-random pattern)."""
+    return str(data.get("cipher") or LEGACY_CIPHER) if data.get("key") else None
 
 
 def journal_fields(plan: Plan, result: EraseResult, cursor: Cursor) -> dict[str, object]:
@@ -69,7 +76,7 @@ def restore(journal: Journal, result: EraseResult) -> Cursor:
         int(data["pass"]),
         int(data["offset"]),
         key,
-        cipher=(data.get("cipher") or LEGACY_CIPHER) if key else None,
+        cipher=journalled_cipher(data),
     )
     where = (
         f"pass {cursor.pass_no} at offset {cursor.offset}"

@@ -19,11 +19,18 @@ from dataclasses import replace
 from typing import Any
 
 from sanitize.enums import FLASH_MEDIA, NistLevel, Outcome, PhaseStatus, Status
-from sanitize.erase.buffers import CIPHER, LEGACY_CIPHER, PatternSource
+from sanitize.erase.buffers import CIPHER, PatternSource
 from sanitize.erase.journal import Journal
 from sanitize.erase.method import ExecutionContext, Method, Planning, estimate_write_seconds
 from sanitize.erase.options import EraseOptions
-from sanitize.erase.overwrite.cursor import Cursor, journal_fields, note_stop, restore, written_detail
+from sanitize.erase.overwrite.cursor import (
+    Cursor,
+    journal_fields,
+    journalled_cipher,
+    note_stop,
+    restore,
+    written_detail,
+)
 from sanitize.erase.overwrite.io import CHUNK, WRITE_CHUNK, error_text
 from sanitize.erase.overwrite.passes import Cadence, PassWriter
 from sanitize.erase.overwrite.readback import VerifyState, compare
@@ -55,10 +62,8 @@ def with_journalled_cipher(plan: Plan, journal: Mapping[str, Any]) -> Plan:
     with that key and cipher, and verification regenerates it (passes started later use
     today's). Without this, the resumed plan's step would name today's cipher for bytes
     written with the old one."""
-    if plan.method != OverwriteMethod.name or not journal.get("key"):
-        return plan
-    cipher = str(journal.get("cipher") or LEGACY_CIPHER)
-    if cipher == CIPHER:
+    cipher = journalled_cipher(journal)
+    if plan.method != OverwriteMethod.name or cipher in (None, CIPHER):
         return plan
     if journal.get("phase") == "write":
         number = int(journal.get("pass", 1))
