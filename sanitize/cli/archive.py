@@ -16,6 +16,7 @@ from sanitize.errors import BadInput, VerificationError
 from sanitize.inputs import read_input
 from sanitize.outputs import check_output_file, write_output
 from sanitize.state import TMP_INFIX
+from sanitize.textsafe import printable
 
 
 @click.group("archive")
@@ -48,7 +49,8 @@ def list_(app: App, directory: str | None, as_json: bool) -> None:
         emit_json({"schema": "sanitize.archive-list/1", "entries": entries, "head": head})
         return
     for e in entries:
-        click.echo(f"{e.get('index')!s:>5}  {e.get('issued_at')}  {e.get('kind')!s:15}  {e.get('certificate_id')}")
+        line = f"{e.get('index')!s:>5}  {e.get('issued_at')}  {e.get('kind')!s:15}  {e.get('certificate_id')}"
+        click.echo(printable(line))  # unverified: a copied archive's entries must not drive the terminal
     if head is not None:
         click.echo(f"head {head['anchor']}")
 

@@ -17,6 +17,7 @@ from sanitize.cli.app import App, emit_json, info, json_option, pass_app
 from sanitize.errors import BadInput, SanitizationFailed
 from sanitize.inputs import read_input
 from sanitize.outputs import check_output_dir
+from sanitize.textsafe import printable
 
 
 @click.group("cert")
@@ -271,4 +272,4 @@ def show(file: str, as_json: bool) -> None:
         click.echo(json.dumps(doc, indent=2, sort_keys=True, ensure_ascii=False))
         return
     for line in _show_lines(doc):
-        click.echo(line)
+        click.echo(printable(line))  # a hostile file's fields must not drive the terminal

@@ -214,6 +214,17 @@ def test_cli_list_verify_and_tamper_exit_code(arch):
     assert last.startswith("sanitize: error: archive does not verify:")
 
 
+def test_cli_list_escapes_control_characters_of_unverified_entries(arch):
+    state, archive, _ids = arch
+    entry = json.loads(lines(archive)[0])
+    entry["kind"] = "certificate\x1b]0;owned\x07"
+    write_lines(archive, [json.dumps(entry).encode(), *lines(archive)[1:]])
+    listed = run_cli(state, "archive", "list")
+    assert listed.exit_code == 0
+    assert "\x1b" not in listed.stdout and "\x07" not in listed.stdout
+    assert "certificate\\x1b]0;owned\\x07" in listed.stdout
+
+
 def test_cert_verify_fails_when_not_in_archive(arch, tmp_path):
     state, _archive, _ids = arch
     other = StateDir(str(tmp_path / "elsewhere"))

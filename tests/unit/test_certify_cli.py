@@ -182,6 +182,36 @@ def test_show_prints_fields(setup):
     assert json.loads(as_json.stdout)["certificate_id"] == doc.certificate_id
 
 
+def test_show_escapes_control_characters(setup, tmp_path):
+    state, doc = setup
+    edited = json.loads(read_text(doc.json_path))
+    edited["device"]["model"] = "X\x1b[2J\x07"
+    path = tmp_path / "c.json"
+    path.write_text(json.dumps(edited))
+    result = run_cli(state, "cert", "show", str(path))
+    assert result.exit_code == 0
+    assert "\x1b" not in result.stdout and "\x07" not in result.stdout
+    assert "X\\x1b[2J\\x07" in result.stdout
+
+
+@pytest.mark.parametrize("command", [("cert", "show"), ("cert", "show", "--json"), ("cert", "verify")])
+def test_unpaired_surrogate_escape_is_a_one_line_bad_input(setup, tmp_path, command):
+    state, doc = setup
+    text = read_text(doc.json_path)
+    path = tmp_path / "c.json"
+    path.write_text(text.replace('"certificate_id":"', '"certificate_id":"\\udc80', 1))
+    assert "\\udc80" in path.read_text()
+    result = run_cli(state, *command, str(path))
+    assert result.exit_code == 3
+    assert "unpaired surrogate" in one_line_error(result)
+
+
+def test_paired_surrogate_escapes_still_parse():
+    from sanitize.certify.canonical import parse_json_bytes
+
+    assert parse_json_bytes(b'{"a": "\\ud83d\\ude00"}', what="t") == {"a": "\U0001f600"}
+
+
 def test_verify_damaged_signature_dictionary_is_one_line(setup, tmp_path):
     state, doc = setup
     data = read_bytes(doc.pdf_path)
