@@ -77,7 +77,9 @@ def run_decommission(
     methods = app.methods
 
     def run_plans(plans: Sequence[Plan]) -> tuple[list[EraseResult], list[SanitizeError]]:
-        return PlanSet(tuple(plans)).execute(app.host, app.state, methods, progress=BarProgress, say=info)
+        return PlanSet(tuple(plans)).execute(
+            app.host, app.state, methods, progress=BarProgress, say=info, processes=True
+        )
 
     execute(dc, state=app.state, host=app.host, run_all=run_plans)
     return exit_code(dc)

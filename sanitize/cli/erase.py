@@ -196,7 +196,9 @@ def command(
         prompt=lambda text: str(click.prompt(text, err=True)),
     )
     app.state.ensure()
-    results, errors = plan_set.execute(app.host, app.state, methods, resume=resume, progress=BarProgress, say=info)
+    results, errors = plan_set.execute(
+        app.host, app.state, methods, resume=resume, progress=BarProgress, say=info, processes=True
+    )
     unsaved, output_error = report_results(results, output=output, as_json=as_json, save=lambda r: save_result(app, r))
     if errors:
         for extra in errors[1:]:

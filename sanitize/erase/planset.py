@@ -12,8 +12,9 @@ builds a `PlanSet`, which owns the cross-device rules:
   inventory's `in_use`);
 - ordering: plans run and report in the order they were given.
 
-It also runs them: `PlanSet.execute` erases every device in its own thread, and SIGINT,
-SIGTERM or SIGHUP stop all of them at their next checkpoint (results `interrupted`).
+It also runs them: `PlanSet.execute` erases every device in its own thread (or, with
+`processes=True` and several devices, in a worker process of its own: erase.workers), and
+SIGINT, SIGTERM or SIGHUP stop all of them at their next checkpoint (results `interrupted`).
 """
 
 from __future__ import annotations
@@ -28,6 +29,7 @@ from sanitize.erase.method import ExecutionContext, MethodRegistry, NullProgress
 from sanitize.erase.plan import Plan
 from sanitize.erase.result import EraseResult
 from sanitize.erase.runner import failed_before_start, new_result, run_plan
+from sanitize.erase.workers import execute_in_processes
 from sanitize.errors import BadInput, Refused, SanitizeError
 from sanitize.hw.host import Host
 from sanitize.inventory.model import Device, DeviceTree
@@ -145,8 +147,13 @@ class PlanSet:
         resume: bool = False,
         progress: Callable[[int], Progress] = lambda _index: NullProgress(),
         say: Callable[[str], None] = lambda _message: None,
+        processes: bool = False,
     ) -> tuple[list[EraseResult], list[SanitizeError]]:
         """Run every plan in its own thread; results in plan order.
+
+        `processes`: with several plans, called from the main thread, each plan runs in a
+        forked worker process instead (erase.workers: the same run, the same results; a
+        worker that dies gives its device a `failed` result).
 
         Every device that anything may have reached gets a result, `failed` when an
         exception ended its run (erase.runner). A plan refused before anything reached its
@@ -182,6 +189,9 @@ class PlanSet:
         in_main = threading.current_thread() is threading.main_thread()
         previous = {s: signal.signal(s, on_signal) for s in STOP_SIGNALS} if in_main else {}
         try:
+            if processes and in_main and len(self.plans) > 1:
+                found, errors = execute_in_processes(self.plans, host, state, methods, stop, resume, progress)
+                return [r for r in found if r is not None], errors
             threads = [
                 threading.Thread(target=work, args=(i, p), name=f"erase-{p.device.name}")
                 for i, p in enumerate(self.plans)

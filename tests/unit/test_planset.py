@@ -5,6 +5,7 @@ from __future__ import annotations
 import os
 import signal
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -161,3 +162,93 @@ def test_a_signal_stops_every_device_at_its_next_checkpoint(tmp_path: Path) -> N
     assert {r.status for r in results} == {"interrupted"}
     assert said == ["sanitize: SIGTERM: stopping at the next checkpoint"] * len(said) and said
     assert signal.getsignal(signal.SIGTERM) is previous  # the handler is given back
+
+
+# --- a process per device (erase.workers) ---------------------------------------------
+
+
+class DiesOnOpen(FakeHost):
+    """A host on which opening `victim` kills the process that opens it (a worker killed by
+    the OOM killer or kill -9), or refuses it."""
+
+    def __init__(self, victim: str, how: str) -> None:
+        super().__init__()
+        self.victim, self.how, self.parent = victim, how, os.getpid()
+
+    def open_device(self, path: str, *, write: bool = False, direct: bool = False, exclusive: bool = False) -> Any:
+        if path == self.victim and os.getpid() != self.parent:  # never the test's own process
+            if self.how == "kill":
+                os.kill(os.getpid(), signal.SIGKILL)
+            if self.how == "exit":
+                os._exit(3)
+            raise Refused(f"{path}: held exclusively by another program", hint="close it")
+        return super().open_device(path, write=write, direct=direct, exclusive=exclusive)
+
+
+def _two_disks_on(host: FakeHost, tmp_path: Path, size: int) -> PlanSet:
+    _, plan_set = _two_disks(tmp_path, size)
+    planning = Planning(host, DeviceTree(tuple(p.device for p in plan_set)), all_methods())
+    return PlanSet.strict(planning.tree, [plan_for(planning, p.device, "overwrite", p.options) for p in plan_set])
+
+
+def test_a_process_per_device_gives_the_same_results_in_order(tmp_path: Path) -> None:
+    host, plan_set = _two_disks(tmp_path, 4 << 20)
+    updates: list[int] = []
+
+    class Counting(SignalOnFirstUpdate):
+        def update(self, n: int) -> None:
+            updates.append(n)
+
+    results, errors = plan_set.execute(
+        host, StateDir(str(tmp_path / "state")), all_methods(), processes=True, progress=lambda i: Counting()
+    )
+    assert errors == []
+    assert [r.device["path"] for r in results] == [p.device.path for p in plan_set]
+    assert [r.status for r in results] == ["verified", "verified"]
+    assert all(r.verification.bytes_checked == 4 << 20 for r in results)
+    for plan in plan_set:  # written by the workers, seen here
+        assert Path(plan.device.path).read_bytes() == bytes(4 << 20)
+    assert sum(updates) == 2 * 2 * (4 << 20)  # the workers' progress reached the displays: write + verify
+    assert host.opened == []  # every open was in a worker
+
+
+@pytest.mark.parametrize(("how", "ended"), [("kill", "was killed by SIGKILL"), ("exit", "exited with status 3")])
+def test_a_worker_that_dies_gives_its_device_a_failed_result(tmp_path: Path, how: str, ended: str) -> None:
+    host = DiesOnOpen(str(tmp_path / "b.img"), how)
+    plan_set = _two_disks_on(host, tmp_path, 4 << 20)
+    results, errors = plan_set.execute(host, StateDir(str(tmp_path / "state")), all_methods(), processes=True)
+    assert errors == []
+    assert [r.device["path"] for r in results] == [p.device.path for p in plan_set]
+    ok, lost = results
+    assert ok.status == "verified"
+    assert lost.status == "failed" and lost.failure is not None
+    assert lost.failure.error == "WorkerLost" and not lost.failure.internal
+    assert lost.failure.message == f"the process erasing {tmp_path / 'b.img'} {ended} before it reported a result"
+    assert lost.to_dict()["status"] == "failed"
+
+
+def test_a_refusal_in_a_worker_is_the_commands_own_error(tmp_path: Path) -> None:
+    host = DiesOnOpen(str(tmp_path / "b.img"), "refuse")
+    plan_set = _two_disks_on(host, tmp_path, 4 << 20)
+    results, errors = plan_set.execute(host, StateDir(str(tmp_path / "state")), all_methods(), processes=True)
+    assert [r.status for r in results] == ["verified"]
+    assert len(errors) == 1 and isinstance(errors[0], Refused)
+    assert errors[0].one_line() == f"{tmp_path / 'b.img'}: held exclusively by another program (close it)"
+
+
+def test_a_signal_stops_every_worker_at_its_next_checkpoint(tmp_path: Path) -> None:
+    host, plan_set = _two_disks(tmp_path, 64 << 20)
+    said: list[str] = []
+    previous = signal.getsignal(signal.SIGTERM)
+    results, _ = plan_set.execute(
+        host,
+        StateDir(str(tmp_path / "state")),
+        all_methods(),
+        progress=lambda i: SignalOnFirstUpdate(),  # in this process: the workers' progress comes here
+        say=said.append,
+        processes=True,
+    )
+    assert [r.status for r in results] == ["interrupted", "interrupted"]
+    assert all(any("continue with:" in n for n in r.notes) for r in results)  # the journals are kept
+    assert said and said == ["sanitize: SIGTERM: stopping at the next checkpoint"] * len(said)
+    assert signal.getsignal(signal.SIGTERM) is previous
