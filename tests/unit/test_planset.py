@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import os
 import signal
 from pathlib import Path
@@ -252,3 +253,47 @@ def test_a_signal_stops_every_worker_at_its_next_checkpoint(tmp_path: Path) -> N
     assert all(any("continue with:" in n for n in r.notes) for r in results)  # the journals are kept
     assert said and said == ["sanitize: SIGTERM: stopping at the next checkpoint"] * len(said)
     assert signal.getsignal(signal.SIGTERM) is previous
+
+
+class DiesWhileWriting(FakeHost):
+    """A host on which the process writing `victim` is killed at its second write."""
+
+    def __init__(self, victim: str) -> None:
+        super().__init__()
+        self.victim, self.parent = victim, os.getpid()
+
+    def open_device(self, path: str, *, write: bool = False, direct: bool = False, exclusive: bool = False) -> Any:
+        opened = super().open_device(path, write=write, direct=direct, exclusive=exclusive)
+        if path != self.victim or os.getpid() == self.parent:
+            return opened
+        writes = [0]
+        real = opened.write_at
+
+        def write_at(buf: memoryview, offset: int) -> None:
+            writes[0] += 1
+            if writes[0] == 2:
+                os.kill(os.getpid(), signal.SIGKILL)
+            real(buf, offset)
+
+        opened.write_at = write_at  # type: ignore[method-assign]
+        return opened
+
+
+def test_a_worker_killed_while_writing_fails_its_device_in_the_write_phase_and_keeps_its_journal(
+    tmp_path: Path,
+) -> None:
+    victim = str(tmp_path / "b.img")
+    host = DiesWhileWriting(victim)
+    plan_set = _two_disks_on(host, tmp_path, 16 << 20)
+    state = StateDir(str(tmp_path / "state"))
+    results, errors = plan_set.execute(host, state, all_methods(), processes=True)
+    assert errors == []
+    ok, lost = results
+    assert ok.status == "verified"
+    assert lost.status == "failed" and lost.failure is not None
+    assert lost.failure.phase == "write" and lost.failure.error == "WorkerLost"
+    assert lost.phases["write"].status == "failed" and lost.phases["verify"].status == "not reached"
+    assert any(n.startswith("the journal of this run is kept; continue with:") for n in lost.notes), lost.notes
+    journals = list((tmp_path / "state" / "journal").glob("*.json"))
+    assert len(journals) == 1  # the verified device's journal is gone, the lost one's is kept
+    assert "killed by SIGKILL" in json.loads(journals[0].read_text())["ended_with"]
