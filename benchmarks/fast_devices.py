@@ -12,7 +12,9 @@ Devices are loop devices attached with `losetup --direct-io=on`: over files in t
 (/dev/shm, RAM-backed: there dd is bound by memory copies, so a ratio shows the engine's own
 cost per byte; one of --size, then --devices of --each) and over files on the root filesystem
 (the virtual disk). Every command runs as a whole process (interpreter, CLI, inventory probe
-included), timed from start to exit, its peak RSS and CPU from /usr/bin/time.
+included), timed from start to exit, its peak RSS (of its largest process) and CPU (of all) from
+/usr/bin/time, and the peak PSS of all its processes together (sampled every 50 ms: with
+several devices, `sanitize` runs a worker process per device).
 
 One RAM device, every round, in turn:
   dd if=/dev/zero of=DEV bs=4M oflag=direct
@@ -51,6 +53,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -98,6 +101,40 @@ def machine_jiffies() -> tuple[int, int]:
 HZ = os.sysconf("SC_CLK_TCK")
 
 
+def tree_pss_kib(pid: int) -> int:
+    """Proportional set size of `pid` and all its descendants, KiB: memory shared between
+    forked workers is counted once, which the largest process's RSS (/usr/bin/time) is not."""
+    total, todo = 0, [pid]
+    while todo:
+        p = todo.pop()
+        with contextlib.suppress(OSError, ValueError):
+            with open(f"/proc/{p}/smaps_rollup") as fh:
+                total += next(int(ln.split()[1]) for ln in fh if ln.startswith("Pss:"))
+            for task in os.listdir(f"/proc/{p}/task"):
+                with open(f"/proc/{p}/task/{task}/children") as fh:
+                    todo += [int(c) for c in fh.read().split()]
+    return total
+
+
+class PeakMemory:
+    """The peak, sampled every 50 ms, of the PSS of some processes and their descendants."""
+
+    def __init__(self, pids: Sequence[int]) -> None:
+        self.pids, self.peak_kib = pids, 0
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.sample, daemon=True)
+        self.thread.start()
+
+    def sample(self) -> None:
+        while not self.done.wait(0.05):
+            self.peak_kib = max(self.peak_kib, sum(tree_pss_kib(p) for p in self.pids))
+
+    def stop(self) -> float:
+        self.done.set()
+        self.thread.join()
+        return self.peak_kib / 1024
+
+
 def together(commands: Sequence[Sequence[str]], env: dict[str, str], ok: Sequence[int] = (0,)) -> Run:
     """Start every command at once; seconds until the last one ends; RSS the largest, CPU summed;
     extra["machine"]: CPU-seconds the whole machine was busy meanwhile, extra["busy"]: that as a
@@ -106,10 +143,12 @@ def together(commands: Sequence[Sequence[str]], env: dict[str, str], ok: Sequenc
     busy0, all0 = machine_jiffies()
     began = time.monotonic()
     procs = [start(argv, env, err) for argv, err in zip(commands, errs, strict=True)]
+    memory = PeakMemory([p.pid for p in procs])
     outs = [p.communicate()[0].decode(errors="replace") for p in procs]
     seconds = time.monotonic() - began
     busy1, all1 = machine_jiffies()
     run = Run(seconds, out=outs[0] if len(outs) == 1 else "")
+    run.extra["pss"] = memory.stop()
     run.extra["machine"] = (busy1 - busy0) / HZ
     run.extra["busy"] = (busy1 - busy0) / max(all1 - all0, 1)
     for argv, proc, err in zip(commands, procs, errs, strict=True):
@@ -317,9 +356,9 @@ def rate(nbytes: int, runs: list[Run], pick: str = "median", key: str | None = N
 def table(nbytes: int, samples: Samples, rows: Sequence[tuple[str, str, str | None, str | None]]) -> list[str]:
     """rows: (label, sample name, baseline sample name, engine key or None)."""
     lines = [
-        "| run | best MB/s | median MB/s | best vs dd | median vs dd | peak RSS MiB | CPU s (median) "
-        "| machine busy | machine CPU s |",
-        "|---|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| run | best MB/s | median MB/s | best vs dd | median vs dd | peak RSS MiB | peak PSS MiB "
+        "| CPU s (median) | machine busy | machine CPU s |",
+        "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for label, name, base, key in rows:
         runs = samples.get(name, [])
@@ -330,12 +369,13 @@ def table(nbytes: int, samples: Samples, rows: Sequence[tuple[str, str, str | No
         if base and samples.get(base):
             ratio = [f"{best / rate(nbytes, samples[base], 'best'):.2f}x", f"{med / rate(nbytes, samples[base]):.2f}x"]
         rss = "" if key else f"{max(r.rss_mib for r in runs):.0f}"
+        pss = "" if key or not all("pss" in r.extra for r in runs) else f"{max(r.extra['pss'] for r in runs):.0f}"
         cpu = "" if key else f"{statistics.median(r.cpu for r in runs):.2f}"
         busy = machine = ""
         if not key and all("machine" in r.extra for r in runs):
             busy = f"{statistics.median(r.extra['busy'] for r in runs):.0%}"
             machine = f"{statistics.median(r.extra['machine'] for r in runs):.2f}"
-        cells = [label, f"{best:.0f}", f"{med:.0f}", *ratio, rss, cpu, busy, machine]
+        cells = [label, f"{best:.0f}", f"{med:.0f}", *ratio, rss, pss, cpu, busy, machine]
         lines.append("| " + " | ".join(cells) + " |")
     return lines
 
