@@ -29,7 +29,6 @@ from sanitize.erase.method import ExecutionContext, MethodRegistry, NullProgress
 from sanitize.erase.plan import Plan
 from sanitize.erase.result import EraseResult
 from sanitize.erase.runner import failed_before_start, new_result, run_plan
-from sanitize.erase.workers import execute_in_processes
 from sanitize.errors import BadInput, Refused, SanitizeError
 from sanitize.hw.host import Host
 from sanitize.inventory.model import Device, DeviceTree
@@ -190,6 +189,9 @@ class PlanSet:
         previous = {s: signal.signal(s, on_signal) for s in STOP_SIGNALS} if in_main else {}
         try:
             if processes and in_main and len(self.plans) > 1:
+                # Imported here: multiprocessing's pipes cost every other erase's start-up about 8 ms.
+                from sanitize.erase.workers import execute_in_processes
+
                 found, errors = execute_in_processes(self.plans, host, state, methods, stop, resume, progress)
                 return [r for r in found if r is not None], errors
             threads = [
