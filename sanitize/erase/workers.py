@@ -1,9 +1,10 @@
 """A process per device: several devices erased at once without sharing one interpreter.
 
-With several fast devices, one process runs four threads per device (two I/O workers, a
-comparing thread, the device's own), all taking turns on one GIL between their AES, memcmp
-and I/O calls; measured on four RAM-backed devices (docs/benchmarks.md, issue 18), four
-separate processes verified them 9-20 % faster and left no CPU idle (98 % busy against 85 %).
+With several fast devices, one process ran three or four threads per device (two I/O
+workers, the comparing thread when verifying, the device's own), all taking turns on one GIL
+between their AES, memcmp and I/O calls, and left 15 % of the CPUs idle. On four RAM-backed
+devices (docs/benchmarks.md, issue 18), a worker per device writes 18 % and verifies 25 % faster
+(0.60x and 0.35x four dd's, against 0.51x and 0.28x), with less CPU in all.
 So `PlanSet.execute(processes=True)` forks one worker per device, from the main thread
 before any thread of its own starts, and each worker runs that device's plan exactly as a
 thread would (`run_plan`: its journal, checkpoints, fault ranges and result are the same
