@@ -67,6 +67,10 @@ ALLOWED: dict[str, set[str]] = {
     "sanitize.detect.sqlite_readonly": {"os.fstat"},
     "sanitize.scan.scanner": {"os.stat", "multiprocessing"},
     "sanitize.scan.pool": {"multiprocessing"},
+    # Erase's worker process per device when several run: forked copies of this process that
+    # run each plan through the same Host; the stop relayed as a signal, the parent-death
+    # signal (prctl), and the mtime of the device's journal when a worker is lost.
+    "sanitize.erase.workers": {"multiprocessing", "os.fork", "os.kill", "ctypes", "os.stat"},
     "sanitize.scan.walk": {"os.fstat"},
     # The readahead helper process itself (started through `Host.spawn`; the import is for the type).
     "sanitize.readahead": {"os.fstat", "os.posix_fadvise", "subprocess"},
