@@ -16,7 +16,7 @@ import os
 import re
 import struct
 
-from sanitize.detect.base import Category, DirContext, FileContext, Finding, Gate
+from sanitize.detect.base import HEADER_BYTES, Category, DirContext, FileContext, Finding, Gate
 from sanitize.detect.bounded_text import first_json_line, first_significant_byte, is_jsonl, json_keys, read_prefix
 from sanitize.detect.dir_files import read_head
 
@@ -26,7 +26,9 @@ _JSON_OPEN = (b"{", b"[")
 _JSON_OPEN_BYTES = (ord("{"), ord("["))
 _ROLE_VALUE = re.compile(rb'"role"\s*:\s*"(user|assistant|system|human|ai|bot|model|tool)"', re.IGNORECASE)
 _MESSAGES_ARRAY = re.compile(rb'"messages"\s*:\s*\[')
-_TGWUI = re.compile(rb'\A\s*\{\s*"(internal|visible)"\s*:\s*\[\s*\[')
+_TGWUI_OPENING = rb'\s*\{\s*"(?:internal|visible)"\s*:\s*\[\s*\['
+_TGWUI = re.compile(rb"\A" + _TGWUI_OPENING)
+_CHAT_KEYS = ((b"m", b'"messages"', HEADER_BYTES), (b"r", b'"role"', HEADER_BYTES))  # (guard, key, end) of a Gate
 
 
 def sniff_gpt4all(header: bytes) -> Finding | None:
@@ -59,7 +61,12 @@ def classify_json_chat(prefix: bytes) -> Finding | None:
 class ChatStoreDetector:
     name = "chat-stores"
     first_bytes = b"\xf5{[ \t\r\n\xef\xbb\xbf"  # GPT4All magic, or JSON after the whitespace/BOM bytes skipped
-    gate = Gate(opening=rb"\xf5\xd5\x53\xcc|[ \t\r\n\xef\xbb\xbf]*[\[{]")
+    # detect()'s rules as a gate: GPT4All's magic, text-generation-webui's opening, or JSON (after
+    # whitespace or a BOM) with a chat key in the header.
+    gate = Gate(
+        opening=rb"\xf5\xd5\x53\xcc|" + _TGWUI_OPENING,
+        keyed=((rb"[ \t\r\n\xef\xbb\xbf]*[\[{]", Gate(within=_CHAT_KEYS)),),
+    )
 
     def sniff(self, header: bytes) -> Finding | None:
         return sniff_gpt4all(header)
@@ -71,7 +78,7 @@ class ChatStoreDetector:
         if head[:1] not in _JSON_OPEN and first_significant_byte(head[:64]) not in _JSON_OPEN_BYTES:
             return None
         # Chat keys appear near the top; only files that show one in the header are read further.
-        if b'"messages"' not in head and b'"role"' not in head and not _TGWUI.match(head):
+        if not any(key in head for _, key, _ in _CHAT_KEYS) and not _TGWUI.match(head):
             return None
         return classify_json_chat(read_prefix(ctx))
 

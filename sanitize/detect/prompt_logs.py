@@ -27,7 +27,17 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from sanitize.detect.base import TEXT, BudgetExceeded, Category, DamagedFile, Detail, FileContext, Finding, Gate
+from sanitize.detect.base import (
+    HEADER_BYTES,
+    TEXT,
+    BudgetExceeded,
+    Category,
+    DamagedFile,
+    Detail,
+    FileContext,
+    Finding,
+    Gate,
+)
 from sanitize.detect.bounded_text import first_significant_byte, is_jsonl, read_prefix
 from sanitize.detect.parquet_footer import ParquetError, ParquetTooLarge, read_footer
 
@@ -274,8 +284,18 @@ def classify_jsonl(prefix: bytes) -> Finding | None:
 class PromptLogDetector:
     name = "prompt-logs"
     header_class = TEXT
-    # JSON lines (after whitespace or a BOM), or a first line with a delimiter (_may_be_table).
-    gate = Gate(opening=rb"[ \t\r\n\xef\xbb\xbf]*\{|[^\n,\t;|]*+[,\t;|]")
+    # A first line with a delimiter (_may_be_table; a file starting with "{" is JSON), or JSON
+    # lines (after whitespace or a BOM): is_jsonl needs a second line, in the header or beyond
+    # it, unless the name says it is a line log.
+    gate = Gate(
+        opening=rb"(?!\{)[^\n,\t;|]*+[,\t;|]",
+        keyed=(
+            (
+                rb"[ \t\r\n\xef\xbb\xbf]*\{",
+                Gate(within=((b"\n", b"\n", HEADER_BYTES),), beyond_header=True, name_suffixes=LINE_LOG_SUFFIXES),
+            ),
+        ),
+    )
 
     def detect(self, ctx: FileContext) -> Finding | None:
         head = ctx.header

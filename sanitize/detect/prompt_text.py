@@ -20,7 +20,7 @@ import re
 from sanitize.detect.base import TEXT, Category, FileContext, Finding, Gate
 from sanitize.detect.bounded_text import first_significant_byte, read_prefix
 from sanitize.detect.server_logs import FAMILY_GATE, SLOW_FIRST, detect_server_log, log_family
-from sanitize.detect.traces import detect_trace
+from sanitize.detect.traces import PROBE_GATE, detect_trace
 
 # Chat templates: (family, opening tokens a rendered prompt starts with, tokens of the same
 # template of which at least two occurrences must follow in the prefix).
@@ -90,7 +90,7 @@ def classify_prompt_text(line: bytes, prefix: bytes) -> Finding | None:
 
 _OPENING_BYTES = frozenset(b"<[#BSUH")
 _WHITESPACE = frozenset(b" \t\r\n\xef")
-_GATE_FIRST = _OPENING_BYTES | _WHITESPACE | SLOW_FIRST | frozenset(b"{[")
+_GATE_FIRST = _OPENING_BYTES | _WHITESPACE | SLOW_FIRST | frozenset(b"[")  # "{": see the gate
 
 
 def _opens_like_prompt(line: bytes) -> bool:
@@ -103,13 +103,16 @@ def _opens_like_prompt(line: bytes) -> bool:
 class PromptTextDetector:
     name = "prompt-text"
     header_class = TEXT
-    # detect()'s early returns as a gate: JSON, a prompt's opening byte (after whitespace or a
-    # BOM), or what log_family needs (a server's line, a wrapper's or preamble's first byte, or
-    # a docker compose `| ` in the first 80 bytes).
+    # detect()'s early returns as a gate: a JSON array, a prompt's opening byte (after whitespace
+    # or a BOM), or what log_family needs (a server's line, a wrapper's or preamble's first byte,
+    # or a docker compose `| ` in the first 80 bytes). A file starting with "{" is only a trace
+    # (one of detect_trace's probes) or a JSON log line (its opening).
     gate = Gate(
-        opening=b"[" + b"".join(re.escape(bytes([c])) for c in sorted(_GATE_FIRST)) + b"]|" + FAMILY_GATE,
+        opening=b"[" + b"".join(re.escape(bytes([c])) for c in sorted(_GATE_FIRST)) + b"]|" + FAMILY_GATE
+        + b"".join(b"|" + re.escape(o) for o in _JSON_LOG_OPENINGS),
         within=((b"|", b"| ", 80),),
-    )
+        keyed=((rb"\{", Gate(within=PROBE_GATE)),),
+    )  # fmt: skip
 
     def detect(self, ctx: FileContext) -> Finding | None:
         head = ctx.header

@@ -127,7 +127,7 @@ def _check(d: FileDetector) -> Check:
     gate = getattr(d, "gate", None)
     if not isinstance(gate, Gate):
         return d, None, None
-    if gate.opening and b"(?P" in gate.opening:
+    if any(b"(?P" in o for o in (gate.opening or b"", *(k[0] for k in gate.keyed))):
         raise ValueError(f"{d.name}: a gate's opening must not name groups")
     rest = replace(gate, opening=None)
     return (

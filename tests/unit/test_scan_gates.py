@@ -8,6 +8,7 @@ any detector that recognises a file when called directly must be among the scann
 
 from __future__ import annotations
 
+import json
 import os
 import random
 import threading
@@ -18,7 +19,7 @@ from pathlib import Path
 
 import pytest
 
-from sanitize.detect import registry
+from sanitize.detect import base, registry
 from sanitize.detect.base import BINARY, HEADER_BYTES, TEXT, DamagedFile, FileContext, Gate, GateTest, looks_like_text
 from sanitize.scan import HeaderReader, Scanner
 from sanitize.scan.files import candidate_table, gated_table
@@ -112,11 +113,15 @@ def test_gates_decide_ordinary_files_without_calling_detectors() -> None:
         assert cells[text][header[0]].select(header, len(header), "f.dat") == ()
     table = b"a,b,c\n1,2,3\n"
     assert [d.name for d in cells[True][ord("a")].select(table, len(table), "f.csv")] == ["prompt-logs"]
-    record = b'{"id": 1, "name": "x"}\n'
-    asked = [d.name for d in cells[True][ord("{")].select(record, len(record), "f.json")]
-    assert asked == ["prompt-text", "chat-stores", "prompt-logs"]
-    assert [d.name for d in cells[True][ord("{")].select(record, 9000, "f.json")][:1] == ["lance"]
+    record = b'{"id": 1, "name": "x"}'  # one JSON object, no telling key: asks no detector
+    assert cells[True][ord("{")].select(record, len(record), "f.json") == ()
+    assert [d.name for d in cells[True][ord("{")].select(record + b"\n", len(record) + 1, "f.json")] == ["prompt-logs"]
+    assert [d.name for d in cells[True][ord("{")].select(record, len(record), "f.jsonl")] == ["prompt-logs"]
+    assert [d.name for d in cells[True][ord("{")].select(record, 9000, "f.json")] == ["lance", "prompt-logs"]
     assert "credentials" in [d.name for d in cells[True][ord("{")].select(record, len(record), ".env")]
+    for key, asked in ((b'"role"', ["chat-stores"]), (b'"run_type"', ["prompt-text"])):
+        keyed = b'{"id": 1, ' + key + b': "x"}'
+        assert [d.name for d in cells[True][ord("{")].select(keyed, len(keyed), "f.json")] == asked
 
 
 def test_gate_parts() -> None:
@@ -135,6 +140,90 @@ def test_gate_parts() -> None:
     assert not gate.admits(b"plain", 5, "x") and gate.admits(b"plain", 4097, "x")
     assert all(gate.admits(b"plain", 5, n) for n in ("token", ".env.local", "prod.env"))
     assert not GateTest([Gate(opening=rb"MAGIC")]).admits(b"plain", 1 << 20, "token")
+    # keyed: the opening and the inner gate, both; inner gates of one opening are one test
+    keyed = GateTest(
+        [
+            Gate(keyed=((rb"\{", Gate(within=((b"k", b'"key"', 4096),))),)),
+            Gate(keyed=((rb"\{", Gate(beyond_header=True, name_suffixes=(".jsonl",))),)),
+        ]
+    )
+    assert keyed.admits(b'{"key": 1}', 10, "x") and not keyed.admits(b'["key"]', 7, "x")
+    assert not keyed.admits(b'{"id": 1}', 9, "x") and not keyed.admits(b"plain", 9000, "x.jsonl")
+    assert keyed.admits(b'{"id": 1}', 9000, "x") and keyed.admits(b'{"id": 1}', 9, "x.jsonl")
+
+
+_PLAIN_KEYS = ("id", "name", "content", "text", "type", "input", "level", "msg", "body", "payload", "tags", "n")
+_TELLING_KEYS = ("messages", "role", "run_type", "inputs", "outputs", "prompts", "generations", "custom_id",
+                 "response", "event_type", "formatted_prompt", "class_name", "internal", "visible", "prompt",
+                 "completion", "instruction", "gen_ai.prompt", "gen_ai.request.model", "mlflow.spanInputs",
+                 "langfuse.observation.input", "traceId", "tid", "timestamp", "message")  # fmt: skip
+_JSON_VALUES = ("llm", "user", "assistant", "chat_model", "GENERATION", "LLMChatStartEvent", "templating",
+                "Received request cmpl-1: prompt: 'x'", "INFO", 1, 0.5, None)  # fmt: skip
+
+
+def _json_header(rnd: random.Random) -> tuple[bytes, int, str]:
+    """A JSON or JSON-lines file as a detector sees it: (header, size, name)."""
+
+    def value(key: str, depth: int) -> object:
+        pick = rnd.random()
+        if key == "messages" and pick < 0.6:
+            return [{"role": rnd.choice(["user", "assistant"]), "content": "x"} for _ in range(rnd.randrange(1, 4))]
+        if depth < 2 and pick < 0.2:
+            return record(depth + 1)
+        if depth < 2 and pick < 0.3:
+            return [record(depth + 1) for _ in range(rnd.randrange(1, 3))] if rnd.random() < 0.7 else [["a", "b"]]
+        return rnd.choice(_JSON_VALUES)
+
+    def record(depth: int = 0) -> dict[str, object]:
+        keys = rnd.sample(_PLAIN_KEYS, rnd.randrange(1, 4))
+        if rnd.random() < 0.3:
+            keys[rnd.randrange(len(keys) + 1) :] = rnd.sample(_TELLING_KEYS, rnd.randrange(1, 3))
+        return {k: value(k, depth) for k in keys}
+
+    records = [
+        json.dumps(record(), separators=rnd.choice([(",", ":"), (", ", ": ")])) for _ in range(rnd.randrange(1, 5))
+    ]
+    body = rnd.choice(["\n".join(records), "[" + ", ".join(records) + "]", records[0]])
+    data = (rnd.choice(["", " ", "\n", "\ufeff", "\t\n "]) + body + rnd.choice(["", "\n"])).encode()
+    size = len(data) if rnd.random() < 0.7 else len(data) + rnd.choice([1, 5000])
+    return data[:HEADER_BYTES], size, rnd.choice(["f.json", "f.jsonl", "f.log", "f.ndjson", "f.dat", "x.json"])
+
+
+def test_keyed_gates_admit_every_json_file_their_detectors_recognise() -> None:
+    """The JSON detectors' keyed gates (an opening *and* a key, a second line or a name) are
+    implied by their rules: on generated JSON and JSON lines, every file one of them recognises
+    passes its own gate and the scanner's table."""
+    detectors = registry.file_detectors()
+    keyed = [d for d in detectors if isinstance(getattr(d, "gate", None), Gate) and d.gate.keyed]  # type: ignore[attr-defined]
+    assert {d.name for d in keyed} >= {"prompt-text", "chat-stores", "prompt-logs"}
+    gates = {d.name: GateTest([d.gate]) for d in keyed}  # type: ignore[attr-defined]
+    cells = gated_table(detectors, True)
+    rnd = random.Random(11)
+    recognised: Counter[str] = Counter()
+    passed: Counter[str] = Counter()
+    for _ in range(4000):
+        header, size, name = _json_header(rnd)
+        ctx = FileContext(f"/t/{name}", size, header, None, name=name)
+        asked = cells[header[0]].select(header, size, name) if ctx.is_text else ()
+        for detector in keyed:
+            admitted = gates[detector.name].admits(header, size, name)
+            passed[detector.name] += admitted
+            if _recognises(detector, ctx):
+                recognised[detector.name] += 1
+                assert admitted, (detector.name, header[:200], size, name)
+                assert detector in asked, (detector.name, header[:200], size, name)
+    for detector in keyed:  # both sides exercised: files recognised, and files the gate keeps out
+        assert recognised[detector.name] >= 40 and passed[detector.name] <= 3900, (recognised, passed)
+
+
+def test_a_gate_test_kept_before_its_first_call_is_compiled_once(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The scanner keeps each detector's `admits` in its table before any file is seen."""
+    compiled: list[int] = []
+    real = base._admits
+    monkeypatch.setattr(base, "_admits", lambda gates: compiled.append(1) or real(gates))
+    kept = GateTest([Gate(keyed=((rb"\{", Gate(within=((b"k", b'"key"', 4096),))),))]).admits
+    assert [kept(b'{"key": 1}', 10, "x"), kept(b'{"id": 1}', 9, "x"), kept(b"{}", 2, "x")] == [True, False, False]
+    assert len(compiled) == 2  # the gate and its keyed inner gate, once each
 
 
 def test_declared_gates_are_well_formed() -> None:
