@@ -291,7 +291,12 @@ class GateTest:
 def _admits(gates: list[Gate]) -> Callable[[bytes, int, str], bool]:
     openings = sorted({g.opening for g in gates if g.opening is not None})
     match = re.compile(b"|".join(b"(?:%s)" % o for o in openings)).match if openings else None
-    within = tuple(sorted({w for g in gates for w in g.within}))
+    # Literals by guard: one memchr for the guard, then only its own literals.
+    by_guard: dict[tuple[bytes, int], set[bytes]] = {}
+    for g in gates:
+        for guard, literal, end in g.within:
+            by_guard.setdefault((guard, end), set()).add(literal)
+    within = tuple((guard, tuple(sorted(by_guard[guard, end])), end) for guard, end in sorted(by_guard))
     endings = tuple(sorted({e for g in gates for e in g.ending}))
     beyond = any(g.beyond_header for g in gates)
     names = frozenset().union(*(g.names for g in gates))
@@ -311,9 +316,11 @@ def _admits(gates: list[Gate]) -> Callable[[bytes, int, str], bool]:
         for opens, holds in keyed:
             if opens(header) is not None and holds(header, size, name):
                 return True
-        for guard, literal, end in within:
-            if header.find(guard, 0, end) >= 0 and header.find(literal, 0, end) >= 0:
-                return True
+        for guard, literals, end in within:
+            if header.find(guard, 0, end) >= 0:
+                for literal in literals:
+                    if header.find(literal, 0, end) >= 0:
+                        return True
         if size > len(header):
             if beyond:
                 return True

@@ -37,6 +37,12 @@ def is_whole(ctx: FileContext, prefix: bytes) -> bool:
     return len(prefix) >= ctx.size
 
 
+# A JSON object or array as the detectors take it: after whitespace or a BOM (first_significant_byte),
+# as a Gate's opening. Gates that share one are tested together (see Gate.keyed).
+JSON_OBJECT_OPENING = rb"[ \t\r\n\xef\xbb\xbf]*\{"
+JSON_ARRAY_OPENING = rb"[ \t\r\n\xef\xbb\xbf]*\["
+
+
 def first_significant_byte(data: bytes) -> int | None:
     stripped = data.lstrip(b" \t\r\n\xef\xbb\xbf")
     return stripped[0] if stripped else None

@@ -17,7 +17,15 @@ import re
 import struct
 
 from sanitize.detect.base import HEADER_BYTES, Category, DirContext, FileContext, Finding, Gate
-from sanitize.detect.bounded_text import first_json_line, first_significant_byte, is_jsonl, json_keys, read_prefix
+from sanitize.detect.bounded_text import (
+    JSON_ARRAY_OPENING,
+    JSON_OBJECT_OPENING,
+    first_json_line,
+    first_significant_byte,
+    is_jsonl,
+    json_keys,
+    read_prefix,
+)
 from sanitize.detect.dir_files import read_head
 
 GPT4ALL_MAGIC = 0xF5D553CC
@@ -65,7 +73,7 @@ class ChatStoreDetector:
     # whitespace or a BOM) with a chat key in the header.
     gate = Gate(
         opening=rb"\xf5\xd5\x53\xcc|" + _TGWUI_OPENING,
-        keyed=((rb"[ \t\r\n\xef\xbb\xbf]*[\[{]", Gate(within=_CHAT_KEYS)),),
+        keyed=((JSON_OBJECT_OPENING, Gate(within=_CHAT_KEYS)), (JSON_ARRAY_OPENING, Gate(within=_CHAT_KEYS))),
     )
 
     def sniff(self, header: bytes) -> Finding | None:

@@ -38,7 +38,7 @@ from sanitize.detect.base import (
     Finding,
     Gate,
 )
-from sanitize.detect.bounded_text import first_significant_byte, is_jsonl, read_prefix
+from sanitize.detect.bounded_text import JSON_OBJECT_OPENING, first_significant_byte, is_jsonl, read_prefix
 from sanitize.detect.parquet_footer import ParquetError, ParquetTooLarge, read_footer
 
 MAX_ROWS = 50
@@ -291,7 +291,7 @@ class PromptLogDetector:
         opening=rb"(?!\{)[^\n,\t;|]*+[,\t;|]",
         keyed=(
             (
-                rb"[ \t\r\n\xef\xbb\xbf]*\{",
+                JSON_OBJECT_OPENING,
                 Gate(within=((b"\n", b"\n", HEADER_BYTES),), beyond_header=True, name_suffixes=LINE_LOG_SUFFIXES),
             ),
         ),

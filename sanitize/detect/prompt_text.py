@@ -18,7 +18,7 @@ from __future__ import annotations
 import re
 
 from sanitize.detect.base import TEXT, Category, FileContext, Finding, Gate
-from sanitize.detect.bounded_text import first_significant_byte, read_prefix
+from sanitize.detect.bounded_text import JSON_OBJECT_OPENING, first_significant_byte, read_prefix
 from sanitize.detect.server_logs import FAMILY_GATE, SLOW_FIRST, detect_server_log, log_family
 from sanitize.detect.traces import PROBE_GATE, detect_trace
 
@@ -106,12 +106,14 @@ class PromptTextDetector:
     # detect()'s early returns as a gate: a JSON array, a prompt's opening byte (after whitespace
     # or a BOM), or what log_family needs (a server's line, a wrapper's or preamble's first byte,
     # or a docker compose `| ` in the first 80 bytes). A file starting with "{" is only a trace
-    # (one of detect_trace's probes) or a JSON log line (its opening).
+    # (one of detect_trace's probes) or a JSON log line (its opening); the keyed opening also
+    # takes "{" after whitespace (such files pass the first part anyway), as the other JSON
+    # detectors' gates do, so that the scanner tests them together.
     gate = Gate(
         opening=b"[" + b"".join(re.escape(bytes([c])) for c in sorted(_GATE_FIRST)) + b"]|" + FAMILY_GATE
         + b"".join(b"|" + re.escape(o) for o in _JSON_LOG_OPENINGS),
         within=((b"|", b"| ", 80),),
-        keyed=((rb"\{", Gate(within=PROBE_GATE)),),
+        keyed=((JSON_OBJECT_OPENING, Gate(within=PROBE_GATE)),),
     )  # fmt: skip
 
     def detect(self, ctx: FileContext) -> Finding | None:
