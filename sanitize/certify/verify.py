@@ -207,13 +207,15 @@ def _open_pdf(path: str, data: bytes) -> Any:
         return reader
     except (PdfError, KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
         raise BadInput(f"{path}: malformed or truncated PDF ({type(exc).__name__})") from None
+    except Exception as exc:  # pyHanko raises unrelated types on damage: "/Count ." is decimal's InvalidOperation
+        raise BadInput(f"{path}: malformed PDF ({type(exc).__name__})") from None
 
 
 def _attachments(reader: Any) -> dict[str, bytes]:
     try:
         names = reader.root["/Names"]["/EmbeddedFiles"]["/Names"]
         return {str(names[i]): names[i + 1]["/EF"]["/F"].data for i in range(0, len(names), 2)}
-    except (KeyError, IndexError, TypeError, AttributeError):
+    except Exception:  # damaged names or streams (any type pyHanko or zlib raise): no attachment to trust
         return {}
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import shutil
 
 import pytest
@@ -14,7 +15,7 @@ from sanitize.certify.canonical import canonical_bytes
 from sanitize.certify.document import build_document
 from sanitize.certify.keys import load_signer
 from sanitize.certify.signing import sign
-from sanitize.certify.verify import verify_file
+from sanitize.certify.verify import load_any, verify_file
 from sanitize.errors import ExitCode, SanitizeError, VerificationError
 from tests.support.certify import OPERATOR, erase_result, issue, read_bytes, state_with_keys
 
@@ -55,6 +56,24 @@ def test_any_flipped_byte_of_pdf_fails(issued, tmp_path, position, xor):
     with pytest.raises(SanitizeError) as info:
         verify_file(copy, state=state)
     assert info.value.exit_code in (ExitCode.BAD_INPUT, ExitCode.NOT_VERIFIED)
+
+
+def test_damaged_numbers_of_the_pdf_objects_fail_cleanly(issued, tmp_path):
+    """pyHanko raises decimal's InvalidOperation for "/Count ." (not a PdfError): still bad input."""
+    state, doc = issued
+    data = read_bytes(doc.pdf_path)
+    positions = [m.end() - 1 for m in re.finditer(rb"/(?:Count|Length|Size|Prev|Kids|Pages|Root)\s*\[?\s*\d", data)]
+    assert len(positions) > 5
+    for position in positions:
+        damaged = tmp_path / f"d{position}.pdf"
+        damaged.write_bytes(data[:position] + b"." + data[position + 1 :])
+        with pytest.raises(SanitizeError) as info:
+            verify_file(str(damaged), state=state)
+        assert info.value.exit_code in (ExitCode.BAD_INPUT, ExitCode.NOT_VERIFIED)
+        try:  # `cert show` reads it unverified: where the damage is harmless it may still show it
+            load_any(str(damaged))
+        except SanitizeError as exc:
+            assert exc.exit_code == ExitCode.BAD_INPUT
 
 
 @pytest.mark.parametrize("where", ["padding", "hexcase"])
