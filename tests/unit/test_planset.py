@@ -149,7 +149,8 @@ def test_the_plan_set_runs_every_device_in_parallel_and_reports_in_order(tmp_pat
     assert [r.status for r in results] == ["verified", "verified"]
 
 
-def test_a_signal_stops_every_device_at_its_next_checkpoint(tmp_path: Path) -> None:
+@pytest.mark.parametrize("processes", [False, True], ids=["threads", "a-process-per-device"])
+def test_a_signal_stops_every_device_at_its_next_checkpoint(tmp_path: Path, processes: bool) -> None:
     host, plan_set = _two_disks(tmp_path, 64 << 20)
     said: list[str] = []
     previous = signal.getsignal(signal.SIGTERM)
@@ -157,11 +158,13 @@ def test_a_signal_stops_every_device_at_its_next_checkpoint(tmp_path: Path) -> N
         host,
         StateDir(str(tmp_path / "state")),
         all_methods(),
-        progress=lambda i: SignalOnFirstUpdate(),
+        progress=lambda i: SignalOnFirstUpdate(),  # in this process: the workers' progress comes here
         say=said.append,
+        processes=processes,
     )
-    assert {r.status for r in results} == {"interrupted"}
-    assert said == ["sanitize: SIGTERM: stopping at the next checkpoint"] * len(said) and said
+    assert [r.status for r in results] == ["interrupted", "interrupted"]
+    assert all(any("continue with:" in n for n in r.notes) for r in results)  # the journals are kept
+    assert said and said == ["sanitize: SIGTERM: stopping at the next checkpoint"] * len(said)
     assert signal.getsignal(signal.SIGTERM) is previous  # the handler is given back
 
 
@@ -235,24 +238,6 @@ def test_a_refusal_in_a_worker_is_the_commands_own_error(tmp_path: Path) -> None
     assert [r.status for r in results] == ["verified"]
     assert len(errors) == 1 and isinstance(errors[0], Refused)
     assert errors[0].one_line() == f"{tmp_path / 'b.img'}: held exclusively by another program (close it)"
-
-
-def test_a_signal_stops_every_worker_at_its_next_checkpoint(tmp_path: Path) -> None:
-    host, plan_set = _two_disks(tmp_path, 64 << 20)
-    said: list[str] = []
-    previous = signal.getsignal(signal.SIGTERM)
-    results, _ = plan_set.execute(
-        host,
-        StateDir(str(tmp_path / "state")),
-        all_methods(),
-        progress=lambda i: SignalOnFirstUpdate(),  # in this process: the workers' progress comes here
-        say=said.append,
-        processes=True,
-    )
-    assert [r.status for r in results] == ["interrupted", "interrupted"]
-    assert all(any("continue with:" in n for n in r.notes) for r in results)  # the journals are kept
-    assert said and said == ["sanitize: SIGTERM: stopping at the next checkpoint"] * len(said)
-    assert signal.getsignal(signal.SIGTERM) is previous
 
 
 class DiesWhileWriting(FakeHost):
