@@ -57,6 +57,7 @@ import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 PYTHON = os.path.join(ROOT, ".venv", "bin", "python")
@@ -74,17 +75,18 @@ class Run:
     rss_mib: float = 0.0
     cpu: float = 0.0
     out: str = ""
+    outs: list[str] = field(default_factory=list)  # every command's stdout, in order
     extra: dict[str, float] = field(default_factory=dict)
 
 
-def start(argv: Sequence[str], env: dict[str, str], err: object) -> subprocess.Popen[bytes]:
+def start(argv: Sequence[str], env: dict[str, str], err: object, cwd: str = ROOT) -> subprocess.Popen[bytes]:
     return subprocess.Popen(
         ["/usr/bin/time", "-f", "@@ %M %U %S", *argv],
         stdin=subprocess.DEVNULL,
         stdout=subprocess.PIPE,
         stderr=err,  # type: ignore[arg-type]
         env=env,
-        cwd=ROOT,
+        cwd=cwd,  # python -m sanitize imports the package of its working directory
     )
 
 
@@ -135,19 +137,19 @@ class PeakMemory:
         return self.peak_kib / 1024
 
 
-def together(commands: Sequence[Sequence[str]], env: dict[str, str], ok: Sequence[int] = (0,)) -> Run:
+def together(commands: Sequence[Sequence[str]], env: dict[str, str], ok: Sequence[int] = (0,), cwd: str = ROOT) -> Run:
     """Start every command at once; seconds until the last one ends; RSS the largest, CPU summed;
     extra["machine"]: CPU-seconds the whole machine was busy meanwhile, extra["busy"]: that as a
     fraction of all its CPUs."""
     errs = [tempfile.TemporaryFile() for _ in commands]  # noqa: SIM115 (read below)
     busy0, all0 = machine_jiffies()
     began = time.monotonic()
-    procs = [start(argv, env, err) for argv, err in zip(commands, errs, strict=True)]
+    procs = [start(argv, env, err, cwd) for argv, err in zip(commands, errs, strict=True)]
     memory = PeakMemory([p.pid for p in procs])
     outs = [p.communicate()[0].decode(errors="replace") for p in procs]
     seconds = time.monotonic() - began
     busy1, all1 = machine_jiffies()
-    run = Run(seconds, out=outs[0] if len(outs) == 1 else "")
+    run = Run(seconds, out=outs[0] if len(outs) == 1 else "", outs=outs)
     run.extra["pss"] = memory.stop()
     run.extra["machine"] = (busy1 - busy0) / HZ
     run.extra["busy"] = (busy1 - busy0) / max(all1 - all0, 1)
@@ -258,53 +260,63 @@ class Missed(Exception):
     """A device finished verifying before the last one began: no verification-alone sample."""
 
 
-def verify_alone_retried(devs: Sequence[str], env: dict[str, str], tries: int = 3) -> list[Run]:
+def verify_alone_retried(
+    groups: Sequence[Sequence[str]], env: dict[str, str], tries: int = 3, cwd: str = ROOT
+) -> list[Run]:
     """verify_alone, tried again when a device of several finished before the others began
     verifying (their progress differs under load); [] when every try missed."""
     for _ in range(tries):
         try:
-            return [verify_alone(devs, env)]
+            return [verify_alone(groups, env, cwd)]
         except Missed as exc:
             print(f"verification alone: {exc}; again", file=sys.stderr)
     return []
 
 
-def verify_alone(devs: Sequence[str], env: dict[str, str]) -> Run:
-    """Verification alone, whole process: stop a --verify full erase as soon as every device's
-    journal says verification began, then time the --resume that has only verification left.
-    Its seconds are scaled to the whole devices at the rate it compared (start-up included once)."""
+def verify_alone(groups: Sequence[Sequence[str]], env: dict[str, str], cwd: str = ROOT) -> Run:
+    """Verification alone, whole process: stop --verify full erases (one `sanitize erase` per
+    group of devices, started together) as soon as every device's journal says verification
+    began, then time the --resumes that have only verification left. Its seconds are scaled to
+    the whole devices at the rate it compared (start-up included once)."""
     state = env["SANITIZE_STATE_DIR"]
-    proc = subprocess.Popen(
-        erase(devs, "full"),
-        stdin=subprocess.DEVNULL,
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-        env=env,
-        cwd=ROOT,
-    )
+    devices = sum(len(g) for g in groups)
+    procs = [
+        subprocess.Popen(
+            erase(g, "full"),
+            stdin=subprocess.DEVNULL,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+            env=env,
+            cwd=cwd,
+        )
+        for g in groups
+    ]
     try:
-        while proc.poll() is None:
+        while all(p.poll() is None for p in procs):
             now = journals(state)
-            if len(now) == len(devs) and all(j.get("phase") == "verify" for j in now):
+            if len(now) == devices and all(j.get("phase") == "verify" for j in now):
                 break
             time.sleep(0.005)
-        proc.send_signal(signal.SIGTERM)
-        proc.wait(timeout=300)
+        for p in procs:
+            p.send_signal(signal.SIGTERM)
+        codes = [p.wait(timeout=300) for p in procs]
     finally:
-        if proc.poll() is None:
-            proc.kill()
-            proc.wait()
-    if proc.returncode != 8 or len(journals(state)) != len(devs):
+        for p in procs:
+            if p.poll() is None:
+                p.kill()
+                p.wait()
+    found = journals(state)
+    if any(c != 8 for c in codes) or len(found) != devices or any(j.get("phase") != "verify" for j in found):
         # Start the next sample afresh: the benchmark's own state directory, no run to continue.
         directory = os.path.join(state, "journal")
         for name in os.listdir(directory) if os.path.isdir(directory) else []:
             os.unlink(os.path.join(directory, name))
-        raise Missed(f"the erase was not interrupted during every device's verification (exit {proc.returncode})")
-    before = sum(int((j.get("verify_state") or {}).get("checked", 0)) for j in journals(state))  # type: ignore[union-attr]
-    names = ",".join(os.path.basename(d) for d in devs)
-    run = together([[*SANITIZE, "erase", *devs, "--resume", "--confirm", names, "--json"]], env)
-    doc = json.loads(run.out)
-    results = doc.get("results", [doc])
+        raise Missed(f"the erase was not interrupted during every device's verification (exit {codes})")
+    before = sum(int((j.get("verify_state") or {}).get("checked", 0)) for j in found)  # type: ignore[union-attr]
+    resumes = [[*SANITIZE, "erase", *g, "--resume", "--confirm", ",".join(os.path.basename(d) for d in g), "--json"]
+               for g in groups]  # fmt: skip
+    run = together(resumes, env, cwd=cwd)
+    results = [r for out in run.outs for r in results_of(out)]
     if any(r.get("status") != "verified" for r in results):
         raise SystemExit(f"resumed verification: {[r.get('status') for r in results]}")
     compared = sum(int(r["verification"]["bytes_checked"]) for r in results) - before
@@ -315,9 +327,14 @@ def verify_alone(devs: Sequence[str], env: dict[str, str]) -> Run:
     return run
 
 
+def results_of(out: str) -> list[dict[str, Any]]:
+    """The result documents of one `sanitize erase --json` (one device's, or several's)."""
+    doc = json.loads(out)
+    return list(doc.get("results", [doc]))
+
+
 def check_erase(run: Run, want: str) -> Run:
-    doc = json.loads(run.out)
-    results = doc.get("results", [doc])
+    results = [r for out in run.outs for r in results_of(out)]
     if any(r.get("status") != want for r in results):
         raise SystemExit(f"erase: {[r.get('status') for r in results]}")
     run.extra["engine"] = max(float(r["timing"]["write"]) for r in results)
@@ -408,7 +425,7 @@ def single(
         s.setdefault("dd write", []).append(together([dd_write(dev)], env))
         s.setdefault("write", []).append(check_erase(together([erase([dev], "none")], env), "unverified"))
         s.setdefault("dd read", []).append(together([dd_read(dev)], env))
-        s.setdefault("verify", []).extend(verify_alone_retried([dev], env))
+        s.setdefault("verify", []).extend(verify_alone_retried([[dev]], env))
         if nwipe and round_no == 0:
             for prng in ("chacha20", "splitmix64", "auto"):
                 argv = [
@@ -482,7 +499,7 @@ def several(
         s.setdefault("dd write", []).append(together([dd_write(d) for d in devs], env))
         s.setdefault("write", []).append(check_erase(together([erase(devs, "none")], env), "unverified"))
         s.setdefault("dd read", []).append(together([dd_read(d) for d in devs], env))
-        s.setdefault("verify", []).extend(verify_alone_retried(devs, env))
+        s.setdefault("verify", []).extend(verify_alone_retried([devs], env))
         s.setdefault("decommission", []).append(together([decommission], env))
         s["dd write+read"] = [
             Run(w.seconds + r.seconds, extra={"machine": w.extra["machine"] + r.extra["machine"]})

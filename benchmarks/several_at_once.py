@@ -21,15 +21,12 @@ Used for issue 18's process-per-device experiment (docs/benchmarks.md, "The four
 from __future__ import annotations
 
 import argparse
-import json
 import os
 import shutil
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 from collections.abc import Sequence
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
@@ -38,28 +35,9 @@ import fast_devices as fd  # benchmarks/fast_devices.py
 
 
 def run_in(tree: str, commands: Sequence[Sequence[str]], env: dict[str, str]) -> fd.Run:
-    """fd.together from `tree` (python -m sanitize imports the package of its working directory),
-    with every command's JSON results in extra["results"]."""
-    root, fd.ROOT = fd.ROOT, tree
-    outs: list[str] = []
-    communicate = subprocess.Popen.communicate
-
-    def keep(self: subprocess.Popen[bytes], *args: object, **kwargs: object) -> tuple[bytes, bytes]:
-        out, err = communicate(self, *args, **kwargs)  # type: ignore[arg-type]
-        outs.append(out.decode(errors="replace"))
-        return out, err
-
-    subprocess.Popen.communicate = keep  # type: ignore[method-assign,assignment]
-    try:
-        run = fd.together(commands, env)
-    finally:
-        subprocess.Popen.communicate = communicate  # type: ignore[method-assign]
-        fd.ROOT = root
-    results = []
-    for text in outs:
-        doc = json.loads(text)
-        results += doc.get("results", [doc])
-    run.extra["results"] = results  # type: ignore[assignment]
+    """fd.together from `tree`, with every command's JSON results in extra["results"]."""
+    run = fd.together(commands, env, cwd=tree)
+    run.extra["results"] = [r for out in run.outs for r in fd.results_of(out)]  # type: ignore[assignment]
     return run
 
 
@@ -69,64 +47,6 @@ def engine(run: fd.Run, phase: str) -> float:
 
 def groups_of(devs: list[str], separate: bool) -> list[list[str]]:
     return [[d] for d in devs] if separate else [devs]
-
-
-def clear_journals(state: str) -> None:
-    directory = os.path.join(state, "journal")
-    for name in os.listdir(directory) if os.path.isdir(directory) else []:
-        os.unlink(os.path.join(directory, name))
-
-
-def interrupted_in_verify(tree: str, groups: list[list[str]], env: dict[str, str], devices: int) -> int:
-    """Erase with --verify full from `tree`, SIGTERM every process once every device verifies;
-    returns the bytes already compared (fd.Missed when a device finished first)."""
-    state = env["SANITIZE_STATE_DIR"]
-    clear_journals(state)
-    procs = [
-        subprocess.Popen(
-            fd.erase(g, "full"),
-            stdin=subprocess.DEVNULL,
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
-            env=env,
-            cwd=tree,
-        )
-        for g in groups
-    ]
-    while all(p.poll() is None for p in procs):
-        found = fd.journals(state)
-        if len(found) == devices and all(j.get("phase") == "verify" for j in found):
-            break
-        time.sleep(0.005)
-    for p in procs:
-        p.send_signal(signal.SIGTERM)
-    codes = [p.wait(timeout=300) for p in procs]
-    found = fd.journals(state)
-    if any(c != 8 for c in codes) or len(found) != devices or any(j.get("phase") != "verify" for j in found):
-        raise fd.Missed(f"exit codes {codes}")
-    return sum(int((j.get("verify_state") or {}).get("checked", 0)) for j in found)  # type: ignore[union-attr]
-
-
-def verify_alone(tree: str, groups: list[list[str]], env: dict[str, str], total: int, devices: int) -> fd.Run | None:
-    for _ in range(3):
-        try:
-            before = interrupted_in_verify(tree, groups, env, devices)
-        except fd.Missed as exc:
-            print(f"verification alone: {exc}; again", file=sys.stderr)
-            continue
-        resumes = [
-            [*fd.SANITIZE, "erase", *g, "--resume", "--confirm", ",".join(os.path.basename(d) for d in g), "--json"]
-            for g in groups
-        ]
-        run = run_in(tree, resumes, env)
-        if any(r["status"] != "verified" for r in run.extra["results"]):  # type: ignore[attr-defined]
-            raise SystemExit("resumed verification did not verify every device")
-        scale = total / (total - before)
-        run.seconds *= scale
-        run.extra["machine"] *= scale
-        run.extra["engine"] = engine(run, "verify") * scale
-        return run
-    return None
 
 
 def written(tree: str, groups: list[list[str]], env: dict[str, str]) -> fd.Run:
@@ -169,9 +89,9 @@ def main() -> None:
                 s.setdefault(f"write {name}", []).append(written(tree, groups_of(devs, separate), env))
             s.setdefault("dd read", []).append(fd.together([fd.dd_read(d) for d in devs], env))
             for name, tree, separate in order:
-                v = verify_alone(tree, groups_of(devs, separate), env, total, args.devices)
-                if v is not None:
-                    s.setdefault(f"verify {name}", []).append(v)
+                s.setdefault(f"verify {name}", []).extend(
+                    fd.verify_alone_retried(groups_of(devs, separate), env, cwd=tree)
+                )
             print(r, {k: [round(x.seconds, 2) for x in v] for k, v in s.items()}, file=sys.stderr)
     finally:
         fd.detach(devs, ram)
