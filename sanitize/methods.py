@@ -7,10 +7,16 @@ this is where they meet, once per command that plans an erase.
 
 from __future__ import annotations
 
-from sanitize import purge
 from sanitize.erase.method import MethodRegistry
 from sanitize.erase.overwrite import OverwriteMethod
 
 
+def _purge_methods(registry: MethodRegistry) -> None:
+    # Imported on first need: the firmware methods' modules are a tenth of an overwrite's start-up.
+    from sanitize import purge
+
+    purge.install(registry)
+
+
 def all_methods() -> MethodRegistry:
-    return purge.install(MethodRegistry([OverwriteMethod()]))
+    return MethodRegistry([OverwriteMethod()], more=_purge_methods)

@@ -207,14 +207,36 @@ class MethodRegistry:
     """Every erase method by name, and who answers `--method auto`.
 
     Built by whoever runs erases (`sanitize.methods.all_methods()`) and passed to planning
-    and execution; nothing registers itself on import.
+    and execution; nothing registers itself on import. `more` registers further methods the
+    first time a name it may hold is asked for, so a command that only overwrites does not
+    load the firmware methods' modules.
     """
 
-    def __init__(self, methods: Iterable[Method] = (), chooser: AutoChooser | None = None) -> None:
+    def __init__(
+        self,
+        methods: Iterable[Method] = (),
+        chooser: AutoChooser | None = None,
+        more: Callable[[MethodRegistry], object] | None = None,
+    ) -> None:
         self._methods: dict[str, Method] = {}
-        self.chooser = chooser
+        self._chooser = chooser
+        self._more = more
         for method in methods:
             self.register(method)
+
+    def _complete(self) -> None:
+        more, self._more = self._more, None
+        if more is not None:
+            more(self)
+
+    @property
+    def chooser(self) -> AutoChooser | None:
+        self._complete()
+        return self._chooser
+
+    @chooser.setter
+    def chooser(self, chooser: AutoChooser | None) -> None:
+        self._chooser = chooser
 
     def register(self, method: Method) -> Method:
         if not method.name:
@@ -223,12 +245,17 @@ class MethodRegistry:
         return method
 
     def names(self) -> list[str]:
+        self._complete()
         return sorted(self._methods)
 
     def __contains__(self, name: object) -> bool:
+        if name not in self._methods:
+            self._complete()
         return name in self._methods
 
     def get(self, name: str) -> Method:
+        if name not in self._methods:
+            self._complete()
         try:
             return self._methods[name]
         except KeyError:
@@ -237,8 +264,9 @@ class MethodRegistry:
 
     def choose(self, planning: Planning, device: Device, options: EraseOptions) -> tuple[str, str]:
         """(method name, reason) for `--method auto`."""
-        if self.chooser is not None:
-            return self.chooser(planning, device, options)
+        chooser = self.chooser
+        if chooser is not None:
+            return chooser(planning, device, options)
         return "overwrite", AUTO_FALLBACK
 
 

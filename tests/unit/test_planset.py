@@ -5,6 +5,8 @@ from __future__ import annotations
 import json
 import os
 import signal
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,8 @@ from tests.support.devices import make_device
 from tests.support.fake_drives import FakeDrives, FakeNvme, fixture
 from tests.support.fake_host import FakeHost
 from tests.unit.purge_support import data_file, device, host_for, make_plan, run_method
+
+ROOT = Path(__file__).resolve().parents[2]
 
 SANICAP = "nvme-id-ctrl__sn730-sanicap-crypto-block.json"
 
@@ -110,6 +114,23 @@ def test_methods_come_from_the_registry_the_caller_built(tmp_path: Path) -> None
         plan_for(bare, make_device(disk), "overwrite", EraseOptions())
     assert {"overwrite", "nvme-sanitize-crypto", "luks-crypto-erase", "tcg-psid-revert"} <= set(all_methods().names())
     assert all_methods().chooser is not None and MethodRegistry().chooser is None
+
+
+def test_an_overwrite_does_not_load_the_firmware_methods() -> None:
+    """The purge methods register on the first name only they could hold (a tenth of an
+    overwrite's start-up), and every question that needs them still sees them."""
+    code = (
+        "import sys\n"
+        "from sanitize.methods import all_methods\n"
+        "r = all_methods()\n"
+        "assert r.get('overwrite').name == 'overwrite' and 'overwrite' in r\n"
+        "assert 'sanitize.purge' not in sys.modules, 'loaded for overwrite'\n"
+        "assert 'nvme-sanitize-crypto' in all_methods()\n"
+        "assert all_methods().get('tcg-psid-revert').name == 'tcg-psid-revert'\n"
+        "assert 'luks-crypto-erase' in all_methods().names()\n"
+        "assert all_methods().chooser is not None\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
 
 
 class SignalOnFirstUpdate:
