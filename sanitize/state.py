@@ -19,7 +19,6 @@ from __future__ import annotations
 import contextlib
 import errno
 import os
-import secrets
 import stat
 from dataclasses import dataclass
 
@@ -159,7 +158,7 @@ def write_private(path: str, data: bytes, *, mode: int = 0o600) -> None:
     directory, name = os.path.split(os.path.abspath(path))
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC
     for _ in range(16):
-        tmp = os.path.join(directory, f".{name}{TMP_INFIX}{secrets.token_hex(8)}")
+        tmp = os.path.join(directory, f".{name}{TMP_INFIX}{os.urandom(8).hex()}")
         try:
             fd = os.open(tmp, flags, 0o600)
             break
@@ -196,7 +195,7 @@ def create_private_once(path: str, data: bytes) -> bool:
     """
     if os.path.lexists(path):
         return False
-    tmp = f"{path}{TMP_INFIX}{secrets.token_hex(8)}"
+    tmp = f"{path}{TMP_INFIX}{os.urandom(8).hex()}"
     write_private(tmp, data)
     try:
         os.link(tmp, path, follow_symlinks=False)
