@@ -221,13 +221,17 @@ class MethodRegistry:
         self._methods: dict[str, Method] = {}
         self._chooser = chooser
         self._more = more
+        self._more_lock = threading.Lock()  # devices' threads may ask at once: one registers, the rest wait
         for method in methods:
             self.register(method)
 
     def _complete(self) -> None:
-        more, self._more = self._more, None
-        if more is not None:
-            more(self)
+        if self._more is None:  # only once `more` has returned: then every method is in
+            return
+        with self._more_lock:
+            if self._more is not None:
+                self._more(self)
+                self._more = None
 
     @property
     def chooser(self) -> AutoChooser | None:

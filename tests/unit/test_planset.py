@@ -7,6 +7,8 @@ import os
 import signal
 import subprocess
 import sys
+import threading
+import time
 from pathlib import Path
 from typing import Any
 
@@ -131,6 +133,26 @@ def test_an_overwrite_does_not_load_the_firmware_methods() -> None:
         "assert all_methods().chooser is not None\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+def test_threads_asking_at_once_all_find_the_later_methods() -> None:
+    """Two threads ask for a method `more` registers: the second waits until it is in, not
+    told that the method is unknown."""
+    started = threading.Event()
+
+    def slow_more(registry: MethodRegistry) -> None:
+        started.set()
+        time.sleep(0.2)
+        registry.register(all_methods().get("luks-crypto-erase"))
+
+    registry = MethodRegistry(more=slow_more)
+    found: list[str] = []
+    first = threading.Thread(target=lambda: found.append(registry.get("luks-crypto-erase").name))
+    first.start()
+    started.wait(5)
+    found.append(registry.get("luks-crypto-erase").name)
+    first.join()
+    assert found == ["luks-crypto-erase", "luks-crypto-erase"]
 
 
 class SignalOnFirstUpdate:
