@@ -147,9 +147,10 @@ class CorruptReadsHost(FakeHost):
         return device
 
 
+@pytest.mark.parametrize("pattern", ["random", "0x5a"])  # unmasked against zeros; compared with the pattern
 @pytest.mark.parametrize("checkers", [1, 3])
 def test_several_comparing_threads_report_every_mismatch_in_device_order(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, checkers: int
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, checkers: int, pattern: str
 ) -> None:
     monkeypatch.setattr(readback, "CHECKERS", checkers)
     monkeypatch.setattr(readback, "VERIFY_SLOTS", IO_DEPTH + checkers + 2)
@@ -159,7 +160,7 @@ def test_several_comparing_threads_report_every_mismatch_in_device_order(
     bad = (40 << 20) + 5, (3 << 20) + 700, (17 << 20) + 1  # in three different chunks
     host = CorruptReadsHost(bad=bad)
     tree = DeviceTree((make_device(str(disk), size_bytes=size),))
-    plan = build_plan(Planning(host, tree, all_methods()), str(disk), "overwrite", EraseOptions("random", 1, "full"))
+    plan = build_plan(Planning(host, tree, all_methods()), str(disk), "overwrite", EraseOptions(pattern, 1, "full"))
     state = StateDir(str(tmp_path / "state"))
 
     result = run_plan(plan, ExecutionContext(host=host, state=state, result=new_result(plan, host)), all_methods())

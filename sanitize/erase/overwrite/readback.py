@@ -186,19 +186,16 @@ def compare(
         for piece in range(0, length, PIECE):
             n = min(PIECE, length - piece)
             if stream is None:  # a fixed pattern: `want` holds it
-                if got.equals(want, n, piece, 0):
-                    continue
-                for boff in range(piece, piece + n, sector):
-                    if boff not in unreadable and not got.equals(want, sector, boff, boff - piece):
-                        checked.mismatched.append(offset + boff)
+                seen, seen_at, pattern = got, piece, want
+            else:
+                # The read bytes XOR the keystream, into `want`: zero exactly where they are the pattern.
+                stream.unmask(got, piece, want, n)
+                seen, seen_at, pattern = want, 0, zeros
+            if seen.equals(pattern, n, seen_at, 0):
                 continue
-            # The read bytes XOR the keystream, into `want`: zero exactly where they are the pattern.
-            stream.unmask(got, piece, want, n)
-            if want.equals(zeros, n, 0, 0):
-                continue
-            for boff in range(piece, piece + n, sector):
-                if boff not in unreadable and not want.equals(zeros, sector, boff - piece, 0):
-                    checked.mismatched.append(offset + boff)
+            for at in range(0, n, sector):  # the piece differs: which sectors (an unreadable one is counted apart)
+                if piece + at not in unreadable and not seen.equals(pattern, sector, seen_at + at, at):
+                    checked.mismatched.append(offset + piece + at)
         return checked
 
     def account(got: AlignedBuffer, offset: int, length: int, checked: _Checked) -> None:
