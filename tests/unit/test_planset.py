@@ -23,7 +23,7 @@ from sanitize.methods import all_methods
 from sanitize.state import StateDir
 from tests.support.devices import make_device
 from tests.support.fake_drives import FakeDrives, FakeNvme, fixture
-from tests.support.fake_host import FakeHost
+from tests.support.fake_host import FakeHost, FileDevice
 from tests.unit.purge_support import data_file, device, host_for, make_plan, run_method
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -173,12 +173,26 @@ class SignalOnFirstUpdate:
         pass
 
 
-def _two_disks(tmp_path: Path, size: int) -> tuple[FakeHost, PlanSet]:
+class SlowWritesDevice(FileDevice):
+    def write_at(self, view: memoryview, offset: int) -> None:
+        time.sleep(0.02)  # a device still writing when the stop arrives, however fast /tmp is
+        super().write_at(view, offset)
+
+
+class SlowWritesHost(FakeHost):
+    def open_device(
+        self, path: str, *, write: bool = False, direct: bool = False, exclusive: bool = False
+    ) -> FileDevice:
+        super().open_device(path, write=write, direct=direct, exclusive=exclusive).close()
+        return SlowWritesDevice(path, write=write)
+
+
+def _two_disks(tmp_path: Path, size: int, host: FakeHost | None = None) -> tuple[FakeHost, PlanSet]:
     paths = [tmp_path / "a.img", tmp_path / "b.img"]
     for path in paths:
         path.write_bytes(b"secret" * (size // 6) + bytes(size % 6))
     devs = [make_device(str(p), serial=f"S-{p.stem}", size_bytes=size) for p in paths]
-    host = FakeHost()
+    host = host or FakeHost()
     planning = Planning(host, DeviceTree(tuple(devs)), all_methods())
     plans = [plan_for(planning, d, "overwrite", EraseOptions(pattern="zeros", verify="full")) for d in devs]
     return host, PlanSet.strict(planning.tree, plans)
@@ -194,7 +208,9 @@ def test_the_plan_set_runs_every_device_in_parallel_and_reports_in_order(tmp_pat
 
 @pytest.mark.parametrize("processes", [False, True], ids=["threads", "a-process-per-device"])
 def test_a_signal_stops_every_device_at_its_next_checkpoint(tmp_path: Path, processes: bool) -> None:
-    host, plan_set = _two_disks(tmp_path, 64 << 20)
+    # Slow writes: a worker's progress reaches this process up to 0.1 s late, and a fast disk
+    # finished writing and verifying 64 MiB of zeros before it did (a CI run).
+    host, plan_set = _two_disks(tmp_path, 64 << 20, SlowWritesHost())
     said: list[str] = []
     previous = signal.getsignal(signal.SIGTERM)
     results, _ = plan_set.execute(
