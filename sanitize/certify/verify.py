@@ -196,7 +196,6 @@ def _read_optional(path: str) -> bytes | None:
 
 # --- PDF ----------------------------------------------------------------------------------
 def _open_pdf(path: str, data: bytes) -> Any:
-    from pyhanko.pdf_utils.misc import PdfError
     from pyhanko.pdf_utils.reader import PdfFileReader
 
     if not data.startswith(b"%PDF-"):
@@ -205,10 +204,9 @@ def _open_pdf(path: str, data: bytes) -> Any:
         reader = PdfFileReader(io.BytesIO(data), strict=False)
         reader.root["/Pages"]
         return reader
-    except (PdfError, KeyError, ValueError, TypeError, IndexError, AttributeError) as exc:
+    # pyHanko raises many types on damage: PdfError, KeyError, ... and decimal's InvalidOperation for "/Count .".
+    except Exception as exc:
         raise BadInput(f"{path}: malformed or truncated PDF ({type(exc).__name__})") from None
-    except Exception as exc:  # pyHanko raises unrelated types on damage: "/Count ." is decimal's InvalidOperation
-        raise BadInput(f"{path}: malformed PDF ({type(exc).__name__})") from None
 
 
 def _attachments(reader: Any) -> dict[str, bytes]:
