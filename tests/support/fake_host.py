@@ -61,6 +61,7 @@ class FakeHost:
     helper_command: list[str] | None = None  # started instead (a helper that hangs or dies)
     processes: list[subprocess.Popen[bytes]] = field(default_factory=list)
     opened: list[tuple[str, bool]] = field(default_factory=list)  # (path, write) of every open
+    device_type: type[FileDevice] = FileDevice  # what open_device returns (a slow or faulty device)
 
     # --- what the kernel says ---------------------------------------------------------------
     def read_sys(self, *parts: str) -> str | None:
@@ -168,7 +169,7 @@ class FakeHost:
     ) -> FileDevice:
         self._regular(path)
         self.opened.append((path, write))
-        return FileDevice(path, write=write)
+        return self.device_type(path, write=write)
 
     def open_file(self, path: str, *, write: bool = False) -> FileDevice:
         return self.open_device(path, write=write)

@@ -179,14 +179,6 @@ class SlowWritesDevice(FileDevice):
         super().write_at(view, offset)
 
 
-class SlowWritesHost(FakeHost):
-    def open_device(
-        self, path: str, *, write: bool = False, direct: bool = False, exclusive: bool = False
-    ) -> FileDevice:
-        super().open_device(path, write=write, direct=direct, exclusive=exclusive).close()
-        return SlowWritesDevice(path, write=write)
-
-
 def _two_disks(tmp_path: Path, size: int, host: FakeHost | None = None) -> tuple[FakeHost, PlanSet]:
     paths = [tmp_path / "a.img", tmp_path / "b.img"]
     for path in paths:
@@ -210,7 +202,7 @@ def test_the_plan_set_runs_every_device_in_parallel_and_reports_in_order(tmp_pat
 def test_a_signal_stops_every_device_at_its_next_checkpoint(tmp_path: Path, processes: bool) -> None:
     # Slow writes: a worker's progress reaches this process up to 0.1 s late, and a fast disk
     # finished writing and verifying 64 MiB of zeros before it did (a CI run).
-    host, plan_set = _two_disks(tmp_path, 64 << 20, SlowWritesHost())
+    host, plan_set = _two_disks(tmp_path, 64 << 20, FakeHost(device_type=SlowWritesDevice))
     said: list[str] = []
     previous = signal.getsignal(signal.SIGTERM)
     results, _ = plan_set.execute(
