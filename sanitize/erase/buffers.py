@@ -1,12 +1,14 @@
 """Page-aligned I/O buffers and the pattern streams written into them.
 
 O_DIRECT needs buffers aligned to the logical sector size; anonymous mmap gives page
-alignment for free. The random pattern is an AES-CTR keystream (encrypting a buffer of zeros into
-another buffer), addressed by byte offset, so any range can be regenerated for verification or resume
-from the key alone, and nothing else needs to be stored. New erases use AES-128-CTR (a third less CPU
-per byte than AES-256-CTR here, and the pattern only has to be unpredictable, not to keep a secret for
-years); the cipher is recorded with the key, and a journal that names none is AES-256-CTR, the
-pattern of earlier releases.
+alignment for free. The random pattern is an AES counter-mode keystream (encrypting a buffer of
+zeros into another buffer), addressed by byte offset, so any range can be regenerated for
+verification or resume from the key alone, and nothing else needs to be stored. New erases use
+AES-128-CTR-MIB (Keystream: AES-128 counter mode with a nonce per MiB of the device, which OpenSSL
+makes with its vector-AES code, the fastest it has); the pattern only has to be unpredictable, not
+to keep a secret for years. The cipher is recorded with the key: a journal naming AES-128-CTR (one
+128-bit counter from the device's start) continues that keystream, and one that names none is
+AES-256-CTR, the pattern of the first releases.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from sanitize.hw.iomem import io_map
 AES_BLOCK = 16
 ZERO_STEP = 256 << 10
 # The random pattern's keystream cipher -> its key length.
-CIPHERS = {"AES-128-CTR": 16, "AES-256-CTR": 32}
-CIPHER = "AES-128-CTR"  # new erases
+CIPHERS = {"AES-128-CTR-MIB": 16, "AES-128-CTR": 16, "AES-256-CTR": 32}
+CIPHER = "AES-128-CTR-MIB"  # new erases (Keystream)
+SEGMENT = 1 << 20  # AES-128-CTR-MIB: device bytes per nonce
 LEGACY_CIPHER = "AES-256-CTR"  # journals that name no cipher (written before the cipher was recorded)
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -114,25 +117,68 @@ class PatternSource:
         whose buffers `prepare` filled once)."""
         if self.byte is not None:
             return None
-        assert self.key is not None
-        return Keystream(self.key, offset, self._zeros)
+        assert self.key is not None and self.cipher is not None
+        return Keystream(self.key, self.cipher, offset, self._zeros)
 
 
 class Keystream:
-    """One AES-CTR stream from a device offset on: each `into` continues where the last one ended."""
+    """One keystream from a device offset on: each `into` or `unmask` continues where the last ended.
 
-    def __init__(self, key: bytes, offset: int, zeros: bytes) -> None:
+    AES-128-CTR-MIB counts with a 96-bit nonce per MiB of the device (its index) and a 32-bit block
+    counter from 2 within it: the counter blocks of AES-GCM, so OpenSSL's GCM code makes it (the
+    keystream is the ciphertext of zeros; the tag is never asked for). On a CPU with vector AES that
+    code is OpenSSL's fastest AES (18.6 GB/s against 10.9 for its CTR, one core here); without it,
+    GCM's hashing may make it a little slower than CTR. A stream starting inside a MiB discards the
+    keystream before its offset (at most a MiB, for a sample verification's reads).
+    """
+
+    def __init__(self, key: bytes, cipher: str, offset: int, zeros: bytes) -> None:
         if offset % AES_BLOCK:
             raise ValueError("the keystream starts at a multiple of the AES block")
-        counter = (offset // AES_BLOCK).to_bytes(16, "big")
-        self._encryptor = Cipher(algorithms.AES(key), modes.CTR(counter)).encryptor()
+        self._aes = algorithms.AES(key)
         self._zeros = memoryview(zeros)
+        self._segmented = cipher == CIPHER
+        self._offset = offset
+        self._left = 0  # bytes the current encryptor still covers (segmented streams)
+        if self._segmented:
+            self._enter(offset)
+        else:
+            counter = (offset // AES_BLOCK).to_bytes(16, "big")
+            self._encryptor = Cipher(self._aes, modes.CTR(counter)).encryptor()
+
+    def _enter(self, offset: int) -> None:
+        """Start the encryptor of the MiB holding `offset`, discarding its keystream before it."""
+        index, within = divmod(offset, SEGMENT)
+        self._encryptor = Cipher(self._aes, modes.GCM(index.to_bytes(12, "big"))).encryptor()
+        self._left = SEGMENT
+        if within:
+            scratch = bytearray(len(self._zeros) + AES_BLOCK)
+            while within:
+                n = min(within, len(self._zeros))
+                self._encryptor.update_into(self._zeros[:n], scratch)
+                within -= n
+            self._left = SEGMENT - offset % SEGMENT
+
+    def _apply(self, src: memoryview, dst: memoryview, length: int) -> None:
+        """dst[0:length] = src[0:length] XOR the next `length` bytes of the stream."""
+        if not self._segmented:
+            self._encryptor.update_into(src[:length], dst[: length + AES_BLOCK - 1])
+            return
+        done = 0
+        while done < length:
+            if not self._left:
+                self._enter(self._offset)
+            n = min(length - done, self._left)
+            self._encryptor.update_into(src[done : done + n], dst[done : done + n + AES_BLOCK - 1])
+            done += n
+            self._left -= n
+            self._offset += n
 
     def unmask(self, src: AlignedBuffer, at: int, dst: AlignedBuffer, length: int) -> None:
         """dst[0:length] = src[at:at+length] XOR the next `length` bytes of the stream: all zeros
         exactly where src holds the pattern (verification: one pass over the read bytes, into a
         buffer that stays in the CPU cache, instead of a keystream and then a comparison)."""
-        self._encryptor.update_into(src.view[at : at + length], dst.view[: length + AES_BLOCK - 1])
+        self._apply(src.view[at:], dst.view, length)
 
     def into(self, buf: AlignedBuffer, length: int) -> None:
         """The next `length` bytes of the stream into buf[0:length] (a multiple of the AES block,
@@ -140,4 +186,4 @@ class Keystream:
         step = len(self._zeros)
         for at in range(0, length, step):
             n = min(step, length - at)
-            self._encryptor.update_into(self._zeros[:n], buf.view[at : at + n + AES_BLOCK - 1])
+            self._apply(self._zeros, buf.view[at:], n)

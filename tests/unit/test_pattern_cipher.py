@@ -11,7 +11,7 @@ from cryptography.hazmat.primitives.ciphers import Cipher, algorithms, modes
 
 from sanitize.certify.document import build_document
 from sanitize.erase import EraseOptions, ExecutionContext, Planning, build_plan, new_result, run_plan
-from sanitize.erase.buffers import CIPHER, LEGACY_CIPHER, AlignedBuffer
+from sanitize.erase.buffers import CIPHER, LEGACY_CIPHER, AlignedBuffer, PatternSource
 from sanitize.erase.journal import Journal
 from sanitize.erase.overwrite.readback import VERIFY_CHUNK, remaining_chunks
 from sanitize.erase.plan import Plan
@@ -40,10 +40,10 @@ def interrupted_random_erase(tmp_path: Path) -> tuple[FakeHost, Planning, Plan, 
     return host, planning, plan, state, disk
 
 
-def test_a_new_erase_records_aes_128_ctr_in_the_journal_the_result_and_the_certificate(tmp_path: Path) -> None:
+def test_a_new_erase_records_its_cipher_in_the_journal_the_result_and_the_certificate(tmp_path: Path) -> None:
     host, planning, plan, state, disk = interrupted_random_erase(tmp_path)
     journal = Journal.find(state, plan.device).data
-    assert CIPHER == "AES-128-CTR"
+    assert CIPHER == "AES-128-CTR-MIB"
     assert journal["cipher"] == CIPHER and len(bytes.fromhex(journal["key"])) == 16
 
     again = build_plan(planning, str(disk), "overwrite", EraseOptions("random", 1, "full"))
@@ -53,13 +53,66 @@ def test_a_new_erase_records_aes_128_ctr_in_the_journal_the_result_and_the_certi
     assert result.pattern_cipher == CIPHER and result.to_dict()["pattern_cipher"] == CIPHER
     details = build_document(result.to_dict())["sanitization"]["method_details"]
     assert details["pattern_cipher"] == CIPHER
-    assert "pattern random (AES-128-CTR keystream, a new random key per pass)" in details["description"]
-    assert "AES-128-CTR keystream" in again.steps_with("write")[0].description
+    assert "pattern random (AES-128-CTR-MIB keystream, a new random key per pass)" in details["description"]
+    assert "AES-128-CTR-MIB keystream" in again.steps_with("write")[0].description
+
+
+def reference_keystream(key: bytes, offset: int, length: int) -> bytes:
+    """AES-128-CTR-MIB by its definition: block i of the device is AES(key, nonce || counter), the
+    nonce the 96-bit index of its MiB, the counter 2 + its 16-byte block within that MiB."""
+    ecb = Cipher(algorithms.AES(key), modes.ECB()).encryptor()
+    first = offset - offset % 16
+    blocks = b"".join(
+        (at >> 20).to_bytes(12, "big") + (2 + (at % (1 << 20)) // 16).to_bytes(4, "big")
+        for at in range(first, offset + length, 16)
+    )
+    return ecb.update(blocks)[offset - first : offset - first + length]
+
+
+def test_the_keystream_is_aes_counter_mode_with_a_nonce_per_mib() -> None:
+    """The pattern is exactly the documented counter mode at any offset: from a MiB's start, inside
+    one (a sample verification's reads) and across MiB boundaries, so what was written from one
+    offset is what verification regenerates from another."""
+    key = os.urandom(16)
+    source = PatternSource("random", key, 4 << 20)
+    whole, part = AlignedBuffer(3 << 20), AlignedBuffer(3 << 20)
+    try:
+        source.fill(whole, 0, 3 << 20)
+        assert bytes(whole.view[: 3 << 20]) == reference_keystream(key, 0, 3 << 20)
+        for offset in (16, 4096, (1 << 20) - 16, (1 << 20) + 512, 1234560):
+            length = (3 << 20) - offset
+            source.fill(part, offset, length)
+            assert bytes(part.view[:length]) == bytes(whole.view[offset : 3 << 20]), offset
+        read = AlignedBuffer(1 << 20)
+        try:  # verification: the read bytes XOR the stream are zeros, from any starting offset
+            read.view[: 1 << 20] = whole.view[(1 << 20) + 4096 : (2 << 20) + 4096]
+            source.stream((1 << 20) + 4096).unmask(read, 0, part, 1 << 20)
+            assert bytes(part.view[: 1 << 20]) == bytes(1 << 20)
+        finally:
+            read.close()
+    finally:
+        whole.close()
+        part.close()
+
+
+def test_a_journal_naming_aes_128_ctr_resumes_and_verifies_that_keystream(tmp_path: Path) -> None:
+    """The previous release's pattern: one 128-bit counter from the device's start."""
+    host, planning, plan, state, disk = interrupted_random_erase(tmp_path)
+    journal = Journal.find(state, plan.device)
+    key = os.urandom(16)
+    disk.write_bytes(Cipher(algorithms.AES(key), modes.CTR(bytes(16))).encryptor().update(bytes(SIZE)))
+    journal.update(phase="verify", offset=0, key=key.hex(), cipher="AES-128-CTR", bytes_written=SIZE)
+
+    again = build_plan(planning, str(disk), "overwrite", EraseOptions("random", 1, "full"))
+    result = run_plan(again, ExecutionContext(host, state, new_result(again, host), resume=True), all_methods())
+
+    assert result.status == "verified", result.to_dict()
+    assert result.verification.mismatches == 0 and result.pattern_cipher == "AES-128-CTR"
 
 
 def test_a_journal_without_a_cipher_resumes_and_verifies_aes_256_ctr(tmp_path: Path) -> None:
     """Written before the cipher was recorded: its 32-byte key is AES-256-CTR's, and verification
-    must regenerate that keystream (AES-128-CTR would find every sector mismatched)."""
+    must regenerate that keystream (today's cipher would find every sector mismatched)."""
     host, planning, plan, state, disk = interrupted_random_erase(tmp_path)
     journal = Journal.find(state, plan.device)
     key = os.urandom(32)

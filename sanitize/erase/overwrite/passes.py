@@ -1,8 +1,8 @@
 """Writing one pass over the whole device, with checkpoints.
 
 Speed: O_DIRECT writes of WRITE_CHUNK bytes from page-aligned buffers, two requests in flight
-while the calling thread generates the next chunk's pattern (AES-128-CTR keystream,
-several GB/s). Memory stays at a few buffers whatever the device size.
+while the calling thread generates the next chunk's pattern (AES counter-mode keystream,
+buffers.py, several GB/s). Memory stays at a few buffers whatever the device size.
 
 Checkpoints: every `Cadence.bytes` or `Cadence.seconds` the device is flushed, then the
 journal records the offset, so after a power loss the journal never claims more than
