@@ -5,7 +5,7 @@ alignment for free. The random pattern is an AES counter-mode keystream (encrypt
 zeros into another buffer), addressed by byte offset, so any range can be regenerated for
 verification or resume from the key alone, and nothing else needs to be stored. New erases use
 AES-128-CTR-MIB (Keystream: AES-128 counter mode with a nonce per MiB of the device, which OpenSSL
-makes with its vector-AES code, the fastest it has); the pattern only has to be unpredictable, not
+makes with its GCM code, its fastest AES on a CPU with vector AES); the pattern only has to be unpredictable, not
 to keep a secret for years. The cipher is recorded with the key: a journal naming AES-128-CTR (one
 128-bit counter from the device's start) continues that keystream, and one that names none is
 AES-256-CTR, the pattern of the first releases.
@@ -26,8 +26,9 @@ AES_BLOCK = 16
 ZERO_STEP = 256 << 10
 # The random pattern's keystream cipher -> its key length.
 CIPHERS = {"AES-128-CTR-MIB": 16, "AES-128-CTR": 16, "AES-256-CTR": 32}
-CIPHER = "AES-128-CTR-MIB"  # new erases (Keystream)
-SEGMENT = 1 << 20  # AES-128-CTR-MIB: device bytes per nonce
+NONCE_PER_MIB = "AES-128-CTR-MIB"  # the one counted per MiB (Keystream); the others with one 128-bit counter
+SEGMENT = 1 << 20  # its device bytes per nonce
+CIPHER = NONCE_PER_MIB  # new erases
 LEGACY_CIPHER = "AES-256-CTR"  # journals that name no cipher (written before the cipher was recorded)
 
 _libc = ctypes.CDLL(None, use_errno=True)
@@ -137,7 +138,7 @@ class Keystream:
             raise ValueError("the keystream starts at a multiple of the AES block")
         self._aes = algorithms.AES(key)
         self._zeros = memoryview(zeros)
-        self._segmented = cipher == CIPHER
+        self._segmented = cipher == NONCE_PER_MIB
         self._offset = offset
         self._left = 0  # bytes the current encryptor still covers (segmented streams)
         if self._segmented:
@@ -150,14 +151,12 @@ class Keystream:
         """Start the encryptor of the MiB holding `offset`, discarding its keystream before it."""
         index, within = divmod(offset, SEGMENT)
         self._encryptor = Cipher(self._aes, modes.GCM(index.to_bytes(12, "big"))).encryptor()
-        self._left = SEGMENT
-        if within:
-            scratch = bytearray(len(self._zeros) + AES_BLOCK)
-            while within:
-                n = min(within, len(self._zeros))
-                self._encryptor.update_into(self._zeros[:n], scratch)
-                within -= n
-            self._left = SEGMENT - offset % SEGMENT
+        self._left = SEGMENT - within
+        scratch = bytearray(len(self._zeros) + AES_BLOCK if within else 0)
+        while within:
+            n = min(within, len(self._zeros))
+            self._encryptor.update_into(self._zeros[:n], scratch)
+            within -= n
 
     def _apply(self, src: memoryview, dst: memoryview, length: int) -> None:
         """dst[0:length] = src[0:length] XOR the next `length` bytes of the stream."""
