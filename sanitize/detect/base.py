@@ -178,7 +178,9 @@ class FileContext:
 
 # Opening flags for anything a detector reads: never follow a symlink, never block on a FIFO
 # swapped in after the type check, and leave atime alone (a forensic scan must not change it).
-OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0)
+# O_NONBLOCK: a FIFO put in a file's place cannot block the open or the read; O_NOCTTY: nor a
+# terminal become the scan's controlling one.
+OPEN_FLAGS = os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK | os.O_NOCTTY | getattr(os, "O_CLOEXEC", 0)
 _NOATIME = getattr(os, "O_NOATIME", 0)
 
 
@@ -221,17 +223,26 @@ def open_regular_fd(path: str, *, dir_fd: int | None = None) -> int:
         return os.open(path, OPEN_FLAGS, dir_fd=dir_fd)
 
 
+def regular_stat(fd: int, path: str) -> os.stat_result:
+    """fstat of an open file that should be regular; OSError (fd left open) for anything else."""
+    st = os.fstat(fd)
+    if not stat.S_ISREG(st.st_mode):
+        raise (
+            IsADirectoryError(path)
+            if stat.S_ISDIR(st.st_mode)
+            else OSError(errno.ESPIPE, f"not a regular file: {path}")
+        )
+    return st
+
+
 def open_regular(path: str, *, dir_fd: int | None = None) -> tuple[int, os.stat_result]:
     """Open a regular file read-only without following links; OSError for anything else."""
     fd = open_regular_fd(path, dir_fd=dir_fd)
     try:
-        st = os.fstat(fd)
-        if not stat.S_ISREG(st.st_mode):
-            raise IsADirectoryError(path) if stat.S_ISDIR(st.st_mode) else OSError(f"not a regular file: {path}")
+        return fd, regular_stat(fd, path)
     except BaseException:
         os.close(fd)
         raise
-    return fd, st
 
 
 @dataclass(frozen=True)

@@ -4,11 +4,16 @@ How the walk stays safe and bounded:
 - Symlinks are never followed (only a root given on the command line is resolved, like
   `find -H`). The file type comes from the directory entry (d_type, else lstat), so FIFOs,
   sockets and device nodes are counted as skipped and never opened. Regular files are opened
-  O_NOFOLLOW|O_NONBLOCK and re-checked with fstat, so a FIFO or device swapped in after the
-  type check cannot block the scan or be read. Each directory is opened O_NOFOLLOW once and
+  O_NOFOLLOW|O_NONBLOCK|O_NOCTTY, so a FIFO swapped in after the type check cannot block the
+  scan (its read fails with ESPIPE, counted as `changed-type`) nor a terminal become the scan's.
+  A file whose header fills HEADER_BYTES, and every file reported, is re-checked with fstat: a
+  device node swapped in is never reported and never read beyond one header (a shorter file's
+  type is not re-checked: a swap needs a node on the same filesystem, and with the kernel's
+  protected_hardlinks an unprivileged user can only link one they own or may read and write). Each directory is opened O_NOFOLLOW once and
   its files are opened by name under that fd: a directory swapped for a symlink is refused.
-- Each file costs one open, one fstat, one read of at most HEADER_BYTES and one close (no read
-  for an empty file, which no detector is asked about); detectors may
+- Each file costs one open, one read of at most HEADER_BYTES and one close; a read shorter than
+  that is the whole file, so only longer files (and reported ones) cost an fstat too. No
+  detector is asked about an empty file; detectors may
   read more through FileContext, capped at READ_BUDGET. Python threads cannot be timed out,
   so detectors are bounded by construction (capped reads, capped loops); a detector that
   raises or exceeds its budget becomes a counted error.

@@ -17,8 +17,11 @@ def error_kind(exc: OSError) -> str:
         return "vanished"
     if isinstance(exc, PermissionError):
         return "permission"
-    # ENOTDIR: a directory replaced by a symlink or a file after it was listed (O_NOFOLLOW|O_DIRECTORY).
-    if exc.errno in (errno.ELOOP, errno.ENXIO, errno.ENODEV, errno.ENOTDIR) or isinstance(exc, IsADirectoryError):
+    # ENOTDIR: a directory replaced by a symlink or a file after it was listed (O_NOFOLLOW|O_DIRECTORY);
+    # ESPIPE: a FIFO (or another non-regular file) in a listed file's place, refused by its read or fstat.
+    if exc.errno in (errno.ELOOP, errno.ENXIO, errno.ENODEV, errno.ENOTDIR, errno.ESPIPE) or isinstance(
+        exc, IsADirectoryError
+    ):
         return "changed-type"
     return "io"
 

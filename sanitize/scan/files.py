@@ -1,12 +1,13 @@
 """Scanning one file: open it safely, read its header, ask the detectors that may apply.
 
-Each file costs one open, one fstat, one read of at most HEADER_BYTES and one close (no read
-for an empty file, which no detector is asked about); detectors may read more through
-FileContext, capped at READ_BUDGET. Which detectors may apply is a table lookup on the
-header's first byte and on whether it looks like text; of those, the ones that declare a gate
-are asked only when it holds, and the gates of one table cell are tested together (one
-compiled match for their openings). A detector that raises or exceeds its budget becomes a
-counted error.
+Each file costs one open, one read of at most HEADER_BYTES and one close, and an fstat only when
+the read fills the header (a shorter read is the whole file: its size), when the file is
+reported, or when the read probes the page cache (HeaderReader); no detector is asked about an
+empty file. Detectors may read more through FileContext, capped at READ_BUDGET. Which
+detectors may apply is a table lookup on the header's first byte and on whether it looks like
+text; of those, the ones that declare a gate are asked only when it holds, and the gates of one
+table cell are tested together (one compiled match for their openings). A detector that raises
+or exceeds its budget becomes a counted error.
 """
 
 from __future__ import annotations
@@ -32,7 +33,8 @@ from sanitize.detect.base import (
     Gate,
     GateTest,
     looks_like_text,
-    open_regular,
+    open_regular_fd,
+    regular_stat,
 )
 from sanitize.detect.locations import location_hint
 from sanitize.detect.registry import Registry
@@ -231,18 +233,33 @@ class FileScanner:
         """
         stats.files_seen += 1
         try:
-            fd, st = open_regular(path) if dir_fd is None or name is None else open_regular(name, dir_fd=dir_fd)
+            fd = open_regular_fd(path) if dir_fd is None or name is None else open_regular_fd(name, dir_fd=dir_fd)
         except OSError as exc:
             self.collector.error(stats, root, top, path, error_kind(exc))
             return True
-        size = st.st_size
+        st: os.stat_result | None = None
         cached = True
         try:
+            if probe:
+                st = regular_stat(fd, path)
+                size = st.st_size
+                # Ask for no more than the file holds: a full read is a cache hit.
+                header, cached = (
+                    self.headers.read(fd, size if size < HEADER_BYTES else HEADER_BYTES) if size else (b"", True)
+                )
+            else:
+                # A read shorter than a header is the whole file, so most files need no fstat for
+                # their size. Their type: the walk listed a regular file, and pread refuses what a
+                # race could put in its place (ESPIPE for a FIFO, EISDIR for a directory).
+                header = os.pread(fd, HEADER_BYTES, 0)
+                if len(header) < HEADER_BYTES:
+                    size = len(header)
+                else:
+                    st = regular_stat(fd, path)
+                    size = st.st_size
             if not size:
                 stats.empty_files += 1  # no content, nothing any detector could recognise
                 return True
-            # Ask for no more than the file holds: no shrinking copy, and a full read is a cache hit.
-            header, cached = self.headers.read(fd, size if size < HEADER_BYTES else HEADER_BYTES, probe)
             if header:
                 text = looks_like_text(header)
                 base = name if name is not None else path.rpartition("/")[2]
@@ -260,6 +277,8 @@ class FileScanner:
                 finding = app.classify(path, False)  # a documented file of a recognised application
             if finding is None:
                 return cached
+            if st is None:
+                st = regular_stat(fd, path)
             digest = self._hash(fd, stats) if self.hash_files else None
         except OSError as exc:
             self.collector.error(stats, root, top, path, error_kind(exc))

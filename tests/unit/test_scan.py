@@ -13,9 +13,12 @@ import pytest
 
 from sanitize.cli import cli
 from sanitize.detect import registry
-from sanitize.detect.base import Category, DirContext, FileContext, Finding
+from sanitize.detect.base import OPEN_FLAGS, Category, DirContext, FileContext, Finding
 from sanitize.errors import BadInput, ExitCode
-from sanitize.scan import Scanner
+from sanitize.scan import HeaderReader, Scanner
+from sanitize.scan.collect import Collector
+from sanitize.scan.files import FileScanner
+from sanitize.scan.model import ScanStats
 from tests.support.clirunner import cli_runner
 
 
@@ -247,6 +250,30 @@ def test_process_mode_gives_the_same_result_as_threads(tmp_path: Path) -> None:
     forked = Scanner(processes=2, pool_after_files=0).scan([str(root)])  # fork even for this small tree
     assert summary(forked) == summary(threaded)
     assert len(forked.artifacts) == 11 and forked.stats.skipped["special"] == 1
+
+
+@pytest.mark.parametrize("probe", [False, True])
+def test_a_fifo_or_directory_where_a_file_was_listed_is_a_changed_type_error(tmp_path: Path, probe: bool) -> None:
+    """What a race can put in a listed file's place: its read (or the fstat of a probing read)
+    refuses it, the scan does not block on a FIFO, and nothing is reported but the error."""
+    os.mkfifo(tmp_path / "swapped")
+    (tmp_path / "sub").mkdir()
+    collector = Collector(None, True)
+    files = FileScanner(registry.default(), collector, HeaderReader(), False)
+    stats = ScanStats()
+    dir_fd = os.open(tmp_path, os.O_RDONLY | os.O_DIRECTORY)
+    try:
+        for name in ("swapped", "sub"):
+            path = str(tmp_path / name)
+            files.scan_file(str(tmp_path), str(tmp_path), path, frozenset(), stats, name, dir_fd, None, probe)
+    finally:
+        os.close(dir_fd)
+    assert [(e.path, e.kind) for e in collector.errors] == [("swapped", "changed-type"), ("sub", "changed-type")]
+    assert collector.artifacts == [] and stats.files_seen == 2
+
+
+def test_files_are_opened_so_that_a_terminal_cannot_become_the_scans() -> None:
+    assert OPEN_FLAGS & os.O_NOCTTY and OPEN_FLAGS & os.O_NONBLOCK and OPEN_FLAGS & os.O_NOFOLLOW
 
 
 def test_unreadable_file_is_a_counted_permission_error(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
