@@ -261,6 +261,8 @@ class Gate:
     - `keyed`: (opening, gate) pairs: the opening matches *and* the inner gate holds. For an
       opening that ordinary files share (a JSON object's `{`) and that the detector's rules
       only accept with something more (a key, a second line, a name).
+    - `first_line_words`: a word of the header's first line is one of these (lower case; see
+      `has_word`). For a table's header line, which ordinary CSVs share.
     """
 
     opening: bytes | None = None
@@ -271,6 +273,20 @@ class Gate:
     name_prefixes: tuple[str, ...] = ()
     name_suffixes: tuple[str, ...] = ()
     keyed: tuple[tuple[bytes, Gate], ...] = ()
+    first_line_words: frozenset[str] = frozenset()
+
+
+_LETTERS_ONLY = bytes(c if 65 <= c <= 90 or 97 <= c <= 122 else 32 for c in range(256))  # others: space
+_HUMP = re.compile(rb"[a-z][A-Z]").search
+_CAMEL_WORD = re.compile(rb"[A-Z]+[a-z]*|[a-z]+").findall
+
+
+def has_word(line: bytes, words: frozenset[bytes]) -> bool:
+    """Whether a word of `line`, in any case, is one of `words` (lower case). Words are the runs of
+    ASCII letters, split where a lower-case letter meets a capital (`userPrompt`: user, prompt)."""
+    if not words.isdisjoint(line.translate(_LETTERS_ONLY).lower().split()):
+        return True
+    return _HUMP(line) is not None and not words.isdisjoint(map(bytes.lower, _CAMEL_WORD(line)))
 
 
 class GateTest:
@@ -320,6 +336,7 @@ def _admits(gates: list[Gate]) -> Callable[[bytes, int, str], bool]:
         for opening, gate in g.keyed:
             inner.setdefault(opening, []).append(gate)
     keyed = tuple((re.compile(o).match, _admits(inner[o])) for o in sorted(inner))
+    line_words = frozenset(w.encode() for g in gates for w in g.first_line_words)
 
     def admits(header: bytes, size: int, name: str) -> bool:
         if match is not None and match(header) is not None:
@@ -332,6 +349,10 @@ def _admits(gates: list[Gate]) -> Callable[[bytes, int, str], bool]:
                 for literal in literals:
                     if header.find(literal, 0, end) >= 0:
                         return True
+        if line_words:
+            nl = header.find(b"\n")
+            if has_word(header if nl < 0 else header[:nl], line_words):
+                return True
         if size > len(header):
             if beyond:
                 return True

@@ -37,6 +37,7 @@ from sanitize.detect.base import (
     FileContext,
     Finding,
     Gate,
+    has_word,
 )
 from sanitize.detect.bounded_text import JSON_OBJECT_OPENING, first_significant_byte, is_jsonl, read_prefix
 from sanitize.detect.parquet_footer import ParquetError, ParquetTooLarge, read_footer
@@ -201,9 +202,10 @@ def classify_rows(columns: Sequence[str], rows: list[dict[str, object]], kind: s
 
 _DELIMITERS = (",", "\t", ";", "|")
 _LEADING_SPACE = (b" ", b"\t", b"\r", b"\n", b"\xef")
-# Any telling word as a whole word of a header line (split at non-letters, camelCase humps).
-_LEXICON_WORDS = sorted(PROMPT_WORDS | OUTPUT_WORDS | {"messages", "conversations"}, key=len, reverse=True)
-_LEXICON = re.compile(rb"(?i)(?<![a-z])(?:" + "|".join(_LEXICON_WORDS).encode() + rb")(?![a-z])")
+# Any telling word as a word of a header line (base.has_word: split at non-letters and camelCase humps).
+_LEXICON_WORDS = frozenset(PROMPT_WORDS | OUTPUT_WORDS | {"messages", "conversations"})
+_LEXICON = frozenset(w.encode() for w in _LEXICON_WORDS)
+_TEMPLATE_MARK_BYTES = tuple(m.encode() for m in _TEMPLATE_MARKS)  # each starts with "<", "[" or "#"
 
 
 def _header_cells(line: str) -> tuple[list[str], str] | None:
@@ -226,9 +228,9 @@ def _may_be_table(first_line: bytes, head: bytes) -> bool:
         b"," in first_line or b"\t" in first_line or b";" in first_line or b"|" in first_line
     ):
         return False
-    if _LEXICON.search(first_line):
+    if has_word(first_line, _LEXICON):
         return True
-    return (b"<" in head or b"[" in head or b"#" in head) and any(m.encode() in head for m in _TEMPLATE_MARKS)
+    return (b"<" in head or b"[" in head or b"#" in head) and any(m in head for m in _TEMPLATE_MARK_BYTES)
 
 
 def classify_csv(prefix: bytes, truncated: bool = False) -> Finding | None:
@@ -284,12 +286,19 @@ def classify_jsonl(prefix: bytes) -> Finding | None:
 class PromptLogDetector:
     name = "prompt-logs"
     header_class = TEXT
-    # A first line with a delimiter (_may_be_table; a file starting with "{" is JSON), or JSON
-    # lines (after whitespace or a BOM): is_jsonl needs a second line, in the header or beyond
-    # it, unless the name says it is a line log.
+    # A table (_may_be_table): a first line with a delimiter (a file starting with "{" is JSON)
+    # and a telling word in it or a template mark in the header; ordinary CSVs stop here. Or
+    # JSON lines (after whitespace or a BOM): is_jsonl needs a second line, in the header or
+    # beyond it, unless the name says it is a line log.
     gate = Gate(
-        opening=rb"(?!\{)[^\n,\t;|]*+[,\t;|]",
         keyed=(
+            (
+                rb"(?!\{)[^\n,\t;|]*+[,\t;|]",
+                Gate(
+                    first_line_words=_LEXICON_WORDS,
+                    within=tuple((mark[:1], mark, HEADER_BYTES) for mark in _TEMPLATE_MARK_BYTES),
+                ),
+            ),
             (
                 JSON_OBJECT_OPENING,
                 Gate(within=((b"\n", b"\n", HEADER_BYTES),), beyond_header=True, name_suffixes=LINE_LOG_SUFFIXES),

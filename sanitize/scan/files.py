@@ -102,27 +102,43 @@ class Cell:
     """The detectors of one (text class, first byte), in registry order, and their gates.
 
     Most ordinary files fail every gate: one `match` of all the openings as one alternation,
-    plus a memchr or two, and only the ungated detectors are asked. For a file that passes,
+    plus a memchr or two, and only the ungated detectors are asked. A file that fails every
+    gate's content parts (all but `beyond_header` and `ending`) goes to the detectors whose gate
+    its size or last bytes may pass (a footer: Lance), not to all. For a file that passes,
     each gated detector is asked if its own opening matches (one C call) or the other parts of
     its gate hold (see `Check`).
     """
 
-    __slots__ = ("_any", "all", "candidates", "ungated")
+    __slots__ = ("_content", "_endings", "all", "beyond", "candidates", "ending", "ungated")
 
-    def __init__(self, candidates: tuple[FileDetector, ...], checks: tuple[Check, ...], any_gate: GateTest | None):
+    def __init__(self, candidates: tuple[FileDetector, ...], checks: tuple[Check, ...], content: GateTest | None):
         self.candidates = candidates
-        self._any = any_gate  # None: no detector of the cell is gated
+        self._content = content  # the content parts of the gates; None: no gate has any
         self.all = checks  # (detector, its opening's match, the rest of its gate)
-        self.ungated = tuple(c for c in checks if c[1] is None and c[2] is None)
+        gates = [getattr(d, "gate", None) for d in candidates]
+        self.ungated = tuple(c for c, g in zip(checks, gates, strict=True) if not isinstance(g, Gate))
+        self.beyond = tuple(c for c, g in zip(checks, gates, strict=True) if not isinstance(g, Gate) or g.beyond_header)
+        self.ending = tuple(c for c, g in zip(checks, gates, strict=True) if not isinstance(g, Gate) or g.ending)
+        self._endings = tuple(sorted({e for g in gates if isinstance(g, Gate) for e in g.ending}))
 
     def checks(self, header: bytes, size: int, name: str) -> tuple[Check, ...]:
         """The detectors that may recognise this file, each with the gate still to pass (`passes`)."""
-        if self._any is None or self._any.admits(header, size, name):
+        if self._content is not None and self._content.admits(header, size, name):
             return self.all
-        return self.ungated  # most files: decided here, no gated detector called
+        # Most files: decided here, no gated detector called, or only those a size or footer may admit.
+        if size > len(header):
+            return self.beyond
+        if self._endings and header.endswith(self._endings):
+            return self.ending
+        return self.ungated
 
     def select(self, header: bytes, size: int, name: str) -> tuple[FileDetector, ...]:
         return tuple(c[0] for c in self.checks(header, size, name) if passes(c, header, size, name))
+
+
+def content_parts(gate: Gate) -> Gate:
+    """A gate without its size and footer parts (Cell tests those apart)."""
+    return replace(gate, beyond_header=False, ending=())
 
 
 def _check(d: FileDetector) -> Check:
@@ -152,15 +168,16 @@ def gated_table(files: tuple[FileDetector, ...], text: bool) -> tuple[Cell, ...]
     """candidate_table with each cell's gates compiled (see Gate and Cell); cells with the same
     detectors are one object, each detector's check and each set of gates compiled once."""
     checks = {id(d): _check(d) for d in files}
+    contents = {id(d): content_parts(d.gate) for d in files if isinstance(getattr(d, "gate", None), Gate)}  # type: ignore[attr-defined]
     cells: dict[tuple[int, ...], Cell] = {}
     tests: dict[tuple[int, ...], GateTest] = {}
     table = []
     for candidates in candidate_table(files, text):
         key = tuple(id(d) for d in candidates)
         if key not in cells:
-            gated = tuple(id(d) for d in candidates if isinstance(getattr(d, "gate", None), Gate))
+            gated = tuple(i for i in key if i in contents and contents[i] != Gate())
             if gated and gated not in tests:
-                tests[gated] = GateTest(d.gate for d in candidates if id(d) in gated)  # type: ignore[attr-defined]
+                tests[gated] = GateTest(contents[i] for i in gated)
             cells[key] = Cell(candidates, tuple(checks[i] for i in key), tests[gated] if gated else None)
         table.append(cells[key])
     return tuple(table)

@@ -4,6 +4,7 @@ layouts), and the look-alikes from ordinary software beside them."""
 
 from __future__ import annotations
 
+import csv
 import json
 import os
 import shutil
@@ -143,6 +144,27 @@ def test_csv_rows_cut_by_the_prefix_are_dropped() -> None:
     head = b"prompt,completion\nSummarise the memo please,The memo says so\nSummarise the"
     found = classify_csv(head, truncated=True)
     assert found is not None and found.details["rows_examined"] == 1
+
+
+def test_camel_case_table_headers_are_read_like_column_names(tmp_path: Path) -> None:
+    """A header line's telling words count in camelCase too (`userPrompt`), as column names are
+    split; an ordinary camelCase export stays clean."""
+    rows = [
+        ("Summarize the following clause for the client meeting", "The clause caps liability at the fees paid."),
+        ("Translate the following letter for opposing counsel", "Madame, nous avons bien recu votre lettre."),
+    ]
+    with open(tmp_path / "debug.csv", "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["requestId", "userPrompt", "modelResponse"])
+        writer.writerows((i, p, r) for i, (p, r) in enumerate(rows))
+    with open(tmp_path / "orders.csv", "w", newline="") as fh:
+        writer = csv.writer(fh)
+        writer.writerow(["orderId", "customerName", "deliveryNote"])
+        writer.writerows((i, "Dana", "Leave the parcel with the neighbour at number four") for i in range(3))
+    result = Scanner(workers=1).scan([str(tmp_path)])
+    assert [(a.path, a.format, a.evidence) for a in result.artifacts] == [
+        ("debug.csv", "csv-prompt-log", "prompt-log-csv:prompt+response")
+    ]
 
 
 def _ctx(path: Path, fds: list[int]) -> FileContext:

@@ -8,9 +8,12 @@ any detector that recognises a file when called directly must be among the scann
 
 from __future__ import annotations
 
+import csv
+import io
 import json
 import os
 import random
+import tempfile
 import threading
 import time
 from collections import Counter
@@ -111,8 +114,10 @@ def test_gates_decide_ordinary_files_without_calling_detectors() -> None:
     note = b"line 0 of a note: nothing to see\nline 1 of a note: nothing to see\n"
     for header, text in ((note, True), (rnd.randbytes(4000), False), (b"\x89PNG\r\n\x1a\n" + bytes(range(200)), False)):
         assert cells[text][header[0]].select(header, len(header), "f.dat") == ()
-    table = b"a,b,c\n1,2,3\n"
-    assert [d.name for d in cells[True][ord("a")].select(table, len(table), "f.csv")] == ["prompt-logs"]
+    table = b"a,b,c\n1,2,3\n"  # an ordinary table: no telling word in its header line, no template mark
+    assert cells[True][ord("a")].select(table, len(table), "f.csv") == ()
+    for telling in (b"id,prompt,output\n1,2,3\n", b"id,userPrompt,modelAnswer\n", b"a,b\n[INST] x,y\n"):
+        assert [d.name for d in cells[True][telling[0]].select(telling, len(telling), "f.csv")] == ["prompt-logs"]
     record = b'{"id": 1, "name": "x"}'  # one JSON object, no telling key: asks no detector
     assert cells[True][ord("{")].select(record, len(record), "f.json") == ()
     assert [d.name for d in cells[True][ord("{")].select(record + b"\n", len(record) + 1, "f.json")] == ["prompt-logs"]
@@ -150,6 +155,33 @@ def test_gate_parts() -> None:
     assert keyed.admits(b'{"key": 1}', 10, "x") and not keyed.admits(b'["key"]', 7, "x")
     assert not keyed.admits(b'{"id": 1}', 9, "x") and not keyed.admits(b"plain", 9000, "x.jsonl")
     assert keyed.admits(b'{"id": 1}', 9000, "x") and keyed.admits(b'{"id": 1}', 9, "x.jsonl")
+    # first_line_words: a word of the first line only, in any case, camelCase split
+    words = GateTest([Gate(first_line_words=frozenset({"prompt"}))])
+    for line in (b"id,prompt", b"ID;PROMPT_2", b"userPrompt|x", b"Prompt"):
+        assert words.admits(line + b"\nrow", 9, "x"), line
+    for line in (b"id,prompts", b"promptly,x", b"id,x\nprompt", b"HTTPPrompt"):
+        assert not words.admits(line, 9, "x"), line
+
+
+def test_has_word_splits_like_column_names_and_ignores_case() -> None:
+    words = frozenset({b"prompt", b"response"})
+    assert base.has_word(b"id,user_prompt,x", words) and base.has_word(b"modelResponse", words)
+    assert base.has_word(b"RESPONSE2", words) and base.has_word(b"\xc3\xa9prompt\xc3\xa9", words)
+    assert not base.has_word(b"prompter,responses", words) and not base.has_word(b"", words)
+
+
+def test_a_cell_asks_size_and_footer_gates_apart_from_content_gates() -> None:
+    """A file no content gate admits goes to the detectors its size or last bytes may concern
+    (Lance's footer), not to every gated detector of its cell."""
+    cells = gated_table(registry.file_detectors(), False)
+    rnd = random.Random(9)
+    noise = bytes(b | 1 for b in rnd.randbytes(HEADER_BYTES))  # no NUL: no binary magic, no text either
+    cell = cells[noise[0]]
+    assert [c[0].name for c in cell.checks(noise, 1 << 20, "f.bin")] == [
+        d.name for d in cell.candidates if d.name == "lance" or not hasattr(d, "gate")
+    ]
+    assert [d.name for d in cell.select(noise[:100] + b"\x01\x00\x02\x00LANC", 108, "f.lance")] == ["lance"]
+    assert cell.select(noise[:108], 108, "f.bin") == ()
 
 
 _PLAIN_KEYS = ("id", "name", "content", "text", "type", "input", "level", "msg", "body", "payload", "tags", "n")
@@ -214,6 +246,70 @@ def test_keyed_gates_admit_every_json_file_their_detectors_recognise() -> None:
                 assert detector in asked, (detector.name, header[:200], size, name)
     for detector in keyed:  # both sides exercised: files recognised, and files the gate keeps out
         assert recognised[detector.name] >= 40 and passed[detector.name] <= 3900, (recognised, passed)
+
+
+_PLAIN_COLUMNS = ("id", "name", "amount", "created_at", "status", "customer", "sku", "qty", "notes", "score")
+_TELLING_COLUMNS = ("prompt", "response", "completion", "question", "answer", "input", "output", "instruction",
+                    "generated", "text", "summary", "model", "messages", "target", "source", "label")  # fmt: skip
+_CELLS = ("x", "42", "You are a helpful assistant. Summarize the following text for a client", "",
+          "The clause limits liability to the fees paid in the prior twelve months.")  # fmt: skip
+_TEMPLATED = ("<|im_start|>user\nhello<|im_end|>", "[INST] translate the following [/INST]", "### Instruction:\nsay hi")
+
+
+def _column(rnd: random.Random) -> str:
+    words = [rnd.choice(_TELLING_COLUMNS if rnd.random() < 0.2 else _PLAIN_COLUMNS) for _ in range(rnd.randrange(1, 3))]
+    style = rnd.randrange(4)
+    if style == 0:
+        return "_".join(words)
+    if style == 1:
+        return words[0] + "".join(w.title() for w in words[1:])  # camelCase
+    if style == 2:
+        return "_".join(words).upper()
+    return " ".join(words) + rnd.choice(["", "2", "_v1"])
+
+
+def _table_header(rnd: random.Random) -> tuple[bytes, int, str]:
+    """A CSV or TSV file as a detector sees it: (header, size, name)."""
+    delimiter = rnd.choice([",", "\t", ";", "|"])
+    columns = [_column(rnd) for _ in range(rnd.randrange(2, 5))]
+    cells = _CELLS + _TEMPLATED if rnd.random() < 0.3 else _CELLS
+    rows = [[rnd.choice(cells) for _ in columns] for _ in range(rnd.randrange(1, 8))]
+    out = io.StringIO()
+    writer = csv.writer(out, delimiter=delimiter, lineterminator=rnd.choice(["\n", "\r\n"]))
+    writer.writerow(columns)
+    writer.writerows(rows)
+    data = (rnd.choice(["", "\ufeff"]) + out.getvalue()).encode()
+    size = len(data) if rnd.random() < 0.8 else len(data) + 5000
+    return data[:HEADER_BYTES], size, rnd.choice(["f.csv", "f.tsv", "f.txt", "f.dat"])
+
+
+def test_the_table_gate_admits_every_table_prompt_logs_recognises() -> None:
+    """prompt-logs' gate for tables (a delimiter in the first line, and a telling word there in any
+    case or camelCase, or a template mark in the header) is implied by its rules: on generated
+    CSV and TSV files, every one it recognises passes its gate and the scanner's table."""
+    detector = next(d for d in registry.file_detectors() if d.name == "prompt-logs")
+    gate = GateTest([detector.gate])  # type: ignore[attr-defined]
+    cells = gated_table(registry.file_detectors(), True)
+    rnd = random.Random(13)
+    recognised = passed = 0
+    with tempfile.TemporaryDirectory() as tmp:
+        for i in range(1500):
+            header, size, name = _table_header(rnd)
+            path = os.path.join(tmp, f"{i}-{name}")
+            with open(path, "wb") as fh:
+                fh.write(header + b"x" * (size - len(header)))
+            fd = os.open(path, os.O_RDONLY)
+            try:
+                ctx = FileContext(path, size, header, fd, name=name)
+                admitted = gate.admits(header, size, name)
+                passed += admitted
+                if _recognises(detector, ctx):
+                    recognised += 1
+                    assert admitted, (header[:200], size, name)
+                    assert detector in cells[header[0]].select(header, size, name), (header[:200], size, name)
+            finally:
+                os.close(fd)
+    assert recognised >= 50 and passed <= 1300, (recognised, passed)  # both sides exercised
 
 
 def test_a_gate_test_kept_before_its_first_call_is_compiled_once(monkeypatch: pytest.MonkeyPatch) -> None:
