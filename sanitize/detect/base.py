@@ -374,10 +374,25 @@ class DirContext:
     path: str
     entries: frozenset[str]
     _spent: list[int] = field(default_factory=lambda: [0], compare=False, repr=False)
+    # Asked of every directory of a tree by several detectors: computed once (the dataclass is frozen).
+    _memo: dict[str, str] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def name(self) -> str:
-        return os.path.basename(self.path.rstrip("/"))
+        name = self._memo.get("name")
+        if name is None:
+            name = self._memo["name"] = os.path.basename(self.path.rstrip("/"))
+        return name
+
+    def ending(self, suffix: str) -> list[str]:
+        """The names that end with `suffix`. Most directories have none, which one search of all
+        the names joined tells (a name followed by a newline in that text), not a loop over them."""
+        joined = self._memo.get("joined")
+        if joined is None:
+            joined = self._memo["joined"] = "\n".join(self.entries) + "\n"
+        if suffix + "\n" not in joined:
+            return []
+        return [n for n in self.entries if n.endswith(suffix)]
 
     def read_member(self, relpath: str, length: int = HEADER_BYTES, offset: int = 0) -> bytes | None:
         """First bytes of a regular file below this directory; None if absent or not regular."""

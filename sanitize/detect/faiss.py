@@ -73,7 +73,7 @@ class LangchainFaissDirDetector:
     name = "langchain-faiss"
 
     def detect_dir(self, ctx: DirContext) -> Finding | None:
-        pairs = [n[: -len(".faiss")] for n in ctx.entries if n.endswith(".faiss") and n[:-6] + ".pkl" in ctx.entries]
+        pairs = [n[: -len(".faiss")] for n in ctx.ending(".faiss") if n[:-6] + ".pkl" in ctx.entries]
         for stem in sorted(pairs):
             index = read_head(os.path.join(ctx.path, stem + ".faiss"), 32)
             pkl = read_head(os.path.join(ctx.path, stem + ".pkl"), 2)

@@ -39,7 +39,7 @@ class RedisDetector:
         return sniff_redis(ctx.header)
 
     def detect_dir(self, ctx: DirContext) -> Finding | None:
-        manifests = sorted(n for n in ctx.entries if n.endswith(".manifest"))
+        manifests = sorted(ctx.ending(".manifest"))
         for name in manifests[:MAX_MANIFESTS]:  # Redis writes one; a directory of many is something else
             text = read_head(os.path.join(ctx.path, name), 4096)
             lines = _MANIFEST_LINE.findall(text)

@@ -261,7 +261,7 @@ class Walker:
         except OSError as exc:
             self.collector.error(stats, d.root, d.top, d.path, error_kind(exc))
             return [], frozenset(), d.app
-        names = frozenset(e.name for e in entries)
+        names = frozenset([e.name for e in entries])
         ctx = DirContext(d.path, names)
         if (self.dirs or d.app is not None) and self._claim_dir(d, dir_fd, ctx, stats):
             return [], names, d.app
@@ -273,8 +273,15 @@ class Walker:
     ) -> list[str]:
         """The names of the regular files; subdirectories to walk go to `subdirs`, the rest is counted."""
         prefix = d.path if d.path.endswith("/") else d.path + "/"
-        files: list[str] = []
-        for entry in entries:
+        try:
+            # Most entries are regular files (d_type): one pass for them, the loop below for the rest.
+            files = [e.name for e in entries if e.is_file(follow_symlinks=False)]
+            if len(files) == len(entries):
+                return files
+            others = [e for e in entries if not e.is_file(follow_symlinks=False)]
+        except OSError:  # an entry without d_type whose lstat failed: each entry on its own below
+            files, others = [], entries
+        for entry in others:
             try:
                 if entry.is_dir(follow_symlinks=False):
                     st = entry.stat(follow_symlinks=False)

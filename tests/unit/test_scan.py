@@ -322,3 +322,11 @@ def test_a_detector_fault_makes_the_scan_command_incomplete_not_ok(tmp_path: Pat
     assert raised and faulty.faults() == [f"{raised} file(s) or directories not fully examined (detector:raises)"]
     faulty.detector_load_errors.append("sanitize.detect.broken: ImportError: x")
     assert faulty.faults()[0] == "detector module failed to load: sanitize.detect.broken: ImportError: x"
+
+
+def test_dir_context_lists_names_by_suffix() -> None:
+    ctx = DirContext("/x/store/", frozenset({"a.faiss", "a.pkl", "odd\nname.faiss", "b.faiss.bak", "c.manifest"}))
+    assert sorted(ctx.ending(".faiss")) == ["a.faiss", "odd\nname.faiss"]
+    assert ctx.ending(".arrow") == [] and ctx.ending(".manifest") == ["c.manifest"]
+    assert DirContext("/x", frozenset()).ending(".faiss") == []
+    assert ctx.name == "store" and ctx.name == "store"
