@@ -9,8 +9,9 @@ How the walk stays safe and bounded:
   A file whose header fills HEADER_BYTES, and every file reported, is re-checked with fstat: a
   device node swapped in is never reported and never read beyond one header (a shorter file's
   type is not re-checked: a swap needs a node on the same filesystem, and with the kernel's
-  protected_hardlinks an unprivileged user can only link one they own or may read and write). Each directory is opened O_NOFOLLOW once and
-  its files are opened by name under that fd: a directory swapped for a symlink is refused.
+  protected_hardlinks an unprivileged user can only link one they own or may read and write).
+  Each directory is opened O_NOFOLLOW once and its files are opened by name under that fd: a
+  directory swapped for a symlink is refused.
 - Each file costs one open, one read of at most HEADER_BYTES and one close; a read shorter than
   that is the whole file, so only longer files (and reported ones) cost an fstat too. No
   detector is asked about an empty file; detectors may
