@@ -39,6 +39,7 @@ from sanitize.detect.base import (
 from sanitize.detect.locations import location_hint
 from sanitize.detect.registry import Registry
 from sanitize.scan.collect import Collector, error_kind, relpath
+from sanitize.scan.first_bytes import cuts_by_first_byte
 from sanitize.scan.model import Artifact, ScanStats
 
 HASH_CHUNK = 1 << 20
@@ -165,21 +166,28 @@ def passes(check: Check, header: bytes, size: int, name: str) -> bool:
 
 
 def gated_table(files: tuple[FileDetector, ...], text: bool) -> tuple[Cell, ...]:
-    """candidate_table with each cell's gates compiled (see Gate and Cell); cells with the same
-    detectors are one object, each detector's check and each set of gates compiled once."""
+    """candidate_table with each cell's gates compiled (see Gate and Cell), each gate's openings cut
+    to those that can start with the cell's byte (first_bytes.py); cells with the same detectors
+    and cut gates are one object, each detector's check and each set of gates compiled once."""
     checks = {id(d): _check(d) for d in files}
-    contents = {id(d): content_parts(d.gate) for d in files if isinstance(getattr(d, "gate", None), Gate)}  # type: ignore[attr-defined]
+    cuts = {
+        id(d): cuts_by_first_byte(content_parts(d.gate))  # type: ignore[attr-defined]
+        for d in files
+        if isinstance(getattr(d, "gate", None), Gate)
+    }
     cells: dict[tuple[int, ...], Cell] = {}
     tests: dict[tuple[int, ...], GateTest] = {}
     table = []
-    for candidates in candidate_table(files, text):
-        key = tuple(id(d) for d in candidates)
-        if key not in cells:
-            gated = tuple(i for i in key if i in contents and contents[i] != Gate())
-            if gated and gated not in tests:
-                tests[gated] = GateTest(contents[i] for i in gated)
-            cells[key] = Cell(candidates, tuple(checks[i] for i in key), tests[gated] if gated else None)
-        table.append(cells[key])
+    for byte, candidates in enumerate(candidate_table(files, text)):
+        ids = tuple(id(d) for d in candidates)
+        content = [cut for cut in (cuts[i][byte] for i in ids if i in cuts) if cut is not None]
+        same = tuple(id(cut) for cut in content)  # cuts are shared objects: equal cuts, equal ids
+        if (*ids, -1, *same) not in cells:
+            if content and same not in tests:
+                tests[same] = GateTest(content)
+            cell = Cell(candidates, tuple(checks[i] for i in ids), tests[same] if content else None)
+            cells[(*ids, -1, *same)] = cell
+        table.append(cells[(*ids, -1, *same)])
     return tuple(table)
 
 

@@ -25,7 +25,8 @@ import pytest
 from sanitize.detect import base, registry
 from sanitize.detect.base import BINARY, HEADER_BYTES, TEXT, DamagedFile, FileContext, Gate, GateTest, looks_like_text
 from sanitize.scan import HeaderReader, Scanner
-from sanitize.scan.files import candidate_table, gated_table
+from sanitize.scan.files import candidate_table, content_parts, gated_table
+from sanitize.scan.first_bytes import ALL, alternatives, first_bytes, for_first_byte
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "artifacts"
 FILES = sorted(p for p in FIXTURES.rglob("*") if p.is_file() and not p.is_symlink() and p.stat().st_size)
@@ -470,3 +471,67 @@ def test_without_nowait_reads_every_worker_takes_work_and_results_hold(tmp_path:
         os.close(fd)
     result = Scanner(workers=4, processes=0, headers=blocking).scan([str(tmp_path)])
     assert [a.path for a in result.artifacts] == ["d3/model.gguf"] and result.stats.errors == 0
+
+
+# -- openings cut to a cell's first byte (sanitize/scan/first_bytes.py) ----------------------------
+
+
+def test_first_bytes_of_a_pattern_are_a_superset_and_every_byte_when_unsure() -> None:
+    assert first_bytes(rb"GGUF") == frozenset(b"G")
+    assert first_bytes(rb"[ \t\r\n\xef\xbb\xbf]*\{") == frozenset(b" \t\r\n\xef\xbb\xbf{")
+    assert first_bytes(rb"\s*+\{") == frozenset(b" \t\n\r\f\v{")
+    assert first_bytes(rb"(?:\(\w+ pid=\d+\) )?(?:DEBUG|INFO)") == frozenset(b"(DI")
+    assert first_bytes(rb"(?!\{)[^\n,]*+,") == first_bytes(rb"[^\n,]*+,") == ALL - frozenset(b"\n")
+    assert first_bytes(rb"\d\d:|srv  |\[PAD\]") == frozenset(b"0123456789s[")
+    for unsure in (rb"a*", rb"(?i)abc", rb"(?i:abc)", rb"(x)?(?(1)a|b)", rb"x?", rb"(?=a)", rb"\bfoo|(", rb"."):
+        assert first_bytes(unsure) == ALL, unsure
+
+
+def test_top_level_alternatives_split_outside_groups_classes_and_escapes() -> None:
+    assert alternatives(rb"a|b(c|d)|[|x]|\||[]|]|[^]|]") == (rb"a", rb"b(c|d)", rb"[|x]", rb"\|", rb"[]|]", rb"[^]|]")
+    assert alternatives(rb"(?i)a|b") == (rb"(?i)a|b",) and alternatives(rb"abc") == (rb"abc",)
+    assert alternatives(rb"a|b)") == (rb"a|b)",)  # a part that does not parse alone: no split
+
+
+def test_a_gate_cut_to_a_first_byte_drops_only_what_cannot_start_there() -> None:
+    gate = Gate(opening=rb"\{x|ab|\s*c", keyed=((rb"\[", Gate(within=((b"k", b"k", 9),))),), name_suffixes=(".y",))
+    cut = for_first_byte(gate, ord("a"))
+    assert cut.opening == rb"(?:ab)" and cut.keyed == () and cut.name_suffixes == (".y",)
+    assert for_first_byte(gate, ord("[")).keyed == gate.keyed and for_first_byte(gate, ord("[")).opening is None
+    assert for_first_byte(gate, ord(" ")).opening == rb"(?:\s*c)"
+    assert for_first_byte(Gate(opening=rb"a*|b"), ord("z")) == Gate(opening=rb"(?:a*)")  # a* may match nothing
+
+
+def _headers_of_every_kind() -> Iterator[tuple[bytes, int, str]]:
+    for _, ctx in _contexts():
+        yield ctx.header, ctx.size, ctx.name
+        for lead in (b" ", b"\n", b"\xef\xbb\xbf", b"{", b"[", b"#", b"|", b"1"):
+            yield lead + ctx.header[: HEADER_BYTES - len(lead)], ctx.size + len(lead), ctx.name
+    rnd = random.Random(17)
+    for _ in range(1500):
+        yield _json_header(rnd)
+        yield _table_header(rnd)
+        yield rnd.randbytes(rnd.randrange(1, 600)), rnd.choice([600, 9000]), "f.bin"
+
+
+@pytest.mark.parametrize("text", [False, True])
+def test_cells_with_cut_openings_decide_exactly_as_the_whole_gates(text: bool) -> None:
+    """Cutting the openings to a cell's first byte changes no decision: every cell's test admits
+    exactly the headers that its detectors' whole gates (content parts) admit."""
+    detectors = registry.file_detectors()
+    cells = gated_table(detectors, text)
+    whole = {}
+    checked = admitted = 0
+    for header, size, name in _headers_of_every_kind():
+        if not header or looks_like_text(header) != text:
+            continue
+        cell = cells[header[0]]
+        gates = tuple(content_parts(d.gate) for d in cell.candidates if isinstance(getattr(d, "gate", None), Gate))  # type: ignore[attr-defined]
+        if gates not in whole:
+            whole[gates] = GateTest(g for g in gates if g != Gate())
+        expected = whole[gates].admits(header, size, name) if any(g != Gate() for g in gates) else False
+        got = cell._content is not None and cell._content.admits(header, size, name)
+        assert got == expected, (header[:80], size, name)
+        checked += 1
+        admitted += got
+    assert checked > 1000 and 50 < admitted < checked - 50, (checked, admitted)
