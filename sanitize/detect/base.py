@@ -255,7 +255,8 @@ class Gate:
     - `within`: (guard, literal, end) triples: `literal` occurs in `header[:end]`; the scanner
       looks for it only where the one-byte `guard` occurs (memchr: a longer search costs a few
       microseconds per 4 KiB).
-    - `ending`: the header, being the whole file, ends with one of these.
+    - `ending`: the file ends with one of these (a footer): the header when it holds the whole
+      file, else the file's last bytes, which the scanner reads (one small read) before asking.
     - `beyond_header`: the file is longer than its header (the detector reads further).
     - `names`, `name_prefixes`, `name_suffixes`: the file's name says what it holds.
     - `keyed`: (opening, gate) pairs: the opening matches *and* the inner gate holds. For an
@@ -354,7 +355,7 @@ def _admits(gates: list[Gate]) -> Callable[[bytes, int, str], bool]:
             if has_word(header if nl < 0 else header[:nl], line_words):
                 return True
         if size > len(header):
-            if beyond:
+            if beyond or endings:  # the footer is beyond the header (the scanner's cells read it first)
                 return True
         elif endings and header.endswith(endings):
             return True

@@ -14,7 +14,7 @@ FOOTER_MAGIC = b"LANC"
 
 class LanceDetector:
     name = "lance"
-    gate = Gate(ending=(FOOTER_MAGIC,), beyond_header=True)  # the footer ends the file
+    gate = Gate(ending=(FOOTER_MAGIC,))  # the footer ends the file
 
     def detect(self, ctx: FileContext) -> Finding | None:
         if ctx.size < 16:

@@ -104,37 +104,42 @@ class Cell:
 
     Most ordinary files fail every gate: one `match` of all the openings as one alternation,
     plus a memchr or two, and only the ungated detectors are asked. A file that fails every
-    gate's content parts (all but `beyond_header` and `ending`) goes to the detectors whose gate
-    its size or last bytes may pass (a footer: Lance), not to all. For a file that passes,
-    each gated detector is asked if its own opening matches (one C call) or the other parts of
-    its gate hold (see `Check`).
+    gate's content parts (all but `beyond_header` and `ending`) goes only to the detectors whose
+    gate its size or its last bytes pass: a footer format (Lance) is asked about a file longer
+    than its header only when the file's last bytes, which the caller reads (`footer_size` of
+    them), end with its footer. For a file that passes, each gated detector is asked if its own
+    opening matches (one C call) or the other parts of its gate hold (see `Check`).
     """
 
-    __slots__ = ("_content", "_endings", "all", "beyond", "candidates", "ending", "ungated")
+    __slots__ = ("_content", "all", "beyond", "candidates", "ending", "endings", "footer", "footer_size", "ungated")
 
     def __init__(self, candidates: tuple[FileDetector, ...], checks: tuple[Check, ...], content: GateTest | None):
         self.candidates = candidates
         self._content = content  # the content parts of the gates; None: no gate has any
         self.all = checks  # (detector, its opening's match, the rest of its gate)
-        gates = [getattr(d, "gate", None) for d in candidates]
-        self.ungated = tuple(c for c, g in zip(checks, gates, strict=True) if not isinstance(g, Gate))
-        self.beyond = tuple(c for c, g in zip(checks, gates, strict=True) if not isinstance(g, Gate) or g.beyond_header)
-        self.ending = tuple(c for c, g in zip(checks, gates, strict=True) if not isinstance(g, Gate) or g.ending)
-        self._endings = tuple(sorted({e for g in gates if isinstance(g, Gate) for e in g.ending}))
+        gates = [g if isinstance(g, Gate) else None for g in (getattr(d, "gate", None) for d in candidates)]
+        pairs = list(zip(checks, gates, strict=True))
+        self.ungated = tuple(c for c, g in pairs if g is None)
+        self.beyond = tuple(c for c, g in pairs if g is None or g.beyond_header)
+        self.footer = tuple(c for c, g in pairs if g is None or g.beyond_header or g.ending)
+        self.ending = tuple(c for c, g in pairs if g is None or g.ending)
+        self.endings = tuple(sorted({e for g in gates if g is not None for e in g.ending}))
+        self.footer_size = max((len(e) for e in self.endings), default=0)
 
-    def checks(self, header: bytes, size: int, name: str) -> tuple[Check, ...]:
-        """The detectors that may recognise this file, each with the gate still to pass (`passes`)."""
+    def checks(self, header: bytes, size: int, name: str, footer: bytes = b"") -> tuple[Check, ...]:
+        """The detectors that may recognise this file, each with the gate still to pass (`passes`).
+        `footer`: the file's last `footer_size` bytes, when it is longer than its header."""
         if self._content is not None and self._content.admits(header, size, name):
             return self.all
         # Most files: decided here, no gated detector called, or only those a size or footer may admit.
         if size > len(header):
-            return self.beyond
-        if self._endings and header.endswith(self._endings):
+            return self.footer if self.endings and footer.endswith(self.endings) else self.beyond
+        if self.endings and header.endswith(self.endings):
             return self.ending
         return self.ungated
 
-    def select(self, header: bytes, size: int, name: str) -> tuple[FileDetector, ...]:
-        return tuple(c[0] for c in self.checks(header, size, name) if passes(c, header, size, name))
+    def select(self, header: bytes, size: int, name: str, footer: bytes = b"") -> tuple[FileDetector, ...]:
+        return tuple(c[0] for c in self.checks(header, size, name, footer) if passes(c, header, size, name))
 
 
 def content_parts(gate: Gate) -> Gate:
@@ -288,7 +293,12 @@ class FileScanner:
             if header:
                 text = looks_like_text(header)
                 base = name if name is not None else path.rpartition("/")[2]
-                candidates = self.cells[text][header[0]].checks(header, size, base)
+                cell = self.cells[text][header[0]]
+                footer = b""
+                if size > len(header) and cell.footer_size:  # a footer format: the last bytes, one read
+                    footer = os.pread(fd, cell.footer_size, size - cell.footer_size)
+                    stats.bytes_read += len(footer)
+                candidates = cell.checks(header, size, base, footer)
             else:  # a file that shrank to nothing after fstat: every detector, as for any file without a header
                 text, candidates = False, self.no_header
             if candidates:

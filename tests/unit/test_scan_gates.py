@@ -172,17 +172,28 @@ def test_has_word_splits_like_column_names_and_ignores_case() -> None:
 
 
 def test_a_cell_asks_size_and_footer_gates_apart_from_content_gates() -> None:
-    """A file no content gate admits goes to the detectors its size or last bytes may concern
-    (Lance's footer), not to every gated detector of its cell."""
+    """A file no content gate admits goes to the detectors its size or last bytes concern: a
+    footer format (Lance) only when the file's last bytes, read by the scanner, end with it."""
     cells = gated_table(registry.file_detectors(), False)
     rnd = random.Random(9)
     noise = bytes(b | 1 for b in rnd.randbytes(HEADER_BYTES))  # no NUL: no binary magic, no text either
     cell = cells[noise[0]]
-    assert [c[0].name for c in cell.checks(noise, 1 << 20, "f.bin")] == [
-        d.name for d in cell.candidates if d.name == "lance" or not hasattr(d, "gate")
-    ]
+    ungated = [d.name for d in cell.candidates if not hasattr(d, "gate")]
+    assert [c[0].name for c in cell.checks(noise, 1 << 20, "f.bin")] == ungated
+    assert [c[0].name for c in cell.checks(noise, 1 << 20, "f.bin", b"\x00" * cell.footer_size)] == ungated
+    footer = b"\x01\x00\x02\x00LANC"[-cell.footer_size :]
+    assert "lance" in [c[0].name for c in cell.checks(noise, 1 << 20, "f.bin", footer)]
     assert [d.name for d in cell.select(noise[:100] + b"\x01\x00\x02\x00LANC", 108, "f.lance")] == ["lance"]
     assert cell.select(noise[:108], 108, "f.bin") == ()
+
+
+def test_a_footer_beyond_the_header_is_read_by_the_scanner_and_found(tmp_path: Path) -> None:
+    body = bytes(b | 1 for b in random.Random(4).randbytes(3 * HEADER_BYTES))
+    (tmp_path / "part-0.bin").write_bytes(body + b"\x02\x00\x03\x00LANC")  # a Lance data file, renamed
+    (tmp_path / "noise.bin").write_bytes(body + b"\x02\x00\x03\x00LAND")
+    result = Scanner(workers=1, processes=0).scan([str(tmp_path)])
+    assert [(a.path, a.format, a.size_bytes) for a in result.artifacts] == [("part-0.bin", "lance", len(body) + 8)]
+    assert result.stats.bytes_read == 2 * HEADER_BYTES + 4 + 4 + 8  # two headers, two footers, Lance's own read
 
 
 _PLAIN_KEYS = ("id", "name", "content", "text", "type", "input", "level", "msg", "body", "payload", "tags", "n")
