@@ -126,20 +126,29 @@ class Cell:
         self.endings = tuple(sorted({e for g in gates if g is not None for e in g.ending}))
         self.footer_size = max((len(e) for e in self.endings), default=0)
 
-    def checks(self, header: bytes, size: int, name: str, footer: bytes = b"") -> tuple[Check, ...]:
+    def checks(self, header: bytes, size: int, name: str) -> tuple[Check, ...]:
         """The detectors that may recognise this file, each with the gate still to pass (`passes`).
-        `footer`: the file's last `footer_size` bytes, when it is longer than its header."""
+        `beyond` (this very tuple) for a file longer than its header that no content gate admits:
+        if `footer_size`, the caller reads its last bytes and asks `after_footer`."""
         if self._content is not None and self._content.admits(header, size, name):
             return self.all
         # Most files: decided here, no gated detector called, or only those a size or footer may admit.
         if size > len(header):
-            return self.footer if self.endings and footer.endswith(self.endings) else self.beyond
+            return self.beyond
         if self.endings and header.endswith(self.endings):
             return self.ending
         return self.ungated
 
+    def after_footer(self, footer: bytes) -> tuple[Check, ...]:
+        """`beyond`, and the footer formats' detectors if the file's last bytes end with a footer."""
+        return self.footer if footer.endswith(self.endings) else self.beyond
+
     def select(self, header: bytes, size: int, name: str, footer: bytes = b"") -> tuple[FileDetector, ...]:
-        return tuple(c[0] for c in self.checks(header, size, name, footer) if passes(c, header, size, name))
+        """The detectors asked about a file (`footer`: its last bytes, when longer than its header)."""
+        chosen = self.checks(header, size, name)
+        if chosen is self.beyond and self.footer_size and size > len(header):
+            chosen = self.after_footer(footer)
+        return tuple(c[0] for c in chosen if passes(c, header, size, name))
 
 
 def content_parts(gate: Gate) -> Gate:
@@ -294,11 +303,13 @@ class FileScanner:
                 text = looks_like_text(header)
                 base = name if name is not None else path.rpartition("/")[2]
                 cell = self.cells[text][header[0]]
-                footer = b""
-                if size > len(header) and cell.footer_size:  # a footer format: the last bytes, one read
+                candidates = cell.checks(header, size, base)
+                if candidates is cell.beyond and cell.footer_size and size > len(header):
+                    # No content gate admits a file longer than its header: a footer format (Lance)
+                    # still may, which its last bytes (one small read) decide.
                     footer = os.pread(fd, cell.footer_size, size - cell.footer_size)
                     stats.bytes_read += len(footer)
-                candidates = cell.checks(header, size, base, footer)
+                    candidates = cell.after_footer(footer)
             else:  # a file that shrank to nothing after fstat: every detector, as for any file without a header
                 text, candidates = False, self.no_header
             if candidates:

@@ -179,10 +179,11 @@ def test_a_cell_asks_size_and_footer_gates_apart_from_content_gates() -> None:
     noise = bytes(b | 1 for b in rnd.randbytes(HEADER_BYTES))  # no NUL: no binary magic, no text either
     cell = cells[noise[0]]
     ungated = [d.name for d in cell.candidates if not hasattr(d, "gate")]
-    assert [c[0].name for c in cell.checks(noise, 1 << 20, "f.bin")] == ungated
-    assert [c[0].name for c in cell.checks(noise, 1 << 20, "f.bin", b"\x00" * cell.footer_size)] == ungated
+    assert cell.checks(noise, 1 << 20, "f.bin") is cell.beyond and [c[0].name for c in cell.beyond] == ungated
+    assert [c[0].name for c in cell.after_footer(b"\x00" * cell.footer_size)] == ungated
     footer = b"\x01\x00\x02\x00LANC"[-cell.footer_size :]
-    assert "lance" in [c[0].name for c in cell.checks(noise, 1 << 20, "f.bin", footer)]
+    assert "lance" in [c[0].name for c in cell.after_footer(footer)]
+    assert [d.name for d in cell.select(noise, 1 << 20, "f.bin", footer)] == ["lance"]
     assert [d.name for d in cell.select(noise[:100] + b"\x01\x00\x02\x00LANC", 108, "f.lance")] == ["lance"]
     assert cell.select(noise[:108], 108, "f.bin") == ()
 
