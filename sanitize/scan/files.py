@@ -189,19 +189,18 @@ def gated_table(files: tuple[FileDetector, ...], text: bool) -> tuple[Cell, ...]
         for d in files
         if isinstance(getattr(d, "gate", None), Gate)
     }
-    cells: dict[tuple[int, ...], Cell] = {}
+    cells: dict[tuple[tuple[int, ...], tuple[int, ...]], Cell] = {}
     tests: dict[tuple[int, ...], GateTest] = {}
     table = []
     for byte, candidates in enumerate(candidate_table(files, text)):
         ids = tuple(id(d) for d in candidates)
         content = [cut for cut in (cuts[i][byte] for i in ids if i in cuts) if cut is not None]
         same = tuple(id(cut) for cut in content)  # cuts are shared objects: equal cuts, equal ids
-        if (*ids, -1, *same) not in cells:
+        if (ids, same) not in cells:
             if content and same not in tests:
                 tests[same] = GateTest(content)
-            cell = Cell(candidates, tuple(checks[i] for i in ids), tests[same] if content else None)
-            cells[(*ids, -1, *same)] = cell
-        table.append(cells[(*ids, -1, *same)])
+            cells[ids, same] = Cell(candidates, tuple(checks[i] for i in ids), tests[same] if content else None)
+        table.append(cells[ids, same])
     return tuple(table)
 
 
