@@ -25,8 +25,10 @@ How the walk stays safe and bounded:
   is a bug (`detector:<detector>`, see `ScanResult.faults`).
 - Speed: which detectors may apply to a file is a table lookup on its first byte and on
   whether its header looks like text (computed once per file); detectors that declare a gate
-  are asked only when it holds, the gates of one table cell tested together (see FileDetector,
-  Gate). A large tree read from the page cache is walked and scanned by forked worker
+  are asked only when it holds, the gates of one table cell tested together, with only the
+  openings that can start with its byte (see FileDetector, Gate, first_bytes.py); a footer
+  format is asked about a longer file only when its last bytes, one small read, end with the
+  footer. A large tree read from the page cache is walked and scanned by forked worker
   processes, each taking whole subtrees (pool.py); a cold one by threads with readahead.
 - Cold cache: once a header comes from the disk rather than the page cache, the walk lists
   directories up to LOOKAHEAD_FILES files ahead of detection and a readahead helper process
