@@ -175,10 +175,12 @@ def alternatives(pattern: bytes) -> tuple[bytes, ...]:
     return tuple(parts)
 
 
+@functools.cache
 def cuts_by_first_byte(gate: Gate) -> tuple[Gate | None, ...]:
     """`gate` as it applies to a header starting with each byte (index 0-255): the opening's
     alternatives and the keyed openings that cannot start there dropped, its other parts kept;
-    None where nothing is left. Equal cuts are one object."""
+    None where nothing is left. Equal cuts are one object. Cached: every scan (the inventory
+    runs one per volume) builds its tables from the same gates."""
     parts = alternatives(gate.opening) if gate.opening is not None else ()
     firsts = [first_bytes(a) for a in (*parts, *(opening for opening, _ in gate.keyed))]
     if all(len(f) == len(ALL) for f in firsts):  # most binary formats' openings: nothing to cut
@@ -204,8 +206,3 @@ def _cut(gate: Gate, parts: tuple[bytes, ...], kept: tuple[bool, ...], kept_keye
         keyed = tuple(entry for entry, k in zip(gate.keyed, kept_keyed, strict=True) if k)
         cut = replace(gate, opening=opening, keyed=keyed)
     return None if cut == Gate() else cut
-
-
-def for_first_byte(gate: Gate, byte: int) -> Gate:
-    """`gate` as it applies to a header starting with `byte` (see cuts_by_first_byte)."""
-    return cuts_by_first_byte(gate)[byte] or Gate()

@@ -26,7 +26,7 @@ from sanitize.detect import base, registry
 from sanitize.detect.base import BINARY, HEADER_BYTES, TEXT, DamagedFile, FileContext, Gate, GateTest, looks_like_text
 from sanitize.scan import HeaderReader, Scanner
 from sanitize.scan.files import candidate_table, content_parts, gated_table
-from sanitize.scan.first_bytes import ALL, alternatives, first_bytes, for_first_byte
+from sanitize.scan.first_bytes import ALL, alternatives, cuts_by_first_byte, first_bytes
 
 FIXTURES = Path(__file__).resolve().parents[2] / "fixtures" / "artifacts"
 FILES = sorted(p for p in FIXTURES.rglob("*") if p.is_file() and not p.is_symlink() and p.stat().st_size)
@@ -507,11 +507,13 @@ def test_top_level_alternatives_split_outside_groups_classes_and_escapes() -> No
 
 def test_a_gate_cut_to_a_first_byte_drops_only_what_cannot_start_there() -> None:
     gate = Gate(opening=rb"\{x|ab|\s*c", keyed=((rb"\[", Gate(within=((b"k", b"k", 9),))),), name_suffixes=(".y",))
-    cut = for_first_byte(gate, ord("a"))
+    cuts = cuts_by_first_byte(gate)
+    cut, bracket, space = cuts[ord("a")], cuts[ord("[")], cuts[ord(" ")]
+    assert cut is not None and bracket is not None and space is not None
     assert cut.opening == rb"(?:ab)" and cut.keyed == () and cut.name_suffixes == (".y",)
-    assert for_first_byte(gate, ord("[")).keyed == gate.keyed and for_first_byte(gate, ord("[")).opening is None
-    assert for_first_byte(gate, ord(" ")).opening == rb"(?:\s*c)"
-    assert for_first_byte(Gate(opening=rb"a*|b"), ord("z")) == Gate(opening=rb"(?:a*)")  # a* may match nothing
+    assert bracket.keyed == gate.keyed and bracket.opening is None
+    assert space.opening == rb"(?:\s*c)"
+    assert cuts_by_first_byte(Gate(opening=rb"a*|b"))[ord("z")] == Gate(opening=rb"(?:a*)")  # a* may match nothing
 
 
 def _headers_of_every_kind() -> Iterator[tuple[bytes, int, str]]:
