@@ -129,7 +129,7 @@ class Cell:
     def checks(self, header: bytes, size: int, name: str) -> tuple[Check, ...]:
         """The detectors that may recognise this file, each with the gate still to pass (`passes`).
         `beyond` (this very tuple) for a file longer than its header that no content gate admits:
-        if `footer_size`, the caller reads its last bytes and asks `after_footer`."""
+        see `wants_footer`."""
         if self._content is not None and self._content.admits(header, size, name):
             return self.all
         # Most files: decided here, no gated detector called, or only those a size or footer may admit.
@@ -139,6 +139,11 @@ class Cell:
             return self.ending
         return self.ungated
 
+    def wants_footer(self, chosen: tuple[Check, ...], header: bytes, size: int) -> bool:
+        """Whether `checks` chose `beyond` for a file longer than its header in a cell with footer
+        formats: then the file's last `footer_size` bytes decide (`after_footer`)."""
+        return chosen is self.beyond and self.footer_size > 0 and size > len(header)
+
     def after_footer(self, footer: bytes) -> tuple[Check, ...]:
         """`beyond`, and the footer formats' detectors if the file's last bytes end with a footer."""
         return self.footer if footer.endswith(self.endings) else self.beyond
@@ -146,7 +151,7 @@ class Cell:
     def select(self, header: bytes, size: int, name: str, footer: bytes = b"") -> tuple[FileDetector, ...]:
         """The detectors asked about a file (`footer`: its last bytes, when longer than its header)."""
         chosen = self.checks(header, size, name)
-        if chosen is self.beyond and self.footer_size and size > len(header):
+        if self.wants_footer(chosen, header, size):
             chosen = self.after_footer(footer)
         return tuple(c[0] for c in chosen if passes(c, header, size, name))
 
@@ -303,7 +308,7 @@ class FileScanner:
                 base = name if name is not None else path.rpartition("/")[2]
                 cell = self.cells[text][header[0]]
                 candidates = cell.checks(header, size, base)
-                if candidates is cell.beyond and cell.footer_size and size > len(header):
+                if cell.wants_footer(candidates, header, size):
                     # No content gate admits a file longer than its header: a footer format (Lance)
                     # still may, which its last bytes (one small read) decide.
                     footer = os.pread(fd, cell.footer_size, size - cell.footer_size)
