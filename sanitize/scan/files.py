@@ -55,8 +55,9 @@ class HeaderReader:
     the 200k benchmark took 3.3 s with one thread, 3.3 to 7.3 s with four). A non-blocking
     first try (RWF_NOWAIT) tells the scanner which case it is in, at no extra syscall when
     cached. Without it (`nowait=False`, or a platform without the flag) every read counts as
-    uncached, so every worker thread takes work. A read without `probe` (a directory whose
-    first headers were cached, see PROBE_FILES) is a plain read, reported cached.
+    uncached, so every worker thread takes work. The scanner asks it only for a probing read (a
+    directory's first files, see PROBE_FILES, or every file once one came from the disk); its
+    other reads are plain `pread`s, counted as cached (FileScanner.scan_file).
     """
 
     def __init__(self, nowait: bool = True) -> None:
@@ -66,9 +67,7 @@ class HeaderReader:
     def tells_cached(self) -> bool:
         return bool(self.flag)
 
-    def read(self, fd: int, length: int, probe: bool = True) -> tuple[bytes, bool]:
-        if not probe:
-            return os.pread(fd, length, 0), True
+    def read(self, fd: int, length: int) -> tuple[bytes, bool]:
         if self.flag:
             buf = bytearray(length)
             try:

@@ -438,7 +438,7 @@ def test_cached_tree_is_scanned_by_one_thread_however_many_workers(tmp_path: Pat
 class _FromTheDisk(HeaderReader):
     """Every header read as if it had to wait for the disk."""
 
-    def read(self, fd: int, length: int, probe: bool = True) -> tuple[bytes, bool]:
+    def read(self, fd: int, length: int) -> tuple[bytes, bool]:
         return os.pread(fd, length, 0), False
 
 

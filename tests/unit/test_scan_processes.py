@@ -86,8 +86,8 @@ class _ColdBelow(HeaderReader):
         super().__init__()
         self.cold = prefix
 
-    def read(self, fd: int, length: int, probe: bool = True) -> tuple[bytes, bool]:
-        data, cached = super().read(fd, length, probe)
+    def read(self, fd: int, length: int) -> tuple[bytes, bool]:
+        data, cached = super().read(fd, length)
         return data, cached and not os.readlink(f"/proc/self/fd/{fd}").startswith(self.cold)
 
 
