@@ -125,23 +125,18 @@ class Cell:
         self.endings = tuple(sorted({e for g in gates if g is not None for e in g.ending}))
         self.footer_size = max((len(e) for e in self.endings), default=0)
 
-    def checks(self, header: bytes, size: int, name: str) -> tuple[Check, ...]:
-        """The detectors that may recognise this file, each with the gate still to pass (`passes`).
-        `beyond` (this very tuple) for a file longer than its header that no content gate admits:
-        see `wants_footer`."""
+    def checks(self, header: bytes, size: int, name: str) -> tuple[Check, ...] | None:
+        """The detectors that may recognise this file, each with the gate still to pass (`passes`);
+        None for a file longer than its header that no content gate admits, in a cell with footer
+        formats: its last `footer_size` bytes decide (`after_footer`)."""
         if self._content is not None and self._content.admits(header, size, name):
             return self.all
         # Most files: decided here, no gated detector called, or only those a size or footer may admit.
         if size > len(header):
-            return self.beyond
+            return None if self.footer_size else self.beyond
         if self.endings and header.endswith(self.endings):
             return self.ending
         return self.ungated
-
-    def wants_footer(self, chosen: tuple[Check, ...], header: bytes, size: int) -> bool:
-        """Whether `checks` chose `beyond` for a file longer than its header in a cell with footer
-        formats: then the file's last `footer_size` bytes decide (`after_footer`)."""
-        return chosen is self.beyond and self.footer_size > 0 and size > len(header)
 
     def after_footer(self, footer: bytes) -> tuple[Check, ...]:
         """`beyond`, and the footer formats' detectors if the file's last bytes end with a footer."""
@@ -150,7 +145,7 @@ class Cell:
     def select(self, header: bytes, size: int, name: str, footer: bytes = b"") -> tuple[FileDetector, ...]:
         """The detectors asked about a file (`footer`: its last bytes, when longer than its header)."""
         chosen = self.checks(header, size, name)
-        if self.wants_footer(chosen, header, size):
+        if chosen is None:
             chosen = self.after_footer(footer)
         return tuple(c[0] for c in chosen if passes(c, header, size, name))
 
@@ -307,7 +302,7 @@ class FileScanner:
                 base = name if name is not None else path.rpartition("/")[2]
                 cell = self.cells[text][header[0]]
                 candidates = cell.checks(header, size, base)
-                if cell.wants_footer(candidates, header, size):
+                if candidates is None:
                     # No content gate admits a file longer than its header: a footer format (Lance)
                     # still may, which its last bytes (one small read) decide.
                     footer = os.pread(fd, cell.footer_size, size - cell.footer_size)
